@@ -1,0 +1,71 @@
+# Shared by the infra scripts: where things live, pinned versions, logging, waiting.
+# Sourced, not run.
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Installed servers are cached outside the work tree so fresh clones on this machine reuse them.
+CACHE_DIR="${EVENT_PLATFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/event-platform}"
+# Runtime state (data, logs, pids) stays with the checkout and is git-ignored.
+STACK_DIR="${EVENT_PLATFORM_STACK_DIR:-$REPO_ROOT/.stack}"
+
+TEMPORAL_CLI_VERSION=v1.5.1
+VERSITYGW_VERSION=v1.7.0
+DYNALITE_VERSION=4.0.0
+KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$REPO_ROOT/infra/kafka/pom.xml")"
+
+TEMPORAL_BIN="$CACHE_DIR/temporal-$TEMPORAL_CLI_VERSION/temporal"
+VERSITYGW_BIN="$CACHE_DIR/versitygw-$VERSITYGW_VERSION/versitygw"
+DYNALITE_DIR="$CACHE_DIR/dynalite-$DYNALITE_VERSION"
+DYNALITE_CLI="$DYNALITE_DIR/node_modules/dynalite/cli.js"
+KAFKA_LIBS="$CACHE_DIR/kafka-$KAFKA_VERSION/libs"
+
+# Fixed by DESIGN.md; the stack binds them on loopback only.
+BIND_IP=127.0.0.1
+TEMPORAL_PORT=7233
+TEMPORAL_UI_PORT=8233
+KAFKA_PORT=9092
+KAFKA_CONTROLLER_PORT=9093
+DYNAMODB_PORT=4567
+S3_PORT=9000
+
+SERVICES=(temporal kafka dynamodb s3)
+
+# Static keys for the local S3 server; src/config.ts uses the same pair.
+S3_ACCESS_KEY=event-platform-local
+S3_SECRET_KEY=event-platform-local-secret
+
+_t0=$(date +%s)
+log() { printf '[%s +%3ss] %s\n' "${LOG_PREFIX:-stack}" "$(( $(date +%s) - _t0 ))" "$*" >&2; }
+die() { printf '[%s] error: %s\n' "${LOG_PREFIX:-stack}" "$*" >&2; exit 1; }
+
+need() { # need CMD "how to get it"
+  command -v "$1" >/dev/null 2>&1 && return 0
+  die "'$1' is required but not on PATH. $2
+  (With Docker instead: docker compose up -d — see docker-compose.yml.)"
+}
+
+port_open() { (exec 3<>"/dev/tcp/$BIND_IP/$1") 2>/dev/null; }
+
+# Runs a long command with a heartbeat line every 15 s, so a slow install is never silent.
+with_progress() { # with_progress "what" cmd...
+  local what=$1; shift
+  local logf="$CACHE_DIR/logs/$(echo "$what" | tr -c 'A-Za-z0-9\n' '-').log"
+  mkdir -p "$CACHE_DIR/logs"
+  log "installing $what (log: $logf)"
+  local start=$(date +%s)
+  "$@" >"$logf" 2>&1 &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    for _ in $(seq 15); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    kill -0 "$pid" 2>/dev/null && log "  still installing $what ($(( $(date +%s) - start ))s)"
+  done
+  if ! wait "$pid"; then
+    tail -n 30 "$logf" >&2
+    die "installing $what failed (full log: $logf)"
+  fi
+  log "installed $what in $(( $(date +%s) - start ))s"
+}
+
+pid_file() { echo "$STACK_DIR/pids/$1.pid"; }
+service_pid() { local f; f=$(pid_file "$1"); [ -f "$f" ] && cat "$f"; }
+service_running() { local p; p=$(service_pid "$1") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true  # the SDK notice about Node 22, once per process

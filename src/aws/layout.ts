@@ -1,0 +1,91 @@
+/**
+ * Storage layout: the DynamoDB table and its indexes, the item shape, and the S3 key.
+ *
+ * Table EventsHot, key `event_id` (so the conditional put makes a redelivered event a no-op).
+ * Every list query reads a GSI whose sort key is `time_id` = `<timestamp>#<event_id>`: ISO-8601
+ * UTC sorts as time, the id breaks ties, and "older than this event" is a key condition, which
+ * is also the pagination cursor.
+ *   by_type  (event_type, time_id)   eventsByType
+ *   by_user  (user_id, time_id)      eventsByUser
+ *   by_time  (time_bucket, time_id)  latestEvents: time_bucket = `<YYYY-MM-DD>#<shard>`, one
+ *            partition per UTC day and shard, so the newest events are a Query on today's
+ *            buckets, never a Scan, and writes spread over `shards` partitions.
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import type { EventEnvelope, JsonObject } from '../events/event';
+
+export const INDEX = { byType: 'by_type', byUser: 'by_user', byTime: 'by_time' } as const;
+
+export function tableDefinition(tableName: string): CreateTableCommandInput {
+  const gsi = (IndexName: string, hashKey: string) => ({
+    IndexName,
+    KeySchema: [
+      { AttributeName: hashKey, KeyType: 'HASH' as const },
+      { AttributeName: 'time_id', KeyType: 'RANGE' as const },
+    ],
+    Projection: { ProjectionType: 'ALL' as const },
+  });
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [{ AttributeName: 'event_id', KeyType: 'HASH' }],
+    AttributeDefinitions: ['event_id', 'event_type', 'user_id', 'time_bucket', 'time_id'].map((AttributeName) => ({
+      AttributeName,
+      AttributeType: 'S' as const,
+    })),
+    GlobalSecondaryIndexes: [gsi(INDEX.byType, 'event_type'), gsi(INDEX.byUser, 'user_id'), gsi(INDEX.byTime, 'time_bucket')],
+  };
+}
+
+export interface EventItem {
+  event_id: string;
+  event_type: string;
+  user_id: string;
+  timestamp: string;
+  received_at: string;
+  payload: JsonObject;
+  time_id: string;
+  time_bucket: string;
+}
+
+export function timeId(timestamp: string, eventId: string): string {
+  return `${timestamp}#${eventId}`;
+}
+
+/** UTC day of an ISO-8601 UTC timestamp: `2026-11-25T10:00:00.000Z` → `2026-11-25`. */
+export function utcDay(timestamp: string): string {
+  return timestamp.slice(0, 10);
+}
+
+export function timeBucket(day: string, shard: number): string {
+  return `${day}#${shard}`;
+}
+
+/** Stable shard of an event id (FNV-1a), so retries put the item in the same bucket. */
+export function shardOf(eventId: string, shards: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < eventId.length; i++) {
+    hash ^= eventId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % shards;
+}
+
+export function toItem(event: EventEnvelope, shards: number): EventItem {
+  return {
+    event_id: event.event_id,
+    event_type: event.event_type,
+    user_id: event.user_id,
+    timestamp: event.timestamp,
+    received_at: event.received_at,
+    payload: event.payload,
+    time_id: timeId(event.timestamp, event.event_id),
+    time_bucket: timeBucket(utcDay(event.timestamp), shardOf(event.event_id, shards)),
+  };
+}
+
+/** `events/YYYY/MM/DD/{event_id}.json`, by the UTC date of the event's timestamp. */
+export function archiveKey(event: Pick<EventEnvelope, 'timestamp' | 'event_id'>): string {
+  const [year, month, day] = utcDay(event.timestamp).split('-');
+  return `events/${year}/${month}/${day}/${event.event_id}.json`;
+}

@@ -1,0 +1,210 @@
+/**
+ * The one place configuration is read. Every process calls `loadConfigOrExit()` once at startup;
+ * everything else receives the typed `Config` (or a slice of it) as an argument.
+ *
+ * Defaults point at the local stack (`npm run stack:up`). With ENVIRONMENT=production the AWS
+ * endpoints have no default, so the SDKs talk to real AWS with their usual credential chain.
+ */
+import { z } from 'zod';
+
+/** Static keys of the local S3 server (versitygw); dynalite accepts any key. */
+export const LOCAL_STACK_CREDENTIALS = {
+  accessKeyId: 'event-platform-local',
+  secretAccessKey: 'event-platform-local-secret',
+} as const;
+
+const hostPort = /^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/;
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, `expected an integer between ${min} and ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `expected an integer >= ${min}`).max(max, `expected an integer <= ${max}`));
+
+const port = int(1, 65535);
+const name = (what: string) => z.string().trim().min(1, `expected a non-empty ${what}`);
+const url = z
+  .string()
+  .trim()
+  .refine((v) => /^https?:\/\/[^/\s]+/.test(v), 'expected an http(s) URL such as http://127.0.0.1:4567');
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** Raw schema: one key per environment variable, each validated on its own so errors name it. */
+const envSchema = z.object({
+  ENVIRONMENT: z.enum(['development', 'test', 'production'], { message: 'expected development, test or production' }).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'expected fatal, error, warn, info, debug, trace or silent' }).default('info'),
+  HOST: name('host').default('127.0.0.1'),
+  PRODUCER_PORT: port.default(8000),
+  GRAPHQL_PORT: port.default(8001),
+
+  KAFKA_BOOTSTRAP_SERVERS: z
+    .string()
+    .trim()
+    .default('localhost:9092')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((list) => list.length > 0 && list.every((s) => hostPort.test(s)), 'expected a comma-separated list of host:port, such as localhost:9092'),
+  KAFKA_CLIENT_ID: name('client id').default('event-platform'),
+  KAFKA_TOPIC: name('topic name').default('events.raw'),
+  KAFKA_DLQ_TOPIC: name('topic name').default('events.dlq'),
+  KAFKA_CONSUMER_GROUP: name('consumer group id').default('event-processors'),
+  KAFKA_PRODUCE_TIMEOUT_MS: int(100, 120_000).default(5_000),
+  PRODUCER_LINGER_MS: int(0, 1_000).default(2),
+  PRODUCER_MAX_BATCH_RECORDS: int(1, 10_000).default(500),
+
+  TEMPORAL_ADDRESS: z.string().trim().regex(hostPort, 'expected host:port, such as localhost:7233').default('localhost:7233'),
+  TEMPORAL_NAMESPACE: name('namespace').default('default'),
+  TEMPORAL_TASK_QUEUE: name('task queue').default('events'),
+
+  AWS_REGION: z.string().trim().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1').default('us-east-1'),
+  DYNAMODB_TABLE: z.string().trim().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'expected a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)').default('EventsHot'),
+  DYNAMODB_ENDPOINT: url.optional(),
+  S3_BUCKET: z.string().trim().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3-63 of a-z 0-9 . -)').default('event-platform-raw-events'),
+  S3_ENDPOINT: url.optional(),
+  S3_FORCE_PATH_STYLE: bool.optional(),
+
+  MAX_EVENT_BYTES: int(256, 1_048_576).default(32_768),
+  MAX_BATCH_EVENTS: int(1, 10_000).default(500),
+  MAX_BATCH_BYTES: int(1_024, 16_777_216).default(1_048_576),
+  MAX_FUTURE_SKEW_SECONDS: int(0, 7 * 86_400).default(86_400),
+
+  BRIDGE_START_CONCURRENCY: int(1, 1_000).default(32),
+  HOT_RETRY_MAX_ATTEMPTS: int(1, 100).default(5),
+  HOT_RETRY_INITIAL_INTERVAL_MS: int(10, 3_600_000).default(1_000),
+  HOT_RETRY_MAX_INTERVAL_MS: int(10, 86_400_000).default(30_000),
+  COLD_RETRY_MAX_ATTEMPTS: int(1, 100).default(5),
+  COLD_RETRY_INITIAL_INTERVAL_MS: int(10, 3_600_000).default(1_000),
+  COLD_RETRY_MAX_INTERVAL_MS: int(10, 86_400_000).default(30_000),
+  ACTIVITY_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+
+  GRAPHQL_DEFAULT_LIMIT: int(1, 1_000).default(10),
+  GRAPHQL_MAX_LIMIT: int(1, 1_000).default(100),
+  GRAPHQL_MAX_DEPTH: int(2, 50).default(6),
+  LATEST_LOOKBACK_DAYS: int(1, 3_660).default(90),
+  LATEST_INDEX_SHARDS: int(1, 64).default(4),
+});
+
+export type RetrySettings = {
+  maximumAttempts: number;
+  initialIntervalMs: number;
+  maximumIntervalMs: number;
+};
+
+export type Config = ReturnType<typeof shape>;
+
+function shape(env: z.infer<typeof envSchema>) {
+  const local = env.ENVIRONMENT !== 'production';
+  const dynamoEndpoint = env.DYNAMODB_ENDPOINT ?? (local ? 'http://127.0.0.1:4567' : undefined);
+  const s3Endpoint = env.S3_ENDPOINT ?? (local ? 'http://127.0.0.1:9000' : undefined);
+  return {
+    environment: env.ENVIRONMENT,
+    logLevel: env.LOG_LEVEL,
+    http: { host: env.HOST, producerPort: env.PRODUCER_PORT, graphqlPort: env.GRAPHQL_PORT },
+    kafka: {
+      brokers: env.KAFKA_BOOTSTRAP_SERVERS,
+      clientId: env.KAFKA_CLIENT_ID,
+      topic: env.KAFKA_TOPIC,
+      dlqTopic: env.KAFKA_DLQ_TOPIC,
+      consumerGroup: env.KAFKA_CONSUMER_GROUP,
+      produceTimeoutMs: env.KAFKA_PRODUCE_TIMEOUT_MS,
+      lingerMs: env.PRODUCER_LINGER_MS,
+      maxBatchRecords: env.PRODUCER_MAX_BATCH_RECORDS,
+    },
+    temporal: { address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE },
+    aws: {
+      region: env.AWS_REGION,
+      table: env.DYNAMODB_TABLE,
+      dynamoEndpoint,
+      bucket: env.S3_BUCKET,
+      s3Endpoint,
+      // Self-hosted S3 servers have no per-bucket DNS names.
+      s3ForcePathStyle: env.S3_FORCE_PATH_STYLE ?? s3Endpoint !== undefined,
+    },
+    limits: {
+      maxEventBytes: env.MAX_EVENT_BYTES,
+      maxBatchEvents: env.MAX_BATCH_EVENTS,
+      maxBatchBytes: env.MAX_BATCH_BYTES,
+      maxFutureSkewMs: env.MAX_FUTURE_SKEW_SECONDS * 1000,
+    },
+    bridge: { startConcurrency: env.BRIDGE_START_CONCURRENCY },
+    retries: {
+      hot: {
+        maximumAttempts: env.HOT_RETRY_MAX_ATTEMPTS,
+        initialIntervalMs: env.HOT_RETRY_INITIAL_INTERVAL_MS,
+        maximumIntervalMs: env.HOT_RETRY_MAX_INTERVAL_MS,
+      } satisfies RetrySettings,
+      cold: {
+        maximumAttempts: env.COLD_RETRY_MAX_ATTEMPTS,
+        initialIntervalMs: env.COLD_RETRY_INITIAL_INTERVAL_MS,
+        maximumIntervalMs: env.COLD_RETRY_MAX_INTERVAL_MS,
+      } satisfies RetrySettings,
+      activityTimeoutMs: env.ACTIVITY_TIMEOUT_MS,
+    },
+    graphql: {
+      defaultLimit: env.GRAPHQL_DEFAULT_LIMIT,
+      maxLimit: env.GRAPHQL_MAX_LIMIT,
+      maxDepth: env.GRAPHQL_MAX_DEPTH,
+      latestLookbackDays: env.LATEST_LOOKBACK_DAYS,
+    },
+    latestIndexShards: env.LATEST_INDEX_SHARDS,
+  };
+}
+
+/** Every variable the config reads, for env.example and docker-compose checks. */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates `env` (process.env by default). Empty strings count as unset. Throws ConfigError. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(
+    CONFIG_VARIABLES.flatMap((key) => {
+      const value = env[key];
+      return value === undefined || value.trim() === '' ? [] : [[key, value]];
+    }),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const variable = String(issue.path[0] ?? '(environment)');
+        const got = present[variable];
+        return { variable, message: `${issue.message}${got === undefined ? '' : ` (got "${got}")`}` };
+      }),
+    );
+  }
+  const env2 = parsed.data;
+  const problems: { variable: string; message: string }[] = [];
+  if (env2.GRAPHQL_DEFAULT_LIMIT > env2.GRAPHQL_MAX_LIMIT) {
+    problems.push({ variable: 'GRAPHQL_DEFAULT_LIMIT', message: `must not exceed GRAPHQL_MAX_LIMIT (${env2.GRAPHQL_MAX_LIMIT})` });
+  }
+  if (env2.KAFKA_TOPIC === env2.KAFKA_DLQ_TOPIC) {
+    problems.push({ variable: 'KAFKA_DLQ_TOPIC', message: 'must differ from KAFKA_TOPIC' });
+  }
+  if (env2.MAX_EVENT_BYTES > env2.MAX_BATCH_BYTES) {
+    problems.push({ variable: 'MAX_EVENT_BYTES', message: `must not exceed MAX_BATCH_BYTES (${env2.MAX_BATCH_BYTES})` });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return shape(env2);
+}
+
+/** For process entry points: a bad variable ends the process with a message naming it. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\nSee env.example for every variable and its default.\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,32 @@
+import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+
+const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** kafkajs logs through the process's pino logger, at most at `warn` (its info is chatter). */
+function pinoLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ level, log }: LogEntry) => {
+      const { message, ...rest } = log;
+      const method = levels[level] ?? 'info';
+      logger[method === 'info' ? 'debug' : method]({ kafkajs: rest }, message);
+    };
+}
+
+export function createKafka(kafka: Config['kafka'], logger: Logger, clientSuffix = ''): Kafka {
+  return new Kafka({
+    clientId: `${kafka.clientId}${clientSuffix}`,
+    brokers: kafka.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: pinoLogCreator(logger.child({ component: 'kafkajs' })),
+    connectionTimeout: 3_000,
+    requestTimeout: 10_000,
+    retry: { initialRetryTime: 200, retries: 5, maxRetryTime: 5_000 },
+  });
+}
