@@ -1,0 +1,78 @@
+/**
+ * The side effects of processEvent. `createActivities(deps)` takes its clients from the caller
+ * (the worker builds real ones, tests pass fakes), so nothing here reads config or the env.
+ */
+import { ConditionalCheckFailedException, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { Producer } from 'kafkajs';
+import { archiveKey, toItem } from '../src/aws/layout';
+import { serializeEnvelope, type EventEnvelope } from '../src/events/event';
+import { parseEnvelope } from '../src/events/validate';
+import { publishDeadLetter, type DeadLetterRecord } from '../src/kafka/deadLetter';
+import type { HotOutcome } from '../workflows/types';
+import { asActivityFailure, InvalidEventError } from './failure';
+
+export interface ActivityDeps {
+  dynamo: Pick<DynamoDBClient, 'send'>;
+  s3: Pick<S3Client, 'send'>;
+  producer: Pick<Producer, 'send'>;
+  table: string;
+  bucket: string;
+  dlqTopic: string;
+  /** Shards of the latest-events index (LATEST_INDEX_SHARDS); readers use the same number. */
+  latestIndexShards: number;
+}
+
+function checked(event: EventEnvelope): EventEnvelope {
+  const parsed = parseEnvelope(event);
+  if (!parsed.ok) throw new InvalidEventError(parsed.errors.map((e) => `${e.field}: ${e.message}`).join('; '));
+  return parsed.value;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    /** Conditional put: the first write wins; a redelivered or replayed event is a duplicate, not an error. */
+    async storeHot(input: EventEnvelope): Promise<HotOutcome> {
+      try {
+        const event = checked(input);
+        await deps.dynamo.send(
+          new PutItemCommand({
+            TableName: deps.table,
+            Item: marshall(toItem(event, deps.latestIndexShards), { removeUndefinedValues: true }),
+            ConditionExpression: 'attribute_not_exists(event_id)',
+          }),
+        );
+        return 'stored';
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) return 'duplicate';
+        throw asActivityFailure(err);
+      }
+    },
+
+    /** Raw JSON at events/YYYY/MM/DD/{event_id}.json; every retry writes the same bytes to the same key. */
+    async archiveCold(input: EventEnvelope): Promise<{ key: string }> {
+      try {
+        const event = checked(input);
+        const key = archiveKey(event);
+        await deps.s3.send(
+          new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: serializeEnvelope(event), ContentType: 'application/json' }),
+        );
+        return { key };
+      } catch (err) {
+        throw asActivityFailure(err);
+      }
+    },
+
+    async deadLetter(record: DeadLetterRecord): Promise<void> {
+      try {
+        const key = (record.original as Partial<EventEnvelope> | undefined)?.event_id ?? record.workflow_id ?? null;
+        await publishDeadLetter(deps.producer, deps.dlqTopic, key, record);
+      } catch (err) {
+        throw asActivityFailure(err);
+      }
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `npm start`: the local stack (started if it is not running), then the platform's processes in
+# this terminal with prefixed logs: producer, 2 bridges, 2 workers, GraphQL. Ctrl-C stops these
+# processes (each drains first); the stack keeps running until `npm run stack:down`.
+set -euo pipefail
+LOG_PREFIX=start
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+bash infra/stack.sh up
+[ -f .env ] && { set -a; source .env; set +a; log "loaded .env"; }
+
+run() { echo "node --import tsx $1"; }
+cat >&2 <<MSG
+
+  Producer   http://localhost:${PRODUCER_PORT:-8000}/events
+  GraphiQL   http://localhost:${GRAPHQL_PORT:-8001}/graphiql
+  Web UI     http://localhost:$TEMPORAL_UI_PORT
+
+MSG
+exec node_modules/.bin/concurrently --kill-others-on-fail --kill-signal SIGTERM --prefix "[{name}]" \
+  --names producer,bridge-1,bridge-2,worker-1,worker-2,graphql \
+  --prefix-colors cyan,magenta,magenta,yellow,yellow,green \
+  "$(run src/producer/server.ts)" \
+  "$(run src/bridge/main.ts)" \
+  "$(run src/bridge/main.ts)" \
+  "$(run workers/main.ts)" \
+  "$(run workers/main.ts)" \
+  "$(run src/graphql/server.ts)"

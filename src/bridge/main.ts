@@ -1,0 +1,53 @@
+/**
+ * Bridge process: one member of the `event-processors` consumer group. Run several (npm start
+ * runs two); Kafka spreads the raw topic's partitions over them.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { loadConfigOrExit } from '../config';
+import { createKafka } from '../kafka/client';
+import { createLogger } from '../logger';
+import { createBridge } from './consumer';
+import { createStartProcessEvent } from './startProcessEvent';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config, 'bridge');
+  const kafka = createKafka(config.kafka, logger, '-bridge');
+  // Lazy: the bridge starts (and keeps its partitions) while Temporal is still coming up; starts
+  // fail and are retried until it answers.
+  const connection = Connection.lazy({ address: config.temporal.address, connectTimeout: 5_000 });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const dlqProducer = kafka.producer({ allowAutoTopicCreation: false });
+  await dlqProducer.connect();
+  const bridge = createBridge({
+    consumer: kafka.consumer({ groupId: config.kafka.consumerGroup, sessionTimeout: 30_000, heartbeatInterval: 3_000 }),
+    dlqProducer,
+    startProcessEvent: createStartProcessEvent(client, config.temporal, config.retries),
+    topic: config.kafka.topic,
+    dlqTopic: config.kafka.dlqTopic,
+    concurrency: config.bridge.startConcurrency,
+    logger,
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, stats: bridge.stats }, 'bridge stopping');
+    await bridge.stop();
+    await dlqProducer.disconnect();
+    await connection.close();
+    logger.info('bridge stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  await bridge.run();
+  logger.info({ group: config.kafka.consumerGroup, topic: config.kafka.topic }, 'bridge running');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bridge failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,79 @@
+/**
+ * The GraphQL API (Mercurius on Fastify), without `listen`: POST /graphql, GraphiQL at
+ * /graphiql, GET /health. Read-only; every list takes a capped `limit` and an `after` cursor.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { GraphQLScalarType } from 'graphql';
+import mercurius from 'mercurius';
+import type { Logger } from 'pino';
+import { CursorError, type EventReader } from './eventReader';
+
+export const SCHEMA = readFileSync(join(__dirname, 'schema.graphql'), 'utf8');
+
+export interface GraphqlAppDeps {
+  reader: EventReader;
+  limits: { defaultLimit: number; maxLimit: number; maxDepth: number };
+  logger?: Logger;
+}
+
+const JSONScalar = new GraphQLScalarType({
+  name: 'JSON',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+});
+
+/** Errors a client caused; Mercurius shows their message as-is. */
+class BadArgument extends mercurius.ErrorWithProps {
+  constructor(argument: string, message: string) {
+    super(`${argument}: ${message}`, { code: 'BAD_USER_INPUT', argument }, 200);
+  }
+}
+
+export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
+  const app: FastifyInstance = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger | undefined, disableRequestLogging: true });
+  const { defaultLimit, maxLimit } = deps.limits;
+
+  const limitOf = (limit: number | null | undefined): number => {
+    if (limit === null || limit === undefined) return defaultLimit;
+    if (!Number.isInteger(limit) || limit < 1 || limit > maxLimit) throw new BadArgument('limit', `must be between 1 and ${maxLimit}, got ${limit}`);
+    return limit;
+  };
+  const required = (argument: string, value: string): string => {
+    if (value.trim() === '') throw new BadArgument(argument, 'must not be empty');
+    return value;
+  };
+  const withCursor = async <T>(read: () => Promise<T>): Promise<T> => {
+    try {
+      return await read();
+    } catch (err) {
+      if (err instanceof CursorError) throw new BadArgument('after', err.message);
+      throw err;
+    }
+  };
+
+  type ListArgs = { limit?: number | null; after?: string | null };
+  const resolvers = {
+    JSON: JSONScalar,
+    Query: {
+      latestEvents: (_: unknown, a: ListArgs) => withCursor(() => deps.reader.latest(limitOf(a.limit), a.after ?? undefined)),
+      eventsByType: (_: unknown, a: ListArgs & { eventType: string }) =>
+        withCursor(() => deps.reader.byType(required('eventType', a.eventType), limitOf(a.limit), a.after ?? undefined)),
+      eventsByUser: (_: unknown, a: ListArgs & { userId: string }) =>
+        withCursor(() => deps.reader.byUser(required('userId', a.userId), limitOf(a.limit), a.after ?? undefined)),
+      event: (_: unknown, a: { eventId: string }) => deps.reader.byId(required('eventId', a.eventId)),
+    },
+  };
+
+  void app.register(mercurius, {
+    schema: SCHEMA,
+    resolvers,
+    graphiql: true,
+    path: '/graphql',
+    queryDepth: deps.limits.maxDepth,
+  });
+
+  app.get('/health', async () => ({ status: 'ok' }));
+  return app;
+}

@@ -1,0 +1,42 @@
+/** GraphQL process: listens on GRAPHQL_PORT; SIGINT/SIGTERM finish in-flight queries, then close. */
+import { createDynamoClient } from '../aws/clients';
+import { loadConfigOrExit } from '../config';
+import { createLogger } from '../logger';
+import { buildGraphqlApp } from './app';
+import { createEventReader } from './eventReader';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config, 'graphql');
+  const dynamo = createDynamoClient(config.aws);
+  const app = buildGraphqlApp({
+    reader: createEventReader({
+      dynamo,
+      table: config.aws.table,
+      shards: config.latestIndexShards,
+      lookbackDays: config.graphql.latestLookbackDays,
+      horizon: () => new Date(Date.now() + config.limits.maxFutureSkewMs),
+    }),
+    limits: config.graphql,
+    logger,
+  });
+  app.addHook('onClose', async () => dynamo.destroy());
+
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'graphql stopping');
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  const url = await app.listen({ port: config.http.graphqlPort, host: config.http.host });
+  logger.info({ url: `${url}/graphql`, graphiql: `${url}/graphiql` }, 'graphql listening');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`graphql failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

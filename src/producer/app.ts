@@ -1,0 +1,172 @@
+/**
+ * The producer's HTTP API (Express), without `listen`: POST /events, POST /events/batch,
+ * GET /health, GET /ready, GET /metrics. Every answer is JSON; bad input is a 4xx naming each
+ * bad field and never reaches Kafka; Kafka not acknowledging in time is a 503 with Retry-After.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Message } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { EventEnvelope, EventLimits, FieldError } from '../events/event';
+import { serializeEnvelope } from '../events/event';
+import { describeType, isJsonObject, parseTimestamp, utf8Length, validateEventRequest } from '../events/validate';
+import { KafkaUnavailableError } from '../kafka/batcher';
+import type { ProducerMetrics } from './metrics';
+
+export interface ProducerAppDeps {
+  /** Resolves once Kafka acknowledged every record. */
+  publish: (messages: Message[]) => Promise<void>;
+  /** True when Kafka answers (GET /ready). */
+  isReady: () => Promise<boolean>;
+  limits: EventLimits & { maxBatchEvents: number; maxBatchBytes: number };
+  newEventId: () => string;
+  metrics: ProducerMetrics;
+  logger: Logger;
+  now?: () => number;
+}
+
+const RETRY_AFTER_SECONDS = 5;
+const BATCH_FIELDS = ['events', 'sent_at'];
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string, readonly errors: FieldError[] = []) {
+    super(message);
+  }
+}
+
+function toRecord(event: EventEnvelope): Message {
+  return { key: event.user_id, value: serializeEnvelope(event), headers: { 'schema-version': String(event.schema_version) } };
+}
+
+export function createProducerApp(deps: ProducerAppDeps): express.Express {
+  const now = deps.now ?? Date.now;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  // Bodies are read as bytes and parsed here, so every failure gets our JSON error shape.
+  const body = express.raw({ type: () => true, limit: deps.limits.maxBatchBytes });
+  const jsonBody = (req: Request): unknown => {
+    const type = req.headers['content-type'] ?? '';
+    if (!/^application\/(.+\+)?json\b/i.test(type)) {
+      throw new HttpError(415, 'Content-Type must be application/json', [{ field: 'content-type', message: `expected application/json, got ${type || 'nothing'}` }]);
+    }
+    const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    if (raw.trim() === '') throw new HttpError(400, 'Request body is empty', [{ field: 'body', message: 'expected a JSON object' }]);
+    try {
+      return JSON.parse(raw);
+    } catch (err) {
+      throw new HttpError(400, 'Request body is not valid JSON', [{ field: 'body', message: (err as Error).message }]);
+    }
+  };
+
+  async function publish(events: EventEnvelope[]): Promise<void> {
+    try {
+      await deps.publish(events.map(toRecord));
+    } catch (err) {
+      deps.metrics.inc('requests_unavailable_total');
+      deps.logger.error({ err: (err as Error).message, events: events.length }, 'Kafka did not acknowledge');
+      throw new HttpError(503, err instanceof KafkaUnavailableError ? 'Event stream unavailable; retry later' : 'Event stream error; retry later');
+    }
+    deps.metrics.inc('events_accepted_total', events.length);
+  }
+
+  app.post('/events', body, async (req, res) => {
+    const receivedAtMs = now();
+    const input = jsonBody(req);
+    const size = Buffer.isBuffer(req.body) ? req.body.length : 0;
+    if (size > deps.limits.maxEventBytes) {
+      deps.metrics.inc('events_rejected_total');
+      throw new HttpError(413, `Event is ${size} bytes; the limit is ${deps.limits.maxEventBytes}`, [{ field: 'body', message: `at most ${deps.limits.maxEventBytes} bytes` }]);
+    }
+    const result = validateEventRequest(input, { receivedAtMs, limits: deps.limits, newEventId: deps.newEventId, sizeBytes: size });
+    if (!result.ok) {
+      deps.metrics.inc('events_rejected_total');
+      throw new HttpError(422, 'Invalid event', result.errors);
+    }
+    await publish([result.value]);
+    res.status(202).json({ event_id: result.value.event_id, status: 'accepted', message: 'Event accepted for processing' });
+  });
+
+  app.post('/events/batch', body, async (req, res) => {
+    const receivedAtMs = now();
+    const input = jsonBody(req);
+    if (!isJsonObject(input)) throw new HttpError(422, 'Invalid batch', [{ field: 'body', message: `expected {"events": [...]}, got ${describeType(input)}` }]);
+    const batchErrors: FieldError[] = Object.keys(input)
+      .filter((k) => !BATCH_FIELDS.includes(k))
+      .map((k) => ({ field: k, message: `unknown field; allowed: ${BATCH_FIELDS.join(', ')}` }));
+    const events = input.events;
+    if (!Array.isArray(events)) batchErrors.push({ field: 'events', message: events === undefined ? 'required' : `expected an array, got ${describeType(events)}` });
+    else if (events.length === 0) batchErrors.push({ field: 'events', message: 'expected at least one event' });
+    else if (events.length > deps.limits.maxBatchEvents) batchErrors.push({ field: 'events', message: `at most ${deps.limits.maxBatchEvents} events per batch, got ${events.length}` });
+    let clockSkewMs = 0;
+    if (input.sent_at !== undefined) {
+      const sentAt = parseTimestamp(input.sent_at);
+      if (typeof sentAt === 'string') batchErrors.push({ field: 'sent_at', message: sentAt });
+      else clockSkewMs = receivedAtMs - sentAt; // timestamp' = received_at - (sent_at - timestamp)
+    }
+    if (batchErrors.length > 0 || !Array.isArray(events)) throw new HttpError(422, 'Invalid batch', batchErrors);
+
+    const results: ({ index: number; status: 'accepted'; event_id: string } | { index: number; status: 'rejected'; errors: FieldError[] })[] = [];
+    const accepted: EventEnvelope[] = [];
+    events.forEach((item: unknown, index) => {
+      const r = validateEventRequest(item, {
+        receivedAtMs,
+        limits: deps.limits,
+        newEventId: deps.newEventId,
+        clockSkewMs,
+        fieldPrefix: `events[${index}].`,
+        sizeBytes: utf8Length(JSON.stringify(item) ?? ''),
+      });
+      if (r.ok) {
+        accepted.push(r.value);
+        results.push({ index, status: 'accepted', event_id: r.value.event_id });
+      } else {
+        results.push({ index, status: 'rejected', errors: r.errors });
+      }
+    });
+    deps.metrics.inc('events_rejected_total', events.length - accepted.length);
+    if (accepted.length > 0) await publish(accepted);
+    // 202 when anything was accepted (per-item results say which); 422 when nothing was.
+    res.status(accepted.length > 0 ? 202 : 422).json({ accepted: accepted.length, rejected: events.length - accepted.length, results });
+  });
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/ready', async (_req, res) => {
+    const ready = await deps.isReady().catch(() => false);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', kafka: ready ? 'reachable' : 'unreachable' });
+  });
+
+  app.get('/metrics', (_req, res) => {
+    res.type('text/plain; version=0.0.4').send(deps.metrics.render());
+  });
+
+  app.use((req, res) => {
+    res.status(404).json({ error: `No route for ${req.method} ${req.path}`, routes: ['POST /events', 'POST /events/batch', 'GET /health', 'GET /ready', 'GET /metrics'] });
+  });
+
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof HttpError) {
+      if (err.status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
+      res.status(err.status).json({ error: err.message, ...(err.errors.length > 0 ? { errors: err.errors } : {}) });
+      return;
+    }
+    // body-parser errors (size limit, aborted upload) carry their own 4xx status.
+    const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
+    if (status === 413) {
+      deps.metrics.inc('events_rejected_total');
+      res.status(413).json({ error: `Request body exceeds ${deps.limits.maxBatchBytes} bytes`, errors: [{ field: 'body', message: `at most ${deps.limits.maxBatchBytes} bytes` }] });
+      return;
+    }
+    if (status !== undefined && status >= 400 && status < 500) {
+      res.status(status).json({ error: (err as Error).message });
+      return;
+    }
+    deps.logger.error({ err }, 'unhandled error');
+    res.status(500).json({ error: 'Internal error' });
+  });
+
+  return app;
+}

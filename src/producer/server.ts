@@ -1,0 +1,72 @@
+/**
+ * Producer process: the HTTP API on PRODUCER_PORT writing to Kafka. SIGINT/SIGTERM: stop
+ * accepting connections, let in-flight requests finish (their Kafka sends included), flush, then
+ * disconnect.
+ */
+import type { Server } from 'node:http';
+import { v7 as uuidv7 } from 'uuid';
+import { loadConfigOrExit } from '../config';
+import { createBatchingProducer } from '../kafka/batcher';
+import { createKafka } from '../kafka/client';
+import { createLogger } from '../logger';
+import { createProducerApp } from './app';
+import { ProducerMetrics } from './metrics';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config, 'producer');
+  const kafka = createKafka(config.kafka, logger, '-producer');
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const admin = kafka.admin();
+  const metrics = new ProducerMetrics();
+  const batcher = createBatchingProducer(producer, {
+    topic: config.kafka.topic,
+    lingerMs: config.kafka.lingerMs,
+    maxBatchRecords: config.kafka.maxBatchRecords,
+    timeoutMs: config.kafka.produceTimeoutMs,
+    onFlush: (records, ms, error) => {
+      if (!error) metrics.recordFlush(records, ms);
+    },
+  });
+  // Connect in the background: the API is up (and /ready says 503) while Kafka is not.
+  producer.connect().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'Kafka not reachable yet'));
+
+  const app = createProducerApp({
+    publish: (messages) => batcher.send(messages),
+    isReady: async () => {
+      await admin.connect();
+      const topics = await admin.fetchTopicMetadata({ topics: [config.kafka.topic] });
+      return topics.topics.length === 1;
+    },
+    limits: { ...config.limits },
+    newEventId: uuidv7,
+    metrics,
+    logger,
+  });
+
+  const server: Server = app.listen(config.http.producerPort, config.http.host, () => {
+    logger.info({ url: `http://${config.http.host}:${config.http.producerPort}`, topic: config.kafka.topic }, 'producer listening');
+  });
+  server.on('error', (err) => {
+    logger.fatal({ err: err.message }, 'cannot listen');
+    process.exit(1);
+  });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'producer draining');
+    server.close(async () => {
+      await batcher.flush();
+      await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+      logger.info('producer stopped');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+void main();

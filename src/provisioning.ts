@@ -1,0 +1,197 @@
+/**
+ * Creates what the platform needs (topics, table, bucket, Temporal search attributes) once each
+ * server answers its own API. Idempotent: what exists is reported and left alone. Used by
+ * `infra/provision.ts` (the stack and docker-compose) and by the integration tests, which
+ * provision a private copy of every resource per run and remove it afterwards.
+ */
+import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { temporal as proto } from '@temporalio/proto';
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import { createDynamoClient, createS3Client } from './aws/clients';
+import { tableDefinition } from './aws/layout';
+import { createKafka } from './kafka/client';
+import { createTemporalClient } from './temporal/connection';
+import { SEARCH_ATTRIBUTES } from './temporal/constants';
+
+export const RAW_TOPIC_PARTITIONS = 4;
+
+export interface ProvisionOptions {
+  checkOnly?: boolean;
+  /** How long to wait for each server to answer. */
+  deadlineMs?: number;
+  logger: Logger;
+}
+
+/** Retries `attempt` with backoff until it resolves or the deadline passes. */
+export async function retryUntilReady<T>(what: string, deadlineMs: number, attempt: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  let delay = 100;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what} not ready after ${Math.round(deadlineMs / 1000)}s: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 2_000);
+    }
+  }
+}
+
+const httpStatus = (err: unknown) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+
+export async function provisionKafka(cfg: Config, opts: ProvisionOptions): Promise<string> {
+  const admin = createKafka(cfg.kafka, opts.logger, '-provision').admin();
+  try {
+    await retryUntilReady('Kafka', opts.deadlineMs ?? 90_000, async () => {
+      await admin.connect();
+      await admin.describeCluster();
+    });
+    const existing = new Set(await admin.listTopics());
+    const wanted = [
+      { topic: cfg.kafka.topic, numPartitions: RAW_TOPIC_PARTITIONS },
+      { topic: cfg.kafka.dlqTopic, numPartitions: 1 },
+    ];
+    const missing = wanted.filter((t) => !existing.has(t.topic));
+    if (missing.length > 0 && opts.checkOnly) return `missing topics: ${missing.map((t) => t.topic).join(', ')}`;
+    if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
+    const meta = await admin.fetchTopicMetadata({ topics: wanted.map((t) => t.topic) });
+    const parts = meta.topics.map((t) => `${t.name} (${t.partitions.length} partitions)`).join(', ');
+    return missing.length === 0 ? `topics exist: ${parts}` : `created topics: ${parts}`;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function provisionTable(cfg: Config, opts: ProvisionOptions): Promise<string> {
+  const client = createDynamoClient(cfg.aws);
+  const deadlineMs = opts.deadlineMs ?? 90_000;
+  const describe = () => client.send(new DescribeTableCommand({ TableName: cfg.aws.table }));
+  try {
+    const found = await retryUntilReady('DynamoDB', deadlineMs, async () => {
+      try {
+        return await describe();
+      } catch (err) {
+        if (err instanceof ResourceNotFoundException) return undefined;
+        throw err;
+      }
+    });
+    if (found) {
+      const indexes = found.Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName).join(', ');
+      return `table ${cfg.aws.table} exists (${found.Table?.TableStatus}, indexes: ${indexes})`;
+    }
+    if (opts.checkOnly) return `table ${cfg.aws.table} missing`;
+    await client.send(new CreateTableCommand(tableDefinition(cfg.aws.table)));
+    await retryUntilReady(`table ${cfg.aws.table}`, deadlineMs, async () => {
+      const t = await describe();
+      if (t.Table?.TableStatus !== 'ACTIVE') throw new Error(`status ${t.Table?.TableStatus}`);
+    });
+    return `created table ${cfg.aws.table}`;
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function provisionBucket(cfg: Config, opts: ProvisionOptions): Promise<string> {
+  const client = createS3Client(cfg.aws);
+  try {
+    const exists = await retryUntilReady('S3', opts.deadlineMs ?? 90_000, async () => {
+      try {
+        await client.send(new HeadBucketCommand({ Bucket: cfg.aws.bucket }));
+        return true;
+      } catch (err) {
+        if (httpStatus(err) === 404) return false;
+        throw err;
+      }
+    });
+    if (exists) return `bucket ${cfg.aws.bucket} exists`;
+    if (opts.checkOnly) return `bucket ${cfg.aws.bucket} missing`;
+    await client.send(new CreateBucketCommand({ Bucket: cfg.aws.bucket }));
+    return `created bucket ${cfg.aws.bucket}`;
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function provisionSearchAttributes(cfg: Config, opts: ProvisionOptions): Promise<string> {
+  const client = await retryUntilReady('Temporal', opts.deadlineMs ?? 90_000, async () => {
+    const c = await createTemporalClient(cfg.temporal);
+    try {
+      await c.workflowService.describeNamespace({ namespace: cfg.temporal.namespace });
+      return c;
+    } catch (err) {
+      await c.connection.close();
+      throw err;
+    }
+  });
+  try {
+    const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace: cfg.temporal.namespace });
+    const names = Object.values(SEARCH_ATTRIBUTES);
+    const missing = names.filter((name) => !customAttributes || !(name in customAttributes));
+    const ns = `namespace ${cfg.temporal.namespace}`;
+    if (missing.length === 0) return `${ns} has search attributes ${names.join(', ')}`;
+    if (opts.checkOnly) return `${ns} lacks search attributes ${missing.join(', ')}`;
+    const keyword = proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+    try {
+      await client.connection.operatorService.addSearchAttributes({
+        namespace: cfg.temporal.namespace,
+        searchAttributes: Object.fromEntries(missing.map((name) => [name, keyword])),
+      });
+    } catch (err) {
+      if ((err as { code?: number }).code !== grpcStatus.ALREADY_EXISTS) throw err;
+    }
+    return `added search attributes ${missing.join(', ')} to ${ns}`;
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** Runs every step concurrently; returns one line per service, and whether all succeeded. */
+export async function provisionAll(cfg: Config, opts: ProvisionOptions): Promise<{ ok: boolean; lines: string[] }> {
+  const steps: [string, Promise<string>][] = [
+    ['temporal', provisionSearchAttributes(cfg, opts)],
+    ['kafka', provisionKafka(cfg, opts)],
+    ['dynamodb', provisionTable(cfg, opts)],
+    ['s3', provisionBucket(cfg, opts)],
+  ];
+  const settled = await Promise.allSettled(steps.map(([, p]) => p));
+  const lines = settled.map((r, i) => {
+    const name = steps[i]![0].padEnd(9);
+    return r.status === 'fulfilled' ? `${name} ready: ${r.value}` : `${name} NOT READY: ${(r.reason as Error).message}`;
+  });
+  return { ok: settled.every((r) => r.status === 'fulfilled'), lines };
+}
+
+/** Deletes the topics, table and bucket (with its objects) named in `cfg`. For test teardown. */
+export async function deprovision(cfg: Config, logger: Logger): Promise<void> {
+  const admin = createKafka(cfg.kafka, logger, '-deprovision').admin();
+  const dynamo = createDynamoClient(cfg.aws);
+  const s3 = createS3Client(cfg.aws);
+  try {
+    await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    const topics = [cfg.kafka.topic, cfg.kafka.dlqTopic].filter((t) => existing.has(t));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+    await admin.deleteGroups([cfg.kafka.consumerGroup]).catch(() => undefined);
+    await dynamo.send(new DeleteTableCommand({ TableName: cfg.aws.table })).catch((err: unknown) => {
+      if (!(err instanceof ResourceNotFoundException)) throw err;
+    });
+    for (;;) {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: cfg.aws.bucket })).catch((err: unknown) => {
+        if (httpStatus(err) === 404) return undefined;
+        throw err;
+      });
+      if (!page) return;
+      const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
+      if (keys.length === 0) break;
+      await s3.send(new DeleteObjectsCommand({ Bucket: cfg.aws.bucket, Delete: { Objects: keys } }));
+    }
+    await s3.send(new DeleteBucketCommand({ Bucket: cfg.aws.bucket }));
+  } finally {
+    await admin.disconnect();
+    dynamo.destroy();
+    s3.destroy();
+  }
+}

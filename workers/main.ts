@@ -1,0 +1,63 @@
+/**
+ * Worker process: runs processEvent and its activities on the `events` task queue. Start as many
+ * as you like; they share the queue. SIGINT/SIGTERM: stop polling, let running activities finish,
+ * then close Kafka, AWS and Temporal clients.
+ */
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { createDynamoClient, createS3Client } from '../src/aws/clients';
+import { loadConfigOrExit, type Config } from '../src/config';
+import { createKafka } from '../src/kafka/client';
+import { createLogger } from '../src/logger';
+
+export async function runWorker(config: Config): Promise<void> {
+  const logger = createLogger(config, 'worker');
+  // SDK logs go through pino. Its INFO includes the workflow bundler's build report, so it
+  // speaks at WARN unless LOG_LEVEL asks for debug. SIGINT/SIGTERM become worker.shutdown().
+  const sdkLevel: LogLevel = config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'WARN';
+  Runtime.install({
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+    logger: new DefaultLogger(sdkLevel, (entry) => {
+      const method = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : 'debug';
+      logger[method]({ temporal: entry.meta }, entry.message);
+    }),
+  });
+  const dynamo = createDynamoClient(config.aws);
+  const s3 = createS3Client(config.aws);
+  const producer = createKafka(config.kafka, logger, '-worker').producer({ allowAutoTopicCreation: false });
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  try {
+    await producer.connect();
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      workflowsPath: require.resolve('../workflows'),
+      activities: createActivities({
+        dynamo,
+        s3,
+        producer,
+        table: config.aws.table,
+        bucket: config.aws.bucket,
+        dlqTopic: config.kafka.dlqTopic,
+        latestIndexShards: config.latestIndexShards,
+      }),
+      shutdownGraceTime: '20s',
+    });
+    logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
+    await worker.run();
+    logger.info('worker stopped');
+  } finally {
+    await producer.disconnect();
+    dynamo.destroy();
+    s3.destroy();
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  runWorker(loadConfigOrExit()).catch((err: unknown) => {
+    process.stderr.write(`worker failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,2 @@
+// The worker's workflowsPath entry: every workflow type this worker runs.
+export { processEvent } from './processEvent';

@@ -1,0 +1,33 @@
+/** Workflow input and result. Workflow-safe: types only. */
+import type { EventEnvelope } from '../src/events/event';
+import type { DeadLetterError } from '../src/kafka/deadLetter';
+
+export interface StepRetry {
+  maximumAttempts: number;
+  initialIntervalMs: number;
+  maximumIntervalMs: number;
+}
+
+/**
+ * The retry policies travel in the input (set by the bridge from config) because workflow code
+ * reads no configuration; the history then records exactly which policy a run used.
+ */
+export interface ProcessEventInput {
+  event: EventEnvelope;
+  retries: { hot: StepRetry; cold: StepRetry; activityTimeoutMs: number };
+}
+
+export type HotOutcome = 'stored' | 'duplicate';
+export type ColdOutcome = 'archived';
+
+export interface ProcessEventResult {
+  event_id: string;
+  hot: HotOutcome;
+  cold: ColdOutcome;
+  archive_key: string;
+}
+
+/** Details of the failure a dead-lettered workflow ends with. */
+export interface DeadLetteredDetails {
+  errors: DeadLetterError[];
+}
