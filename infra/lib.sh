@@ -69,3 +69,4 @@ pid_file() { echo "$STACK_DIR/pids/$1.pid"; }
 service_pid() { local f; f=$(pid_file "$1"); [ -f "$f" ] && cat "$f"; }
 service_running() { local p; p=$(service_pid "$1") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true  # the SDK notice about Node 22, once per process
+export TEMPORAL_CLI_PATH="$TEMPORAL_BIN"

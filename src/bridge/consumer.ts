@@ -123,6 +123,8 @@ export function createBridge(deps: BridgeDeps) {
       await consumer.subscribe({ topic: deps.topic, fromBeginning: true });
       await consumer.run({
         eachBatchAutoResolve: false,
+        // Commit after every finished window, so a restart redelivers as little as possible.
+        autoCommitThreshold: 1,
         autoCommitInterval: 1_000,
         partitionsConsumedConcurrently: 4,
         eachBatch,

@@ -316,37 +316,37 @@ function assertNoProblems(problems: string[]): void {
 
 // -------------------------------------------------------------------------------------- tests
 
-test('docker-compose.yml runs producer, 2 bridges, 2 workers, graphql and provision from the Dockerfile', () => {
+void test('docker-compose.yml runs producer, 2 bridges, 2 workers, graphql and provision from the Dockerfile', () => {
   const compose = readCompose();
   assert.ok(platformServices(compose).length > 0, 'docker-compose.yml has no service with a build section (built from the Dockerfile)');
   assertNoProblems(checkPlatformServicesExist(compose));
 });
 
-test('every platform service environment passes loadConfig on its own', () => {
+void test('every platform service environment passes loadConfig on its own', () => {
   assertNoProblems(checkConfigLoads(readCompose()));
 });
 
-test('every platform service variable is one src/config.ts reads (or an AWS key / NODE_ENV)', () => {
+void test('every platform service variable is one src/config.ts reads (or an AWS key / NODE_ENV)', () => {
   assertNoProblems(checkVariableNames(readCompose()));
 });
 
-test('host ports are those of DESIGN.md and map to the right services', () => {
+void test('host ports are those of DESIGN.md and map to the right services', () => {
   assertNoProblems(checkHostPorts(readCompose()));
 });
 
-test('Kafka, Temporal, DynamoDB and S3 endpoints point at services defined in the file', () => {
+void test('Kafka, Temporal, DynamoDB and S3 endpoints point at services defined in the file', () => {
   assertNoProblems(checkEndpointsAreServices(readCompose()));
 });
 
-test('topic, consumer group, namespace, task queue, table and bucket names are the fixed ones or unset', () => {
+void test('topic, consumer group, namespace, task queue, table and bucket names are the fixed ones or unset', () => {
   assertNoProblems(checkFixedNames(readCompose()));
 });
 
-test('an init container creates events.raw (4 partitions) and events.dlq idempotently', () => {
+void test('an init container creates events.raw (4 partitions) and events.dlq idempotently', () => {
   assertNoProblems(checkTopicInit(readCompose()));
 });
 
-test('the checks catch a broken file', () => {
+void test('the checks catch a broken file', () => {
   /** A copy of the file with `edit` applied to one service's environment (its own object, not the shared anchor). */
   const withEnv = (service: string, edit: (env: Env) => Env): Compose => {
     const copy = structuredClone(readCompose());

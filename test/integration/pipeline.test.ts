@@ -1,0 +1,248 @@
+/**
+ * The whole platform against the real local stack: real producer, 2 bridges, 2 workers and the
+ * GraphQL server as processes, Kafka, Temporal, dynalite and versitygw as servers.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { archiveKey } from '../../src/aws/layout';
+import type { EventEnvelope } from '../../src/events/event';
+import { countByType, describeWithCli, getItem, getObject, graphql, listKeys, postJson, watchDlq } from '../support/clients';
+import { REPO_ROOT } from '../support/paths';
+import { startPlatform, type Platform } from '../support/platform';
+import { waitFor } from '../support/wait';
+
+const stack = (...args: string[]) => promisify(execFile)('bash', [`${REPO_ROOT}/infra/stack.sh`, ...args]);
+
+describe('pipeline', { timeout: 600_000 }, () => {
+  let p: Platform;
+  let dlq: Awaited<ReturnType<typeof watchDlq>>;
+
+  before(async () => {
+    p = await startPlatform({
+      env: {
+        // Short, visible retries: 4 archive attempts over ~7 s.
+        COLD_RETRY_MAX_ATTEMPTS: '4',
+        COLD_RETRY_INITIAL_INTERVAL_MS: '1000',
+        HOT_RETRY_INITIAL_INTERVAL_MS: '500',
+        ACTIVITY_TIMEOUT_MS: '5000',
+        KAFKA_PRODUCE_TIMEOUT_MS: '3000',
+      },
+    });
+    dlq = await watchDlq(p);
+  });
+
+  after(async () => {
+    await dlq?.stop();
+    await p?.stop();
+  });
+
+  const completed = (id: string) =>
+    waitFor(`workflow ${id} to complete`, async () => {
+      const d = await p.temporal.workflow.getHandle(id).describe();
+      return d.status.name === 'COMPLETED' && d;
+    });
+
+  it("the seed's curl example: stored, archived, completed with search attributes, and readable by all four queries", async () => {
+    const userId = `user-${randomUUID()}`;
+    const res = await postJson(`${p.producerUrl}/events`, { event_type: 'page_view', user_id: userId, payload: { page: '/home', referrer: 'google.com' } });
+    assert.equal(res.status, 202);
+    assert.equal(res.body.status, 'accepted');
+    assert.equal(typeof res.body.message, 'string');
+    const id = res.body.event_id as string;
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/, 'a UUIDv7 event id');
+
+    const item = await waitFor('the DynamoDB item', () => getItem(p, id));
+    assert.equal(item.event_type, 'page_view');
+    assert.equal(item.user_id, userId);
+    assert.deepEqual(item.payload, { page: '/home', referrer: 'google.com' });
+
+    const key = archiveKey({ event_id: id, timestamp: item.timestamp as string });
+    const object = await waitFor('the S3 object', () => getObject(p, key));
+    assert.equal(object.contentType, 'application/json');
+    const archived = JSON.parse(object.body) as EventEnvelope;
+    assert.equal(archived.event_id, id);
+    assert.equal(archived.schema_version, 1);
+    assert.deepEqual(archived.payload, { page: '/home', referrer: 'google.com' });
+
+    await completed(id);
+    const cli = await describeWithCli(p, id);
+    assert.equal(cli.workflowExecutionInfo.status, 'WORKFLOW_EXECUTION_STATUS_COMPLETED');
+    assert.equal(cli.workflowExecutionInfo.type.name, 'processEvent');
+    assert.deepEqual(cli.result, { event_id: id, hot: 'stored', cold: 'archived', archive_key: key });
+    const attrs = (await p.temporal.workflow.getHandle(id).describe()).searchAttributes;
+    assert.deepEqual(attrs.EventType, ['page_view']);
+    assert.deepEqual(attrs.UserId, [userId]);
+
+    const fields = 'eventId eventType userId timestamp payload';
+    const q = await graphql<Record<string, { eventId: string; payload: unknown }[]>>(
+      p,
+      `{ latestEvents(limit: 100) { ${fields} } eventsByType(eventType: "page_view") { ${fields} } eventsByUser(userId: "${userId}") { ${fields} } }`,
+    );
+    assert.equal(q.errors, undefined, JSON.stringify(q.errors));
+    for (const name of ['latestEvents', 'eventsByType', 'eventsByUser']) {
+      const hit = q.data![name]!.find((e) => e.eventId === id);
+      assert.ok(hit, `${name} returns the event`);
+      assert.deepEqual(hit.payload, { page: '/home', referrer: 'google.com' });
+    }
+    const one = await graphql<{ event: { eventId: string; userId: string } | null }>(p, `{ event(eventId: "${id}") { eventId userId } }`);
+    assert.deepEqual(one.data?.event, { eventId: id, userId });
+  });
+
+  it('the same event_id posted twice: one item, one object, one completed workflow run', async () => {
+    const eventId = randomUUID();
+    const userId = `user-${randomUUID()}`;
+    const body = { event_id: eventId, event_type: 'signup', user_id: userId, payload: { plan: 'pro' }, timestamp: '2026-11-20T08:00:00Z' };
+    const [a, b] = [await postJson(`${p.producerUrl}/events`, body), await postJson(`${p.producerUrl}/events`, body)];
+    assert.equal(a.status, 202);
+    assert.equal(b.status, 202);
+    assert.equal(a.body.event_id, eventId);
+    assert.equal(b.body.event_id, eventId);
+
+    await completed(eventId);
+    // Both records are consumed once the bridges have committed past them; wait for the second
+    // start attempt to have been answered "already started" before counting.
+    await waitFor('the redelivered record to be committed', async () => {
+      const admin = p.kafka.admin();
+      await admin.connect();
+      try {
+        const [offsets, ends] = [
+          await admin.fetchOffsets({ groupId: p.config.kafka.consumerGroup, topics: [p.config.kafka.topic] }),
+          await admin.fetchTopicOffsets(p.config.kafka.topic),
+        ];
+        const committed = offsets[0]!.partitions;
+        // A partition nothing was written to has no commit (-1) and ends at 0.
+        return ends.every((e) => e.offset === '0' || committed.find((c) => c.partition === e.partition)?.offset === e.offset);
+      } finally {
+        await admin.disconnect();
+      }
+    });
+    const runs = [];
+    for await (const wf of p.temporal.workflow.list({ query: `WorkflowId = '${eventId}'` })) runs.push(wf);
+    assert.equal(runs.length, 1, 'one workflow run');
+    assert.equal(runs[0]!.status.name, 'COMPLETED');
+    const byUser = await graphql<{ eventsByUser: unknown[] }>(p, `{ eventsByUser(userId: "${userId}") { eventId } }`);
+    assert.equal(byUser.data?.eventsByUser.length, 1, 'one item');
+    assert.deepEqual(await listKeys(p, 'events/2026/11/20/'), [`events/2026/11/20/${eventId}.json`]);
+  });
+
+  it('a batch with one bad event: the good ones are processed, the bad one is rejected by field', async () => {
+    const userId = `user-${randomUUID()}`;
+    const res = await postJson(`${p.producerUrl}/events/batch`, {
+      events: [
+        { event_type: 'click', user_id: userId, payload: { n: 1 } },
+        { event_type: 'click', user_id: 42, payload: { n: 2 } },
+        { event_type: 'click', user_id: userId, payload: { n: 3 } },
+      ],
+    });
+    assert.equal(res.status, 202);
+    assert.equal(res.body.accepted, 2);
+    const results = res.body.results as { status: string; event_id?: string; errors?: { field: string }[] }[];
+    assert.deepEqual(results[1]!.errors?.map((e) => e.field), ['events[1].user_id']);
+    for (const r of results.filter((x) => x.status === 'accepted')) await waitFor('batch item stored', () => getItem(p, r.event_id!));
+  });
+
+  it('poison records written straight to the raw topic go to the DLQ with their position; the bridge keeps going', async () => {
+    const producer = p.kafka.producer();
+    await producer.connect();
+    const marker = randomUUID();
+    await producer.send({
+      topic: p.config.kafka.topic,
+      messages: [
+        { key: 'poison', value: `not json ${marker}` },
+        { key: 'poison', value: JSON.stringify({ event_type: 'page_view', marker }) },
+      ],
+    });
+    await producer.disconnect();
+
+    const notJson = await waitFor('the unparseable record in the DLQ', () => dlq.records.find((r) => r.original === `not json ${marker}`));
+    assert.equal(notJson.error.stage, 'bridge');
+    assert.match(notJson.error.message, /not JSON/);
+    assert.equal(notJson.source?.topic, p.config.kafka.topic);
+    assert.match(notJson.source!.offset, /^\d+$/);
+    const invalid = await waitFor('the invalid envelope in the DLQ', () =>
+      dlq.records.find((r) => (r.original as { marker?: string } | null)?.marker === marker),
+    );
+    assert.ok(invalid.error.fields?.some((f) => f.field === 'event_id'), 'names the missing field');
+
+    const after = await postJson(`${p.producerUrl}/events`, { event_type: 'page_view', user_id: 'after-poison' });
+    await waitFor('an event after the poison records to be stored', () => getItem(p, after.body.event_id as string));
+  });
+
+  it('200 events through two bridges and two workers: exactly 200 items and 200 objects', async () => {
+    const eventType = `load_${randomUUID().slice(0, 8)}`;
+    const day = '2026-11-21';
+    const ids = new Set<string>();
+    const post = async (i: number) => {
+      const res = await postJson(`${p.producerUrl}/events`, { event_type: eventType, user_id: `u${i % 17}`, payload: { i }, timestamp: `${day}T12:00:00Z` });
+      assert.equal(res.status, 202);
+      ids.add(res.body.event_id as string);
+    };
+    for (let i = 0; i < 200; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => post(i + j)));
+    assert.equal(ids.size, 200);
+
+    await waitFor('200 items', async () => (await countByType(p, eventType)) === 200, { timeoutMs: 120_000, intervalMs: 1_000 });
+    const keys = await waitFor('200 objects', async () => {
+      const k = (await listKeys(p, 'events/2026/11/21/')).filter((key) => ids.has(key.slice(-41, -5)));
+      return k.length === 200 && k;
+    }, { timeoutMs: 60_000, intervalMs: 1_000 });
+    assert.equal(new Set(keys).size, 200);
+    assert.equal(await countByType(p, eventType), 200, 'still exactly 200 once everything settled');
+
+    // Both bridges took part: the group has two members sharing the 4 partitions.
+    const admin = p.kafka.admin();
+    await admin.connect();
+    const { groups } = await admin.describeGroups([p.config.kafka.consumerGroup]);
+    await admin.disconnect();
+    assert.equal(groups[0]!.members.length, 2);
+  });
+
+  it('S3 down: the hot write lands, the archive is retried, then the event is dead-lettered and its workflow Failed', async () => {
+    await stack('stop', 's3');
+    try {
+      const userId = `user-${randomUUID()}`;
+      const res = await postJson(`${p.producerUrl}/events`, { event_type: 'purchase', user_id: userId, payload: { amount: 42 } });
+      assert.equal(res.status, 202);
+      const id = res.body.event_id as string;
+
+      await waitFor('the DynamoDB item while S3 is down', () => getItem(p, id));
+      const retrying = await waitFor('archiveCold to be retrying', async () => {
+        const d = await describeWithCli(p, id);
+        const pending = (d.pendingActivities ?? []) as { activityType?: { name?: string }; attempt?: number; lastFailure?: { message?: string } }[];
+        return pending.find((a) => a.activityType?.name === 'archiveCold' && (a.attempt ?? 0) >= 2);
+      });
+      assert.ok(retrying.lastFailure?.message, 'the last failure is visible');
+
+      const record = await waitFor('the DLQ record', () => dlq.records.find((r) => r.workflow_id === id), { timeoutMs: 60_000 });
+      assert.equal(record.error.stage, 'archiveCold');
+      assert.equal(record.error.attempts, 4);
+      assert.equal((record.original as EventEnvelope).event_id, id);
+      assert.ok(record.run_id);
+      assert.ok(Date.parse(record.failed_at));
+      const d = await waitFor('the workflow to be Failed', async () => {
+        const x = await p.temporal.workflow.getHandle(id).describe();
+        return x.status.name === 'FAILED' && x;
+      });
+      assert.equal(d.runId, record.run_id);
+
+      // Replay once S3 is back: the same event_id runs again (the failed run allows it) and completes.
+      await stack('start', 's3');
+      const replay = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/replayDlq.ts', '--event-id', id], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, ...p.env },
+      });
+      assert.match(replay.stdout, new RegExp(`replay ${id}`));
+      assert.match(replay.stdout, /replayed 1, skipped 0/);
+      await waitFor('the replayed run to complete', async () => {
+        const x = await p.temporal.workflow.getHandle(id).describe();
+        return x.runId !== record.run_id && x.status.name === 'COMPLETED';
+      });
+      const item = await getItem(p, id);
+      assert.ok(await getObject(p, archiveKey({ event_id: id, timestamp: item!.timestamp as string })), 'archived after the replay');
+    } finally {
+      await stack('start', 's3');
+    }
+  });
+});

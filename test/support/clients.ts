@@ -1,0 +1,99 @@
+/** What a user would look at: the table, the bucket, the DLQ, GraphQL, the Temporal CLI. */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Consumer } from 'kafkajs';
+import type { DeadLetterRecord } from '../../src/kafka/deadLetter';
+import type { Platform } from './platform';
+import { temporalCliPath } from './paths';
+
+export async function postJson(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
+}
+
+export async function graphql<T = Record<string, unknown>>(p: Platform, query: string): Promise<{ data?: T; errors?: { message: string }[] }> {
+  const res = await fetch(`${p.graphqlUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  return (await res.json()) as { data?: T; errors?: { message: string }[] };
+}
+
+export async function getItem(p: Platform, eventId: string): Promise<Record<string, unknown> | undefined> {
+  const out = await p.dynamo.send(new GetItemCommand({ TableName: p.config.aws.table, Key: { event_id: { S: eventId } }, ConsistentRead: true }));
+  return out.Item && unmarshall(out.Item);
+}
+
+export async function countByType(p: Platform, eventType: string): Promise<number> {
+  let count = 0;
+  let start: Record<string, never> | undefined;
+  do {
+    const out = await p.dynamo.send(
+      new QueryCommand({
+        TableName: p.config.aws.table,
+        IndexName: 'by_type',
+        KeyConditionExpression: 'event_type = :t',
+        ExpressionAttributeValues: { ':t': { S: eventType } },
+        Select: 'COUNT',
+        ExclusiveStartKey: start,
+      }),
+    );
+    count += out.Count ?? 0;
+    start = out.LastEvaluatedKey as Record<string, never> | undefined;
+  } while (start);
+  return count;
+}
+
+export async function getObject(p: Platform, key: string): Promise<{ body: string; contentType?: string } | undefined> {
+  try {
+    const out = await p.s3.send(new GetObjectCommand({ Bucket: p.config.aws.bucket, Key: key }));
+    return { body: await out.Body!.transformToString(), contentType: out.ContentType };
+  } catch (err) {
+    if ((err as { name?: string }).name === 'NoSuchKey') return undefined;
+    throw err;
+  }
+}
+
+export async function listKeys(p: Platform, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const out = await p.s3.send(new ListObjectsV2Command({ Bucket: p.config.aws.bucket, Prefix: prefix, ContinuationToken: token }));
+    keys.push(...(out.Contents ?? []).map((o) => o.Key!));
+    token = out.NextContinuationToken;
+  } while (token);
+  return keys;
+}
+
+/** `temporal workflow describe -o json`: the same view an operator gets. */
+export async function describeWithCli(p: Platform, workflowId: string): Promise<Record<string, any>> {
+  const { stdout } = await promisify(execFile)(temporalCliPath(), [
+    'workflow', 'describe', '--address', p.config.temporal.address, '--namespace', p.config.temporal.namespace, '-w', workflowId, '-o', 'json',
+  ]);
+  return JSON.parse(stdout) as Record<string, any>;
+}
+
+/** Collects every record of the DLQ topic from the beginning, for as long as the test runs. */
+export async function watchDlq(p: Platform): Promise<{ records: DeadLetterRecord[]; stop: () => Promise<void> }> {
+  const records: DeadLetterRecord[] = [];
+  const groupId = `dlq-watch-${randomUUID()}`;
+  const consumer: Consumer = p.kafka.consumer({ groupId });
+  await consumer.connect();
+  await consumer.subscribe({ topic: p.config.kafka.dlqTopic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      records.push(JSON.parse(message.value!.toString('utf8')) as DeadLetterRecord);
+    },
+  });
+  return {
+    records,
+    stop: async () => {
+      await consumer.disconnect();
+      const admin = p.kafka.admin();
+      await admin.connect();
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+      await admin.disconnect();
+    },
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * Runs the real platform processes (producer, bridges, workers, GraphQL) against the local stack,
+ * on a private copy of every resource: topics, consumer group, table, bucket and task queue get
+ * a per-run suffix, and `stop()` deletes them and the run's workflows. Tests in different files,
+ * or a developer's own `npm start`, never see each other's events.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, createWriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { Kafka } from 'kafkajs';
+import { pino } from 'pino';
+import { createDynamoClient, createS3Client } from '../../src/aws/clients';
+import { loadConfig, type Config } from '../../src/config';
+import { createKafka } from '../../src/kafka/client';
+import { deprovision, provisionAll } from '../../src/provisioning';
+import { REPO_ROOT } from './paths';
+import { waitFor } from './wait';
+
+export const quietLogger = pino({ level: 'silent' });
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** Environment for a private copy of every named resource. */
+export async function isolatedEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  const run = randomBytes(4).toString('hex');
+  return {
+    ENVIRONMENT: 'test',
+    LOG_LEVEL: 'info',
+    KAFKA_TOPIC: `events.raw.test-${run}`,
+    KAFKA_DLQ_TOPIC: `events.dlq.test-${run}`,
+    KAFKA_CONSUMER_GROUP: `event-processors-test-${run}`,
+    DYNAMODB_TABLE: `EventsHot-test-${run}`,
+    S3_BUCKET: `event-platform-test-${run}`,
+    TEMPORAL_TASK_QUEUE: `events-test-${run}`,
+    PRODUCER_PORT: String(await freePort()),
+    GRAPHQL_PORT: String(await freePort()),
+    ...extra,
+  };
+}
+
+export function configFor(env: Record<string, string>): Config {
+  return loadConfig({ ...process.env, ...env });
+}
+
+const ENTRY = {
+  producer: 'src/producer/server.ts',
+  bridge: 'src/bridge/main.ts',
+  worker: 'workers/main.ts',
+  graphql: 'src/graphql/server.ts',
+} as const;
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+export interface Platform {
+  env: Record<string, string>;
+  config: Config;
+  producerUrl: string;
+  graphqlUrl: string;
+  temporal: Client;
+  kafka: Kafka;
+  dynamo: ReturnType<typeof createDynamoClient>;
+  s3: ReturnType<typeof createS3Client>;
+  /** Lines a process printed (JSON logs). */
+  output(name: string): string[];
+  stop(): Promise<void>;
+}
+
+export async function startPlatform(opts: { bridges?: number; workers?: number; env?: Record<string, string> } = {}): Promise<Platform> {
+  const env = await isolatedEnv(opts.env);
+  const config = configFor(env);
+  const provisioned = await provisionAll(config, { logger: quietLogger, deadlineMs: 30_000 });
+  if (!provisioned.ok) throw new Error(`provisioning failed:\n${provisioned.lines.join('\n')}`);
+
+  const logDir = join(REPO_ROOT, '.stack', 'test-logs', config.temporal.taskQueue);
+  mkdirSync(logDir, { recursive: true });
+  const procs: Proc[] = [];
+  const spawnProc = (name: string, entry: string) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output: string[] = [];
+    const file = createWriteStream(join(logDir, `${name}.log`));
+    for (const stream of [child.stdout, child.stderr]) {
+      stream?.setEncoding('utf8');
+      stream?.on('data', (chunk: string) => {
+        file.write(chunk);
+        output.push(...chunk.split('\n').filter(Boolean));
+      });
+    }
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => (file.end(), resolve(code))));
+    procs.push({ name, child, output, exited });
+  };
+
+  spawnProc('producer', ENTRY.producer);
+  spawnProc('graphql', ENTRY.graphql);
+  for (let i = 1; i <= (opts.workers ?? 2); i++) spawnProc(`worker-${i}`, ENTRY.worker);
+  for (let i = 1; i <= (opts.bridges ?? 2); i++) spawnProc(`bridge-${i}`, ENTRY.bridge);
+
+  const producerUrl = `http://127.0.0.1:${config.http.producerPort}`;
+  const graphqlUrl = `http://127.0.0.1:${config.http.graphqlPort}`;
+  const temporal = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace });
+  const kafka = createKafka(config.kafka, quietLogger, '-test');
+  const dynamo = createDynamoClient(config.aws);
+  const s3 = createS3Client(config.aws);
+
+  const stop = async () => {
+    await Promise.all(
+      procs.map(async (p) => {
+        if (p.child.exitCode === null) p.child.kill('SIGTERM');
+        const timer = setTimeout(() => p.child.kill('SIGKILL'), 30_000);
+        await p.exited;
+        clearTimeout(timer);
+      }),
+    );
+    // The run's workflows: deleted, so the Web UI keeps only real ones.
+    for await (const wf of temporal.workflow.list({ query: `TaskQueue = '${config.temporal.taskQueue}'` })) {
+      await temporal.workflowService
+        .deleteWorkflowExecution({ namespace: config.temporal.namespace, workflowExecution: { workflowId: wf.workflowId, runId: wf.runId } })
+        .catch(() => undefined);
+    }
+    await temporal.connection.close();
+    await deprovision(config, quietLogger);
+    dynamo.destroy();
+    s3.destroy();
+  };
+
+  try {
+    const running = (name: string) => {
+      const p = procs.find((x) => x.name === name)!;
+      if (p.child.exitCode !== null) throw new Error(`${name} exited with ${p.child.exitCode}:\n${p.output.slice(-20).join('\n')}`);
+      return p;
+    };
+    await waitFor('producer /health', async () => (running('producer'), (await fetch(`${producerUrl}/health`)).ok), { timeoutMs: 60_000 });
+    await waitFor('graphql /health', async () => (running('graphql'), (await fetch(`${graphqlUrl}/health`)).ok), { timeoutMs: 60_000 });
+    for (const p of procs.filter((x) => x.name.startsWith('worker') || x.name.startsWith('bridge'))) {
+      const marker = p.name.startsWith('worker') ? 'worker running' : 'bridge running';
+      await waitFor(`${p.name} to start`, () => running(p.name).output.some((l) => l.includes(marker)), { timeoutMs: 90_000 });
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  return {
+    env,
+    config,
+    producerUrl,
+    graphqlUrl,
+    temporal,
+    kafka,
+    dynamo,
+    s3,
+    output: (name) => procs.find((p) => p.name === name)?.output ?? [],
+    stop,
+  };
+}

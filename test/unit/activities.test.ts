@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities, type ActivityDeps } from '../../activities';
+import { serializeEnvelope } from '../../src/events/event';
+import { makeEnvelope } from '../support/events';
+
+/** Records every command; `fail` decides per call whether to throw. */
+function fakeClient(fail?: (command: unknown) => Error | undefined) {
+  const calls: unknown[] = [];
+  return {
+    calls,
+    send: async (command: unknown) => {
+      calls.push(command);
+      const err = fail?.(command);
+      if (err) throw err;
+      return {};
+    },
+  };
+}
+
+function deps(overrides: Partial<ActivityDeps> = {}) {
+  const dynamo = fakeClient();
+  const s3 = fakeClient();
+  const sent: { topic: string; messages: { key?: string | null; value: string | null }[] }[] = [];
+  const base: ActivityDeps = {
+    dynamo: dynamo as unknown as ActivityDeps['dynamo'],
+    s3: s3 as unknown as ActivityDeps['s3'],
+    producer: { send: async (r: (typeof sent)[number]) => (sent.push(r), []) } as unknown as ActivityDeps['producer'],
+    table: 'EventsHot',
+    bucket: 'bucket',
+    dlqTopic: 'events.dlq',
+    latestIndexShards: 4,
+  };
+  return { deps: { ...base, ...overrides }, dynamo, s3, sent };
+}
+
+describe('storeHot', () => {
+  it('puts the event with its index keys, only if the event_id is new', async () => {
+    const { deps: d, dynamo } = deps();
+    const event = makeEnvelope({ timestamp: '2026-11-25T10:00:00.000Z' });
+    assert.equal(await new MockActivityEnvironment().run(createActivities(d).storeHot, event), 'stored');
+    const put = dynamo.calls[0] as PutItemCommand;
+    assert.ok(put instanceof PutItemCommand);
+    assert.equal(put.input.TableName, 'EventsHot');
+    assert.equal(put.input.ConditionExpression, 'attribute_not_exists(event_id)');
+    const item = unmarshall(put.input.Item!);
+    assert.equal(item.event_id, event.event_id);
+    assert.deepEqual(item.payload, event.payload);
+    assert.equal(item.time_id, `2026-11-25T10:00:00.000Z#${event.event_id}`);
+    assert.match(item.time_bucket as string, /^2026-11-25#[0-3]$/);
+  });
+
+  it('reports a duplicate when the conditional check fails', async () => {
+    const dynamo = fakeClient(() => new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
+    const { deps: d } = deps({ dynamo: dynamo as unknown as ActivityDeps['dynamo'] });
+    assert.equal(await new MockActivityEnvironment().run(createActivities(d).storeHot, makeEnvelope()), 'duplicate');
+  });
+
+  it('fails retryably with the error type and the attempt number', async () => {
+    const boom = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4567'), { name: 'TimeoutError' });
+    const dynamo = fakeClient(() => boom);
+    const { deps: d } = deps({ dynamo: dynamo as unknown as ActivityDeps['dynamo'] });
+    const err = await new MockActivityEnvironment({ attempt: 3 }).run(createActivities(d).storeHot, makeEnvelope()).catch((e: unknown) => e);
+    assert.ok(err instanceof ApplicationFailure);
+    assert.equal(err.type, 'TimeoutError');
+    assert.equal(err.nonRetryable, false);
+    assert.deepEqual(err.details?.[0], { attempt: 3 });
+  });
+
+  it('refuses an invalid event without retrying and without touching the table', async () => {
+    const { deps: d, dynamo } = deps();
+    const bad = makeEnvelope({ event_id: 'not-a-uuid' });
+    const err = await new MockActivityEnvironment().run(createActivities(d).storeHot, bad).catch((e: unknown) => e);
+    assert.ok(err instanceof ApplicationFailure);
+    assert.equal(err.type, 'InvalidEventError');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /event_id/);
+    assert.equal(dynamo.calls.length, 0);
+  });
+});
+
+describe('archiveCold', () => {
+  it('writes the raw JSON under the UTC date of the event, the same bytes every time', async () => {
+    const { deps: d, s3 } = deps();
+    const event = makeEnvelope({ timestamp: '2026-01-31T23:59:59.999Z' });
+    const env = new MockActivityEnvironment();
+    const first = (await env.run(createActivities(d).archiveCold, event)) as { key: string };
+    await env.run(createActivities(d).archiveCold, { ...event });
+    assert.equal(first.key, `events/2026/01/31/${event.event_id}.json`);
+    const [a, b] = s3.calls as PutObjectCommand[];
+    assert.equal(a!.input.Bucket, 'bucket');
+    assert.equal(a!.input.Key, first.key);
+    assert.equal(a!.input.ContentType, 'application/json');
+    assert.equal(a!.input.Body, serializeEnvelope(event));
+    assert.equal(b!.input.Body, a!.input.Body);
+    assert.deepEqual(JSON.parse(a!.input.Body as string), event);
+  });
+});
+
+describe('deadLetter', () => {
+  it('publishes the record to the DLQ topic keyed by event_id', async () => {
+    const { deps: d, sent } = deps();
+    const event = makeEnvelope();
+    const record = {
+      original: event,
+      error: { stage: 'archiveCold' as const, type: 'S3ServiceException', message: 'down', attempts: 5 },
+      failed_at: '2026-11-25T10:00:00.000Z',
+      workflow_id: event.event_id,
+      run_id: 'run-1',
+    };
+    await new MockActivityEnvironment().run(createActivities(d).deadLetter, record);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]!.topic, 'events.dlq');
+    assert.equal(sent[0]!.messages[0]!.key, event.event_id);
+    assert.deepEqual(JSON.parse(sent[0]!.messages[0]!.value!), record);
+  });
+});
