@@ -210,8 +210,7 @@ describe('pipeline', { timeout: 600_000 }, () => {
       await waitFor('the DynamoDB item while S3 is down', () => getItem(p, id));
       const retrying = await waitFor('archiveCold to be retrying', async () => {
         const d = await describeWithCli(p, id);
-        const pending = (d.pendingActivities ?? []) as { activityType?: { name?: string }; attempt?: number; lastFailure?: { message?: string } }[];
-        return pending.find((a) => a.activityType?.name === 'archiveCold' && (a.attempt ?? 0) >= 2);
+        return (d.pendingActivities ?? []).find((a) => a.activityType?.name === 'archiveCold' && (a.attempt ?? 0) >= 2);
       });
       assert.ok(retrying.lastFailure?.message, 'the last failure is visible');
 

@@ -66,12 +66,19 @@ export async function listKeys(p: Platform, prefix: string): Promise<string[]> {
   return keys;
 }
 
+/** The parts of `temporal workflow describe -o json` the tests read. */
+export interface CliDescription {
+  workflowExecutionInfo: { status: string; type: { name: string } };
+  result?: unknown;
+  pendingActivities?: { activityType?: { name?: string }; attempt?: number; lastFailure?: { message?: string } }[];
+}
+
 /** `temporal workflow describe -o json`: the same view an operator gets. */
-export async function describeWithCli(p: Platform, workflowId: string): Promise<Record<string, any>> {
+export async function describeWithCli(p: Platform, workflowId: string): Promise<CliDescription> {
   const { stdout } = await promisify(execFile)(temporalCliPath(), [
     'workflow', 'describe', '--address', p.config.temporal.address, '--namespace', p.config.temporal.namespace, '-w', workflowId, '-o', 'json',
   ]);
-  return JSON.parse(stdout) as Record<string, any>;
+  return JSON.parse(stdout) as CliDescription;
 }
 
 /** Collects every record of the DLQ topic from the beginning, for as long as the test runs. */

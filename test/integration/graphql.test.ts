@@ -1,0 +1,108 @@
+/**
+ * The GraphQL reader on a real DynamoDB API (dynalite): ordering, pagination across days and
+ * shards of the latest-events index, and the limits, on a private table removed afterwards.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { DeleteTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { FastifyInstance } from 'fastify';
+import { createDynamoClient } from '../../src/aws/clients';
+import { toItem } from '../../src/aws/layout';
+import type { Config } from '../../src/config';
+import type { EventEnvelope } from '../../src/events/event';
+import { buildGraphqlApp } from '../../src/graphql/app';
+import { createEventReader } from '../../src/graphql/eventReader';
+import { provisionTable } from '../../src/provisioning';
+import { makeEnvelope } from '../support/events';
+import { configFor, isolatedEnv, quietLogger } from '../support/platform';
+
+type Row = { eventId: string; timestamp: string; cursor: string };
+
+describe('GraphQL on the real table', { timeout: 60_000 }, () => {
+  let config: Config;
+  let app: FastifyInstance;
+  const dynamo = () => createDynamoClient(config.aws);
+  let client: ReturnType<typeof dynamo>;
+  const events: EventEnvelope[] = [];
+  const NOW = Date.parse('2026-11-25T12:00:00.000Z');
+
+  before(async () => {
+    config = configFor(await isolatedEnv());
+    await provisionTable(config, { logger: quietLogger });
+    client = dynamo();
+    // 30 events over 5 days, two types, three users; some share a timestamp.
+    for (let i = 0; i < 30; i++) {
+      const ts = new Date(NOW - Math.floor(i / 2) * 7 * 3_600_000).toISOString();
+      events.push(makeEnvelope({ event_type: i % 2 ? 'click' : 'page_view', user_id: `u${i % 3}`, timestamp: ts, payload: { i } }));
+    }
+    await Promise.all(events.map((e) => client.send(new PutItemCommand({ TableName: config.aws.table, Item: marshall(toItem(e, config.latestIndexShards)) }))));
+    app = buildGraphqlApp({
+      reader: createEventReader({ dynamo: client, table: config.aws.table, shards: config.latestIndexShards, lookbackDays: 30, horizon: () => new Date(NOW + 86_400_000) }),
+      limits: config.graphql,
+    });
+  });
+
+  after(async () => {
+    await app?.close();
+    await client?.send(new DeleteTableCommand({ TableName: config.aws.table }));
+    client?.destroy();
+  });
+
+  const query = async <T>(q: string) => {
+    const res = await app.inject({ method: 'POST', url: '/graphql', payload: { query: q } });
+    return res.json<{ data?: T; errors?: { message: string }[] }>();
+  };
+  const newestFirst = (list: EventEnvelope[]) =>
+    [...list].sort((a, b) => (a.timestamp === b.timestamp ? (a.event_id < b.event_id ? 1 : -1) : a.timestamp < b.timestamp ? 1 : -1)).map((e) => e.event_id);
+
+  /** Follows cursors page by page until a short page. */
+  async function allPages(field: string, args: string, pageSize: number): Promise<string[]> {
+    const ids: string[] = [];
+    let after = '';
+    for (let page = 0; page < 50; page++) {
+      const r = await query<Record<string, Row[]>>(`{ ${field}(${args} limit: ${pageSize}${after ? `, after: "${after}"` : ''}) { eventId timestamp cursor } }`);
+      assert.equal(r.errors, undefined, JSON.stringify(r.errors));
+      const rows = r.data![field]!;
+      ids.push(...rows.map((x) => x.eventId));
+      if (rows.length < pageSize) return ids;
+      after = rows[rows.length - 1]!.cursor;
+    }
+    assert.fail('pagination did not end');
+  }
+
+  it('latestEvents: newest first across days and shards, pages neither overlap nor skip', async () => {
+    const first = await query<{ latestEvents: Row[] }>('{ latestEvents(limit: 5) { eventId timestamp cursor } }');
+    assert.deepEqual(first.data?.latestEvents.map((e) => e.eventId), newestFirst(events).slice(0, 5));
+    assert.deepEqual(await allPages('latestEvents', '', 7), newestFirst(events));
+  });
+
+  it('eventsByType and eventsByUser: only their events, newest first, paginated', async () => {
+    assert.deepEqual(await allPages('eventsByType', 'eventType: "click",', 4), newestFirst(events.filter((e) => e.event_type === 'click')));
+    assert.deepEqual(await allPages('eventsByUser', 'userId: "u1",', 3), newestFirst(events.filter((e) => e.user_id === 'u1')));
+    const none = await query<{ eventsByUser: Row[] }>(`{ eventsByUser(userId: "${randomUUID()}") { eventId } }`);
+    assert.deepEqual(none.data?.eventsByUser, []);
+  });
+
+  it('the default limit is 10 and the payload comes back as JSON', async () => {
+    const r = await query<{ latestEvents: { payload: { i: number } }[] }>('{ latestEvents { payload } }');
+    assert.equal(r.data?.latestEvents.length, 10);
+    assert.equal(typeof r.data?.latestEvents[0]?.payload.i, 'number');
+  });
+
+  it('event(eventId) reads one event, null when absent', async () => {
+    const target = events[7]!;
+    const r = await query<{ a: { userId: string } | null; b: null }>(`{ a: event(eventId: "${target.event_id}") { userId } b: event(eventId: "${randomUUID()}") { userId } }`);
+    assert.deepEqual(r.data, { a: { userId: target.user_id }, b: null });
+  });
+
+  it('bad arguments are GraphQL errors that say what is wrong', async () => {
+    for (const limit of [0, 10_000]) {
+      const r = await query(`{ latestEvents(limit: ${limit}) { eventId } }`);
+      assert.match(r.errors?.[0]?.message ?? '', /limit: must be between 1 and 100/);
+    }
+    const r = await query('{ eventsByType(eventType: "click", after: "bm9wZQ") { eventId } }');
+    assert.match(r.errors?.[0]?.message ?? '', /after: not a cursor/);
+  });
+});
