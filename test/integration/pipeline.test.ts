@@ -244,4 +244,47 @@ describe('pipeline', { timeout: 600_000 }, () => {
       await stack('start', 's3');
     }
   });
+
+  it('Temporal down: the bridge waits and retries without committing, then resumes by itself', async () => {
+    await stack('stop', 'temporal');
+    let id: string;
+    try {
+      const res = await postJson(`${p.producerUrl}/events`, { event_type: 'page_view', user_id: `user-${randomUUID()}` });
+      assert.equal(res.status, 202, 'the producer does not need Temporal');
+      id = res.body.event_id as string;
+      await waitFor('a bridge to report it is retrying', () =>
+        ['bridge-1', 'bridge-2'].some((b) => p.output(b).some((l) => l.includes('cannot start workflow; retrying') && l.includes(id))),
+      );
+    } finally {
+      await stack('start', 'temporal');
+    }
+    await waitFor('the event to be stored once Temporal is back', () => getItem(p, id), { timeoutMs: 90_000, intervalMs: 500 });
+    await completed(id);
+    for (const b of ['bridge-1', 'bridge-2']) assert.ok(!p.output(b).some((l) => l.includes('bridge failed')), `${b} kept running`);
+  });
+
+  it('Kafka down: POST /events answers 503 with Retry-After instead of hanging; /ready says unavailable; recovery is automatic', async () => {
+    await stack('stop', 'kafka');
+    try {
+      // The abort only guards against a hang; the producer answers after KAFKA_PRODUCE_TIMEOUT_MS.
+      const res = await fetch(`${p.producerUrl}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ event_type: 'page_view', user_id: 'while-kafka-down' }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      assert.equal(res.status, 503);
+      assert.ok(Number(res.headers.get('retry-after')) > 0, 'Retry-After header');
+      assert.match(((await res.json()) as { error: string }).error, /unavailable/i);
+      const ready = await fetch(`${p.producerUrl}/ready`, { signal: AbortSignal.timeout(30_000) });
+      assert.equal(ready.status, 503);
+    } finally {
+      await stack('start', 'kafka');
+    }
+    const accepted = await waitFor('the producer to accept again', async () => {
+      const res = await postJson(`${p.producerUrl}/events`, { event_type: 'page_view', user_id: `user-${randomUUID()}` });
+      return res.status === 202 && (res.body.event_id as string);
+    }, { timeoutMs: 60_000, intervalMs: 1_000 });
+    await waitFor('the event to flow through after Kafka returned', () => getItem(p, accepted), { timeoutMs: 120_000, intervalMs: 1_000 });
+  });
 });
