@@ -43,7 +43,7 @@ async function run(name: string, lingerMs: number, maxBatchRecords: number) {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   const metrics = new ProducerMetrics();
-  const batcher = createBatchingProducer(producer, { topic: config.kafka.topic, lingerMs, maxBatchRecords, timeoutMs: 10_000, onFlush: (n, ms) => metrics.recordFlush(n, ms) });
+  const batcher = createBatchingProducer(producer, { topic: config.kafka.topic, lingerMs, maxBatchRecords, maxBatchBytes: config.kafka.maxBatchBytes, timeoutMs: 10_000, onFlush: (n, ms) => metrics.recordFlush(n, ms) });
   const app = createProducerApp({ publish: (m) => batcher.send(m), isReady: async () => true, limits: config.limits, newEventId: uuidv7, metrics, logger });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));

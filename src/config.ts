@@ -54,6 +54,7 @@ const envSchema = z.object({
   KAFKA_PRODUCE_TIMEOUT_MS: int(100, 120_000).default(5_000),
   PRODUCER_LINGER_MS: int(0, 1_000).default(2),
   PRODUCER_MAX_BATCH_RECORDS: int(1, 10_000).default(500),
+  PRODUCER_MAX_BATCH_BYTES: int(1_024, 16_777_216).default(524_288),
 
   TEMPORAL_ADDRESS: z.string().trim().regex(hostPort, 'expected host:port, such as localhost:7233').default('localhost:7233'),
   TEMPORAL_NAMESPACE: name('namespace').default('default'),
@@ -112,6 +113,7 @@ function shape(env: z.infer<typeof envSchema>) {
       produceTimeoutMs: env.KAFKA_PRODUCE_TIMEOUT_MS,
       lingerMs: env.PRODUCER_LINGER_MS,
       maxBatchRecords: env.PRODUCER_MAX_BATCH_RECORDS,
+      maxBatchBytes: env.PRODUCER_MAX_BATCH_BYTES,
     },
     temporal: { address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE },
     aws: {
@@ -188,6 +190,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (env2.KAFKA_TOPIC === env2.KAFKA_DLQ_TOPIC) {
     problems.push({ variable: 'KAFKA_DLQ_TOPIC', message: 'must differ from KAFKA_TOPIC' });
+  }
+  if (env2.MAX_EVENT_BYTES > env2.PRODUCER_MAX_BATCH_BYTES) {
+    problems.push({ variable: 'PRODUCER_MAX_BATCH_BYTES', message: `must be at least MAX_EVENT_BYTES (${env2.MAX_EVENT_BYTES}) so one event fits a produce request` });
   }
   if (env2.MAX_EVENT_BYTES > env2.MAX_BATCH_BYTES) {
     problems.push({ variable: 'MAX_EVENT_BYTES', message: `must not exceed MAX_BATCH_BYTES (${env2.MAX_BATCH_BYTES})` });

@@ -37,7 +37,10 @@ export function parseTimestamp(value: unknown): number | string {
   if (typeof value !== 'string') return `expected an ISO-8601 string, got ${describeType(value)}`;
   if (!ISO_TIMESTAMP.test(value)) return 'expected ISO-8601 with a time zone, such as 2026-11-25T10:00:00Z';
   const ms = Date.parse(value);
-  if (Number.isNaN(ms)) return 'not a real date/time';
+  // Date.parse rolls impossible days over (Feb 30 → Mar 2); the calendar date must exist as written.
+  const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  if (Number.isNaN(ms) || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) return 'not a real date/time';
   if (ms < EARLIEST_TIMESTAMP_MS) return 'must not be before 1970-01-01T00:00:00Z';
   return ms;
 }

@@ -2,15 +2,13 @@
  * The GraphQL API (Mercurius on Fastify), without `listen`: POST /graphql, GraphiQL at
  * /graphiql, GET /health. Read-only; every list takes a capped `limit` and an `after` cursor.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { GraphQLScalarType } from 'graphql';
 import mercurius from 'mercurius';
 import type { Logger } from 'pino';
 import { CursorError, type EventReader } from './eventReader';
+import { SCHEMA } from './schema';
 
-export const SCHEMA = readFileSync(join(__dirname, 'schema.graphql'), 'utf8');
 
 export interface GraphqlAppDeps {
   reader: EventReader;
@@ -32,7 +30,8 @@ class BadArgument extends mercurius.ErrorWithProps {
 }
 
 export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
-  const app: FastifyInstance = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger | undefined, disableRequestLogging: true });
+  // No per-request logs: a query log line per request is noise at analytics volumes.
+  const app: FastifyInstance = Fastify({ logger: false });
   const { defaultLimit, maxLimit } = deps.limits;
 
   const limitOf = (limit: number | null | undefined): number => {
@@ -44,12 +43,15 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
     if (value.trim() === '') throw new BadArgument(argument, 'must not be empty');
     return value;
   };
-  const withCursor = async <T>(read: () => Promise<T>): Promise<T> => {
+  /** Turns a bad cursor into an argument error; logs storage failures and hides their details. */
+  const guarded = async <T>(read: () => Promise<T>): Promise<T> => {
     try {
       return await read();
     } catch (err) {
       if (err instanceof CursorError) throw new BadArgument('after', err.message);
-      throw err;
+      if (err instanceof mercurius.ErrorWithProps) throw err;
+      deps.logger?.error({ err }, 'reading events failed');
+      throw new mercurius.ErrorWithProps('could not read events right now; retry later', { code: 'UNAVAILABLE' });
     }
   };
 
@@ -57,12 +59,12 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
   const resolvers = {
     JSON: JSONScalar,
     Query: {
-      latestEvents: (_: unknown, a: ListArgs) => withCursor(() => deps.reader.latest(limitOf(a.limit), a.after ?? undefined)),
+      latestEvents: (_: unknown, a: ListArgs) => guarded(() => deps.reader.latest(limitOf(a.limit), a.after ?? undefined)),
       eventsByType: (_: unknown, a: ListArgs & { eventType: string }) =>
-        withCursor(() => deps.reader.byType(required('eventType', a.eventType), limitOf(a.limit), a.after ?? undefined)),
+        guarded(() => deps.reader.byType(required('eventType', a.eventType), limitOf(a.limit), a.after ?? undefined)),
       eventsByUser: (_: unknown, a: ListArgs & { userId: string }) =>
-        withCursor(() => deps.reader.byUser(required('userId', a.userId), limitOf(a.limit), a.after ?? undefined)),
-      event: (_: unknown, a: { eventId: string }) => deps.reader.byId(required('eventId', a.eventId)),
+        guarded(() => deps.reader.byUser(required('userId', a.userId), limitOf(a.limit), a.after ?? undefined)),
+      event: (_: unknown, a: { eventId: string }) => guarded(() => deps.reader.byId(required('eventId', a.eventId))),
     },
   };
 

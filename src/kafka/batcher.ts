@@ -16,7 +16,13 @@ export interface BatchingProducerOptions {
   topic: string;
   /** How long the first record of a batch waits for company. 0 = next tick. */
   lingerMs: number;
+  /** Records per produce request, at most. */
   maxBatchRecords: number;
+  /**
+   * Bytes (keys + values) per produce request, at most. Keeps each request under the broker's
+   * message.max.bytes (1 MiB by default) even when every record is near the event size limit.
+   */
+  maxBatchBytes: number;
   /** A send not acknowledged in this time fails with KafkaUnavailableError. */
   timeoutMs: number;
   onFlush?: (records: number, ms: number, error?: unknown) => void;
@@ -35,18 +41,48 @@ export interface BatchingProducer {
   flush(): Promise<void>;
 }
 
+const sizeOf = (m: Message): number =>
+  (typeof m.value === 'string' ? Buffer.byteLength(m.value) : (m.value?.length ?? 0)) +
+  (typeof m.key === 'string' ? Buffer.byteLength(m.key) : (m.key?.length ?? 0));
+
 export function createBatchingProducer(producer: Pick<Producer, 'send'>, opts: BatchingProducerOptions): BatchingProducer {
   let queue: Pending[] = [];
-  let queued = 0;
+  let queuedRecords = 0;
+  let queuedBytes = 0;
   let timer: NodeJS.Timeout | undefined;
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new Set<Promise<unknown>>();
 
   function schedule(): void {
-    if (queued >= opts.maxBatchRecords) {
+    if (queuedRecords >= opts.maxBatchRecords || queuedBytes >= opts.maxBatchBytes) {
       flushNow();
     } else if (!timer) {
       timer = setTimeout(flushNow, opts.lingerMs);
     }
+  }
+
+  /** One produce request, failing with KafkaUnavailableError when not acknowledged in time. */
+  function produce(messages: Message[]): Promise<void> {
+    const started = Date.now();
+    let timeout: NodeJS.Timeout | undefined;
+    const sent = Promise.race([
+      producer.send({ topic: opts.topic, acks: -1, timeout: opts.timeoutMs, messages }),
+      new Promise<never>((_, reject) => {
+        timeout = setTimeout(() => reject(new KafkaUnavailableError(`Kafka did not acknowledge within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+      }),
+    ]).then(
+      () => opts.onFlush?.(messages.length, Date.now() - started),
+      (err: unknown) => {
+        opts.onFlush?.(messages.length, Date.now() - started, err);
+        throw err instanceof KafkaUnavailableError ? err : new KafkaUnavailableError(`Kafka send failed: ${(err as Error).message}`, { cause: err });
+      },
+    );
+    const tracked = sent.finally(() => {
+      clearTimeout(timeout);
+      inFlight.delete(tracked);
+    });
+    inFlight.add(tracked);
+    tracked.catch(() => undefined); // callers get the rejection; this copy only tracks completion
+    return tracked;
   }
 
   function flushNow(): void {
@@ -55,38 +91,39 @@ export function createBatchingProducer(producer: Pick<Producer, 'send'>, opts: B
     if (queue.length === 0) return;
     const batch = queue;
     queue = [];
-    queued = 0;
-    const started = Date.now();
-    const records = batch.reduce((n, p) => n + p.messages.length, 0);
-    let timeout: NodeJS.Timeout | undefined;
-    const sent = Promise.race([
-      producer.send({ topic: opts.topic, acks: -1, timeout: opts.timeoutMs, messages: batch.flatMap((p) => p.messages) }),
-      new Promise<never>((_, reject) => {
-        timeout = setTimeout(() => reject(new KafkaUnavailableError(`Kafka did not acknowledge within ${opts.timeoutMs} ms`)), opts.timeoutMs);
-      }),
-    ]).then(
-      () => {
-        opts.onFlush?.(records, Date.now() - started);
-        for (const p of batch) p.resolve();
-      },
-      (err: unknown) => {
-        opts.onFlush?.(records, Date.now() - started, err);
-        const failure = err instanceof KafkaUnavailableError ? err : new KafkaUnavailableError(`Kafka send failed: ${(err as Error).message}`, { cause: err });
-        for (const p of batch) p.reject(failure);
-      },
-    );
-    const tracked = sent.finally(() => {
-      clearTimeout(timeout);
-      inFlight.delete(tracked);
+    queuedRecords = 0;
+    queuedBytes = 0;
+
+    // Cut the waiting records into requests within both caps; a caller may span several.
+    const chunks: Message[][] = [[]];
+    const chunkBytes = [0];
+    const chunksOf = batch.map((pending) => {
+      const mine = new Set<number>();
+      for (const message of pending.messages) {
+        const size = sizeOf(message);
+        const last = chunks.length - 1;
+        if (chunks[last]!.length > 0 && (chunks[last]!.length >= opts.maxBatchRecords || chunkBytes[last]! + size > opts.maxBatchBytes)) {
+          chunks.push([]);
+          chunkBytes.push(0);
+        }
+        chunks[chunks.length - 1]!.push(message);
+        chunkBytes[chunkBytes.length - 1]! += size;
+        mine.add(chunks.length - 1);
+      }
+      return mine;
     });
-    inFlight.add(tracked);
+    const sends = chunks.map(produce);
+    batch.forEach((pending, i) => {
+      Promise.all([...chunksOf[i]!].map((c) => sends[c]!)).then(() => pending.resolve(), pending.reject);
+    });
   }
 
   return {
     send(messages) {
       return new Promise<void>((resolve, reject) => {
         queue.push({ messages, resolve, reject });
-        queued += messages.length;
+        queuedRecords += messages.length;
+        queuedBytes += messages.reduce((n, m) => n + sizeOf(m), 0);
         schedule();
       });
     },

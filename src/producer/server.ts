@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     topic: config.kafka.topic,
     lingerMs: config.kafka.lingerMs,
     maxBatchRecords: config.kafka.maxBatchRecords,
+    maxBatchBytes: config.kafka.maxBatchBytes,
     timeoutMs: config.kafka.produceTimeoutMs,
     onFlush: (records, ms, error) => {
       if (!error) metrics.recordFlush(records, ms);

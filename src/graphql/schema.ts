@@ -1,3 +1,5 @@
+/** The GraphQL schema (SDL). A module rather than a file so compiled builds need no asset copying. */
+export const SCHEMA = /* GraphQL */ `
 """Any JSON value: the event's payload exactly as the client sent it."""
 scalar JSON
 
@@ -12,7 +14,7 @@ type Event {
   payload: JSON
   """
   Opaque position of this event in time order. Pass the cursor of the last event of a page as
-  `after` to get the next (older) page.
+  \`after\` to get the next (older) page.
   """
   cursor: String!
 }
@@ -27,3 +29,4 @@ type Query {
   "One event by its id, or null."
   event(eventId: ID!): Event
 }
+`;

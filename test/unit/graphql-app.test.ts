@@ -1,0 +1,252 @@
+/**
+ * The GraphQL API with a fake EventReader: the seed's queries, limit and cursor checks, the
+ * depth cap, GraphiQL and health. Requests go through Fastify's inject (no socket).
+ */
+import { after, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import { buildGraphqlApp } from '../../src/graphql/app';
+import { CursorError, decodeCursor, encodeCursor, type EventReader, type EventRecord } from '../../src/graphql/eventReader';
+
+const EVENTS: EventRecord[] = [
+  {
+    eventId: '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b',
+    eventType: 'page_view',
+    userId: '123',
+    timestamp: '2026-11-25T10:00:00.000Z',
+    receivedAt: '2026-11-25T10:00:00.120Z',
+    payload: { page: '/home', referrer: 'google.com' },
+    cursor: encodeCursor('2026-11-25T10:00:00.000Z#0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b'),
+  },
+  {
+    eventId: '0192f1c3-0000-7000-8000-000000000001',
+    eventType: 'page_view',
+    userId: '123',
+    timestamp: '2026-11-25T09:59:00.000Z',
+    receivedAt: '2026-11-25T09:59:00.050Z',
+    payload: { page: '/pricing', tags: ['a', 'b'], depth: { n: 1 } },
+    cursor: encodeCursor('2026-11-25T09:59:00.000Z#0192f1c3-0000-7000-8000-000000000001'),
+  },
+];
+
+type Call = { method: 'latest' | 'byType' | 'byUser' | 'byId'; args: unknown[] };
+const calls: Call[] = [];
+
+/** Behaves like the real reader where it matters here: `after` goes through decodeCursor. */
+const reader: EventReader = {
+  async latest(limit, after) {
+    calls.push({ method: 'latest', args: [limit, after] });
+    if (after) decodeCursor(after);
+    return EVENTS.slice(0, limit);
+  },
+  async byType(eventType, limit, after) {
+    calls.push({ method: 'byType', args: [eventType, limit, after] });
+    if (after) decodeCursor(after);
+    return EVENTS.filter((e) => e.eventType === eventType).slice(0, limit);
+  },
+  async byUser(userId, limit, after) {
+    calls.push({ method: 'byUser', args: [userId, limit, after] });
+    if (after) decodeCursor(after);
+    return EVENTS.filter((e) => e.userId === userId).slice(0, limit);
+  },
+  async byId(eventId) {
+    calls.push({ method: 'byId', args: [eventId] });
+    return EVENTS.find((e) => e.eventId === eventId) ?? null;
+  },
+};
+
+let app: FastifyInstance;
+
+interface GraphqlResponse {
+  status: number;
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+async function query(text: string): Promise<GraphqlResponse> {
+  const res = await app.inject({ method: 'POST', url: '/graphql', payload: { query: text } });
+  const body = res.json<Omit<GraphqlResponse, 'status'>>();
+  return { status: res.statusCode, ...body };
+}
+
+function errorMessages(res: GraphqlResponse): string {
+  assert.ok(res.errors && res.errors.length > 0, `expected GraphQL errors, got ${JSON.stringify(res)}`);
+  return res.errors.map((e) => e.message).join(' | ');
+}
+
+before(async () => {
+  app = buildGraphqlApp({ reader, limits: { defaultLimit: 10, maxLimit: 100, maxDepth: 6 } });
+  await app.ready();
+});
+
+after(async () => {
+  await app.close();
+});
+
+beforeEach(() => {
+  calls.length = 0;
+});
+
+void describe("the seed's queries", () => {
+  void it('{ latestEvents(limit: 5) { eventId eventType userId timestamp payload } }', async () => {
+    const res = await query('{ latestEvents(limit: 5) { eventId eventType userId timestamp payload } }');
+    assert.equal(res.status, 200);
+    assert.equal(res.errors, undefined);
+    assert.deepEqual(res.data, {
+      latestEvents: EVENTS.map((e) => ({ eventId: e.eventId, eventType: e.eventType, userId: e.userId, timestamp: e.timestamp, payload: e.payload })),
+    });
+    assert.deepEqual(calls, [{ method: 'latest', args: [5, undefined] }]);
+  });
+
+  void it('{ eventsByType(eventType: "page_view") { eventId userId timestamp payload } }', async () => {
+    const res = await query('{ eventsByType(eventType: "page_view") { eventId userId timestamp payload } }');
+    assert.equal(res.errors, undefined);
+    const list = res.data?.eventsByType as { payload: unknown }[];
+    assert.deepEqual(list, EVENTS.map((e) => ({ eventId: e.eventId, userId: e.userId, timestamp: e.timestamp, payload: e.payload })));
+    assert.equal(typeof list[0]?.payload, 'object', 'payload is a JSON object, not a string');
+    assert.deepEqual(calls, [{ method: 'byType', args: ['page_view', 10, undefined] }]);
+  });
+
+  void it('{ eventsByUser(userId: "123") { eventId eventType timestamp payload } }', async () => {
+    const res = await query('{ eventsByUser(userId: "123") { eventId eventType timestamp payload } }');
+    assert.equal(res.errors, undefined);
+    const list = res.data?.eventsByUser as { payload: unknown }[];
+    assert.deepEqual(list, EVENTS.map((e) => ({ eventId: e.eventId, eventType: e.eventType, timestamp: e.timestamp, payload: e.payload })));
+    assert.deepEqual(list[1]?.payload, { page: '/pricing', tags: ['a', 'b'], depth: { n: 1 } });
+    assert.deepEqual(calls, [{ method: 'byUser', args: ['123', 10, undefined] }]);
+  });
+});
+
+void describe('limits and cursors', () => {
+  void it('passes the default limit 10 when none is given', async () => {
+    const res = await query('{ latestEvents { eventId } }');
+    assert.equal(res.errors, undefined);
+    assert.deepEqual(calls, [{ method: 'latest', args: [10, undefined] }]);
+  });
+
+  void it('passes limit 100 (the maximum) and a valid cursor through', async () => {
+    const after = EVENTS[0]?.cursor ?? '';
+    const res = await query(`{ eventsByUser(userId: "123", limit: 100, after: "${after}") { eventId cursor } }`);
+    assert.equal(res.errors, undefined);
+    assert.deepEqual(calls, [{ method: 'byUser', args: ['123', 100, after] }]);
+  });
+
+  for (const limit of [0, 10000, -1]) {
+    void it(`limit: ${limit} is an error naming limit and the maximum 100; the reader is not called`, async () => {
+      const res = await query(`{ latestEvents(limit: ${limit}) { eventId } }`);
+      const message = errorMessages(res);
+      assert.match(message, /limit/);
+      assert.match(message, /100/);
+      assert.equal(res.errors?.[0]?.extensions?.argument, 'limit');
+      assert.equal(res.data, null);
+      assert.deepEqual(calls, []);
+    });
+  }
+
+  void it('limit above the maximum is rejected on the filtered lists too', async () => {
+    const byType = await query('{ eventsByType(eventType: "page_view", limit: 101) { eventId } }');
+    assert.match(errorMessages(byType), /limit.*100/);
+    const byUser = await query('{ eventsByUser(userId: "123", limit: 0) { eventId } }');
+    assert.match(errorMessages(byUser), /limit.*100/);
+    assert.deepEqual(calls, []);
+  });
+
+  for (const field of ['latestEvents', 'eventsByType(eventType: "page_view"', 'eventsByUser(userId: "123"']) {
+    const open = field.includes('(') ? `${field}, after: "garbage")` : `${field}(after: "garbage")`;
+    void it(`after: "garbage" on ${field.split('(')[0]} is an error naming after`, async () => {
+      const res = await query(`{ ${open} { eventId } }`);
+      assert.match(errorMessages(res), /^after: /);
+      assert.deepEqual(res.errors?.[0]?.extensions, { code: 'BAD_USER_INPUT', argument: 'after' });
+      assert.equal(res.data, null);
+      assert.equal(calls.length, 1, 'the reader was asked and its CursorError became the error');
+      assert.equal(calls[0]?.args.at(-1), 'garbage');
+    });
+  }
+
+  void it('a cursor round-trips through encodeCursor and decodeCursor; garbage throws CursorError', () => {
+    const timeId = '2026-11-25T10:00:00.000Z#0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b';
+    const cursor = encodeCursor(timeId);
+    assert.notEqual(cursor, timeId);
+    assert.equal(decodeCursor(cursor), timeId);
+    assert.throws(() => decodeCursor('garbage'), CursorError);
+    assert.throws(() => decodeCursor(encodeCursor('2026-11-25T10:00:00Z#not-a-uuid')), CursorError);
+  });
+});
+
+void describe('single event and argument checks', () => {
+  void it('event(eventId) returns the event', async () => {
+    const res = await query('{ event(eventId: "0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b") { eventId eventType userId receivedAt payload cursor } }');
+    assert.equal(res.errors, undefined);
+    const first = EVENTS[0];
+    assert.ok(first);
+    assert.deepEqual(res.data, {
+      event: { eventId: first.eventId, eventType: first.eventType, userId: first.userId, receivedAt: first.receivedAt, payload: first.payload, cursor: first.cursor },
+    });
+    assert.deepEqual(calls, [{ method: 'byId', args: ['0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b'] }]);
+  });
+
+  void it('event(eventId) returns null for an unknown id', async () => {
+    const res = await query('{ event(eventId: "00000000-0000-7000-8000-000000000000") { eventId } }');
+    assert.equal(res.errors, undefined);
+    assert.deepEqual(res.data, { event: null });
+  });
+
+  void it('eventsByType(eventType: "") is an error naming eventType; the reader is not called', async () => {
+    const res = await query('{ eventsByType(eventType: "") { eventId } }');
+    assert.match(errorMessages(res), /eventType/);
+    assert.deepEqual(calls, []);
+  });
+
+  void it('eventsByUser(userId: "  ") is an error naming userId', async () => {
+    const res = await query('{ eventsByUser(userId: "  ") { eventId } }');
+    assert.match(errorMessages(res), /userId/);
+    assert.deepEqual(calls, []);
+  });
+});
+
+void describe('query depth', () => {
+  void it('accepts a query exactly at the depth limit (6)', async () => {
+    const res = await query('{ __schema { types { fields { type { ofType { name } } } } } }');
+    assert.equal(res.errors, undefined, JSON.stringify(res.errors));
+    assert.ok(res.data?.__schema);
+  });
+
+  void it('rejects a query nested deeper than maxDepth with an error about depth', async () => {
+    const res = await query('{ __schema { types { fields { type { ofType { ofType { name } } } } } } }');
+    assert.match(errorMessages(res), /depth/i);
+    assert.equal(res.status, 400);
+    assert.equal(res.data ?? null, null);
+  });
+});
+
+void describe('HTTP routes', () => {
+  void it('GET /graphiql returns 200 HTML', async () => {
+    const res = await app.inject({ method: 'GET', url: '/graphiql' });
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers['content-type']), /text\/html/);
+    assert.match(res.body, /<html/i);
+  });
+
+  void it('GET /health is 200', async () => {
+    const res = await app.inject({ method: 'GET', url: '/health' });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { status: 'ok' });
+  });
+});
+
+void describe('storage failures', () => {
+  void it('answer with a retry-later error that leaks no internals', async () => {
+    const failing = buildGraphqlApp({
+      reader: { ...reader, latest: async () => Promise.reject(new Error('connect ECONNREFUSED 10.1.2.3:4567 secret-table')) },
+      limits: { defaultLimit: 10, maxLimit: 100, maxDepth: 6 },
+    });
+    try {
+      const res = await failing.inject({ method: 'POST', url: '/graphql', payload: { query: '{ latestEvents { eventId } }' } });
+      const body = res.json<{ errors?: { message: string }[] }>();
+      assert.match(body.errors?.[0]?.message ?? '', /could not read events right now; retry later/);
+      assert.doesNotMatch(JSON.stringify(body), /ECONNREFUSED|secret-table/);
+    } finally {
+      await failing.close();
+    }
+  });
+});

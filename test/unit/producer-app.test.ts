@@ -1,0 +1,405 @@
+/**
+ * The producer HTTP API over a real loopback socket, with Kafka replaced by a fake `publish`:
+ * what a client gets back for good and bad input, what reaches Kafka, and what /metrics counts.
+ */
+import { after, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Message } from 'kafkajs';
+import { pino } from 'pino';
+import { KafkaUnavailableError } from '../../src/kafka/batcher';
+import { createProducerApp } from '../../src/producer/app';
+import { ProducerMetrics } from '../../src/producer/metrics';
+
+const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
+const NOW_ISO = '2026-11-25T12:00:00.000Z';
+const SEED_CURL_BODY = `{
+       "event_type": "page_view",
+       "user_id": "123",
+       "payload": {"page": "/home", "referrer": "google.com"}
+     }`;
+const LIMITS = { maxEventBytes: 32768, maxFutureSkewMs: 86_400_000, maxBatchEvents: 500, maxBatchBytes: 1_048_576 };
+
+type PublishMode = 'ack' | 'kafka-down' | 'other-error';
+
+const published: Message[][] = [];
+let publishMode: PublishMode = 'ack';
+let ready: boolean | 'throw' = true;
+let idCounter = 0;
+const idFor = (n: number): string => `00000000-0000-7000-8000-${n.toString(16).padStart(12, '0')}`;
+
+let server: Server;
+let base: string;
+
+interface ErrorBody {
+  error: string;
+  errors?: { field: string; message: string }[];
+}
+
+/** fetch against the app; a response that never comes fails the test instead of hanging it. */
+function http(path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
+}
+
+async function post(path: string, body: unknown, contentType = 'application/json'): Promise<{ status: number; headers: Headers; json: unknown }> {
+  const res = await http(path, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  assert.match(res.headers.get('content-type') ?? '', /application\/json/, `${path} answers JSON (status ${res.status}: ${text.slice(0, 200)})`);
+  return { status: res.status, headers: res.headers, json: JSON.parse(text) as unknown };
+}
+
+function fieldsOf(json: unknown): string[] {
+  const body = json as ErrorBody;
+  assert.equal(typeof body.error, 'string', 'an error message');
+  assert.ok(Array.isArray(body.errors), `an errors list in ${JSON.stringify(json)}`);
+  return body.errors.map((e) => e.field).sort();
+}
+
+async function metric(name: string): Promise<number> {
+  const res = await http('/metrics');
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  const match = new RegExp(`^producer_${name} (\\S+)$`, 'm').exec(text);
+  assert.ok(match?.[1], `producer_${name} in /metrics`);
+  return Number(match[1]);
+}
+
+before(async () => {
+  const app = createProducerApp({
+    publish: async (messages) => {
+      if (publishMode === 'kafka-down') throw new KafkaUnavailableError('down');
+      if (publishMode === 'other-error') throw new Error('something else');
+      published.push(messages);
+    },
+    isReady: async () => {
+      if (ready === 'throw') throw new Error('admin connect failed');
+      return ready;
+    },
+    limits: LIMITS,
+    newEventId: () => idFor(++idCounter),
+    metrics: new ProducerMetrics(),
+    logger: pino({ level: 'silent' }),
+    now: () => NOW,
+  });
+  server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+beforeEach(() => {
+  published.length = 0;
+  publishMode = 'ack';
+  ready = true;
+});
+
+void describe('POST /events', () => {
+  void it("accepts the seed's curl body: 202 and exactly one Kafka message keyed by user_id", async () => {
+    const before = idCounter;
+    const { status, json } = await post('/events', SEED_CURL_BODY);
+    assert.equal(status, 202);
+    const body = json as { event_id: string; status: string; message: string };
+    assert.equal(body.event_id, idFor(before + 1));
+    assert.equal(body.status, 'accepted');
+    assert.equal(typeof body.message, 'string');
+    assert.ok(body.message.length > 0);
+
+    assert.equal(published.length, 1);
+    assert.equal(published[0]?.length, 1);
+    const record = published[0]?.[0];
+    assert.ok(record);
+    assert.equal(String(record.key), '123');
+    assert.deepEqual(JSON.parse(String(record.value)), {
+      schema_version: 1,
+      event_id: body.event_id,
+      event_type: 'page_view',
+      user_id: '123',
+      timestamp: NOW_ISO,
+      received_at: NOW_ISO,
+      payload: { page: '/home', referrer: 'google.com' },
+    });
+  });
+
+  void it('keeps the client event_id and timestamp (normalised to UTC)', async () => {
+    const { status, json } = await post('/events', {
+      event_type: 'purchase',
+      user_id: 'u-9',
+      event_id: '0192F1C4-8D1E-7C3A-9B2F-5A6D7E8F9A0B',
+      timestamp: '2026-11-25T13:30:00+02:00',
+    });
+    assert.equal(status, 202);
+    assert.equal((json as { event_id: string }).event_id, '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b');
+    const value = JSON.parse(String(published[0]?.[0]?.value)) as Record<string, unknown>;
+    assert.equal(value.timestamp, '2026-11-25T11:30:00.000Z');
+    assert.deepEqual(value.payload, {});
+  });
+
+  void it('accepts application/json with a charset', async () => {
+    const { status } = await post('/events', SEED_CURL_BODY, 'application/json; charset=utf-8');
+    assert.equal(status, 202);
+    assert.equal(published.length, 1);
+  });
+
+  void it('415 naming content-type for text/plain', async () => {
+    const { status, json } = await post('/events', SEED_CURL_BODY, 'text/plain');
+    assert.equal(status, 415);
+    assert.deepEqual(fieldsOf(json), ['content-type']);
+    assert.equal(published.length, 0);
+  });
+
+  void it('400 naming body for malformed JSON', async () => {
+    const { status, json } = await post('/events', '{"event_type": "page_view", "user_id": ');
+    assert.equal(status, 400);
+    assert.deepEqual(fieldsOf(json), ['body']);
+    assert.equal(published.length, 0);
+  });
+
+  void it('400 for an empty body', async () => {
+    const { status, json } = await post('/events', '');
+    assert.equal(status, 400);
+    assert.deepEqual(fieldsOf(json), ['body']);
+    assert.equal(published.length, 0);
+  });
+
+  void it('413 for an event of 40 000 bytes (over 32 KiB)', async () => {
+    const filler = 'x'.repeat(40_000 - JSON.stringify({ event_type: 'page_view', user_id: '123', payload: { blob: '' } }).length);
+    const raw = JSON.stringify({ event_type: 'page_view', user_id: '123', payload: { blob: filler } });
+    assert.equal(Buffer.byteLength(raw), 40_000);
+    const { status, json } = await post('/events', raw);
+    assert.equal(status, 413);
+    assert.deepEqual(fieldsOf(json), ['body']);
+    assert.equal(published.length, 0);
+  });
+
+  void it('413 with a JSON body for a body over 1 MiB', async () => {
+    const raw = JSON.stringify({ event_type: 'page_view', user_id: '123', payload: { blob: 'x'.repeat(1_100_000) } });
+    const { status, json } = await post('/events', raw);
+    assert.equal(status, 413);
+    assert.deepEqual(fieldsOf(json), ['body']);
+    assert.equal(published.length, 0);
+  });
+
+  const invalid: { name: string; body: unknown; fields: string[] }[] = [
+    { name: 'missing event_type and user_id', body: { payload: { page: '/' } }, fields: ['event_type', 'user_id'] },
+    { name: 'wrong types', body: { event_type: 1, user_id: 123, payload: 'x' }, fields: ['event_type', 'payload', 'user_id'] },
+    { name: 'an unknown field', body: { event_type: 'page_view', user_id: '123', page: '/home' }, fields: ['page'] },
+    { name: 'a bad timestamp and event_id', body: { event_type: 'page_view', user_id: '1', timestamp: '2026-11-25', event_id: 'abc' }, fields: ['event_id', 'timestamp'] },
+    { name: 'a body that is an array', body: [{ event_type: 'page_view', user_id: '1' }], fields: ['body'] },
+  ];
+  for (const c of invalid) {
+    void it(`422 listing each bad field, nothing published: ${c.name}`, async () => {
+      const { status, json } = await post('/events', c.body);
+      assert.equal(status, 422);
+      assert.deepEqual(fieldsOf(json), c.fields);
+      assert.equal(published.length, 0);
+    });
+  }
+
+  void it('503 with Retry-After and a JSON error when Kafka is down; nothing counted accepted', async () => {
+    const acceptedBefore = await metric('events_accepted_total');
+    const unavailableBefore = await metric('requests_unavailable_total');
+    publishMode = 'kafka-down';
+    const { status, headers, json } = await post('/events', SEED_CURL_BODY);
+    assert.equal(status, 503);
+    const retryAfter = headers.get('retry-after');
+    assert.ok(retryAfter !== null && /^\d+$/.test(retryAfter) && Number(retryAfter) > 0, `Retry-After: ${retryAfter}`);
+    assert.equal(typeof (json as ErrorBody).error, 'string');
+    assert.equal((json as Record<string, unknown>).status, undefined, 'not an "accepted" answer');
+    assert.equal(await metric('events_accepted_total'), acceptedBefore);
+    assert.equal(await metric('requests_unavailable_total'), unavailableBefore + 1);
+  });
+
+  void it('503 with Retry-After for any other publish failure too', async () => {
+    publishMode = 'other-error';
+    const { status, headers } = await post('/events', SEED_CURL_BODY);
+    assert.equal(status, 503);
+    assert.ok(headers.get('retry-after'));
+  });
+});
+
+void describe('POST /events/batch', () => {
+  void it('3 events with one bad: 202, per-item results, and the 2 good ones in ONE publish call', async () => {
+    const { status, json } = await post('/events/batch', {
+      events: [
+        { event_type: 'page_view', user_id: 'a', payload: { n: 0 } },
+        { event_type: 'page_view', user_id: 42 },
+        { event_type: 'click', user_id: 'c', payload: { n: 2 } },
+      ],
+    });
+    assert.equal(status, 202);
+    const body = json as {
+      accepted: number;
+      rejected: number;
+      results: { index: number; status: string; event_id?: string; errors?: { field: string }[] }[];
+    };
+    assert.equal(body.accepted, 2);
+    assert.equal(body.rejected, 1);
+    assert.deepEqual(
+      body.results.map((r) => [r.index, r.status]),
+      [
+        [0, 'accepted'],
+        [1, 'rejected'],
+        [2, 'accepted'],
+      ],
+    );
+    assert.deepEqual(
+      body.results[1]?.errors?.map((e) => e.field),
+      ['events[1].user_id'],
+    );
+    assert.equal(published.length, 1, 'one publish call for the batch');
+    const messages = published[0] ?? [];
+    assert.equal(messages.length, 2);
+    const values = messages.map((m) => JSON.parse(String(m.value)) as { event_id: string; user_id: string; payload: unknown });
+    assert.deepEqual(
+      values.map((v) => v.event_id),
+      [body.results[0]?.event_id, body.results[2]?.event_id],
+    );
+    assert.deepEqual(
+      messages.map((m) => String(m.key)),
+      ['a', 'c'],
+    );
+    assert.deepEqual(
+      values.map((v) => v.payload),
+      [{ n: 0 }, { n: 2 }],
+    );
+  });
+
+  void it('422 when every event is bad, nothing published', async () => {
+    const { status, json } = await post('/events/batch', { events: [{ user_id: 'a' }, { event_type: 'x y', user_id: 'b' }] });
+    assert.equal(status, 422);
+    const body = json as { accepted: number; rejected: number; results: { errors?: { field: string }[] }[] };
+    assert.equal(body.accepted, 0);
+    assert.equal(body.rejected, 2);
+    assert.deepEqual(
+      body.results.map((r) => r.errors?.map((e) => e.field)),
+      [['events[0].event_type'], ['events[1].event_type']],
+    );
+    assert.equal(published.length, 0);
+  });
+
+  void it('422 naming events for 501 events', async () => {
+    const events = Array.from({ length: 501 }, (_, i) => ({ event_type: 'page_view', user_id: `u${i}` }));
+    const { status, json } = await post('/events/batch', { events });
+    assert.equal(status, 422);
+    assert.deepEqual(fieldsOf(json), ['events']);
+    assert.equal(published.length, 0);
+  });
+
+  void it('accepts exactly 500 events in one publish call', async () => {
+    const events = Array.from({ length: 500 }, (_, i) => ({ event_type: 'page_view', user_id: `u${i}` }));
+    const { status, json } = await post('/events/batch', { events });
+    assert.equal(status, 202);
+    assert.equal((json as { accepted: number }).accepted, 500);
+    assert.equal(published.length, 1);
+    assert.equal(published[0]?.length, 500);
+  });
+
+  const badBatches: { name: string; body: unknown; fields: string[] }[] = [
+    { name: 'events is an object', body: { events: { event_type: 'page_view', user_id: '1' } }, fields: ['events'] },
+    { name: 'events is missing', body: { sent_at: NOW_ISO }, fields: ['events'] },
+    { name: 'events is empty', body: { events: [] }, fields: ['events'] },
+    { name: 'sent_at is not a timestamp', body: { events: [{ event_type: 'page_view', user_id: '1' }], sent_at: 'an hour ago' }, fields: ['sent_at'] },
+    { name: 'an unknown batch field', body: { events: [{ event_type: 'page_view', user_id: '1' }], client: 'ios' }, fields: ['client'] },
+    { name: 'the body is an array', body: [{ event_type: 'page_view', user_id: '1' }], fields: ['body'] },
+  ];
+  for (const c of badBatches) {
+    void it(`422 naming ${c.fields.join(', ')}: ${c.name}`, async () => {
+      const { status, json } = await post('/events/batch', c.body);
+      assert.equal(status, 422);
+      assert.deepEqual(fieldsOf(json), c.fields);
+      assert.equal(published.length, 0);
+    });
+  }
+
+  void it('sent_at corrects a client clock that is 1 hour ahead', async () => {
+    const hour = 3_600_000;
+    const { status } = await post('/events/batch', {
+      sent_at: new Date(NOW + hour).toISOString(),
+      events: [{ event_type: 'page_view', user_id: '123', timestamp: new Date(NOW + hour - 10_000).toISOString() }],
+    });
+    assert.equal(status, 202);
+    const value = JSON.parse(String(published[0]?.[0]?.value)) as { timestamp: string; received_at: string };
+    assert.equal(value.timestamp, new Date(NOW - 10_000).toISOString());
+    assert.equal(value.received_at, NOW_ISO);
+  });
+
+  void it('503 with Retry-After when Kafka is down for a batch', async () => {
+    publishMode = 'kafka-down';
+    const { status, headers } = await post('/events/batch', { events: [{ event_type: 'page_view', user_id: '1' }] });
+    assert.equal(status, 503);
+    assert.ok(headers.get('retry-after'));
+  });
+});
+
+void describe('health, readiness, metrics, unknown routes', () => {
+  void it('GET /health is 200', async () => {
+    const res = await http('/health');
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ok' });
+  });
+
+  void it('GET /ready follows isReady: 200 when ready, 503 when not, 503 when it throws', async () => {
+    ready = true;
+    const ok = await http('/ready');
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+    ready = false;
+    const notReady = await http('/ready');
+    assert.equal(notReady.status, 503);
+    await notReady.body?.cancel();
+    ready = 'throw';
+    const broken = await http('/ready');
+    assert.equal(broken.status, 503);
+    assert.match(broken.headers.get('content-type') ?? '', /json/);
+    await broken.body?.cancel();
+  });
+
+  void it('GET /metrics counts accepted events (single and batch) and not rejected ones', async () => {
+    const accepted = await metric('events_accepted_total');
+    const rejected = await metric('events_rejected_total');
+    assert.equal((await post('/events', SEED_CURL_BODY)).status, 202);
+    assert.equal((await post('/events', { user_id: '1' })).status, 422);
+    assert.equal(
+      (
+        await post('/events/batch', {
+          events: [
+            { event_type: 'a', user_id: '1' },
+            { event_type: 'b', user_id: '2' },
+            { event_type: 'c', user_id: 3 },
+          ],
+        })
+      ).status,
+      202,
+    );
+    assert.equal(await metric('events_accepted_total'), accepted + 3);
+    assert.equal(await metric('events_rejected_total'), rejected + 2);
+    const text = await (await http('/metrics')).text();
+    assert.match(text, /^# TYPE producer_events_accepted_total counter$/m);
+  });
+
+  void it('unknown routes are 404 JSON', async () => {
+    for (const [method, path] of [
+      ['GET', '/nope'],
+      ['GET', '/events'],
+      ['DELETE', '/events'],
+    ] as const) {
+      const res = await http(path, { method });
+      assert.equal(res.status, 404, `${method} ${path}`);
+      assert.match(res.headers.get('content-type') ?? '', /application\/json/);
+      const body = (await res.json()) as ErrorBody;
+      assert.equal(typeof body.error, 'string');
+    }
+  });
+});

@@ -1,0 +1,285 @@
+/**
+ * Request validation and envelope rules shared by the producer, the bridge and the workflow:
+ * what a client may send, what the envelope looks like, and which fields a rejection names.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { SCHEMA_VERSION, serializeEnvelope, type EventEnvelope, type EventLimits } from '../../src/events/event';
+import { parseEnvelope, parseTimestamp, utf8Length, validateEventRequest, type RequestContext } from '../../src/events/validate';
+
+const RECEIVED_AT_MS = Date.UTC(2026, 10, 25, 12, 0, 0); // 2026-11-25T12:00:00.000Z
+const RECEIVED_AT_ISO = '2026-11-25T12:00:00.000Z';
+const GENERATED_ID = '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b';
+const LIMITS: EventLimits = { maxEventBytes: 32_768, maxFutureSkewMs: 86_400_000 };
+const SEED_BODY = { event_type: 'page_view', user_id: '123', payload: { page: '/home', referrer: 'google.com' } };
+
+function context(overrides: Partial<RequestContext> = {}): RequestContext & { idsMade: () => number } {
+  let made = 0;
+  return {
+    receivedAtMs: RECEIVED_AT_MS,
+    limits: LIMITS,
+    newEventId: () => {
+      made++;
+      return GENERATED_ID;
+    },
+    idsMade: () => made,
+    ...overrides,
+  };
+}
+
+function accept(body: unknown, overrides: Partial<RequestContext> = {}): EventEnvelope {
+  const result = validateEventRequest(body, context(overrides));
+  if (!result.ok) assert.fail(`expected the request to be accepted, got ${JSON.stringify(result.errors)}`);
+  return result.value;
+}
+
+function rejectedFields(body: unknown, overrides: Partial<RequestContext> = {}): string[] {
+  const result = validateEventRequest(body, context(overrides));
+  if (result.ok) assert.fail(`expected a rejection, got ${JSON.stringify(result.value)}`);
+  for (const error of result.errors) assert.ok(error.message.length > 0, `error for ${error.field} has a message`);
+  return result.errors.map((e) => e.field).sort();
+}
+
+void describe('validateEventRequest: accepted requests', () => {
+  void it('turns the seed request into a version-1 envelope with a generated id and the received time', () => {
+    const ctx = context();
+    const result = validateEventRequest(structuredClone(SEED_BODY), ctx);
+    assert.equal(result.ok, true);
+    assert.ok(result.ok);
+    assert.deepEqual(result.value, {
+      schema_version: 1,
+      event_id: GENERATED_ID,
+      event_type: 'page_view',
+      user_id: '123',
+      timestamp: RECEIVED_AT_ISO,
+      received_at: RECEIVED_AT_ISO,
+      payload: { page: '/home', referrer: 'google.com' },
+    });
+    assert.equal(SCHEMA_VERSION, 1);
+    assert.equal(ctx.idsMade(), 1, 'newEventId is called once');
+  });
+
+  void it('keeps the client event_id (lowercased) and does not generate one', () => {
+    const ctx = context();
+    const result = validateEventRequest({ ...SEED_BODY, event_id: 'A1B2C3D4-E5F6-4789-ABCD-EF0123456789' }, ctx);
+    assert.ok(result.ok);
+    assert.equal(result.value.event_id, 'a1b2c3d4-e5f6-4789-abcd-ef0123456789');
+    assert.equal(ctx.idsMade(), 0);
+  });
+
+  const timestamps: { name: string; input: string; stored: string }[] = [
+    { name: 'offset +02:00 normalised to UTC', input: '2026-11-25T12:00:00+02:00', stored: '2026-11-25T10:00:00.000Z' },
+    { name: 'offset -05:30 normalised to UTC', input: '2026-11-25T01:15:00-05:30', stored: '2026-11-25T06:45:00.000Z' },
+    { name: 'Z with milliseconds kept', input: '2026-11-25T10:00:00.123Z', stored: '2026-11-25T10:00:00.123Z' },
+    { name: 'without seconds', input: '2026-11-25T10:00Z', stored: '2026-11-25T10:00:00.000Z' },
+    { name: 'exactly 24 h in the future is still allowed', input: '2026-11-26T12:00:00Z', stored: '2026-11-26T12:00:00.000Z' },
+    { name: 'the epoch itself', input: '1970-01-01T00:00:00Z', stored: '1970-01-01T00:00:00.000Z' },
+  ];
+  for (const t of timestamps) {
+    void it(`client timestamp: ${t.name}`, () => {
+      const envelope = accept({ ...SEED_BODY, timestamp: t.input });
+      assert.equal(envelope.timestamp, t.stored);
+      assert.equal(envelope.received_at, RECEIVED_AT_ISO);
+    });
+  }
+
+  void it('defaults a missing payload to {}', () => {
+    assert.deepEqual(accept({ event_type: 'signup', user_id: 'u-1' }).payload, {});
+  });
+
+  void it('accepts the longest allowed event_type and user_id and every allowed event_type character', () => {
+    const envelope = accept({ event_type: 'a'.repeat(128), user_id: 'u'.repeat(256) });
+    assert.equal(envelope.event_type.length, 128);
+    assert.equal(envelope.user_id.length, 256);
+    assert.equal(accept({ event_type: 'Shop.cart:add_item-V2', user_id: 'x' }).event_type, 'Shop.cart:add_item-V2');
+  });
+
+  void it('clockSkewMs shifts the client timestamp', () => {
+    const envelope = accept({ ...SEED_BODY, timestamp: '2026-11-25T13:00:00Z' }, { clockSkewMs: -3_600_000 });
+    assert.equal(envelope.timestamp, '2026-11-25T12:00:00.000Z');
+    const later = accept({ ...SEED_BODY, timestamp: '2026-11-25T10:00:00Z' }, { clockSkewMs: 90_000 });
+    assert.equal(later.timestamp, '2026-11-25T10:01:30.000Z');
+  });
+});
+
+void describe('validateEventRequest: rejected requests name each bad field', () => {
+  const cases: { name: string; body: unknown; fields: string[]; ctx?: Partial<RequestContext> }[] = [
+    { name: 'missing event_type', body: { user_id: '123', payload: {} }, fields: ['event_type'] },
+    { name: 'missing user_id', body: { event_type: 'page_view', payload: {} }, fields: ['user_id'] },
+    { name: 'user_id is a number', body: { event_type: 'page_view', user_id: 123 }, fields: ['user_id'] },
+    { name: 'event_type is a number', body: { event_type: 7, user_id: '123' }, fields: ['event_type'] },
+    { name: 'payload is an array', body: { ...SEED_BODY, payload: [1, 2] }, fields: ['payload'] },
+    { name: 'payload is null', body: { ...SEED_BODY, payload: null }, fields: ['payload'] },
+    { name: 'payload is a string', body: { ...SEED_BODY, payload: '{"page":"/home"}' }, fields: ['payload'] },
+    { name: 'event_type with a space', body: { ...SEED_BODY, event_type: 'page view' }, fields: ['event_type'] },
+    { name: 'event_type of 129 chars', body: { ...SEED_BODY, event_type: 'a'.repeat(129) }, fields: ['event_type'] },
+    { name: 'event_type empty', body: { ...SEED_BODY, event_type: '' }, fields: ['event_type'] },
+    { name: 'user_id of 257 chars', body: { ...SEED_BODY, user_id: 'u'.repeat(257) }, fields: ['user_id'] },
+    { name: 'user_id empty', body: { ...SEED_BODY, user_id: '' }, fields: ['user_id'] },
+    { name: 'unknown top-level field', body: { ...SEED_BODY, userId: '123' }, fields: ['userId'] },
+    { name: 'event_id not a UUID', body: { ...SEED_BODY, event_id: 'not-a-uuid' }, fields: ['event_id'] },
+    { name: 'event_id a number', body: { ...SEED_BODY, event_id: 42 }, fields: ['event_id'] },
+    { name: 'timestamp without a zone', body: { ...SEED_BODY, timestamp: '2026-11-25T10:00:00' }, fields: ['timestamp'] },
+    { name: 'timestamp "not a date"', body: { ...SEED_BODY, timestamp: 'not a date' }, fields: ['timestamp'] },
+    { name: 'timestamp a number', body: { ...SEED_BODY, timestamp: RECEIVED_AT_MS }, fields: ['timestamp'] },
+    { name: 'timestamp with month 13', body: { ...SEED_BODY, timestamp: '2026-13-01T10:00:00Z' }, fields: ['timestamp'] },
+    { name: 'timestamp on a day that does not exist (Feb 30)', body: { ...SEED_BODY, timestamp: '2026-02-30T10:00:00Z' }, fields: ['timestamp'] },
+    { name: 'timestamp on April 31', body: { ...SEED_BODY, timestamp: '2026-04-31T00:00:00+02:00' }, fields: ['timestamp'] },
+    { name: 'timestamp 24 h + 1 ms in the future', body: { ...SEED_BODY, timestamp: '2026-11-26T12:00:00.001Z' }, fields: ['timestamp'] },
+    { name: 'timestamp days in the future', body: { ...SEED_BODY, timestamp: '2026-12-01T00:00:00Z' }, fields: ['timestamp'] },
+    { name: 'timestamp before 1970', body: { ...SEED_BODY, timestamp: '1969-12-31T23:59:59Z' }, fields: ['timestamp'] },
+    { name: 'event larger than maxEventBytes (size given)', body: SEED_BODY, ctx: { sizeBytes: 32_769 }, fields: ['body'] },
+    { name: 'event larger than maxEventBytes (size measured)', body: { ...SEED_BODY, payload: { blob: 'x'.repeat(33_000) } }, fields: ['body'] },
+    { name: 'body is an array', body: [SEED_BODY], fields: ['body'] },
+    { name: 'body is null', body: null, fields: ['body'] },
+    { name: 'body is a string', body: JSON.stringify(SEED_BODY), fields: ['body'] },
+    {
+      name: 'several bad fields at once',
+      body: { event_type: 'page view', user_id: 5, payload: [], event_id: 'x', timestamp: 'yesterday', extra: true },
+      fields: ['event_id', 'event_type', 'extra', 'payload', 'timestamp', 'user_id'],
+    },
+    {
+      name: 'fieldPrefix appears in every field name',
+      body: { event_type: 'page_view', user_id: '', payload: 'nope', bogus: 1 },
+      ctx: { fieldPrefix: 'events[3].' },
+      fields: ['events[3].bogus', 'events[3].payload', 'events[3].user_id'],
+    },
+    { name: 'fieldPrefix on a non-object item names the item', body: 17, ctx: { fieldPrefix: 'events[3].' }, fields: ['events[3]'] },
+    {
+      name: 'clockSkewMs pushing the timestamp past the future limit',
+      body: { ...SEED_BODY, timestamp: '2026-11-26T11:00:00Z' },
+      ctx: { clockSkewMs: 7_200_000 },
+      fields: ['timestamp'],
+    },
+  ];
+
+  for (const c of cases) {
+    void it(c.name, () => {
+      assert.deepEqual(rejectedFields(c.body, c.ctx), [...c.fields].sort());
+    });
+  }
+
+  void it('does not generate an event_id for a rejected request', () => {
+    const ctx = context();
+    assert.equal(validateEventRequest({ user_id: '123' }, ctx).ok, false);
+    assert.equal(ctx.idsMade(), 0);
+  });
+
+  void it('the oversize message states the size and the limit', () => {
+    const result = validateEventRequest(SEED_BODY, context({ sizeBytes: 40_000 }));
+    assert.ok(!result.ok);
+    assert.match(result.errors[0]?.message ?? '', /40000.*32768/);
+  });
+});
+
+void describe('parseTimestamp', () => {
+  void it('returns epoch ms for a valid timestamp and a message otherwise', () => {
+    assert.equal(parseTimestamp('2026-11-25T12:00:00+02:00'), Date.UTC(2026, 10, 25, 10));
+    assert.equal(typeof parseTimestamp('2026-11-25 10:00:00'), 'string');
+    assert.equal(typeof parseTimestamp(undefined), 'string');
+    assert.equal(typeof parseTimestamp('1969-12-31T23:59:59.999Z'), 'string');
+  });
+});
+
+void describe('parseEnvelope', () => {
+  const envelope = (): EventEnvelope => accept({ ...SEED_BODY, timestamp: '2026-11-25T11:59:00Z' });
+
+  void it('accepts what validateEventRequest produced, also after a trip through its serialised form', () => {
+    const produced = envelope();
+    const direct = parseEnvelope(produced);
+    assert.ok(direct.ok);
+    assert.deepEqual(direct.value, produced);
+    const roundTrip = parseEnvelope(JSON.parse(serializeEnvelope(produced)));
+    assert.ok(roundTrip.ok);
+    assert.deepEqual(roundTrip.value, produced);
+  });
+
+  const broken: { name: string; change: (e: Record<string, unknown>) => void; field: string }[] = [
+    { name: 'schema_version 2', change: (e) => (e.schema_version = 2), field: 'schema_version' },
+    { name: 'schema_version "1"', change: (e) => (e.schema_version = '1'), field: 'schema_version' },
+    { name: 'no schema_version', change: (e) => delete e.schema_version, field: 'schema_version' },
+    { name: 'non-UUID event_id', change: (e) => (e.event_id = 'evt-1'), field: 'event_id' },
+    { name: 'missing payload', change: (e) => delete e.payload, field: 'payload' },
+    { name: 'payload an array', change: (e) => (e.payload = []), field: 'payload' },
+    { name: 'received_at missing', change: (e) => delete e.received_at, field: 'received_at' },
+    { name: 'timestamp not ISO', change: (e) => (e.timestamp = 'Tue Nov 25 2026'), field: 'timestamp' },
+  ];
+  for (const b of broken) {
+    void it(`rejects ${b.name}, naming ${b.field}`, () => {
+      const value = { ...envelope() } as Record<string, unknown>;
+      b.change(value);
+      const result = parseEnvelope(value);
+      assert.ok(!result.ok);
+      assert.deepEqual(
+        result.errors.map((e) => e.field),
+        [b.field],
+      );
+    });
+  }
+
+  void it('rejects a value that is not an object', () => {
+    for (const value of [null, 'x', [envelope()]]) {
+      const result = parseEnvelope(value);
+      assert.ok(!result.ok);
+      assert.deepEqual(
+        result.errors.map((e) => e.field),
+        ['value'],
+      );
+    }
+  });
+});
+
+void describe('serializeEnvelope', () => {
+  void it('gives identical bytes for the same envelope whatever the property order of the object', () => {
+    const payload = { page: '/home', referrer: 'google.com' };
+    const a: EventEnvelope = {
+      schema_version: 1,
+      event_id: GENERATED_ID,
+      event_type: 'page_view',
+      user_id: '123',
+      timestamp: '2026-11-25T10:00:00.000Z',
+      received_at: RECEIVED_AT_ISO,
+      payload,
+    };
+    const b: EventEnvelope = {
+      payload,
+      received_at: RECEIVED_AT_ISO,
+      user_id: '123',
+      timestamp: '2026-11-25T10:00:00.000Z',
+      event_type: 'page_view',
+      event_id: GENERATED_ID,
+      schema_version: 1,
+    };
+    assert.equal(serializeEnvelope(b), serializeEnvelope(a));
+    assert.deepEqual(JSON.parse(serializeEnvelope(a)), a);
+    assert.ok(serializeEnvelope(a).startsWith('{"schema_version":1,"event_id":'));
+  });
+
+  void it('drops properties that are not part of the envelope', () => {
+    const withExtra = { ...accept(SEED_BODY), internal: 'secret' } as EventEnvelope;
+    assert.equal(serializeEnvelope(withExtra), serializeEnvelope(accept(SEED_BODY)));
+    assert.ok(!serializeEnvelope(withExtra).includes('secret'));
+  });
+});
+
+void describe('utf8Length', () => {
+  const samples: [string, string][] = [
+    ['empty', ''],
+    ['ASCII', 'page_view {"a":1}'],
+    ['2-byte characters', 'héllo ñ ü ß'],
+    ['3-byte characters', '€ 日本語 ✓'],
+    ['emoji (surrogate pairs)', '😀👍🏽🇫🇷'],
+    ['a mix', 'a é € 😀 z'],
+  ];
+  for (const [name, text] of samples) {
+    void it(`equals Buffer.byteLength for ${name}`, () => {
+      assert.equal(utf8Length(text), Buffer.byteLength(text, 'utf8'));
+    });
+  }
+
+  void it('counts the bytes of serialised JSON with non-ASCII payloads', () => {
+    const json = JSON.stringify({ ...SEED_BODY, payload: { title: 'Crème brûlée 🍮', price: '€4' } });
+    assert.equal(utf8Length(json), Buffer.byteLength(json, 'utf8'));
+    assert.ok(utf8Length(json) > json.length);
+  });
+});
