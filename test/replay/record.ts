@@ -1,0 +1,53 @@
+/**
+ * Records processEvent histories for the replay test: `node --import tsx test/replay/record.ts`.
+ * Run it when a workflow change is meant to be compatible with the running ones; commit the new
+ * files beside the old ones (never replace those: they stand for runs that may still be open).
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { EventEnvelope } from '../../src/events/event';
+import type { ProcessEventInput } from '../../workflows/types';
+import { temporalCliPath } from '../support/paths';
+
+const event: EventEnvelope = {
+  schema_version: 1,
+  event_id: '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b',
+  event_type: 'page_view',
+  user_id: '123',
+  timestamp: '2026-11-25T10:00:00.000Z',
+  received_at: '2026-11-25T10:00:00.120Z',
+  payload: { page: '/home', referrer: 'google.com' },
+};
+const retry = { maximumAttempts: 2, initialIntervalMs: 10, maximumIntervalMs: 20 };
+const input: ProcessEventInput = { event, retries: { hot: retry, cold: retry, activityTimeoutMs: 5_000 } };
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: temporalCliPath() } } });
+  const cases: [string, Record<string, (...args: unknown[]) => Promise<unknown>>][] = [
+    ['completed', { storeHot: async () => 'stored', archiveCold: async () => ({ key: 'events/2026/11/25/x.json' }), deadLetter: async () => undefined }],
+    ['cold-dead-lettered', { storeHot: async () => 'stored', archiveCold: async () => Promise.reject(new Error('S3 down')), deadLetter: async () => undefined }],
+  ];
+  try {
+    for (const [name, activities] of cases) {
+      const taskQueue = `record-${name}`;
+      const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../workflows'), activities });
+      await worker.runUntil(async () => {
+        const handle = await env.client.workflow.start('processEvent', { taskQueue, workflowId: `${name}-${event.event_id}`, args: [input] });
+        await handle.result().catch(() => undefined);
+        const file = join(__dirname, 'histories', `processEvent-${name}.json`);
+        // The CLI's export, the same file an operator downloads from the Web UI.
+        const json = execFileSync(temporalCliPath(), ['workflow', 'show', '--address', env.address, '-w', handle.workflowId, '-o', 'json']);
+        writeFileSync(file, json);
+        process.stdout.write(`wrote ${file}\n`);
+      });
+    }
+  } finally {
+    await env.teardown();
+  }
+}
+
+void main();
