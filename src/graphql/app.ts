@@ -7,6 +7,7 @@ import { GraphQLScalarType } from 'graphql';
 import mercurius from 'mercurius';
 import type { Logger } from 'pino';
 import { CursorError, type EventReader } from './eventReader';
+import { registerGraphiql } from './graphiql';
 import { SCHEMA } from './schema';
 
 
@@ -71,11 +72,12 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
   void app.register(mercurius, {
     schema: SCHEMA,
     resolvers,
-    graphiql: true,
+    graphiql: false, // served by registerGraphiql, without a CDN
     path: '/graphql',
     queryDepth: deps.limits.maxDepth,
   });
 
+  registerGraphiql(app);
   app.get('/health', async () => ({ status: 'ok' }));
   return app;
 }

@@ -227,6 +227,19 @@ void describe('HTTP routes', () => {
     assert.match(res.body, /<html/i);
   });
 
+  void it('GraphiQL needs nothing but this server: every script and style it references is served here', async () => {
+    const page = await app.inject({ method: 'GET', url: '/graphiql' });
+    const refs = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    assert.ok(refs.length >= 4, `references: ${refs.join(', ')}`);
+    for (const ref of refs) {
+      assert.ok(ref.startsWith('/graphiql/assets/'), `${ref} is served locally, not from a CDN`);
+      const asset = await app.inject({ method: 'GET', url: ref });
+      assert.equal(asset.statusCode, 200, ref);
+      assert.ok(asset.body.length > 1_000, `${ref} has content`);
+    }
+    assert.equal((await app.inject({ method: 'GET', url: '/graphiql/assets/..%2Fpackage.json' })).statusCode, 404);
+  });
+
   void it('GET /health is 200', async () => {
     const res = await app.inject({ method: 'GET', url: '/health' });
     assert.equal(res.statusCode, 200);
