@@ -12,6 +12,8 @@ import { createLogger } from '../logger';
 import { createProducerApp } from './app';
 import { ProducerMetrics } from './metrics';
 
+const READY_TIMEOUT_MS = 2_000;
+
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config, 'producer');
@@ -34,11 +36,16 @@ async function main(): Promise<void> {
 
   const app = createProducerApp({
     publish: (messages) => batcher.send(messages),
-    isReady: async () => {
-      await admin.connect();
-      const topics = await admin.fetchTopicMetadata({ topics: [config.kafka.topic] });
-      return topics.topics.length === 1;
-    },
+    // Bounded: a load balancer's probe must get an answer even while Kafka hangs.
+    isReady: () =>
+      Promise.race([
+        (async () => {
+          await admin.connect();
+          const topics = await admin.fetchTopicMetadata({ topics: [config.kafka.topic] });
+          return topics.topics.length === 1;
+        })(),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), READY_TIMEOUT_MS).unref()),
+      ]),
     limits: { ...config.limits },
     newEventId: uuidv7,
     metrics,

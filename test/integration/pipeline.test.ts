@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { archiveKey } from '../../src/aws/layout';
 import type { EventEnvelope } from '../../src/events/event';
-import { countByType, describeWithCli, getItem, getObject, graphql, listKeys, postJson, watchDlq } from '../support/clients';
+import { countByType, describeWithCli, readKeys, getItem, getObject, graphql, listKeys, postJson, watchDlq } from '../support/clients';
 import { REPO_ROOT } from '../support/paths';
 import { startPlatform, type Platform } from '../support/platform';
 import { waitFor } from '../support/wait';
@@ -286,5 +286,35 @@ describe('pipeline', { timeout: 600_000 }, () => {
       return res.status === 202 && (res.body.event_id as string);
     }, { timeoutMs: 60_000, intervalMs: 1_000 });
     await waitFor('the event to flow through after Kafka returned', () => getItem(p, accepted), { timeoutMs: 120_000, intervalMs: 1_000 });
+  });
+
+  it('SIGTERM drains: requests in flight when the producer is told to stop are answered, and every accepted event is stored', async () => {
+    const userId = `drain-${randomUUID()}`;
+    type Outcome = { status: number; id: string; error?: string };
+    const outcomes = Array.from({ length: 100 }, (): Promise<Outcome> =>
+      postJson(`${p.producerUrl}/events`, { event_type: 'page_view', user_id: userId }).then(
+        (r) => ({ status: r.status, id: r.body.event_id as string }),
+        (err: Error & { cause?: { code?: string } }) => ({ status: 0, id: '', error: err.cause?.code ?? err.message }),
+      ),
+    );
+    // Stop the producer as soon as the first answer arrives, while the others are in flight.
+    await Promise.race(outcomes);
+    const exit = p.signal('producer', 'SIGTERM');
+    const results = await Promise.all(outcomes);
+    assert.equal(await exit, 0, 'the producer exits cleanly');
+    assert.ok(p.output('producer').some((l) => l.includes('producer stopped')));
+    const accepted = results.filter((r) => r.status === 202);
+    assert.ok(accepted.length > 0, 'requests in flight were answered');
+    const others = results.filter((r) => r.status !== 202);
+    // A request that never got an answer failed at the connection (refused, or its keep-alive
+    // socket closed before the server read it), never with a 5xx.
+    for (const r of others) assert.equal(r.status, 0, `unexpected answer ${JSON.stringify(r)}`);
+    // And none of them was published: what reached Kafka is exactly what was answered 202.
+    const published = await readKeys(p, p.config.kafka.topic, userId);
+    assert.deepEqual(published.sort(), accepted.map((r) => r.id).sort());
+    await waitFor(`all ${accepted.length} accepted events to be stored`, async () => {
+      const rows = await Promise.all(accepted.map((r) => getItem(p, r.id)));
+      return rows.every(Boolean);
+    }, { timeoutMs: 60_000, intervalMs: 1_000 });
   });
 });

@@ -79,6 +79,8 @@ export interface Platform {
   s3: ReturnType<typeof createS3Client>;
   /** Lines a process printed (JSON logs). */
   output(name: string): string[];
+  /** Sends a signal to one process; resolves with its exit code once it exited. */
+  signal(name: string, signal: NodeJS.Signals): Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -170,6 +172,12 @@ export async function startPlatform(opts: { bridges?: number; workers?: number; 
     dynamo,
     s3,
     output: (name) => procs.find((p) => p.name === name)?.output ?? [],
+    signal: (name, signal) => {
+      const proc = procs.find((p) => p.name === name);
+      if (!proc) throw new Error(`no process ${name}`);
+      proc.child.kill(signal);
+      return proc.exited;
+    },
     stop,
   };
 }
