@@ -61,6 +61,28 @@ function checkUserId(value: unknown, errors: FieldError[], prefix: string): void
   }
 }
 
+/** Deepest nesting a payload may have (DynamoDB allows 32 levels per item; the item adds one). */
+export const MAX_PAYLOAD_DEPTH = 30;
+
+/**
+ * Values JSON can carry but the platform cannot keep exactly: integers beyond ±2^53 (already
+ * rounded by the JSON parser, and refused by DynamoDB) and nesting deeper than DynamoDB allows.
+ * Rejecting them here names the field, instead of storing a different number or failing later.
+ */
+function checkPayloadValues(value: unknown, path: string, depth: number, errors: FieldError[]): void {
+  if (errors.length >= 20) return;
+  if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+    errors.push({ field: path, message: 'integer too large to keep exactly (beyond ±2^53); send it as a string' });
+  } else if (typeof value === 'object' && value !== null) {
+    if (depth > MAX_PAYLOAD_DEPTH) {
+      errors.push({ field: path, message: `nested more than ${MAX_PAYLOAD_DEPTH} levels deep` });
+      return;
+    }
+    const entries: [string, unknown][] = Array.isArray(value) ? value.map((v, i) => [`[${i}]`, v]) : Object.entries(value).map(([k, v]) => [`.${k}`, v]);
+    for (const [key, child] of entries) checkPayloadValues(child, `${path}${key}`, depth + 1, errors);
+  }
+}
+
 export interface RequestContext {
   /** When the producer received the request (epoch ms). */
   receivedAtMs: number;
@@ -91,6 +113,8 @@ export function validateEventRequest(body: unknown, ctx: RequestContext): Valida
   checkUserId(body.user_id, errors, prefix);
   if (body.payload !== undefined && !isJsonObject(body.payload)) {
     errors.push({ field: `${prefix}payload`, message: `expected a JSON object, got ${describeType(body.payload)}` });
+  } else if (body.payload !== undefined) {
+    checkPayloadValues(body.payload, `${prefix}payload`, 1, errors);
   }
   if (body.event_id !== undefined && (typeof body.event_id !== 'string' || !UUID_PATTERN.test(body.event_id))) {
     errors.push({ field: `${prefix}event_id`, message: 'expected a UUID such as 0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b' });

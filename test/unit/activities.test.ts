@@ -72,6 +72,15 @@ describe('storeHot', () => {
     assert.deepEqual(err.details?.[0], { attempt: 3 });
   });
 
+  it('does not retry a request DynamoDB calls invalid (ValidationException)', async () => {
+    const dynamo = fakeClient(() => Object.assign(new Error('Number overflow'), { name: 'ValidationException' }));
+    const { deps: d } = deps({ dynamo: dynamo as unknown as ActivityDeps['dynamo'] });
+    const err = await new MockActivityEnvironment().run(createActivities(d).storeHot, makeEnvelope()).catch((e: unknown) => e);
+    assert.ok(err instanceof ApplicationFailure);
+    assert.equal(err.type, 'ValidationException');
+    assert.equal(err.nonRetryable, true);
+  });
+
   it('refuses an invalid event without retrying and without touching the table', async () => {
     const { deps: d, dynamo } = deps();
     const bad = makeEnvelope({ event_id: 'not-a-uuid' });

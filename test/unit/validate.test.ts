@@ -123,6 +123,8 @@ void describe('validateEventRequest: rejected requests name each bad field', () 
     { name: 'timestamp "not a date"', body: { ...SEED_BODY, timestamp: 'not a date' }, fields: ['timestamp'] },
     { name: 'timestamp a number', body: { ...SEED_BODY, timestamp: RECEIVED_AT_MS }, fields: ['timestamp'] },
     { name: 'timestamp with month 13', body: { ...SEED_BODY, timestamp: '2026-13-01T10:00:00Z' }, fields: ['timestamp'] },
+    { name: 'payload integer beyond 2^53 (cannot be kept exactly)', body: { ...SEED_BODY, payload: JSON.parse('{"order":{"id":12345678901234567890}}') as Record<string, unknown> }, fields: ['payload.order.id'] },
+    { name: 'payload nested deeper than DynamoDB allows', body: { ...SEED_BODY, payload: JSON.parse('{"a":'.repeat(31) + '1' + '}'.repeat(31)) as Record<string, unknown> }, fields: ['payload' + '.a'.repeat(30)] },
     { name: 'timestamp on a day that does not exist (Feb 30)', body: { ...SEED_BODY, timestamp: '2026-02-30T10:00:00Z' }, fields: ['timestamp'] },
     { name: 'timestamp on April 31', body: { ...SEED_BODY, timestamp: '2026-04-31T00:00:00+02:00' }, fields: ['timestamp'] },
     { name: 'timestamp 24 h + 1 ms in the future', body: { ...SEED_BODY, timestamp: '2026-11-26T12:00:00.001Z' }, fields: ['timestamp'] },
