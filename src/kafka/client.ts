@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type LogEntry, type logCreator, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 
@@ -29,4 +29,32 @@ export function createKafka(kafka: Config['kafka'], logger: Logger, clientSuffix
     requestTimeout: 10_000,
     retry: { initialRetryTime: 200, retries: 5, maxRetryTime: 5_000 },
   });
+}
+
+/**
+ * A producer that connects on first use and again after a failed connect, so a process that
+ * starts while Kafka is down neither crashes nor stays disconnected: its sends fail (and are
+ * retried or answered 503) until Kafka is back. kafkajs itself only reconnects producers that
+ * connected once.
+ */
+export function lazilyConnected(producer: Producer): Pick<Producer, 'connect' | 'send' | 'disconnect'> {
+  let connecting: Promise<void> | undefined;
+  const connected = () => {
+    connecting ??= producer.connect().catch((err: unknown) => {
+      connecting = undefined;
+      throw err;
+    });
+    return connecting;
+  };
+  return {
+    connect: connected,
+    async send(record) {
+      await connected();
+      return producer.send(record);
+    },
+    async disconnect() {
+      if (connecting) await connecting.catch(() => undefined);
+      await producer.disconnect();
+    },
+  };
 }

@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import { v7 as uuidv7 } from 'uuid';
 import { loadConfigOrExit } from '../config';
 import { createBatchingProducer } from '../kafka/batcher';
-import { createKafka } from '../kafka/client';
+import { createKafka, lazilyConnected } from '../kafka/client';
 import { createLogger } from '../logger';
 import { createProducerApp } from './app';
 import { ProducerMetrics } from './metrics';
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config, 'producer');
   const kafka = createKafka(config.kafka, logger, '-producer');
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = lazilyConnected(kafka.producer({ allowAutoTopicCreation: false }));
   const admin = kafka.admin();
   const metrics = new ProducerMetrics();
   const batcher = createBatchingProducer(producer, {
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
       if (!error) metrics.recordFlush(records, ms);
     },
   });
-  // Connect in the background: the API is up (and /ready says 503) while Kafka is not.
+  // The API is up (and /ready says 503) while Kafka is not; the first send connects.
   producer.connect().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'Kafka not reachable yet'));
 
   const app = createProducerApp({
