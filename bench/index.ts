@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { loadConfig } from '../src/config';
 import { createBatchingProducer } from '../src/kafka/batcher';
-import { createKafka } from '../src/kafka/client';
+import { createKafka, createProducer } from '../src/kafka/client';
 import { createLogger } from '../src/logger';
 import { createProducerApp } from '../src/producer/app';
 import { ProducerMetrics } from '../src/producer/metrics';
@@ -40,7 +40,7 @@ function post(port: number, agent: Agent): Promise<number> {
 }
 
 async function run(name: string, lingerMs: number, maxBatchRecords: number) {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = createProducer(kafka);
   await producer.connect();
   const metrics = new ProducerMetrics();
   const batcher = createBatchingProducer(producer, { topic: config.kafka.topic, lingerMs, maxBatchRecords, maxBatchBytes: config.kafka.maxBatchBytes, timeoutMs: 10_000, onFlush: (n, ms) => metrics.recordFlush(n, ms) });

@@ -18,7 +18,9 @@ cat >&2 <<MSG
   Web UI     http://localhost:$TEMPORAL_UI_PORT
 
 MSG
-exec node_modules/.bin/concurrently --kill-others-on-fail --kill-signal SIGTERM --prefix "[{name}]" \
+# JSON logs (what production wants) made readable for a terminal; LOG_FORMAT=json keeps them raw.
+pretty() { if [ "${LOG_FORMAT:-pretty}" = json ]; then cat; else node infra/pretty-logs.mjs; fi; }
+node_modules/.bin/concurrently --kill-others-on-fail --kill-signal SIGTERM --prefix "[{name}]" \
   --names producer,bridge-1,bridge-2,worker-1,worker-2,graphql \
   --prefix-colors cyan,magenta,magenta,yellow,yellow,green \
   "$(run src/producer/server.ts)" \
@@ -26,4 +28,4 @@ exec node_modules/.bin/concurrently --kill-others-on-fail --kill-signal SIGTERM 
   "$(run src/bridge/main.ts)" \
   "$(run workers/main.ts)" \
   "$(run workers/main.ts)" \
-  "$(run src/graphql/server.ts)"
+  "$(run src/graphql/server.ts)" | pretty

@@ -7,7 +7,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from 
 import { createActivities } from '../activities';
 import { createDynamoClient, createS3Client } from '../src/aws/clients';
 import { loadConfigOrExit, type Config } from '../src/config';
-import { createKafka, lazilyConnected } from '../src/kafka/client';
+import { createKafka, createProducer } from '../src/kafka/client';
 import { createLogger } from '../src/logger';
 
 export async function runWorker(config: Config): Promise<void> {
@@ -24,7 +24,7 @@ export async function runWorker(config: Config): Promise<void> {
   });
   const dynamo = createDynamoClient(config.aws);
   const s3 = createS3Client(config.aws);
-  const producer = lazilyConnected(createKafka(config.kafka, logger, '-worker').producer({ allowAutoTopicCreation: false }));
+  const producer = createProducer(createKafka(config.kafka, logger, '-worker'));
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   try {
     const worker = await Worker.create({

@@ -4,7 +4,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { loadConfigOrExit } from '../config';
-import { createKafka, lazilyConnected } from '../kafka/client';
+import { createKafka, createProducer } from '../kafka/client';
 import { createLogger } from '../logger';
 import { createBridge } from './consumer';
 import { createStartProcessEvent } from './startProcessEvent';
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   // fail and are retried until it answers.
   const connection = Connection.lazy({ address: config.temporal.address, connectTimeout: 5_000 });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const dlqProducer = lazilyConnected(kafka.producer({ allowAutoTopicCreation: false }));
+  const dlqProducer = createProducer(kafka);
   const bridge = createBridge({
     consumer: kafka.consumer({ groupId: config.kafka.consumerGroup, sessionTimeout: 30_000, heartbeatInterval: 3_000 }),
     dlqProducer,

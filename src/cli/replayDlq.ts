@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../config';
 import { serializeEnvelope } from '../events/event';
 import { parseEnvelope } from '../events/validate';
-import { createKafka } from '../kafka/client';
+import { createKafka, createProducer } from '../kafka/client';
 import type { DeadLetterRecord } from '../kafka/deadLetter';
 import { createLogger } from '../logger';
 
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const ends = new Map((await admin.fetchTopicOffsets(config.kafka.dlqTopic)).map((p) => [p.partition, BigInt(p.high)]));
   const groupId = `dlq-replay-${randomUUID()}`;
   const consumer = kafka.consumer({ groupId });
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = createProducer(kafka);
   const seen = new Set<string>();
   const counts = { replayed: 0, skipped: 0 };
   const remaining = new Set([...ends].filter(([, high]) => high > 0n).map(([p]) => p));

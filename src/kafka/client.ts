@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry, type logCreator, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type LogEntry, type logCreator, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 
@@ -14,7 +14,10 @@ function pinoLogCreator(logger: Logger): logCreator {
   return () =>
     ({ level, log }: LogEntry) => {
       const { message, ...rest } = log;
-      const method = levels[level] ?? 'info';
+      let method = levels[level] ?? 'info';
+      // A member joining or leaving makes the others rejoin; kafkajs reports that routine
+      // rebalance as an error on the heartbeat that noticed it.
+      if (typeof rest.error === 'string' && rest.error.includes('rebalancing')) method = 'debug';
       logger[method === 'info' ? 'debug' : method]({ kafkajs: rest }, message);
     };
 }
@@ -37,7 +40,18 @@ export function createKafka(kafka: Config['kafka'], logger: Logger, clientSuffix
  * retried or answered 503) until Kafka is back. kafkajs itself only reconnects producers that
  * connected once.
  */
-export function lazilyConnected(producer: Producer): Pick<Producer, 'connect' | 'send' | 'disconnect'> {
+export type PlatformProducer = Pick<Producer, 'connect' | 'send' | 'disconnect'>;
+
+/**
+ * The platform's producers: topics must exist (a typo never invents one), keys are partitioned
+ * with the Java client's murmur2 (the same user lands on the same partition whichever client
+ * wrote it), and the connection is made lazily (see below).
+ */
+export function createProducer(kafka: Kafka): PlatformProducer {
+  return lazilyConnected(kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner }));
+}
+
+export function lazilyConnected(producer: Producer): PlatformProducer {
   let connecting: Promise<void> | undefined;
   const connected = () => {
     connecting ??= producer.connect().catch((err: unknown) => {

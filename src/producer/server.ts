@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import { v7 as uuidv7 } from 'uuid';
 import { loadConfigOrExit } from '../config';
 import { createBatchingProducer } from '../kafka/batcher';
-import { createKafka, lazilyConnected } from '../kafka/client';
+import { createKafka, createProducer } from '../kafka/client';
 import { createLogger } from '../logger';
 import { createProducerApp } from './app';
 import { ProducerMetrics } from './metrics';
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config, 'producer');
   const kafka = createKafka(config.kafka, logger, '-producer');
-  const producer = lazilyConnected(kafka.producer({ allowAutoTopicCreation: false }));
+  const producer = createProducer(kafka);
   const admin = kafka.admin();
   const metrics = new ProducerMetrics();
   const batcher = createBatchingProducer(producer, {
