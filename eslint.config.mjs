@@ -37,6 +37,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
     files: ['workflows/**/*.ts', 'src/events/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', workflowForbiddenImports] },
   },

@@ -23,6 +23,8 @@ export interface BridgeDeps {
   dlqTopic: string;
   /** Workflow starts in flight per partition batch. */
   concurrency: number;
+  /** Partitions processed at the same time by this member (default 4, the raw topic's count). */
+  partitionConcurrency?: number;
   logger: Logger;
   /** Backoff while Temporal is unreachable. */
   retry?: { initialMs: number; maxMs: number };
@@ -126,7 +128,7 @@ export function createBridge(deps: BridgeDeps) {
         // Commit after every finished window, so a restart redelivers as little as possible.
         autoCommitThreshold: 1,
         autoCommitInterval: 1_000,
-        partitionsConsumedConcurrently: 4,
+        partitionsConsumedConcurrently: deps.partitionConcurrency ?? 4,
         eachBatch,
       });
     },
