@@ -38,6 +38,11 @@ const envSchema = z.object({
   ENVIRONMENT: z.enum(['development', 'test', 'production'], { message: 'expected development, test or production' }).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'expected fatal, error, warn, info, debug, trace or silent' }).default('info'),
   HOST: name('host').default('127.0.0.1'),
+  API_KEYS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((k) => k.trim()).filter(Boolean))
+    .refine((keys) => keys.every((k) => k.length >= 16), 'expected a comma-separated list of keys of at least 16 characters each'),
   PRODUCER_PORT: port.default(8000),
   GRAPHQL_PORT: port.default(8001),
 
@@ -103,7 +108,7 @@ function shape(env: z.infer<typeof envSchema>) {
   return {
     environment: env.ENVIRONMENT,
     logLevel: env.LOG_LEVEL,
-    http: { host: env.HOST, producerPort: env.PRODUCER_PORT, graphqlPort: env.GRAPHQL_PORT },
+    http: { host: env.HOST, producerPort: env.PRODUCER_PORT, graphqlPort: env.GRAPHQL_PORT, apiKeys: env.API_KEYS },
     kafka: {
       brokers: env.KAFKA_BOOTSTRAP_SERVERS,
       clientId: env.KAFKA_CLIENT_ID,

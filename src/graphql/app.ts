@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { GraphQLScalarType } from 'graphql';
 import mercurius from 'mercurius';
 import type { Logger } from 'pino';
+import { API_KEY_ERROR, createApiKeyCheck } from '../apiKeys';
 import { CursorError, type EventReader } from './eventReader';
 import { registerGraphiql } from './graphiql';
 import { SCHEMA } from './schema';
@@ -15,6 +16,8 @@ export interface GraphqlAppDeps {
   reader: EventReader;
   limits: { defaultLimit: number; maxLimit: number; maxDepth: number };
   logger?: Logger;
+  /** When set, POST /graphql needs one of these keys (GraphiQL: add the header in its Headers tab). */
+  apiKeys?: readonly string[];
 }
 
 const JSONScalar = new GraphQLScalarType({
@@ -68,6 +71,15 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
       event: (_: unknown, a: { eventId: string }) => guarded(() => deps.reader.byId(required('eventId', a.eventId))),
     },
   };
+
+  const authorized = createApiKeyCheck(deps.apiKeys ?? []);
+  if (authorized) {
+    app.addHook('onRequest', async (req, reply) => {
+      if (req.url.startsWith('/graphql') && !authorized(req.headers)) {
+        await reply.code(401).header('www-authenticate', 'Bearer').send(API_KEY_ERROR);
+      }
+    });
+  }
 
   void app.register(mercurius, {
     schema: SCHEMA,

@@ -19,6 +19,7 @@ async function main(): Promise<void> {
     }),
     limits: config.graphql,
     logger,
+    apiKeys: config.http.apiKeys,
   });
   app.addHook('onClose', async () => dynamo.destroy());
 

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { EventEnvelope, EventLimits, FieldError } from '../events/event';
 import { serializeEnvelope } from '../events/event';
 import { describeType, isJsonObject, parseTimestamp, utf8Length, validateEventRequest } from '../events/validate';
+import { API_KEY_ERROR, createApiKeyCheck } from '../apiKeys';
 import { KafkaUnavailableError } from '../kafka/batcher';
 import type { ProducerMetrics } from './metrics';
 
@@ -22,6 +23,8 @@ export interface ProducerAppDeps {
   metrics: ProducerMetrics;
   logger: Logger;
   now?: () => number;
+  /** When set, POST /events, /events/batch and GET /metrics need one of these keys. */
+  apiKeys?: readonly string[];
 }
 
 const RETRY_AFTER_SECONDS = 5;
@@ -42,6 +45,14 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+
+  const authorized = createApiKeyCheck(deps.apiKeys ?? []);
+  if (authorized) {
+    app.use(['/events', '/metrics'], (req, res, next) => {
+      if (authorized(req.headers)) return next();
+      res.status(401).set('WWW-Authenticate', 'Bearer').json(API_KEY_ERROR);
+    });
+  }
 
   // Bodies are read as bytes and parsed here, so every failure gets our JSON error shape.
   const body = express.raw({ type: () => true, limit: deps.limits.maxBatchBytes });

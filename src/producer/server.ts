@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     newEventId: uuidv7,
     metrics,
     logger,
+    apiKeys: config.http.apiKeys,
   });
 
   const server: Server = app.listen(config.http.producerPort, config.http.host, () => {
