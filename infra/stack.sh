@@ -119,7 +119,9 @@ MSG
 }
 
 cmd_down() {
-  for svc in "${SERVICES[@]}"; do stop_service "$svc"; done
+  # In parallel: each server takes a few seconds to shut down cleanly.
+  for svc in "${SERVICES[@]}"; do stop_service "$svc" & done
+  wait
   if [ "${1:-}" = --wipe ]; then rm -rf "$STACK_DIR"; log "wiped $STACK_DIR"; fi
 }
 
