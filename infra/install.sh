@@ -6,12 +6,28 @@ set -euo pipefail
 LOG_PREFIX=install
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+check_go() {
+  need go "Install Go 1.25+ (https://go.dev/doc/install)."
+  # Both modules declare go 1.25; GOTOOLCHAIN=local means an older Go fails instead of downloading one.
+  local v; v=$(go env GOVERSION | sed 's/^go//')
+  if [ "$(printf '%s\n1.25\n' "${v%%[-+ ]*}" | sort -V | head -n1)" != 1.25 ]; then
+    die "Go $v is too old: the Temporal CLI and versitygw need Go 1.25 or newer (https://go.dev/doc/install)."
+  fi
+}
+
 go_install() { # go_install PKG@VERSION DEST_DIR
-  need go "Install Go 1.22+ (Debian: apt-get install golang, or https://go.dev/doc/install)."
   mkdir -p "$2"
   # GOTOOLCHAIN=local: never download a toolchain; CGO off: static binaries, no C compiler needed.
   GOBIN="$2" GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false go install "$1"
 }
+
+# Prerequisites first, so a missing tool is reported before anything starts.
+{ [ -x "$TEMPORAL_BIN" ] && [ -x "$VERSITYGW_BIN" ]; } || check_go
+if [ ! -f "$KAFKA_LIBS/.complete" ]; then
+  need java "Install Java 17+ (Debian: apt-get install openjdk-17-jre-headless)."
+  need mvn "Install Maven 3.6+ (Debian: apt-get install maven)."
+fi
+need npm "Install Node.js 20.3+ with npm."
 
 if [ ! -x "$TEMPORAL_BIN" ]; then
   with_progress "temporal-cli-$TEMPORAL_CLI_VERSION" go_install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION" "$(dirname "$TEMPORAL_BIN")"
@@ -22,8 +38,6 @@ if [ ! -x "$VERSITYGW_BIN" ]; then
 fi
 
 if [ ! -f "$KAFKA_LIBS/.complete" ]; then
-  need java "Install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)."
-  need mvn "Install Maven 3.6+ (Debian: apt-get install maven)."
   kafka_libs() {
     rm -rf "$KAFKA_LIBS"
     mvn -B -q -f "$REPO_ROOT/infra/kafka/pom.xml" dependency:copy-dependencies \
@@ -34,7 +48,6 @@ if [ ! -f "$KAFKA_LIBS/.complete" ]; then
 fi
 
 if [ ! -f "$DYNALITE_CLI" ]; then
-  need npm "Install Node.js 20.3+ with npm."
   dynalite() {
     mkdir -p "$DYNALITE_DIR"
     echo '{"private":true}' >"$DYNALITE_DIR/package.json"
@@ -44,6 +57,5 @@ if [ ! -f "$DYNALITE_CLI" ]; then
 fi
 
 if [ ! -d "$REPO_ROOT/node_modules" ] || [ "$REPO_ROOT/package-lock.json" -nt "$REPO_ROOT/node_modules/.package-lock.json" ]; then
-  need npm "Install Node.js 20.3+ with npm."
   with_progress "node_modules" npm ci --prefix "$REPO_ROOT" --no-audit --no-fund
 fi
