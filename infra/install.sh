@@ -28,6 +28,8 @@ if [ ! -f "$KAFKA_LIBS/.complete" ]; then
   need mvn "Install Maven 3.6+ (Debian: apt-get install maven)."
 fi
 need npm "Install Node.js 20.3+ with npm."
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 3) ? 0 : 1)' ||
+  die "Node.js $(node --version) is too old: the Temporal SDK needs 20.3 or newer."
 
 if [ ! -x "$TEMPORAL_BIN" ]; then
   with_progress "temporal-cli-$TEMPORAL_CLI_VERSION" go_install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION" "$(dirname "$TEMPORAL_BIN")"
