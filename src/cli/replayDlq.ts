@@ -8,13 +8,13 @@
  *   --stage S       only records that failed at storeHot, archiveCold or bridge
  *   --dry-run       print what would be replayed, publish nothing
  */
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../config';
 import { serializeEnvelope } from '../events/event';
 import { parseEnvelope } from '../events/validate';
 import { createKafka, createProducer } from '../kafka/client';
 import type { DeadLetterRecord } from '../kafka/deadLetter';
+import { readTopicToEnd } from '../kafka/readToEnd';
 import { createLogger } from '../logger';
 
 const STAGES = ['storeHot', 'archiveCold', 'bridge'];
@@ -47,35 +47,10 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger({ ...config, logLevel: 'warn' }, 'replay-dlq');
   const kafka = createKafka(config.kafka, logger, '-replay');
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = new Map((await admin.fetchTopicOffsets(config.kafka.dlqTopic)).map((p) => [p.partition, BigInt(p.high)]));
-  const groupId = `dlq-replay-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId });
   const producer = createProducer(kafka);
   const seen = new Set<string>();
   const counts = { replayed: 0, skipped: 0 };
-  const remaining = new Set([...ends].filter(([, high]) => high > 0n).map(([p]) => p));
-
-  await Promise.all([consumer.connect(), producer.connect()]);
-  // Resolves once every non-empty partition has been read up to its end offset.
-  const done = new Promise<void>((resolve, reject) => {
-    if (remaining.size === 0) return resolve();
-    consumer
-      .subscribe({ topic: config.kafka.dlqTopic, fromBeginning: true })
-      .then(() =>
-        consumer.run({
-          eachMessage: async ({ partition, message }) => {
-            const end = ends.get(partition) ?? 0n;
-            const offset = BigInt(message.offset);
-            if (offset < end) await handle(message.value?.toString('utf8') ?? '', `${partition}:${message.offset}`);
-            if (offset + 1n >= end) remaining.delete(partition);
-            if (remaining.size === 0) resolve();
-          },
-        }),
-      )
-      .catch(reject);
-  });
+  await producer.connect();
 
   async function handle(value: string, position: string): Promise<void> {
     let record: DeadLetterRecord;
@@ -108,11 +83,8 @@ async function main(): Promise<void> {
     }
   }
 
-  await done;
-  await consumer.disconnect();
+  await readTopicToEnd(kafka, config.kafka.dlqTopic, (message, partition) => handle(message.value?.toString('utf8') ?? '', `${partition}:${message.offset}`));
   await producer.disconnect();
-  await admin.deleteGroups([groupId]).catch(() => undefined);
-  await admin.disconnect();
   process.stdout.write(`${args.dryRun ? 'would replay' : 'replayed'} ${counts.replayed}, skipped ${counts.skipped}\n`);
 }
 

@@ -7,8 +7,8 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Consumer } from 'kafkajs';
 import type { DeadLetterRecord } from '../../src/kafka/deadLetter';
+import { readTopicToEnd } from '../../src/kafka/readToEnd';
 import type { Platform } from './platform';
-import { waitFor } from './wait';
 import { temporalCliPath } from './paths';
 
 export async function postJson(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
@@ -108,27 +108,9 @@ export async function watchDlq(p: Platform): Promise<{ records: DeadLetterRecord
 
 /** The event_ids of every record on `topic` whose key is `key`, read from the beginning to the current end. */
 export async function readKeys(p: Platform, topic: string, key: string): Promise<string[]> {
-  const admin = p.kafka.admin();
-  await admin.connect();
-  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
-  const groupId = `read-${randomUUID()}`;
-  const consumer = p.kafka.consumer({ groupId });
   const ids: string[] = [];
-  const reached = new Set([...ends].filter(([, high]) => high === 0).map(([partition]) => partition));
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        if (message.key?.toString() === key) ids.push((JSON.parse(message.value!.toString()) as { event_id: string }).event_id);
-        if (Number(message.offset) + 1 >= (ends.get(partition) ?? 0)) reached.add(partition);
-      },
-    });
-    await waitFor(`reading ${topic} to its end`, () => reached.size === ends.size);
-    return ids;
-  } finally {
-    await consumer.disconnect();
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
-  }
+  await readTopicToEnd(p.kafka, topic, (message) => {
+    if (message.key?.toString() === key) ids.push((JSON.parse(message.value!.toString()) as { event_id: string }).event_id);
+  });
+  return ids;
 }
