@@ -109,7 +109,7 @@ cmd_up() {
   cat >&2 <<MSG
 
   Temporal Web UI   http://localhost:$TEMPORAL_UI_PORT
-  Temporal gRPC     localhost:$TEMPORAL_PORT        (temporal workflow list --address localhost:$TEMPORAL_PORT)
+  Temporal gRPC     localhost:$TEMPORAL_PORT        (infra/bin/temporal workflow list)
   Kafka             localhost:$KAFKA_PORT        (infra/bin/kafka-console-consumer --topic events.raw --from-beginning)
   DynamoDB API      http://localhost:$DYNAMODB_PORT
   S3 API            http://localhost:$S3_PORT   (access key $S3_ACCESS_KEY, secret $S3_SECRET_KEY)
