@@ -48,9 +48,10 @@ prepare() {
     sed "s|@DATA_DIR@|$STACK_DIR/kafka/data|" "$REPO_ROOT/infra/kafka/server.properties" >"$STACK_DIR/kafka/server.properties"
     if [ ! -f "$STACK_DIR/kafka/data/meta.properties" ]; then
       local cluster_id
+      # 16 random bytes, base64url: may start with '-', hence --cluster-id=VALUE below.
       cluster_id=$(node -e 'process.stdout.write(require("crypto").randomBytes(16).toString("base64url"))')
       java -cp "$KAFKA_LIBS/*" "-Dlog4j2.configurationFile=$REPO_ROOT/infra/kafka/log4j2.yaml" \
-        kafka.tools.StorageTool format -t "$cluster_id" -c "$STACK_DIR/kafka/server.properties" \
+        kafka.tools.StorageTool format --cluster-id="$cluster_id" --config "$STACK_DIR/kafka/server.properties" \
         >"$STACK_DIR/logs/kafka-format.log" 2>&1 || { cat "$STACK_DIR/logs/kafka-format.log" >&2; die "formatting Kafka storage failed"; }
     fi
   fi
