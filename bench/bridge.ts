@@ -6,7 +6,6 @@
  * workflows are deleted afterwards.
  */
 import { randomBytes } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
 import { v7 as uuidv7 } from 'uuid';
 import { createBridge } from '../src/bridge/consumer';
 import { createStartProcessEvent } from '../src/bridge/startProcessEvent';
@@ -14,6 +13,7 @@ import { loadConfig } from '../src/config';
 import { serializeEnvelope, SCHEMA_VERSION, type EventEnvelope } from '../src/events/event';
 import { createKafka, createProducer } from '../src/kafka/client';
 import { createLogger } from '../src/logger';
+import { createTemporalClient } from '../src/temporal/connection';
 
 const EVENTS = Number(process.env.BENCH_BRIDGE_EVENTS ?? 1000);
 
@@ -24,8 +24,7 @@ export async function benchBridge(): Promise<void> {
   const kafka = createKafka(config.kafka, logger, '-bench');
   const admin = kafka.admin();
   await admin.connect();
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = await createTemporalClient(config.temporal);
   const producer = createProducer(kafka);
   const topics: string[] = [];
   const groups: string[] = [];
@@ -87,6 +86,6 @@ export async function benchBridge(): Promise<void> {
     await admin.deleteGroups(groups).catch(() => undefined);
     await admin.disconnect();
     await producer.disconnect();
-    await connection.close();
+    await client.connection.close();
   }
 }

@@ -34,12 +34,6 @@ export function createKafka(kafka: Config['kafka'], logger: Logger, clientSuffix
   });
 }
 
-/**
- * A producer that connects on first use and again after a failed connect, so a process that
- * starts while Kafka is down neither crashes nor stays disconnected: its sends fail (and are
- * retried or answered 503) until Kafka is back. kafkajs itself only reconnects producers that
- * connected once.
- */
 export type PlatformProducer = Pick<Producer, 'connect' | 'send' | 'disconnect'>;
 
 /**
@@ -51,6 +45,12 @@ export function createProducer(kafka: Kafka): PlatformProducer {
   return lazilyConnected(kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner }));
 }
 
+/**
+ * A producer that connects on first use and again after a failed connect, so a process that
+ * starts while Kafka is down neither crashes nor stays disconnected: its sends fail (and are
+ * retried or answered 503) until Kafka is back. kafkajs itself only reconnects producers that
+ * connected once.
+ */
 export function lazilyConnected(producer: Producer): PlatformProducer {
   let connecting: Promise<void> | undefined;
   const connected = () => {

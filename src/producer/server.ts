@@ -46,7 +46,7 @@ async function main(): Promise<void> {
         })(),
         new Promise<boolean>((resolve) => setTimeout(() => resolve(false), READY_TIMEOUT_MS).unref()),
       ]),
-    limits: { ...config.limits },
+    limits: config.limits,
     newEventId: uuidv7,
     metrics,
     logger,

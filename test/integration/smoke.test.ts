@@ -11,12 +11,12 @@ import { after, describe, it } from 'node:test';
 import { DeleteItemCommand, DescribeTableCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { createDynamoClient, createS3Client } from '../../src/aws/clients';
 import { INDEX, toItem } from '../../src/aws/layout';
 import { loadConfig } from '../../src/config';
 import { createKafka } from '../../src/kafka/client';
+import { createTemporalClient } from '../../src/temporal/connection';
 import { makeEnvelope } from '../support/events';
 import { temporalCliPath } from '../support/paths';
 import { quietLogger } from '../support/platform';
@@ -65,8 +65,7 @@ describe('local stack smoke', { timeout: 120_000 }, () => {
   });
 
   it('Temporal: a workflow started on the dev server shows up in `temporal workflow list`', async () => {
-    const connection = await Connection.connect({ address: config.temporal.address });
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const client = await createTemporalClient(config.temporal);
     const taskQueue = `smoke-${randomUUID()}`;
     const workflowId = `smoke-${randomUUID()}`;
     const worker = await Worker.create({ taskQueue, workflowsPath: require.resolve('../support/smokeWorkflow') });
@@ -82,7 +81,7 @@ describe('local stack smoke', { timeout: 120_000 }, () => {
       assert.equal(listed[0]!.status, 'WORKFLOW_EXECUTION_STATUS_COMPLETED');
     } finally {
       await client.workflowService.deleteWorkflowExecution({ namespace: config.temporal.namespace, workflowExecution: { workflowId } }).catch(() => undefined);
-      await connection.close();
+      await client.connection.close();
     }
   });
 

@@ -9,13 +9,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import { pino } from 'pino';
 import { createDynamoClient, createS3Client } from '../../src/aws/clients';
 import { loadConfig, type Config } from '../../src/config';
 import { createKafka } from '../../src/kafka/client';
 import { deprovision, provisionAll } from '../../src/provisioning';
+import { createTemporalClient } from '../../src/temporal/connection';
 import { REPO_ROOT } from './paths';
 import { waitFor } from './wait';
 
@@ -119,7 +120,7 @@ export async function startPlatform(opts: { bridges?: number; workers?: number; 
 
   const producerUrl = `http://127.0.0.1:${config.http.producerPort}`;
   const graphqlUrl = `http://127.0.0.1:${config.http.graphqlPort}`;
-  const temporal = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace });
+  const temporal = await createTemporalClient(config.temporal);
   const kafka = createKafka(config.kafka, quietLogger, '-test');
   const dynamo = createDynamoClient(config.aws);
   const s3 = createS3Client(config.aws);
