@@ -19,6 +19,9 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 // local time means a different instant on every machine.
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 const EARLIEST_TIMESTAMP_MS = Date.UTC(1970, 0, 1);
+// Past this, `toISOString()` writes a 6-digit `+010000-…` year: the envelope check, the S3 key
+// (`events/YYYY/…`) and the time-ordered sort key all assume `YYYY-…Z`.
+const LATEST_TIMESTAMP_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 
@@ -41,8 +44,23 @@ export function parseTimestamp(value: unknown): number | string {
   const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
   const calendar = new Date(Date.UTC(year, month - 1, day));
   if (Number.isNaN(ms) || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) return 'not a real date/time';
+  return instantProblem(ms) ?? ms;
+}
+
+/** Why an instant cannot be an event time, whatever produced it (a client, a skew correction). */
+function instantProblem(ms: number): string | undefined {
+  if (!Number.isFinite(ms)) return 'not a real date/time';
   if (ms < EARLIEST_TIMESTAMP_MS) return 'must not be before 1970-01-01T00:00:00Z';
-  return ms;
+  if (ms > LATEST_TIMESTAMP_MS) return 'must not be after 9999-12-31T23:59:59.999Z';
+  return undefined;
+}
+
+/** The rules every stored timestamp meets: a storable instant, at most `maxFutureSkewMs` ahead. */
+function timestampProblem(ms: number, receivedAtMs: number, limits: EventLimits): string | undefined {
+  const problem = instantProblem(ms);
+  if (problem) return problem;
+  if (ms > receivedAtMs + limits.maxFutureSkewMs) return `must not be more than ${limits.maxFutureSkewMs / 3_600_000} h in the future`;
+  return undefined;
 }
 
 function checkEventType(value: unknown, errors: FieldError[], prefix: string): void {
@@ -58,28 +76,59 @@ function checkUserId(value: unknown, errors: FieldError[], prefix: string): void
     errors.push({ field: `${prefix}user_id`, message: value === undefined ? 'required' : `expected a string, got ${describeType(value)}` });
   } else if (value.length === 0 || value.length > MAX_USER_ID_LENGTH) {
     errors.push({ field: `${prefix}user_id`, message: `expected 1-${MAX_USER_ID_LENGTH} characters` });
+  } else if (LONE_SURROGATE.test(value)) {
+    errors.push({ field: `${prefix}user_id`, message: LONE_SURROGATE_MESSAGE });
   }
+}
+
+// A UTF-16 half without its pair: JSON can carry it (`"\ud800"`), UTF-8 cannot, so Kafka, S3 and
+// DynamoDB would each keep something else (U+FFFD, an escape, or a rejected write).
+const LONE_SURROGATE = /\p{Cs}/u;
+const LONE_SURROGATE_MESSAGE = 'contains an unpaired UTF-16 surrogate (not valid Unicode text)';
+
+/**
+ * DynamoDB Numbers: magnitudes 1e-130 to 9.99…e125 (38 significant digits; a double has at
+ * most 17). Larger magnitudes are integers beyond 2^53, refused below for their own reason.
+ */
+const SMALLEST_DYNAMODB_MAGNITUDE = 1e-130;
+
+/** Why a JSON number cannot be stored as sent, or undefined when it can. */
+function numberProblem(value: number): string | undefined {
+  // JSON.parse turns 1e400 into Infinity, which JSON.stringify would write as null.
+  if (!Number.isFinite(value)) return 'number too large to store (beyond ±1.8e308); send it as a string';
+  // DynamoDB keeps no sign on zero, and JSON.stringify writes -0 as 0.
+  if (Object.is(value, -0)) return 'negative zero cannot be stored distinctly from 0; send 0';
+  if (Number.isInteger(value) && !Number.isSafeInteger(value)) return 'integer too large to keep exactly (beyond ±2^53); send it as a string';
+  if (value !== 0 && Math.abs(value) < SMALLEST_DYNAMODB_MAGNITUDE) return 'number too close to zero to store (DynamoDB numbers start at 1e-130); send it as a string or 0';
+  return undefined;
 }
 
 /** Deepest nesting a payload may have (DynamoDB allows 32 levels per item; the item adds one). */
 export const MAX_PAYLOAD_DEPTH = 30;
 
 /**
- * Values JSON can carry but the platform cannot keep exactly: integers beyond ±2^53 (already
- * rounded by the JSON parser, and refused by DynamoDB) and nesting deeper than DynamoDB allows.
- * Rejecting them here names the field, instead of storing a different number or failing later.
+ * Values JSON can carry but the platform cannot keep exactly: numbers DynamoDB cannot store or
+ * that JSON would rewrite (see numberProblem), text that is not valid Unicode, and nesting deeper
+ * than DynamoDB allows. Rejecting them here names the field, instead of storing a different value
+ * or failing after the 202.
  */
 function checkPayloadValues(value: unknown, path: string, depth: number, errors: FieldError[]): void {
   if (errors.length >= 20) return;
-  if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
-    errors.push({ field: path, message: 'integer too large to keep exactly (beyond ±2^53); send it as a string' });
+  if (typeof value === 'number') {
+    const problem = numberProblem(value);
+    if (problem) errors.push({ field: path, message: problem });
+  } else if (typeof value === 'string') {
+    if (LONE_SURROGATE.test(value)) errors.push({ field: path, message: LONE_SURROGATE_MESSAGE });
   } else if (typeof value === 'object' && value !== null) {
     if (depth > MAX_PAYLOAD_DEPTH) {
       errors.push({ field: path, message: `nested more than ${MAX_PAYLOAD_DEPTH} levels deep` });
       return;
     }
     const entries: [string, unknown][] = Array.isArray(value) ? value.map((v, i) => [`[${i}]`, v]) : Object.entries(value).map(([k, v]) => [`.${k}`, v]);
-    for (const [key, child] of entries) checkPayloadValues(child, `${path}${key}`, depth + 1, errors);
+    for (const [key, child] of entries) {
+      if (LONE_SURROGATE.test(key)) errors.push({ field: `${path}${key}`, message: `key ${LONE_SURROGATE_MESSAGE}` });
+      checkPayloadValues(child, `${path}${key}`, depth + 1, errors);
+    }
   }
 }
 
@@ -89,7 +138,11 @@ export interface RequestContext {
   limits: EventLimits;
   /** Makes an event_id when the client sent none (UUIDv7 in the producer). */
   newEventId: () => string;
-  /** Batch `sent_at` minus this event's timestamp is kept; see the batch endpoint. */
+  /**
+   * Batch `sent_at` minus this event's timestamp is kept; see the batch endpoint. A corrected
+   * timestamp that breaks the timestamp rules, when the uncorrected one does not, is a `sent_at`
+   * error: the correction is what made it unstorable.
+   */
   clockSkewMs?: number;
   /** Prefix for field names, such as `events[3].` in a batch. */
   fieldPrefix?: string;
@@ -126,12 +179,18 @@ export function validateEventRequest(body: unknown, ctx: RequestContext): Valida
       errors.push({ field: `${prefix}timestamp`, message: parsed });
     } else {
       timestampMs = parsed + (ctx.clockSkewMs ?? 0);
-      if (timestampMs > ctx.receivedAtMs + ctx.limits.maxFutureSkewMs) {
-        errors.push({ field: `${prefix}timestamp`, message: `must not be more than ${ctx.limits.maxFutureSkewMs / 3_600_000} h in the future` });
+      const problem = timestampProblem(timestampMs, ctx.receivedAtMs, ctx.limits);
+      if (problem && ctx.clockSkewMs && !timestampProblem(parsed, ctx.receivedAtMs, ctx.limits)) {
+        const corrected = Number.isFinite(timestampMs) && Math.abs(timestampMs) < 8.64e15 ? ` to ${new Date(timestampMs).toISOString()}` : '';
+        errors.push({ field: 'sent_at', message: `corrects ${prefix}timestamp${corrected}, which ${problem}; check the client clock, or omit sent_at` });
+      } else if (problem) {
+        errors.push({ field: `${prefix}timestamp`, message: ctx.clockSkewMs ? `${problem} (after the sent_at correction)` : problem });
       }
     }
   }
-  const size = ctx.sizeBytes ?? utf8Length(JSON.stringify(body));
+  // The envelope carries the payload as JSON.stringify writes it, which can be longer than what
+  // the client sent (`9e15` becomes `9000000000000000`): the limit applies to the larger.
+  const size = Math.max(ctx.sizeBytes ?? 0, utf8Length(JSON.stringify(body)));
   if (size > ctx.limits.maxEventBytes) {
     errors.push({ field: prefix ? prefix.replace(/\.$/, '') : 'body', message: `event is ${size} bytes; the limit is ${ctx.limits.maxEventBytes}` });
   }

@@ -148,10 +148,29 @@ void describe('validateEventRequest: rejected requests name each bad field', () 
     },
     { name: 'fieldPrefix on a non-object item names the item', body: 17, ctx: { fieldPrefix: 'events[3].' }, fields: ['events[3]'] },
     {
-      name: 'clockSkewMs pushing the timestamp past the future limit',
+      // The timestamp alone is fine; the correction is what breaks it, so sent_at is named.
+      name: 'clockSkewMs pushing the timestamp past the future limit names sent_at',
       body: { ...SEED_BODY, timestamp: '2026-11-26T11:00:00Z' },
       ctx: { clockSkewMs: 7_200_000 },
+      fields: ['sent_at'],
+    },
+    {
+      name: 'a timestamp too far ahead on its own stays a timestamp error under a correction',
+      body: { ...SEED_BODY, timestamp: '2026-12-01T00:00:00Z' },
+      ctx: { clockSkewMs: 1_000 },
       fields: ['timestamp'],
+    },
+    { name: 'timestamp whose zone offset carries it past year 9999', body: { ...SEED_BODY, timestamp: '9999-12-31T23:00:00-05:00' }, fields: ['timestamp'] },
+    { name: 'timestamp whose zone offset carries it before 1970', body: { ...SEED_BODY, timestamp: '1970-01-01T00:30:00+01:00' }, fields: ['timestamp'] },
+    { name: 'user_id with an unpaired surrogate', body: { ...SEED_BODY, user_id: 'u\ud800' }, fields: ['user_id'] },
+    { name: 'payload string with an unpaired surrogate', body: { ...SEED_BODY, payload: { s: ['ok', 'x\udc00'] } }, fields: ['payload.s[1]'] },
+    { name: 'payload key with an unpaired surrogate', body: { ...SEED_BODY, payload: { 'k\ud83d': 1 } }, fields: ['payload.k\ud83d'] },
+    {
+      // 32 000 bytes as sent, ~128 000 as JSON.stringify writes it into the envelope.
+      name: 'an event whose numbers grow past maxEventBytes when re-serialised',
+      body: JSON.parse(`{"event_type":"a","user_id":"b","payload":{"n":[${Array<string>(6_000).fill('9e15').join(',')}]}}`) as unknown,
+      ctx: { sizeBytes: 30_015 },
+      fields: ['body'],
     },
   ];
 
@@ -283,5 +302,80 @@ void describe('utf8Length', () => {
     const json = JSON.stringify({ ...SEED_BODY, payload: { title: 'Crème brûlée 🍮', price: '€4' } });
     assert.equal(utf8Length(json), Buffer.byteLength(json, 'utf8'));
     assert.ok(utf8Length(json) > json.length);
+  });
+});
+
+void describe('validateEventRequest: the sent_at correction never produces an unstorable timestamp', () => {
+  const skewOf = (sentAt: string) => RECEIVED_AT_MS - Date.parse(sentAt);
+  const cases: { name: string; sentAt: string; timestamp: string }[] = [
+    { name: 'sent_at in 2100 (corrected to 1952)', sentAt: '2100-01-01T00:00:00Z', timestamp: '2026-11-25T11:00:00Z' },
+    { name: 'sent_at in 9999 (corrected to a negative year)', sentAt: '9999-12-31T23:59:59Z', timestamp: '2026-11-25T11:00:00Z' },
+    { name: 'sent_at in 1970 (corrected past the future limit)', sentAt: '1970-01-01T00:00:00Z', timestamp: '2026-11-25T11:00:00Z' },
+    { name: 'sent_at 1 ms before the event, corrected 1 ms past the limit', sentAt: '2026-11-25T10:59:59.999Z', timestamp: '2026-11-26T11:00:00Z' },
+  ];
+  for (const c of cases) {
+    void it(`${c.name}: rejected naming sent_at, with the corrected time in the message`, () => {
+      const result = validateEventRequest({ ...SEED_BODY, timestamp: c.timestamp }, context({ clockSkewMs: skewOf(c.sentAt), fieldPrefix: 'events[2].' }));
+      if (result.ok) assert.fail(`accepted with timestamp ${result.value.timestamp}`);
+      assert.deepEqual(
+        result.errors.map((e) => e.field),
+        ['sent_at'],
+      );
+      assert.match(result.errors[0]?.message ?? '', /events\[2\]\.timestamp/);
+    });
+  }
+
+  void it('an event without a timestamp is unaffected by an absurd sent_at (it takes received_at)', () => {
+    assert.equal(accept({ ...SEED_BODY }, { clockSkewMs: skewOf('9999-12-31T23:59:59Z') }).timestamp, RECEIVED_AT_ISO);
+  });
+
+  void it('a sane correction right at the limits is accepted', () => {
+    const clockAhead = skewOf('2026-11-25T13:00:00Z'); // client clock 1 h ahead
+    assert.equal(accept({ ...SEED_BODY, timestamp: '2026-11-26T13:00:00Z' }, { clockSkewMs: clockAhead }).timestamp, '2026-11-26T12:00:00.000Z');
+    const old = Date.UTC(1970, 0, 1) - RECEIVED_AT_MS; // shifts RECEIVED_AT back to the epoch exactly
+    assert.equal(accept({ ...SEED_BODY, timestamp: RECEIVED_AT_ISO }, { clockSkewMs: old }).timestamp, '1970-01-01T00:00:00.000Z');
+  });
+});
+
+void describe('validateEventRequest: payload numbers DynamoDB cannot store are rejected naming the field', () => {
+  const rejected: { literal: string; message: RegExp }[] = [
+    { literal: '-0', message: /negative zero cannot be stored distinctly from 0; send 0/ },
+    { literal: '-0.0', message: /negative zero/ },
+    { literal: '1e308', message: /beyond ±2\^53/ },
+    { literal: '-1e308', message: /beyond ±2\^53/ },
+    { literal: '1e400', message: /too large to store/ },
+    { literal: '-1e400', message: /too large to store/ },
+    { literal: '1e126', message: /beyond ±2\^53/ },
+    { literal: '9.99e125', message: /beyond ±2\^53/ },
+    { literal: '5e-324', message: /too close to zero/ },
+    { literal: '1e-200', message: /too close to zero/ },
+    { literal: '-9.99e-131', message: /too close to zero/ },
+  ];
+  for (const r of rejected) {
+    void it(`rejects ${r.literal}`, () => {
+      const body = JSON.parse(`{"event_type":"a","user_id":"b","payload":{"v":${r.literal}}}`) as unknown;
+      const result = validateEventRequest(body, context());
+      if (result.ok) assert.fail(`accepted ${r.literal} as ${JSON.stringify(result.value.payload)}`);
+      assert.deepEqual(
+        result.errors.map((e) => e.field),
+        ['payload.v'],
+      );
+      assert.match(result.errors[0]?.message ?? '', r.message);
+    });
+  }
+
+  const accepted = ['0', '0.0', '1e-130', '-1e-130', '1.5e-100', '9007199254740991', '-9007199254740991', '0.1', '123.456', '1.7976931348623157e-5'];
+  for (const literal of accepted) {
+    void it(`accepts ${literal}, and it reads back equal from the envelope`, () => {
+      const body = JSON.parse(`{"event_type":"a","user_id":"b","payload":{"v":${literal}}}`) as { payload: { v: number } };
+      const envelope = accept(body);
+      const back = JSON.parse(serializeEnvelope(envelope)) as EventEnvelope;
+      assert.ok(Object.is(back.payload.v, body.payload.v), `${literal} → ${String(back.payload.v)}`);
+    });
+  }
+
+  void it('names the path deep in arrays and objects, with the batch prefix', () => {
+    const body = JSON.parse('{"event_type":"a","user_id":"b","payload":{"a":[1,2,1e-200],"b":{"c":-0}}}') as unknown;
+    assert.deepEqual(rejectedFields(body, { fieldPrefix: 'events[3].' }), ['events[3].payload.a[2]', 'events[3].payload.b.c']);
   });
 });
