@@ -82,6 +82,10 @@ export interface Platform {
   output(name: string): string[];
   /** Sends a signal to one process; resolves with its exit code once it exited. */
   signal(name: string, signal: NodeJS.Signals): Promise<number | null>;
+  /** Starts a process again under the same name (after it exited), and waits until it is ready. */
+  restart(name: string): Promise<void>;
+  /** Names of the platform processes, such as `producer`, `bridge-1`, `worker-2`. */
+  processes(): string[];
   stop(): Promise<void>;
 }
 
@@ -94,14 +98,16 @@ export async function startPlatform(opts: { bridges?: number; workers?: number; 
   const logDir = join(REPO_ROOT, '.stack', 'test-logs', config.temporal.taskQueue);
   mkdirSync(logDir, { recursive: true });
   const procs: Proc[] = [];
+  const entries = new Map<string, string>();
   const spawnProc = (name: string, entry: string) => {
+    entries.set(name, entry);
     const child = spawn(process.execPath, ['--import', 'tsx', entry], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output: string[] = [];
-    const file = createWriteStream(join(logDir, `${name}.log`));
+    const file = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' }); // a restart appends
     for (const stream of [child.stdout, child.stderr]) {
       stream?.setEncoding('utf8');
       stream?.on('data', (chunk: string) => {
@@ -110,6 +116,8 @@ export async function startPlatform(opts: { bridges?: number; workers?: number; 
       });
     }
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => (file.end(), resolve(code))));
+    const existing = procs.findIndex((p) => p.name === name);
+    if (existing >= 0) procs.splice(existing, 1);
     procs.push({ name, child, output, exited });
   };
 
@@ -146,18 +154,26 @@ export async function startPlatform(opts: { bridges?: number; workers?: number; 
     s3.destroy();
   };
 
-  try {
-    const running = (name: string) => {
-      const p = procs.find((x) => x.name === name)!;
-      if (p.child.exitCode !== null) throw new Error(`${name} exited with ${p.child.exitCode}:\n${p.output.slice(-20).join('\n')}`);
-      return p;
-    };
-    await waitFor('producer /health', async () => (running('producer'), (await fetch(`${producerUrl}/health`)).ok), { timeoutMs: 60_000 });
-    await waitFor('graphql /health', async () => (running('graphql'), (await fetch(`${graphqlUrl}/health`)).ok), { timeoutMs: 60_000 });
-    for (const p of procs.filter((x) => x.name.startsWith('worker') || x.name.startsWith('bridge'))) {
-      const marker = p.name.startsWith('worker') ? 'worker running' : 'bridge running';
-      await waitFor(`${p.name} to start`, () => running(p.name).output.some((l) => l.includes(marker)), { timeoutMs: 90_000 });
+  const running = (name: string) => {
+    const p = procs.find((x) => x.name === name)!;
+    if (p.child.exitCode !== null || p.child.signalCode !== null) {
+      throw new Error(`${name} exited with ${p.child.exitCode ?? p.child.signalCode}:\n${p.output.slice(-20).join('\n')}`);
     }
+    return p;
+  };
+  const ready = async (name: string) => {
+    if (name === 'producer') {
+      await waitFor('producer /health', async () => (running('producer'), (await fetch(`${producerUrl}/health`)).ok), { timeoutMs: 60_000 });
+    } else if (name === 'graphql') {
+      await waitFor('graphql /health', async () => (running('graphql'), (await fetch(`${graphqlUrl}/health`)).ok), { timeoutMs: 60_000 });
+    } else {
+      const marker = name.startsWith('worker') ? 'worker running' : 'bridge running';
+      await waitFor(`${name} to start`, () => running(name).output.some((l) => l.includes(marker)), { timeoutMs: 90_000 });
+    }
+  };
+
+  try {
+    for (const p of [...procs]) await ready(p.name);
   } catch (err) {
     await stop();
     throw err;
@@ -179,6 +195,15 @@ export async function startPlatform(opts: { bridges?: number; workers?: number; 
       proc.child.kill(signal);
       return proc.exited;
     },
+    async restart(name) {
+      const proc = procs.find((p) => p.name === name);
+      const entry = entries.get(name);
+      if (!proc || !entry) throw new Error(`no process ${name}`);
+      if (proc.child.exitCode === null && proc.child.signalCode === null) throw new Error(`${name} is still running`);
+      spawnProc(name, entry);
+      await ready(name);
+    },
+    processes: () => procs.map((p) => p.name),
     stop,
   };
 }

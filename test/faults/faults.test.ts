@@ -1,0 +1,170 @@
+/**
+ * The fault suite (`npm run test:faults`, part of `npm test`): thousands of events through the
+ * real platform and the real servers while one fault after another hits it, then an audit from
+ * the stores and the Temporal server. A 202 is a promise: every accepted event is stored exactly
+ * once (one item, one identical archived object, one Completed run) or dead-lettered with a
+ * reason; nothing answered 4xx is stored; nothing is stored twice.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { archiveKey } from '../../src/aws/layout';
+import { getItem } from '../support/clients';
+import { REPO_ROOT } from '../support/paths';
+import { startPlatform, type Platform } from '../support/platform';
+import { waitFor } from '../support/wait';
+import { audit, countItems, countOpenRuns, type AuditResult } from './audit';
+import { createLoad } from './load';
+
+const stack = (...args: string[]) => promisify(execFile)('bash', [join(REPO_ROOT, 'infra/stack.sh'), ...args]);
+const MIN_EVENTS = Number(process.env.FAULT_SUITE_EVENTS ?? 5_000);
+const RATE = Number(process.env.FAULT_SUITE_RATE ?? 9);
+const seconds = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface FaultRow {
+  fault: string;
+  inFlight: number;
+  recoverSeconds: number;
+}
+
+describe('fault suite: zero lost, zero doubled', { timeout: 25 * 60_000 }, () => {
+  let p: Platform;
+  let phase = 'warm-up';
+  const load = { current: undefined as ReturnType<typeof createLoad> | undefined };
+  const rows: FaultRow[] = [];
+
+  before(async () => {
+    p = await startPlatform({
+      env: {
+        // A killed worker's activities are retried after this, not after the 30 s default.
+        ACTIVITY_TIMEOUT_MS: '10000',
+        KAFKA_PRODUCE_TIMEOUT_MS: '5000',
+        // Outages last up to 60 s here; retries back off to 5 s so recovery is visible quickly.
+        HOT_RETRY_MAX_INTERVAL_MS: '5000',
+        COLD_RETRY_MAX_INTERVAL_MS: '5000',
+        LOG_LEVEL: 'warn',
+      },
+    });
+  });
+
+  after(async () => {
+    await load.current?.stop();
+    // Whatever happened, the shared servers are left running for the next suite.
+    for (const svc of ['kafka', 'temporal', 'dynamodb', 's3']) await stack('start', svc).catch(() => undefined);
+    await p?.stop();
+  });
+
+  /** Posts a probe and waits until it is stored, archived and Completed: the platform works again. */
+  async function recovered(name: string, since: number): Promise<number> {
+    const id = await load.current!.probe(name);
+    await waitFor(`probe ${id} stored after "${name}"`, () => getItem(p, id), { timeoutMs: 300_000, intervalMs: 250 });
+    const key = archiveKey({ event_id: id, timestamp: (load.current!.ledger.accepted.get(id)!.request.timestamp as string) });
+    await waitFor(`probe ${id} archived`, () => p.s3.send(new HeadObjectCommand({ Bucket: p.config.aws.bucket, Key: key })).then(() => true), { timeoutMs: 300_000, intervalMs: 250 });
+    await waitFor(`probe ${id} completed`, async () => (await p.temporal.workflow.getHandle(id).describe()).status.name === 'COMPLETED', { timeoutMs: 300_000, intervalMs: 250 });
+    return (Date.now() - since) / 1000;
+  }
+
+  async function fault(name: string, inject: () => Promise<void>, restore: () => Promise<void>): Promise<void> {
+    phase = name;
+    const inFlight = load.current!.ledger.accepted.size - (await countItems(p));
+    await inject();
+    await restore();
+    const restoredAt = Date.now();
+    const recoverSeconds = await recovered(name, restoredAt);
+    rows.push({ fault: name, inFlight, recoverSeconds });
+    process.stdout.write(`# ${name}: ${inFlight} in flight, recovered in ${recoverSeconds.toFixed(1)} s\n`);
+    phase = `after ${name}`;
+    await seconds(5_000); // steady load between faults
+  }
+
+  const killAndRestart = async (name: string, signal: NodeJS.Signals) => {
+    await p.signal(name, signal);
+    await p.restart(name);
+  };
+
+  it('posts through every fault, then audits the stores: every 202 stored exactly once', async () => {
+    load.current = createLoad({ producerUrl: p.producerUrl, ratePerSecond: RATE, phase: () => phase });
+    const l = load.current;
+    l.start();
+    await waitFor('first events stored', async () => (await countItems(p)) > 20, { timeoutMs: 120_000, intervalMs: 500 });
+
+    await fault('kill -9 a worker during its activities', () => killAndRestart('worker-1', 'SIGKILL'), async () => undefined);
+    await fault('kill -9 a bridge mid-window, restart it', () => killAndRestart('bridge-1', 'SIGKILL'), async () => undefined);
+    await fault('restart the Kafka broker', () => stack('stop', 'kafka').then(() => undefined), () => stack('start', 'kafka').then(() => undefined));
+    await fault('Temporal stopped for 60 s', async () => { await stack('stop', 'temporal'); await seconds(60_000); }, () => stack('start', 'temporal').then(() => undefined));
+    await fault('dynalite stopped for 30 s', async () => { await stack('stop', 'dynamodb'); await seconds(30_000); }, () => stack('start', 'dynamodb').then(() => undefined));
+    await fault('versitygw stopped for 60 s', async () => { await stack('stop', 's3'); await seconds(60_000); }, () => stack('start', 's3').then(() => undefined));
+    await fault(
+      'SIGTERM every platform process, start them again',
+      async () => {
+        const codes = await Promise.all(p.processes().map(async (name) => [name, await p.signal(name, 'SIGTERM')] as const));
+        const unclean = codes.filter(([, code]) => code !== 0);
+        assert.deepEqual(unclean, [], 'every process drains and exits 0 on SIGTERM');
+      },
+      async () => {
+        for (const name of p.processes().sort((a, b) => order(a) - order(b))) await p.restart(name);
+      },
+    );
+
+    phase = 'final load';
+    await waitFor(`${MIN_EVENTS} events accepted`, () => l.ledger.accepted.size >= MIN_EVENTS, { timeoutMs: 900_000, intervalMs: 1_000 });
+    await l.stop();
+
+    const accepted = l.ledger.accepted.size;
+    await waitFor(
+      'every accepted event processed',
+      async () => (await countOpenRuns(p)) === 0 && (await countItems(p)) >= accepted - l.ledger.unknown.size,
+      { timeoutMs: 600_000, intervalMs: 2_000 },
+    );
+    // The last runs may still be closing after their items are written.
+    await waitFor('no open runs', async () => (await countOpenRuns(p)) === 0, { timeoutMs: 120_000, intervalMs: 1_000 });
+
+    const result = await audit(p, l.ledger);
+    const table = report(rows, result, l.ledger);
+    process.stdout.write(`${table}\n`);
+    mkdirSync(join(REPO_ROOT, '.stack'), { recursive: true });
+    writeFileSync(join(REPO_ROOT, '.stack', 'fault-suite-report.md'), `${table}\n`);
+
+    const bad = result.verdicts.filter((v) => v.outcome === 'lost' || v.outcome === 'doubled' || v.outcome === 'mismatch');
+    assert.ok(accepted >= MIN_EVENTS, `at least ${MIN_EVENTS} accepted events (got ${accepted})`);
+    assert.deepEqual(bad.slice(0, 10), [], `${bad.length} accepted events not stored exactly once`);
+    assert.deepEqual(result.rejectedButStored, [], 'events answered 4xx are never stored');
+    assert.deepEqual(result.phantoms.slice(0, 10), [], 'nothing stored that no client was answered for');
+    assert.deepEqual(result.doubledSeqs, [], 'no event stored under two ids');
+    for (const v of result.verdicts.filter((x) => x.outcome === 'dead-lettered')) assert.ok(v.detail, `dead-lettered ${v.eventId} has a reason`);
+    assert.ok(l.ledger.reposted.size > 0, 'some client event_ids were posted twice');
+    assert.ok(l.ledger.rejected.size > 0, 'some invalid events were posted');
+  });
+});
+
+/** Restart order after a full stop: consumers first, so the producer's first events find them. */
+function order(name: string): number {
+  return name.startsWith('worker') ? 0 : name.startsWith('bridge') ? 1 : name === 'producer' ? 2 : 3;
+}
+
+function report(rows: FaultRow[], result: AuditResult, ledger: ReturnType<typeof createLoad>['ledger']): string {
+  const byPhase = (fault: string, outcome: string) =>
+    result.verdicts.filter((v) => (v.phase === fault || v.phase === `after ${fault}`) && v.outcome === outcome).length;
+  const accepted = (fault: string) => result.verdicts.filter((v) => v.phase === fault || v.phase === `after ${fault}`).length;
+  const lines = [
+    '| fault | events accepted during it | in flight when it hit | lost | doubled | dead-lettered | time to recover |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.fault} | ${accepted(r.fault)} | ${r.inFlight} | ${byPhase(r.fault, 'lost')} | ${byPhase(r.fault, 'doubled')} | ${byPhase(r.fault, 'dead-lettered')} | ${r.recoverSeconds.toFixed(1)} s |`,
+    ),
+    '',
+    `Total: ${ledger.accepted.size} events accepted (${ledger.reposted.size} client event_ids posted twice), ` +
+      `${result.verdicts.filter((v) => v.outcome === 'stored').length} stored exactly once, ` +
+      `${result.verdicts.filter((v) => v.outcome === 'lost').length} lost, ` +
+      `${result.verdicts.filter((v) => v.outcome === 'doubled').length + result.doubledSeqs.length} doubled, ` +
+      `${result.deadLettered} dead-lettered, ${ledger.rejected.size} rejected (4xx) and none of them stored; ` +
+      `${result.items} items, ${result.objects} objects; ${ledger.unknown.size} posts with an unknown outcome. ` +
+      `Answers: ${[...ledger.statuses.entries()].map(([s, n]) => `${s} × ${n}`).join(', ')}.`,
+  ];
+  return lines.join('\n');
+}
