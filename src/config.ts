@@ -33,6 +33,36 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/**
+ * Largest MAX_EVENT_BYTES. An accepted event becomes one DynamoDB item (at most 400 KB = 409 600
+ * bytes, attribute names included) and one Kafka record. DynamoDB sizes the payload in its own
+ * encoding, which can exceed the JSON text the limit measures: a list of one-digit numbers costs
+ * ~3 bytes an element (1 of list overhead, ~2 for the number) against 2 in JSON (`0,`), so up to
+ * 1.5x; the cap allows 2x. The item adds under 1 KiB of its own (event_id, timestamp,
+ * received_at, time_id, time_bucket and the attribute names). 2 x 192 KiB + 1 KiB = 385 KiB,
+ * under 400 KB. The Kafka record (the event plus ~250 bytes of envelope and the key) stays far
+ * below the broker's default message.max.bytes (1 048 588).
+ */
+export const MAX_EVENT_BYTES_CAP = 196_608;
+
+/**
+ * Largest PRODUCER_MAX_BATCH_BYTES. One produce request carries at most one record batch per
+ * partition, and the broker refuses a batch over message.max.bytes (1 048 588 by default). The
+ * batcher counts each record's key, value and framing (see RECORD_OVERHEAD_BYTES in
+ * src/kafka/batcher.ts); the remaining ~48 KB cover the 61-byte batch header and any framing the
+ * estimate misses. Raise message.max.bytes on the brokers before raising this cap.
+ */
+export const PRODUCER_MAX_BATCH_BYTES_CAP = 1_000_000;
+
+/**
+ * Variables whose values never appear in an error message: the API keys (known by name) and
+ * anything named like a credential. A startup error goes to logs that many people can read.
+ */
+const SECRET_VARIABLES: ReadonlySet<string> = new Set(['API_KEYS', 'WRITE_KEYS', 'READ_KEYS']);
+export function isSecretVariable(name: string): boolean {
+  return SECRET_VARIABLES.has(name) || /KEY|SECRET|PASSWORD|TOKEN|CREDENTIAL/i.test(name);
+}
+
 /** Raw schema: one key per environment variable, each validated on its own so errors name it. */
 const envSchema = z.object({
   ENVIRONMENT: z.enum(['development', 'test', 'production'], { message: 'expected development, test or production' }).default('development'),
@@ -59,7 +89,11 @@ const envSchema = z.object({
   KAFKA_PRODUCE_TIMEOUT_MS: int(100, 120_000).default(5_000),
   PRODUCER_LINGER_MS: int(0, 1_000).default(2),
   PRODUCER_MAX_BATCH_RECORDS: int(1, 10_000).default(500),
-  PRODUCER_MAX_BATCH_BYTES: int(1_024, 16_777_216).default(524_288),
+  PRODUCER_MAX_BATCH_BYTES: int(1_024, PRODUCER_MAX_BATCH_BYTES_CAP).default(524_288),
+  // Admission control: records waiting for or inside a Kafka send, counted until kafkajs settles
+  // the send (it keeps retrying after our 503). Beyond either cap a request gets 503 at once.
+  PRODUCER_MAX_INFLIGHT_BYTES: int(65_536, 1_073_741_824).default(16_777_216),
+  PRODUCER_MAX_INFLIGHT_RECORDS: int(1, 1_000_000).default(10_000),
 
   TEMPORAL_ADDRESS: z.string().trim().regex(hostPort, 'expected host:port, such as localhost:7233').default('localhost:7233'),
   TEMPORAL_NAMESPACE: name('namespace').default('default'),
@@ -72,7 +106,7 @@ const envSchema = z.object({
   S3_ENDPOINT: url.optional(),
   S3_FORCE_PATH_STYLE: bool.optional(),
 
-  MAX_EVENT_BYTES: int(256, 1_048_576).default(32_768),
+  MAX_EVENT_BYTES: int(256, MAX_EVENT_BYTES_CAP).default(32_768),
   MAX_BATCH_EVENTS: int(1, 10_000).default(500),
   MAX_BATCH_BYTES: int(1_024, 16_777_216).default(1_048_576),
   MAX_FUTURE_SKEW_SECONDS: int(0, 7 * 86_400).default(86_400),
@@ -119,6 +153,8 @@ function shape(env: z.infer<typeof envSchema>) {
       lingerMs: env.PRODUCER_LINGER_MS,
       maxBatchRecords: env.PRODUCER_MAX_BATCH_RECORDS,
       maxBatchBytes: env.PRODUCER_MAX_BATCH_BYTES,
+      maxInflightBytes: env.PRODUCER_MAX_INFLIGHT_BYTES,
+      maxInflightRecords: env.PRODUCER_MAX_INFLIGHT_RECORDS,
     },
     temporal: { address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE },
     aws: {
@@ -184,8 +220,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parsed.error.issues.map((issue) => {
         const variable = String(issue.path[0] ?? '(environment)');
         const got = present[variable];
-        return { variable, message: `${issue.message}${got === undefined ? '' : ` (got "${got}")`}` };
-      }),
+        const shown = got === undefined ? '' : isSecretVariable(variable) ? ' (value not shown: it is a secret)' : ` (got "${got}")`;
+        return { variable, message: `${issue.message}${shown}` };
+      }).map((problem) => redactSecrets(problem, present)),
     );
   }
   const env2 = parsed.data;
@@ -202,8 +239,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (env2.MAX_EVENT_BYTES > env2.MAX_BATCH_BYTES) {
     problems.push({ variable: 'MAX_EVENT_BYTES', message: `must not exceed MAX_BATCH_BYTES (${env2.MAX_BATCH_BYTES})` });
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems.map((problem) => redactSecrets(problem, present)));
   return shape(env2);
+}
+
+/**
+ * Whatever a message says, a secret's value (or any one of its comma-separated parts) never
+ * appears in it: a safety net for messages written later that quote a value.
+ */
+function redactSecrets(problem: { variable: string; message: string }, present: Record<string, string>): { variable: string; message: string } {
+  let message = problem.message;
+  for (const [name, value] of Object.entries(present)) {
+    if (!isSecretVariable(name)) continue;
+    const parts = [value, ...value.split(',')].map((part) => part.trim()).filter((part) => part.length >= 4);
+    for (const part of parts.sort((a, b) => b.length - a.length)) message = message.split(part).join('[redacted]');
+  }
+  return { variable: problem.variable, message };
 }
 
 /** For process entry points: a bad variable ends the process with a message naming it. */

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../../src/config';
+import { CONFIG_VARIABLES, ConfigError, isSecretVariable, loadConfig, MAX_EVENT_BYTES_CAP, PRODUCER_MAX_BATCH_BYTES_CAP } from '../../src/config';
 import { REPO_ROOT } from '../support/paths';
 
 const problemsOf = (env: Record<string, string>) => {
@@ -77,6 +77,46 @@ describe('config', () => {
     assert.deepEqual(problemsOf({ PRODUCER_PORT: 'x', GRAPHQL_PORT: 'y' }).map((p) => p.variable), ['PRODUCER_PORT', 'GRAPHQL_PORT']);
     assert.equal(problemsOf({ KAFKA_DLQ_TOPIC: 'events.raw' })[0]!.variable, 'KAFKA_DLQ_TOPIC');
     assert.equal(problemsOf({ GRAPHQL_DEFAULT_LIMIT: '500', GRAPHQL_MAX_LIMIT: '100' })[0]!.variable, 'GRAPHQL_DEFAULT_LIMIT');
+  });
+
+  it('never prints a secret: API_KEYS with one short key names the variable but shows no key', () => {
+    const long = 'k-3f9a1c7e5b2d4f60';
+    for (const value of ['short', `${long},short`, ` ${long} , tiny7 `]) {
+      const problems = problemsOf({ API_KEYS: value });
+      assert.deepEqual(problems.map((p) => p.variable), ['API_KEYS']);
+      const text = JSON.stringify(problems);
+      for (const part of value.split(',').map((p) => p.trim())) assert.ok(!text.includes(part), `"${part}" printed in ${text}`);
+      assert.match(problems[0]!.message, /at least 16 characters/);
+    }
+  });
+
+  it('treats the key lists and anything named like a credential as secret', () => {
+    for (const name of ['API_KEYS', 'WRITE_KEYS', 'READ_KEYS', 'AWS_SECRET_ACCESS_KEY', 'DB_PASSWORD', 'GITHUB_TOKEN', 'SIGNING_KEY']) {
+      assert.equal(isSecretVariable(name), true, name);
+    }
+    for (const name of ['PRODUCER_PORT', 'KAFKA_TOPIC', 'MAX_EVENT_BYTES']) assert.equal(isSecretVariable(name), false, name);
+  });
+
+  it('caps MAX_EVENT_BYTES to what one DynamoDB item and one Kafka record hold', () => {
+    assert.equal(loadConfig({ MAX_EVENT_BYTES: String(MAX_EVENT_BYTES_CAP) }).limits.maxEventBytes, MAX_EVENT_BYTES_CAP);
+    const problems = problemsOf({ MAX_EVENT_BYTES: String(MAX_EVENT_BYTES_CAP + 1) });
+    assert.deepEqual(problems.map((p) => p.variable), ['MAX_EVENT_BYTES']);
+    assert.ok(MAX_EVENT_BYTES_CAP * 2 + 1024 <= 400 * 1024, 'twice the cap plus the item attributes fits a DynamoDB item');
+  });
+
+  it("caps PRODUCER_MAX_BATCH_BYTES under the broker's default message.max.bytes (1048588)", () => {
+    assert.ok(PRODUCER_MAX_BATCH_BYTES_CAP < 1_048_588 - 61);
+    assert.equal(loadConfig({ PRODUCER_MAX_BATCH_BYTES: String(PRODUCER_MAX_BATCH_BYTES_CAP) }).kafka.maxBatchBytes, PRODUCER_MAX_BATCH_BYTES_CAP);
+    for (const value of ['1048576', '1048588', '16777216']) {
+      assert.deepEqual(problemsOf({ PRODUCER_MAX_BATCH_BYTES: value }).map((p) => p.variable), ['PRODUCER_MAX_BATCH_BYTES']);
+    }
+  });
+
+  it('reads the producer admission caps (in-flight bytes and records)', () => {
+    const c = loadConfig({ PRODUCER_MAX_INFLIGHT_BYTES: '1048576', PRODUCER_MAX_INFLIGHT_RECORDS: '200' });
+    assert.equal(c.kafka.maxInflightBytes, 1_048_576);
+    assert.equal(c.kafka.maxInflightRecords, 200);
+    assert.deepEqual(problemsOf({ PRODUCER_MAX_INFLIGHT_RECORDS: '0' }).map((p) => p.variable), ['PRODUCER_MAX_INFLIGHT_RECORDS']);
   });
 
   it('env.example documents every variable', () => {

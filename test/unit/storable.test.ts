@@ -12,6 +12,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { serializeEnvelope, type EventEnvelope, type EventLimits } from '../../src/events/event';
 import { parseEnvelope, parseTimestamp, validateEventRequest } from '../../src/events/validate';
 import { archiveKey, toItem } from '../../src/aws/layout';
+import { MAX_EVENT_BYTES_CAP } from '../../src/config';
 
 const RECEIVED_AT_MS = Date.UTC(2026, 10, 25, 12, 0, 0);
 const LIMITS: EventLimits = { maxEventBytes: 32_768, maxFutureSkewMs: 86_400_000 };
@@ -195,6 +196,34 @@ void describe('every accepted event is storable', () => {
       if (result.ok) assertStorable(result.value, n);
       const storable = ['0', '1e-130', '-1e-130', '9007199254740991'].includes(n);
       assert.equal(result.ok, storable, `${n} is ${storable ? '' : 'not '}storable`);
+    }
+  });
+
+  void it('an event at the largest MAX_EVENT_BYTES fits one DynamoDB item, whatever the payload shape', () => {
+    const limits = { ...LIMITS, maxEventBytes: MAX_EVENT_BYTES_CAP };
+    // Shapes whose DynamoDB encoding is largest relative to their JSON text.
+    const fillers: [string, (n: number) => unknown][] = [
+      ['one-digit numbers', (n) => Array<number>(n).fill(7)],
+      ['empty lists', (n) => Array.from({ length: n }, () => [])],
+      ['empty maps', (n) => Array.from({ length: n }, () => ({}))],
+      ['nulls and booleans', (n) => Array.from({ length: n }, (_, i) => (i % 2 ? null : true))],
+      ['17-digit numbers', (n) => Array<number>(n).fill(0.12345678901234568)],
+      ['one-letter keys', (n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [i.toString(36), 1]))],
+      ['4-byte characters', (n) => '😀'.repeat(n)],
+    ];
+    for (const [name, fill] of fillers) {
+      const base = { event_type: 'x'.repeat(128), user_id: '😀'.repeat(128), event_id: '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b', timestamp: '2026-11-25T11:00:00.000Z' };
+      // The largest n whose event stays within the limit.
+      let lo = 0;
+      let hi = MAX_EVENT_BYTES_CAP;
+      while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (Buffer.byteLength(JSON.stringify({ ...base, payload: { a: fill(mid) } })) <= MAX_EVENT_BYTES_CAP) lo = mid;
+        else hi = mid - 1;
+      }
+      const result = validateEventRequest({ ...base, payload: { a: fill(lo) } }, { receivedAtMs: RECEIVED_AT_MS, limits, newEventId: () => base.event_id });
+      if (!result.ok) assert.fail(`${name}: ${JSON.stringify(result.errors)}`);
+      assertStorable(result.value, name);
     }
   });
 });
