@@ -46,7 +46,6 @@ describe('fault suite: zero lost, zero doubled', { timeout: 25 * 60_000 }, () =>
         // Outages last up to 60 s here; retries back off to 5 s so recovery is visible quickly.
         HOT_RETRY_MAX_INTERVAL_MS: '5000',
         COLD_RETRY_MAX_INTERVAL_MS: '5000',
-        LOG_LEVEL: 'warn',
       },
     });
   });
