@@ -7,7 +7,8 @@ import { GraphQLScalarType } from 'graphql';
 import mercurius from 'mercurius';
 import type { Logger } from 'pino';
 import { API_KEY_ERROR, createApiKeyCheck } from '../apiKeys';
-import { CursorError, type EventReader } from './eventReader';
+import { afterArg, BadArgument, eventIdArg, eventTypeArg, limitArg, userIdArg } from './arguments';
+import { type EventReader } from './eventReader';
 import { registerGraphiql } from './graphiql';
 import { SCHEMA } from './schema';
 
@@ -26,33 +27,18 @@ const JSONScalar = new GraphQLScalarType({
   parseValue: (value) => value,
 });
 
-/** Errors a client caused; Mercurius shows their message as-is. */
-class BadArgument extends mercurius.ErrorWithProps {
-  constructor(argument: string, message: string) {
-    super(`${argument}: ${message}`, { code: 'BAD_USER_INPUT', argument }, 200);
-  }
-}
-
 export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
   // No per-request logs: a query log line per request is noise at analytics volumes.
   const app: FastifyInstance = Fastify({ logger: false });
   const { defaultLimit, maxLimit } = deps.limits;
 
-  const limitOf = (limit: number | null | undefined): number => {
-    if (limit === null || limit === undefined) return defaultLimit;
-    if (!Number.isInteger(limit) || limit < 1 || limit > maxLimit) throw new BadArgument('limit', `must be between 1 and ${maxLimit}, got ${limit}`);
-    return limit;
-  };
-  const required = (argument: string, value: string): string => {
-    if (value.trim() === '') throw new BadArgument(argument, 'must not be empty');
-    return value;
-  };
-  /** Turns a bad cursor into an argument error; logs storage failures and hides their details. */
+  const limitOf = (limit: number | null | undefined): number => limitArg(limit, defaultLimit, maxLimit);
+  /** Checks the arguments first (client errors, no storage call); logs storage failures and hides their details. */
   const guarded = async <T>(read: () => Promise<T>): Promise<T> => {
     try {
       return await read();
     } catch (err) {
-      if (err instanceof CursorError) throw new BadArgument('after', err.message);
+      if (err instanceof BadArgument) throw err;
       if (err instanceof mercurius.ErrorWithProps) throw err;
       deps.logger?.error({ err }, 'reading events failed');
       throw new mercurius.ErrorWithProps('could not read events right now; retry later', { code: 'UNAVAILABLE' });
@@ -63,12 +49,12 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
   const resolvers = {
     JSON: JSONScalar,
     Query: {
-      latestEvents: (_: unknown, a: ListArgs) => guarded(() => deps.reader.latest(limitOf(a.limit), a.after ?? undefined)),
+      latestEvents: (_: unknown, a: ListArgs) => guarded(() => deps.reader.latest(limitOf(a.limit), afterArg(a.after))),
       eventsByType: (_: unknown, a: ListArgs & { eventType: string }) =>
-        guarded(() => deps.reader.byType(required('eventType', a.eventType), limitOf(a.limit), a.after ?? undefined)),
+        guarded(() => deps.reader.byType(eventTypeArg(a.eventType), limitOf(a.limit), afterArg(a.after))),
       eventsByUser: (_: unknown, a: ListArgs & { userId: string }) =>
-        guarded(() => deps.reader.byUser(required('userId', a.userId), limitOf(a.limit), a.after ?? undefined)),
-      event: (_: unknown, a: { eventId: string }) => guarded(() => deps.reader.byId(required('eventId', a.eventId))),
+        guarded(() => deps.reader.byUser(userIdArg(a.userId), limitOf(a.limit), afterArg(a.after))),
+      event: (_: unknown, a: { eventId: string }) => guarded(() => deps.reader.byId(eventIdArg(a.eventId))),
     },
   };
 

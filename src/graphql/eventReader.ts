@@ -2,9 +2,14 @@
  * Reads events from the hot table with Query and GetItem only (never Scan), newest first, using
  * the indexes described in src/aws/layout.ts. A cursor is the `time_id` of the last event seen;
  * "older than the cursor" is a key condition, so pages cost the same at any depth.
+ *
+ * Paging guarantee: a page holds the `limit` newest events older than the cursor, or all of them
+ * when fewer exist. A DynamoDB Query stops at 1 MB (or at its Limit) and says so with
+ * LastEvaluatedKey; every source is followed until it gave `limit` items or ran out, so a page
+ * is short only at the end, and the next cursor never jumps over unread events.
  */
 import { GetItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { unmarshallItem, type Item } from '../aws/itemCodec';
 import { INDEX, timeBucket, utcDay, type EventItem } from '../aws/layout';
 
 export interface EventRecord {
@@ -19,7 +24,7 @@ export interface EventRecord {
 
 export class CursorError extends Error {}
 
-const TIME_ID = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#[0-9a-f-]{36}$/;
+const TIME_ID = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)#[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function encodeCursor(timeId: string): string {
   return Buffer.from(timeId, 'utf8').toString('base64url');
@@ -27,8 +32,32 @@ export function encodeCursor(timeId: string): string {
 
 export function decodeCursor(cursor: string): string {
   const timeId = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!TIME_ID.test(timeId)) throw new CursorError('not a cursor returned by this API (use the `cursor` field of an event)');
+  const match = TIME_ID.exec(timeId);
+  // The date must exist as written (2026-13-45 matches the pattern but is no time of any event).
+  const time = match ? new Date(match[1]!) : undefined;
+  if (!match || !time || Number.isNaN(time.getTime()) || time.toISOString() !== match[1]) {
+    throw new CursorError('not a cursor returned by this API (use the `cursor` field of an event)');
+  }
   return timeId;
+}
+
+/** A request's allowance of DynamoDB calls: the last guard against a query that fans out. */
+export class StorageBudget {
+  private used = 0;
+  constructor(readonly max: number) {}
+  get calls(): number {
+    return this.used;
+  }
+  spend(): void {
+    if (this.used >= this.max) throw new StorageBudgetExceeded(this.max);
+    this.used++;
+  }
+}
+
+export class StorageBudgetExceeded extends Error {
+  constructor(readonly max: number) {
+    super(`this request needs more than ${max} storage reads; ask for fewer events or fewer fields`);
+  }
 }
 
 function toRecord(item: EventItem): EventRecord {
@@ -43,6 +72,8 @@ function toRecord(item: EventItem): EventRecord {
   };
 }
 
+const newestFirst = (a: EventItem, b: EventItem) => (a.time_id < b.time_id ? 1 : a.time_id > b.time_id ? -1 : 0);
+
 export interface EventReaderDeps {
   dynamo: Pick<DynamoDBClient, 'send'>;
   table: string;
@@ -56,35 +87,48 @@ export interface EventReaderDeps {
 const DAY_MS = 86_400_000;
 
 export function createEventReader(deps: EventReaderDeps) {
-  async function queryIndex(index: string, keyName: string, keyValue: string, limit: number, before?: string): Promise<EventItem[]> {
-    const out = await deps.dynamo.send(
-      new QueryCommand({
-        TableName: deps.table,
-        IndexName: index,
-        KeyConditionExpression: before ? '#k = :k AND time_id < :before' : '#k = :k',
-        ExpressionAttributeNames: { '#k': keyName },
-        ExpressionAttributeValues: { ':k': { S: keyValue }, ...(before ? { ':before': { S: before } } : {}) },
-        ScanIndexForward: false,
-        Limit: limit,
-      }),
-    );
-    return (out.Items ?? []).map((i) => unmarshall(i) as EventItem);
+  /**
+   * The `want` newest items of one index partition older than `before`, following
+   * LastEvaluatedKey: fewer than `want` only when the partition has no more.
+   */
+  async function newest(index: string, keyName: string, keyValue: string, want: number, before: string | undefined, budget?: StorageBudget): Promise<EventItem[]> {
+    const items: EventItem[] = [];
+    let startKey: Item | undefined;
+    do {
+      budget?.spend();
+      const out = await deps.dynamo.send(
+        new QueryCommand({
+          TableName: deps.table,
+          IndexName: index,
+          KeyConditionExpression: before ? '#k = :k AND time_id < :before' : '#k = :k',
+          ExpressionAttributeNames: { '#k': keyName },
+          ExpressionAttributeValues: { ':k': { S: keyValue }, ...(before ? { ':before': { S: before } } : {}) },
+          ScanIndexForward: false,
+          Limit: want - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(out.Items ?? []).map((i) => unmarshallItem<EventItem>(i)));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey && items.length < want);
+    return items;
   }
 
   return {
-    async byType(eventType: string, limit: number, after?: string): Promise<EventRecord[]> {
-      return (await queryIndex(INDEX.byType, 'event_type', eventType, limit, after && decodeCursor(after))).map(toRecord);
+    async byType(eventType: string, limit: number, after?: string, budget?: StorageBudget): Promise<EventRecord[]> {
+      return (await newest(INDEX.byType, 'event_type', eventType, limit, after && decodeCursor(after), budget)).map(toRecord);
     },
 
-    async byUser(userId: string, limit: number, after?: string): Promise<EventRecord[]> {
-      return (await queryIndex(INDEX.byUser, 'user_id', userId, limit, after && decodeCursor(after))).map(toRecord);
+    async byUser(userId: string, limit: number, after?: string, budget?: StorageBudget): Promise<EventRecord[]> {
+      return (await newest(INDEX.byUser, 'user_id', userId, limit, after && decodeCursor(after), budget)).map(toRecord);
     },
 
     /**
-     * Walks UTC days backwards from the cursor (or the horizon), querying every shard of a day in
-     * parallel and merging, until `limit` events are found or the lookback is exhausted.
+     * Walks UTC days backwards from the cursor (or the horizon), reading every shard of a day in
+     * parallel. Each shard gives its `need` newest (or all it has), so the `need` newest of
+     * their union are exactly the day's `need` newest.
      */
-    async latest(limit: number, after?: string): Promise<EventRecord[]> {
+    async latest(limit: number, after?: string, budget?: StorageBudget): Promise<EventRecord[]> {
       const before = after ? decodeCursor(after) : undefined;
       const start = before ? new Date(before.slice(0, 24)) : deps.horizon();
       const found: EventItem[] = [];
@@ -92,16 +136,17 @@ export function createEventReader(deps: EventReaderDeps) {
         const day = utcDay(new Date(start.getTime() - d * DAY_MS).toISOString());
         const need = limit - found.length;
         const perShard = await Promise.all(
-          Array.from({ length: deps.shards }, (_, shard) => queryIndex(INDEX.byTime, 'time_bucket', timeBucket(day, shard), need, before)),
+          Array.from({ length: deps.shards }, (_, shard) => newest(INDEX.byTime, 'time_bucket', timeBucket(day, shard), need, before, budget)),
         );
-        found.push(...perShard.flat().sort((a, b) => (a.time_id < b.time_id ? 1 : -1)).slice(0, need));
+        found.push(...perShard.flat().sort(newestFirst).slice(0, need));
       }
       return found.map(toRecord);
     },
 
-    async byId(eventId: string): Promise<EventRecord | null> {
+    async byId(eventId: string, budget?: StorageBudget): Promise<EventRecord | null> {
+      budget?.spend();
       const out = await deps.dynamo.send(new GetItemCommand({ TableName: deps.table, Key: { event_id: { S: eventId.toLowerCase() } } }));
-      return out.Item ? toRecord(unmarshall(out.Item) as EventItem) : null;
+      return out.Item ? toRecord(unmarshallItem<EventItem>(out.Item)) : null;
     },
   };
 }

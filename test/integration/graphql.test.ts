@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { DeleteTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import type { FastifyInstance } from 'fastify';
 import { createDynamoClient } from '../../src/aws/clients';
-import { toItem } from '../../src/aws/layout';
+import { marshallItem } from '../../src/aws/itemCodec';
+import { shardOf, toItem } from '../../src/aws/layout';
 import type { Config } from '../../src/config';
 import type { EventEnvelope } from '../../src/events/event';
 import { buildGraphqlApp } from '../../src/graphql/app';
@@ -37,7 +37,7 @@ describe('GraphQL on the real table', { timeout: 60_000 }, () => {
       const ts = new Date(NOW - Math.floor(i / 2) * 7 * 3_600_000).toISOString();
       events.push(makeEnvelope({ event_type: i % 2 ? 'click' : 'page_view', user_id: `u${i % 3}`, timestamp: ts, payload: { i } }));
     }
-    await Promise.all(events.map((e) => client.send(new PutItemCommand({ TableName: config.aws.table, Item: marshall(toItem(e, config.latestIndexShards)) }))));
+    await Promise.all(events.map((e) => client.send(new PutItemCommand({ TableName: config.aws.table, Item: marshallItem(toItem(e, config.latestIndexShards)) }))));
     app = buildGraphqlApp({
       reader: createEventReader({ dynamo: client, table: config.aws.table, shards: config.latestIndexShards, lookbackDays: 30, horizon: () => new Date(NOW + 86_400_000) }),
       limits: config.graphql,
@@ -105,4 +105,109 @@ describe('GraphQL on the real table', { timeout: 60_000 }, () => {
     const r = await query('{ eventsByType(eventType: "click", after: "bm9wZQ") { eventId } }');
     assert.match(r.errors?.[0]?.message ?? '', /after: not a cursor/);
   });
+});
+
+/**
+ * Pages at any payload size: 700 events of ~30 KB, 90% of them on one shard of the latest-events
+ * index and on one type and one user, so DynamoDB cuts Query pages at 1 MB. Paging every list
+ * with several limits must return each event once, newest first, with every page full but the
+ * last.
+ */
+describe('GraphQL paging with large payloads', { timeout: 600_000 }, () => {
+  let config: Config;
+  let app: FastifyInstance;
+  let client: ReturnType<typeof createDynamoClient>;
+  const events: EventEnvelope[] = [];
+  const NOW = Date.parse('2026-11-25T12:00:00.000Z');
+  const COUNT = 700;
+  const filler = 'x'.repeat(30_000);
+
+  before(async () => {
+    config = configFor(await isolatedEnv());
+    await provisionTable(config, { logger: quietLogger });
+    client = createDynamoClient(config.aws);
+    const shards = config.latestIndexShards;
+    const idInShard = (shard: number) => {
+      for (;;) {
+        const id = randomUUID();
+        if (shardOf(id, shards) === shard) return id;
+      }
+    };
+    for (let i = 0; i < COUNT; i++) {
+      const heavy = i % 10 !== 0;
+      events.push(
+        makeEnvelope({
+          event_id: idInShard(heavy ? 0 : 1 + (i % (shards - 1))),
+          event_type: heavy ? 'heavy' : 'light',
+          user_id: heavy ? 'u-heavy' : 'u-light',
+          // ~100 s apart: two UTC days; every tenth shares its predecessor's timestamp.
+          timestamp: new Date(NOW - (i - (i % 10 === 9 ? 1 : 0)) * 100_000).toISOString(),
+          payload: { i, filler },
+        }),
+      );
+    }
+    const queue = [...events];
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let e = queue.pop(); e; e = queue.pop()) {
+          await client.send(new PutItemCommand({ TableName: config.aws.table, Item: marshallItem(toItem(e, shards)) }));
+        }
+      }),
+    );
+    app = buildGraphqlApp({
+      reader: createEventReader({ dynamo: client, table: config.aws.table, shards, lookbackDays: 30, horizon: () => new Date(NOW + 86_400_000) }),
+      limits: config.graphql,
+    });
+  });
+
+  after(async () => {
+    await app?.close();
+    await client?.send(new DeleteTableCommand({ TableName: config.aws.table }));
+    client?.destroy();
+  });
+
+  const newestFirst = (list: EventEnvelope[]) =>
+    [...list].sort((a, b) => (a.timestamp === b.timestamp ? (a.event_id < b.event_id ? 1 : -1) : a.timestamp < b.timestamp ? 1 : -1)).map((e) => e.event_id);
+
+  /** Every page of one list field until an empty page; returns the ids and each page's size. */
+  async function pageThrough(field: string, args: string, limit: number): Promise<{ ids: string[]; sizes: number[] }> {
+    const ids: string[] = [];
+    const sizes: number[] = [];
+    let after = '';
+    for (let page = 0; page < 2 * COUNT; page++) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/graphql',
+        payload: { query: `{ ${field}(${args} limit: ${limit}${after ? `, after: "${after}"` : ''}) { eventId cursor } }` },
+      });
+      const body = res.json<{ data?: Record<string, Row[]>; errors?: unknown[] }>();
+      assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+      const rows = body.data![field]!;
+      sizes.push(rows.length);
+      if (rows.length === 0) return { ids, sizes };
+      ids.push(...rows.map((r) => r.eventId));
+      after = rows.at(-1)!.cursor;
+    }
+    assert.fail('paging did not end');
+  }
+
+  const cases: { field: string; args: string; expected: () => string[]; limits: number[] }[] = [
+    { field: 'latestEvents', args: '', expected: () => newestFirst(events), limits: [7, 100] },
+    { field: 'eventsByType', args: 'eventType: "heavy",', expected: () => newestFirst(events.filter((e) => e.event_type === 'heavy')), limits: [9, 100] },
+    { field: 'eventsByUser', args: 'userId: "u-heavy",', expected: () => newestFirst(events.filter((e) => e.user_id === 'u-heavy')), limits: [50] },
+  ];
+  for (const c of cases) {
+    for (const limit of c.limits) {
+      it(`${c.field}, limit ${limit}: each event once, newest first, every page full until the end`, async () => {
+        const { ids, sizes } = await pageThrough(c.field, c.args, limit);
+        const expected = c.expected();
+        const missing = expected.filter((id) => !ids.includes(id));
+        assert.equal(missing.length, 0, `${missing.length} of ${expected.length} events never appeared`);
+        assert.equal(new Set(ids).size, ids.length, 'no event appears twice');
+        assert.deepEqual(ids, expected);
+        const nonEmpty = sizes.filter((n) => n > 0);
+        assert.ok(nonEmpty.slice(0, -1).every((n) => n === limit), `pages before the last are full: ${sizes.join(',')}`);
+      });
+    }
+  }
 });

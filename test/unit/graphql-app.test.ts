@@ -5,8 +5,9 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { buildGraphqlApp } from '../../src/graphql/app';
-import { CursorError, decodeCursor, encodeCursor, type EventReader, type EventRecord } from '../../src/graphql/eventReader';
+import { createEventReader, CursorError, decodeCursor, encodeCursor, type EventReader, type EventRecord } from '../../src/graphql/eventReader';
 
 const EVENTS: EventRecord[] = [
   {
@@ -158,8 +159,7 @@ void describe('limits and cursors', () => {
       assert.match(errorMessages(res), /^after: /);
       assert.deepEqual(res.errors?.[0]?.extensions, { code: 'BAD_USER_INPUT', argument: 'after' });
       assert.equal(res.data, null);
-      assert.equal(calls.length, 1, 'the reader was asked and its CursorError became the error');
-      assert.equal(calls[0]?.args.at(-1), 'garbage');
+      assert.deepEqual(calls, [], 'the cursor is checked before the reader is asked');
     });
   }
 
@@ -197,10 +197,12 @@ void describe('single event and argument checks', () => {
     assert.deepEqual(calls, []);
   });
 
-  void it('eventsByUser(userId: "  ") is an error naming userId', async () => {
-    const res = await query('{ eventsByUser(userId: "  ") { eventId } }');
+  void it('eventsByUser(userId: "") is an error naming userId; a blank id the producer accepts is looked up', async () => {
+    const res = await query('{ eventsByUser(userId: "") { eventId } }');
     assert.match(errorMessages(res), /userId/);
     assert.deepEqual(calls, []);
+    assert.equal((await query('{ eventsByUser(userId: "  ") { eventId } }')).errors, undefined);
+    assert.deepEqual(calls, [{ method: 'byUser', args: ['  ', 10, undefined] }]);
   });
 });
 
@@ -260,6 +262,82 @@ void describe('storage failures', () => {
       assert.doesNotMatch(JSON.stringify(body), /ECONNREFUSED|secret-table/);
     } finally {
       await failing.close();
+    }
+  });
+});
+
+void describe('client errors are never outages: every argument of every query', () => {
+  /** The real reader over a DynamoDB that refuses keys over 2048 bytes, as DynamoDB does. */
+  function appWithRealReader() {
+    const storageCalls: unknown[] = [];
+    const logs: { level: number; msg: string }[] = [];
+    const dynamo = {
+      async send(command: { input: Record<string, unknown> }): Promise<unknown> {
+        storageCalls.push(command.input);
+        const tooLong = JSON.stringify(command.input).length > 2048;
+        if (tooLong) throw Object.assign(new Error('Size of hashkey has exceeded the maximum size limit of2048 bytes'), { name: 'ValidationException' });
+        return { Items: [] };
+      },
+    };
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as { level: number; msg: string }) });
+    const graphql = buildGraphqlApp({
+      reader: createEventReader({ dynamo, table: 't', shards: 4, lookbackDays: 3, horizon: () => new Date('2026-11-25T12:00:00.000Z') }),
+      limits: { defaultLimit: 10, maxLimit: 100, maxDepth: 6 },
+      logger,
+    });
+    return { graphql, storageCalls, logs };
+  }
+
+  const uuid = '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b';
+  const cursorOf = (time: string) => encodeCursor(`${time}#${uuid}`);
+  const long = 'k'.repeat(3_000);
+  const cases: { argument: string; query: string }[] = [];
+  for (const [field, key] of [['latestEvents', ''], ['eventsByType', 'eventType: "page_view", '], ['eventsByUser', 'userId: "123", ']] as const) {
+    for (const time of ['2026-13-45T10:00:00.000Z', '2026-02-30T10:00:00.000Z', '2026-11-25T25:61:00.000Z']) {
+      cases.push({ argument: 'after', query: `{ ${field}(${key}after: "${cursorOf(time)}") { eventId } }` });
+    }
+    cases.push({ argument: 'after', query: `{ ${field}(${key}after: "") { eventId } }` });
+    cases.push({ argument: 'after', query: `{ ${field}(${key}after: "${encodeCursor(`2026-11-25T10:00:00.000Z#${long}`)}") { eventId } }` });
+    for (const limit of [0, -1, 101, 2_000_000_000]) cases.push({ argument: 'limit', query: `{ ${field}(${key}limit: ${limit}) { eventId } }` });
+  }
+  for (const value of ['', long, 'has space', 'é', 'x'.repeat(129)]) cases.push({ argument: 'eventType', query: `{ eventsByType(eventType: ${JSON.stringify(value)}) { eventId } }` });
+  for (const value of ['', long, 'é'.repeat(257)]) cases.push({ argument: 'userId', query: `{ eventsByUser(userId: ${JSON.stringify(value)}) { eventId } }` });
+  for (const value of ['', long, 'not-a-uuid', `${uuid}x`, ' ']) cases.push({ argument: 'eventId', query: `{ event(eventId: ${JSON.stringify(value)}) { eventId } }` });
+
+  for (const c of cases) {
+    void it(`${c.argument}: ${c.query.length > 110 ? `${c.query.slice(0, 110)}…` : c.query}`, async () => {
+      const { graphql, storageCalls, logs } = appWithRealReader();
+      try {
+        const res = await graphql.inject({ method: 'POST', url: '/graphql', payload: { query: c.query } });
+        const body = res.json<{ data: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] }>();
+        assert.equal(body.errors?.length, 1, JSON.stringify(body));
+        assert.deepEqual(body.errors[0]!.extensions, { code: 'BAD_USER_INPUT', argument: c.argument }, body.errors[0]!.message);
+        assert.match(body.errors[0]!.message, new RegExp(`^${c.argument}: `));
+        assert.ok(body.errors[0]!.message.length < 300, 'the error does not echo a long value back');
+        assert.deepEqual(storageCalls, [], 'nothing reached storage');
+        assert.deepEqual(logs.filter((l) => l.level >= 50), [], 'no error logged');
+      } finally {
+        await graphql.close();
+      }
+    });
+  }
+
+  void it('accepts every value the producer accepts: a 128-character type, a 256-character or blank user id, an upper-case UUID', async () => {
+    const { graphql, storageCalls } = appWithRealReader();
+    try {
+      for (const q of [
+        `{ eventsByType(eventType: "${'t'.repeat(128)}") { eventId } }`,
+        `{ eventsByUser(userId: "${'é'.repeat(256)}") { eventId } }`,
+        '{ eventsByUser(userId: "  ") { eventId } }',
+        `{ event(eventId: "${uuid.toUpperCase()}") { eventId } }`,
+        `{ latestEvents(after: "${cursorOf('2024-02-29T23:59:59.999Z')}") { eventId } }`,
+      ]) {
+        const res = await graphql.inject({ method: 'POST', url: '/graphql', payload: { query: q } });
+        assert.equal(res.json<{ errors?: unknown }>().errors, undefined, `${q}: ${res.body}`);
+      }
+      assert.ok(storageCalls.length >= 5);
+    } finally {
+      await graphql.close();
     }
   });
 });

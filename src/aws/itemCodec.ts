@@ -1,0 +1,67 @@
+/**
+ * JSON values to DynamoDB attribute values and back, keeping every key and value as sent.
+ *
+ * `@aws-sdk/util-dynamodb` is not safe for arbitrary JSON: its unmarshall assigns `acc[key] = …`,
+ * so a key `__proto__` sets the prototype instead of a property and disappears; its marshall does
+ * the same when building the attribute map, and picks the conversion from `value.constructor`,
+ * so a payload key `constructor` makes the put throw (or, with `{"constructor": {"name":
+ * "String"}}`, silently store "[object Object]"). Here, maps are built with own-property
+ * definitions and types come from `typeof`, so any key (`__proto__`, `constructor`, "", unicode)
+ * round-trips. Only what JSON can hold is supported: null, booleans, finite numbers, strings,
+ * arrays and objects.
+ */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+
+export type Item = Record<string, AttributeValue>;
+
+/** Sets `target[key] = value` as an own, enumerable property, whatever the key is. */
+function define(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+export function toAttribute(value: unknown, path = '$'): AttributeValue {
+  if (value === null) return { NULL: true };
+  switch (typeof value) {
+    case 'string':
+      return { S: value };
+    case 'boolean':
+      return { BOOL: value };
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError(`${path}: ${value} is not a JSON number`);
+      return { N: String(value) };
+    case 'object': {
+      if (Array.isArray(value)) return { L: value.map((v, i) => toAttribute(v, `${path}[${i}]`)) };
+      const map: Item = {};
+      for (const key of Object.keys(value)) {
+        const v = (value as Record<string, unknown>)[key];
+        if (v !== undefined) define(map, key, toAttribute(v, `${path}.${key}`));
+      }
+      return { M: map };
+    }
+    default:
+      throw new TypeError(`${path}: a ${typeof value} is not a JSON value`);
+  }
+}
+
+export function fromAttribute(attr: AttributeValue, path = '$'): unknown {
+  if (attr.NULL) return null;
+  if (attr.S !== undefined) return attr.S;
+  if (attr.N !== undefined) return Number(attr.N);
+  if (attr.BOOL !== undefined) return attr.BOOL;
+  if (attr.L !== undefined) return attr.L.map((v, i) => fromAttribute(v, `${path}[${i}]`));
+  if (attr.M !== undefined) {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(attr.M)) define(out, key, fromAttribute(attr.M[key]!, `${path}.${key}`));
+    return out;
+  }
+  throw new TypeError(`${path}: attribute type ${Object.keys(attr).join(',')} is not written by this platform`);
+}
+
+/** A whole item (an object of JSON values) to a DynamoDB item; undefined attributes are left out. */
+export function marshallItem(item: object): Item {
+  return (toAttribute(item) as { M: Item }).M;
+}
+
+export function unmarshallItem<T = Record<string, unknown>>(item: Item): T {
+  return fromAttribute({ M: item }) as T;
+}

@@ -1,0 +1,61 @@
+/**
+ * Checks of every query argument before anything reaches DynamoDB. A value no stored event can
+ * match (an empty or over-long key, an id that is not a UUID, a cursor this API never issued)
+ * is the client's mistake: it gets a GraphQL error with code BAD_USER_INPUT naming the argument,
+ * never a storage call that fails (DynamoDB refuses keys over 2048 bytes) and is reported as an
+ * outage. The rules are the producer's, so whatever it accepts can be queried.
+ */
+import mercurius from 'mercurius';
+import { EVENT_TYPE_PATTERN, MAX_USER_ID_LENGTH } from '../events/validate';
+import { CursorError, decodeCursor } from './eventReader';
+
+/** An error the client caused; Mercurius shows its message as-is. */
+export class BadArgument extends mercurius.ErrorWithProps {
+  constructor(argument: string, message: string) {
+    super(`${argument}: ${message}`, { code: 'BAD_USER_INPUT', argument }, 200);
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Shown instead of a long value, so an error never echoes kilobytes back. */
+function preview(value: string): string {
+  return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+}
+
+export function limitArg(limit: number | null | undefined, defaultLimit: number, maxLimit: number): number {
+  if (limit === null || limit === undefined) return defaultLimit;
+  if (!Number.isInteger(limit) || limit < 1 || limit > maxLimit) throw new BadArgument('limit', `must be between 1 and ${maxLimit}, got ${limit}`);
+  return limit;
+}
+
+export function eventTypeArg(value: string): string {
+  if (!EVENT_TYPE_PATTERN.test(value)) {
+    throw new BadArgument('eventType', `expected 1-128 characters of A-Z a-z 0-9 _ . : - (as the producer accepts), got ${preview(value)}`);
+  }
+  return value;
+}
+
+export function userIdArg(value: string): string {
+  if (value.length === 0 || value.length > MAX_USER_ID_LENGTH) {
+    throw new BadArgument('userId', `expected 1-${MAX_USER_ID_LENGTH} characters (as the producer accepts), got ${value.length}`);
+  }
+  return value;
+}
+
+export function eventIdArg(value: string): string {
+  if (!UUID.test(value)) throw new BadArgument('eventId', `expected a UUID such as 0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b, got ${preview(value)}`);
+  return value;
+}
+
+/** The cursor as given (the reader decodes it again); undefined when absent. */
+export function afterArg(value: string | null | undefined): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  try {
+    decodeCursor(value);
+  } catch (err) {
+    if (err instanceof CursorError) throw new BadArgument('after', err.message);
+    throw err;
+  }
+  return value;
+}
