@@ -11,7 +11,7 @@ import { serializeEnvelope, type EventEnvelope } from '../src/events/event';
 import { parseEnvelope } from '../src/events/validate';
 import { publishDeadLetter, type DeadLetterRecord } from '../src/kafka/deadLetter';
 import type { HotOutcome } from '../workflows/types';
-import { asActivityFailure, InvalidEventError } from './failure';
+import { asActivityFailure, InvalidEventError, recordAttempt } from './failure';
 
 export interface ActivityDeps {
   dynamo: Pick<DynamoDBClient, 'send'>;
@@ -34,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     /** Conditional put: the first write wins; a redelivered or replayed event is a duplicate, not an error. */
     async storeHot(input: EventEnvelope): Promise<HotOutcome> {
+      recordAttempt();
       try {
         const event = checked(input);
         await deps.dynamo.send(
@@ -52,6 +53,7 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Raw JSON at events/YYYY/MM/DD/{event_id}.json; every retry writes the same bytes to the same key. */
     async archiveCold(input: EventEnvelope): Promise<{ key: string }> {
+      recordAttempt();
       try {
         const event = checked(input);
         const key = archiveKey(event);

@@ -112,12 +112,15 @@ const envSchema = z.object({
   MAX_FUTURE_SKEW_SECONDS: int(0, 7 * 86_400).default(86_400),
 
   BRIDGE_START_CONCURRENCY: int(1, 1_000).default(32),
-  HOT_RETRY_MAX_ATTEMPTS: int(1, 100).default(5),
+  // 0 = no attempt cap: the elapsed budget decides.
+  HOT_RETRY_MAX_ATTEMPTS: int(0, 100_000).default(0),
   HOT_RETRY_INITIAL_INTERVAL_MS: int(10, 3_600_000).default(1_000),
   HOT_RETRY_MAX_INTERVAL_MS: int(10, 86_400_000).default(30_000),
-  COLD_RETRY_MAX_ATTEMPTS: int(1, 100).default(5),
+  HOT_RETRY_MAX_ELAPSED_MS: int(1_000, 30 * 86_400_000).default(3_600_000),
+  COLD_RETRY_MAX_ATTEMPTS: int(0, 100_000).default(0),
   COLD_RETRY_INITIAL_INTERVAL_MS: int(10, 3_600_000).default(1_000),
   COLD_RETRY_MAX_INTERVAL_MS: int(10, 86_400_000).default(30_000),
+  COLD_RETRY_MAX_ELAPSED_MS: int(1_000, 30 * 86_400_000).default(3_600_000),
   ACTIVITY_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
 
   GRAPHQL_DEFAULT_LIMIT: int(1, 1_000).default(10),
@@ -128,9 +131,12 @@ const envSchema = z.object({
 });
 
 export type RetrySettings = {
+  /** 0 = no cap. */
   maximumAttempts: number;
   initialIntervalMs: number;
   maximumIntervalMs: number;
+  /** Budget for all attempts of a step together. */
+  maxElapsedMs: number;
 };
 
 export type Config = ReturnType<typeof shape>;
@@ -178,11 +184,13 @@ function shape(env: z.infer<typeof envSchema>) {
         maximumAttempts: env.HOT_RETRY_MAX_ATTEMPTS,
         initialIntervalMs: env.HOT_RETRY_INITIAL_INTERVAL_MS,
         maximumIntervalMs: env.HOT_RETRY_MAX_INTERVAL_MS,
+        maxElapsedMs: env.HOT_RETRY_MAX_ELAPSED_MS,
       } satisfies RetrySettings,
       cold: {
         maximumAttempts: env.COLD_RETRY_MAX_ATTEMPTS,
         initialIntervalMs: env.COLD_RETRY_INITIAL_INTERVAL_MS,
         maximumIntervalMs: env.COLD_RETRY_MAX_INTERVAL_MS,
+        maxElapsedMs: env.COLD_RETRY_MAX_ELAPSED_MS,
       } satisfies RetrySettings,
       activityTimeoutMs: env.ACTIVITY_TIMEOUT_MS,
     },
@@ -239,6 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (env2.MAX_EVENT_BYTES > env2.MAX_BATCH_BYTES) {
     problems.push({ variable: 'MAX_EVENT_BYTES', message: `must not exceed MAX_BATCH_BYTES (${env2.MAX_BATCH_BYTES})` });
   }
+  problems.push(...retryProblems(env2));
   if (problems.length > 0) throw new ConfigError(problems.map((problem) => redactSecrets(problem, present)));
   return shape(env2);
 }
@@ -255,6 +264,29 @@ function redactSecrets(problem: { variable: string; message: string }, present: 
     for (const part of parts.sort((a, b) => b.length - a.length)) message = message.split(part).join('[redacted]');
   }
   return { variable: problem.variable, message };
+}
+
+/**
+ * A retry policy Temporal cannot run (initial interval above the maximum) would fail every
+ * event's step; a budget shorter than one attempt or than the first backoff would cut attempts
+ * or never retry. Both are refused at startup instead.
+ */
+function retryProblems(env: z.infer<typeof envSchema>): { variable: string; message: string }[] {
+  const problems: { variable: string; message: string }[] = [];
+  for (const step of ['HOT', 'COLD'] as const) {
+    const initial = env[`${step}_RETRY_INITIAL_INTERVAL_MS`];
+    const maximum = env[`${step}_RETRY_MAX_INTERVAL_MS`];
+    const budget = env[`${step}_RETRY_MAX_ELAPSED_MS`];
+    if (initial > maximum) {
+      problems.push({ variable: `${step}_RETRY_INITIAL_INTERVAL_MS`, message: `must not exceed ${step}_RETRY_MAX_INTERVAL_MS (${maximum}), got ${initial}` });
+    }
+    if (env.ACTIVITY_TIMEOUT_MS > budget) {
+      problems.push({ variable: `${step}_RETRY_MAX_ELAPSED_MS`, message: `must be at least ACTIVITY_TIMEOUT_MS (${env.ACTIVITY_TIMEOUT_MS}) so one attempt fits, got ${budget}` });
+    } else if (initial >= budget) {
+      problems.push({ variable: `${step}_RETRY_MAX_ELAPSED_MS`, message: `must exceed ${step}_RETRY_INITIAL_INTERVAL_MS (${initial}) or nothing is ever retried, got ${budget}` });
+    }
+  }
+  return problems;
 }
 
 /** For process entry points: a bad variable ends the process with a message naming it. */

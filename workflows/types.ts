@@ -3,9 +3,16 @@ import type { EventEnvelope } from '../src/events/event';
 import type { DeadLetterError } from '../src/kafka/deadLetter';
 
 export interface StepRetry {
+  /** Attempt cap; 0 = none, the elapsed budget decides. */
   maximumAttempts: number;
   initialIntervalMs: number;
   maximumIntervalMs: number;
+  /**
+   * Time budget for every attempt of the step together (the activity's schedule-to-close
+   * timeout): transient errors are retried until it runs out. Absent in inputs recorded before
+   * budgets existed; those runs keep their attempt cap alone.
+   */
+  maxElapsedMs?: number;
 }
 
 /**

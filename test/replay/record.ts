@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { EventEnvelope } from '../../src/events/event';
@@ -21,15 +22,27 @@ const event: EventEnvelope = {
   received_at: '2026-11-25T10:00:00.120Z',
   payload: { page: '/home', referrer: 'google.com' },
 };
-const retry = { maximumAttempts: 2, initialIntervalMs: 10, maximumIntervalMs: 20 };
-const input: ProcessEventInput = { event, retries: { hot: retry, cold: retry, activityTimeoutMs: 5_000 } };
+// Today's shape: no attempt cap, an elapsed budget per step. (The committed processEvent-completed
+// and processEvent-cold-dead-lettered histories were recorded with the earlier shape, an attempt
+// cap of 2 and no budget; keep them.)
+const retry = { maximumAttempts: 0, initialIntervalMs: 10, maximumIntervalMs: 20, maxElapsedMs: 2_000 };
+const input: ProcessEventInput = { event, retries: { hot: retry, cold: retry, activityTimeoutMs: 1_000 } };
+const refused = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { name: 'Error' }));
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: temporalCliPath() } } });
   const cases: [string, Record<string, (...args: unknown[]) => Promise<unknown>>][] = [
-    ['completed', { storeHot: async () => 'stored', archiveCold: async () => ({ key: 'events/2026/11/25/x.json' }), deadLetter: async () => undefined }],
-    ['cold-dead-lettered', { storeHot: async () => 'stored', archiveCold: async () => Promise.reject(new Error('S3 down')), deadLetter: async () => undefined }],
+    ['budget-completed', { storeHot: async () => 'stored', archiveCold: async () => ({ key: 'events/2026/11/25/x.json' }), deadLetter: async () => undefined }],
+    ['budget-cold-gave-up', { storeHot: async () => 'stored', archiveCold: refused, deadLetter: async () => undefined }],
+    [
+      'budget-hot-non-retryable',
+      {
+        storeHot: async () => Promise.reject(ApplicationFailure.create({ type: 'ValidationException', message: 'Number overflow', nonRetryable: true, details: [{ attempt: 1 }] })),
+        archiveCold: async () => ({ key: 'events/2026/11/25/x.json' }),
+        deadLetter: async () => undefined,
+      },
+    ],
   ];
   try {
     for (const [name, activities] of cases) {

@@ -81,6 +81,40 @@ describe('storeHot', () => {
     assert.equal(err.nonRetryable, true);
   });
 
+  // Transient (or fixed by an operator for every event at once): retried until the step's budget
+  // runs out. Wrong for this one request: dead-lettered at once.
+  const classes: [string, boolean][] = [
+    ['ProvisionedThroughputExceededException', false],
+    ['ThrottlingException', false],
+    ['InternalServerError', false],
+    ['TimeoutError', false],
+    ['ResourceNotFoundException', false],
+    ['AccessDeniedException', false],
+    ['SomethingNobodyExpected', false],
+    ['ValidationException', true],
+    ['SerializationException', true],
+  ];
+  for (const [name, nonRetryable] of classes) {
+    it(`${name} is ${nonRetryable ? 'not retried' : 'retried'}`, async () => {
+      const dynamo = fakeClient(() => Object.assign(new Error('x'), { name }));
+      const { deps: d } = deps({ dynamo: dynamo as unknown as ActivityDeps['dynamo'] });
+      const err = await new MockActivityEnvironment().run(createActivities(d).storeHot, makeEnvelope()).catch((e: unknown) => e);
+      assert.ok(err instanceof ApplicationFailure);
+      assert.equal(err.nonRetryable, nonRetryable);
+    });
+  }
+
+  it('records its attempt number as heartbeat details from the second attempt on (counted when the budget cuts an attempt)', async () => {
+    const { deps: d } = deps();
+    for (const [attempt, expected] of [[1, []], [2, [{ attempt: 2 }]]] as const) {
+      const env = new MockActivityEnvironment({ attempt });
+      const beats: unknown[] = [];
+      env.on('heartbeat', (details: unknown) => beats.push(details));
+      await env.run(createActivities(d).storeHot, makeEnvelope());
+      assert.deepEqual(beats, expected);
+    }
+  });
+
   it('refuses an invalid event without retrying and without touching the table', async () => {
     const { deps: d, dynamo } = deps();
     const bad = makeEnvelope({ event_id: 'not-a-uuid' });
@@ -109,6 +143,18 @@ describe('archiveCold', () => {
     assert.equal(b!.input.Body, a!.input.Body);
     assert.deepEqual(JSON.parse(a!.input.Body as string), event);
   });
+});
+
+describe('archiveCold failures', () => {
+  for (const [name, nonRetryable] of [['EntityTooLarge', true], ['KeyTooLongError', true], ['SlowDown', false], ['NoSuchBucket', false]] as const) {
+    it(`${name} is ${nonRetryable ? 'not retried' : 'retried'}`, async () => {
+      const s3 = fakeClient(() => Object.assign(new Error('x'), { name }));
+      const { deps: d } = deps({ s3: s3 as unknown as ActivityDeps['s3'] });
+      const err = await new MockActivityEnvironment().run(createActivities(d).archiveCold, makeEnvelope()).catch((e: unknown) => e);
+      assert.ok(err instanceof ApplicationFailure);
+      assert.equal(err.nonRetryable, nonRetryable);
+    });
+  }
 });
 
 describe('deadLetter', () => {

@@ -60,7 +60,8 @@ describe('config', () => {
     ['S3_BUCKET', 'Bad_Bucket', /bucket name/],
     ['AWS_REGION', 'mars', /region/],
     ['S3_FORCE_PATH_STYLE', 'maybe', /true or false/],
-    ['HOT_RETRY_MAX_ATTEMPTS', '0', />= 1/],
+    ['HOT_RETRY_MAX_ATTEMPTS', '-1', />= 0/],
+    ['COLD_RETRY_MAX_ELAPSED_MS', '500', />= 1000/],
     ['LOG_LEVEL', 'loud', /debug/],
   ];
   for (const [variable, value, expected] of bad) {
@@ -117,6 +118,30 @@ describe('config', () => {
     assert.equal(c.kafka.maxInflightBytes, 1_048_576);
     assert.equal(c.kafka.maxInflightRecords, 200);
     assert.deepEqual(problemsOf({ PRODUCER_MAX_INFLIGHT_RECORDS: '0' }).map((p) => p.variable), ['PRODUCER_MAX_INFLIGHT_RECORDS']);
+  });
+
+  it('retries transient errors for an hour per step by default, with no attempt cap', () => {
+    const { hot, cold, activityTimeoutMs } = loadConfig({}).retries;
+    for (const step of [hot, cold]) {
+      assert.deepEqual(step, { maximumAttempts: 0, initialIntervalMs: 1_000, maximumIntervalMs: 30_000, maxElapsedMs: 3_600_000 });
+    }
+    assert.equal(activityTimeoutMs, 30_000);
+    assert.equal(loadConfig({ COLD_RETRY_MAX_ELAPSED_MS: '20000', ACTIVITY_TIMEOUT_MS: '5000' }).retries.cold.maxElapsedMs, 20_000);
+  });
+
+  it('refuses retry settings Temporal cannot run or that would never retry, naming the variable', () => {
+    // An initial interval above the maximum made every step fail at once (with a made-up attempt count).
+    const initial = problemsOf({ COLD_RETRY_INITIAL_INTERVAL_MS: '60000', COLD_RETRY_MAX_INTERVAL_MS: '30000' });
+    assert.deepEqual(initial.map((p) => p.variable), ['COLD_RETRY_INITIAL_INTERVAL_MS']);
+    assert.match(initial[0]!.message, /must not exceed COLD_RETRY_MAX_INTERVAL_MS \(30000\)/);
+    assert.deepEqual(problemsOf({ HOT_RETRY_INITIAL_INTERVAL_MS: '5000', HOT_RETRY_MAX_INTERVAL_MS: '1000' }).map((p) => p.variable), ['HOT_RETRY_INITIAL_INTERVAL_MS']);
+    // A budget no longer than the first backoff, or shorter than one attempt.
+    const first = problemsOf({ HOT_RETRY_MAX_ELAPSED_MS: '10000', HOT_RETRY_INITIAL_INTERVAL_MS: '10000', ACTIVITY_TIMEOUT_MS: '5000' });
+    assert.deepEqual(first.map((p) => p.variable), ['HOT_RETRY_MAX_ELAPSED_MS']);
+    assert.match(first[0]!.message, /must exceed HOT_RETRY_INITIAL_INTERVAL_MS \(10000\)/);
+    const budget = problemsOf({ COLD_RETRY_MAX_ELAPSED_MS: '20000', ACTIVITY_TIMEOUT_MS: '30000' });
+    assert.deepEqual(budget.map((p) => p.variable), ['COLD_RETRY_MAX_ELAPSED_MS']);
+    assert.match(budget[0]!.message, /at least ACTIVITY_TIMEOUT_MS \(30000\)/);
   });
 
   it('env.example documents every variable', () => {

@@ -14,17 +14,31 @@ import { createActivities, type ActivityDeps } from '../../activities';
 import type { Config } from '../../src/config';
 import { createStartProcessEvent } from '../../src/bridge/startProcessEvent';
 import type { DeadLetterRecord } from '../../src/kafka/deadLetter';
-import type { ProcessEventResult } from '../../workflows/types';
+import type { ProcessEventInput, ProcessEventResult } from '../../workflows/types';
 import { makeEnvelope } from '../support/events';
 import { temporalCliPath } from '../support/paths';
 
+/** The shape the bridge sends today: no attempt cap, a short elapsed budget per step. */
 const retries: Config['retries'] = {
+  hot: { maximumAttempts: 0, initialIntervalMs: 10, maximumIntervalMs: 50, maxElapsedMs: 3_000 },
+  cold: { maximumAttempts: 0, initialIntervalMs: 10, maximumIntervalMs: 50, maxElapsedMs: 3_000 },
+  activityTimeoutMs: 1_000,
+};
+
+/** The shape inputs had before elapsed budgets: an attempt cap only. Runs started so must still work. */
+const capOnlyRetries: ProcessEventInput['retries'] = {
   hot: { maximumAttempts: 3, initialIntervalMs: 10, maximumIntervalMs: 20 },
   cold: { maximumAttempts: 4, initialIntervalMs: 10, maximumIntervalMs: 20 },
   activityTimeoutMs: 5_000,
 };
 
-type Behaviour = { hot: 'ok' | 'duplicate' | 'fail'; cold: 'ok' | 'fail' };
+/**
+ * What the fake clients do for one event. `fail` fails every attempt (refused connection);
+ * `failTimes` fails that many attempts, then works; `invalid` is DynamoDB refusing the item;
+ * `hangAfter` fails that many attempts fast, then hangs each later attempt past the timeouts.
+ */
+type ColdBehaviour = 'ok' | 'fail' | { failTimes: number } | { hangAfter: number };
+type Behaviour = { hot: 'ok' | 'duplicate' | 'fail' | 'invalid'; cold: ColdBehaviour };
 
 describe('processEvent workflow', { timeout: 120_000 }, () => {
   let env: TestWorkflowEnvironment;
@@ -60,6 +74,7 @@ describe('processEvent workflow', { timeout: 120_000 }, () => {
           const b = behaviour.get(id)?.hot ?? 'ok';
           if (b === 'duplicate') throw new ConditionalCheckFailedException({ message: 'exists', $metadata: {} });
           if (b === 'fail') throw Object.assign(new Error('table unavailable'), { name: 'ServiceUnavailable' });
+          if (b === 'invalid') throw Object.assign(new Error('Number overflow'), { name: 'ValidationException' });
           return {};
         },
       } as unknown as ActivityDeps['dynamo'],
@@ -67,7 +82,16 @@ describe('processEvent workflow', { timeout: 120_000 }, () => {
         send: async (command: never) => {
           const id = idOf(command);
           count(calls.cold, id);
-          if (behaviour.get(id)?.cold === 'fail') throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { name: 'Error' });
+          const b = behaviour.get(id)?.cold ?? 'ok';
+          const n = calls.cold.get(id)!;
+          const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { name: 'Error' });
+          if (b === 'fail' || (typeof b === 'object' && 'failTimes' in b && n <= b.failTimes)) throw refused();
+          if (typeof b === 'object' && 'hangAfter' in b) {
+            if (n <= b.hangAfter) throw refused();
+            // Longer than the step's budget: the budget cuts this attempt.
+            await new Promise((resolve) => setTimeout(resolve, 2 * retries.cold.maxElapsedMs));
+            throw refused();
+          }
           return {};
         },
       } as unknown as ActivityDeps['s3'],
@@ -97,12 +121,23 @@ describe('processEvent workflow', { timeout: 120_000 }, () => {
     await env?.teardown();
   });
 
-  const start = (b: Behaviour) => {
+  const start = (b: Behaviour, policy: Config['retries'] = retries) => {
     const event = makeEnvelope();
     behaviour.set(event.event_id, b);
-    const startProcessEvent = createStartProcessEvent(env.client, { address: '', namespace: 'default', taskQueue }, retries);
+    const startProcessEvent = createStartProcessEvent(env.client, { address: '', namespace: 'default', taskQueue }, policy);
     return { event, startProcessEvent, result: () => env.client.workflow.getHandle(event.event_id).result() as Promise<ProcessEventResult> };
   };
+
+  /** Starts a run with an input of the shape recorded before elapsed budgets existed. */
+  const startCapOnly = async (b: Behaviour) => {
+    const event = makeEnvelope();
+    behaviour.set(event.event_id, b);
+    const input: ProcessEventInput = { event, retries: capOnlyRetries };
+    const handle = await env.client.workflow.start('processEvent', { workflowId: event.event_id, taskQueue, args: [input] });
+    return { event, result: () => handle.result() as Promise<ProcessEventResult> };
+  };
+
+  const deadLetterOf = (id: string) => deadLetters.find((d) => d.workflow_id === id);
 
   it('stores and archives an event, and records its search attributes', async () => {
     const { event, startProcessEvent, result } = start({ hot: 'ok', cold: 'ok' });
@@ -133,7 +168,7 @@ describe('processEvent workflow', { timeout: 120_000 }, () => {
     assert.equal(calls.hot.get(event.event_id), 1);
   });
 
-  it('cold failure: hot write still lands, archive retried, then dead-lettered and Failed; a replay may run again', async () => {
+  it('cold failure: hot write lands, the archive is retried until its budget runs out, then dead-lettered with the true attempt count; a replay may run again', async () => {
     const { event, startProcessEvent, result } = start({ hot: 'ok', cold: 'fail' });
     await startProcessEvent(event);
     const err = await result().catch((e: unknown) => e);
@@ -141,12 +176,14 @@ describe('processEvent workflow', { timeout: 120_000 }, () => {
     assert.ok(err.cause instanceof ApplicationFailure);
     assert.equal(err.cause.type, 'EventDeadLettered');
     assert.equal(calls.hot.get(event.event_id), 1);
-    assert.equal(calls.cold.get(event.event_id), 4);
-    const dl = deadLetters.find((d) => d.workflow_id === event.event_id);
+    const attempts = calls.cold.get(event.event_id)!;
+    assert.ok(attempts >= 2, `retried (${attempts} attempts)`);
+    const dl = deadLetterOf(event.event_id);
     assert.ok(dl, 'a dead-letter record for the event');
     assert.deepEqual(dl.original, event);
     assert.equal(dl.error.stage, 'archiveCold');
-    assert.equal(dl.error.attempts, 4);
+    assert.equal(dl.error.type, 'Error');
+    assert.equal(dl.error.attempts, attempts);
     assert.match(dl.error.message, /ECONNREFUSED/);
     assert.ok(dl.run_id);
     assert.ok(!Number.isNaN(Date.parse(dl.failed_at)));
@@ -159,16 +196,59 @@ describe('processEvent workflow', { timeout: 120_000 }, () => {
     assert.equal((await result()).cold, 'archived');
   });
 
+  it('an outage shorter than the budget: the archive is retried past the old 5-attempt cap until it works, and the event completes without a dead letter', async () => {
+    const long = { ...retries, cold: { ...retries.cold, maxElapsedMs: 60_000 } };
+    const { event, startProcessEvent, result } = start({ hot: 'ok', cold: { failTimes: 6 } }, long);
+    await startProcessEvent(event);
+    assert.equal((await result()).cold, 'archived');
+    assert.equal(calls.cold.get(event.event_id), 7);
+    assert.equal(deadLetterOf(event.event_id), undefined);
+  });
+
+  it('an attempt cut short by the budget still counts, and the last error is reported', async () => {
+    // One attempt may take the whole budget, so the hung third attempt is cut by the budget.
+    const policy = { ...retries, activityTimeoutMs: retries.cold.maxElapsedMs };
+    const { event, startProcessEvent, result } = start({ hot: 'ok', cold: { hangAfter: 2 } }, policy);
+    await startProcessEvent(event);
+    await assert.rejects(result(), WorkflowFailedError);
+    const dl = deadLetterOf(event.event_id);
+    assert.ok(dl);
+    assert.equal(dl.error.stage, 'archiveCold');
+    assert.equal(calls.cold.get(event.event_id), 3);
+    assert.equal(dl.error.attempts, 3);
+    assert.equal(dl.error.type, 'Error');
+    assert.match(dl.error.message, /ECONNREFUSED.*budget of 3000 ms used up/);
+  });
+
+  it('an error no retry can fix (ValidationException) is dead-lettered at once', async () => {
+    const { event, startProcessEvent, result } = start({ hot: 'invalid', cold: 'ok' });
+    await startProcessEvent(event);
+    await assert.rejects(result(), WorkflowFailedError);
+    assert.equal(calls.hot.get(event.event_id), 1);
+    const dl = deadLetterOf(event.event_id);
+    assert.equal(dl?.error.stage, 'storeHot');
+    assert.equal(dl?.error.type, 'ValidationException');
+    assert.equal(dl?.error.attempts, 1);
+  });
+
   it('hot failure: dead-lettered with stage storeHot after its retries, archive still written', async () => {
     const { event, startProcessEvent, result } = start({ hot: 'fail', cold: 'ok' });
     await startProcessEvent(event);
     await assert.rejects(result(), WorkflowFailedError);
-    assert.equal(calls.hot.get(event.event_id), 3);
     assert.equal(calls.cold.get(event.event_id), 1);
-    const dl = deadLetters.find((d) => d.workflow_id === event.event_id);
+    const dl = deadLetterOf(event.event_id);
     assert.equal(dl?.error.stage, 'storeHot');
     assert.equal(dl?.error.type, 'ServiceUnavailable');
-    assert.equal(dl?.error.attempts, 3);
+    assert.equal(dl?.error.attempts, calls.hot.get(event.event_id));
+  });
+
+  it('an input recorded before budgets (attempt cap only) still gives up at its cap, with that count', async () => {
+    const { event, result } = await startCapOnly({ hot: 'fail', cold: 'fail' });
+    await assert.rejects(result(), WorkflowFailedError);
+    assert.equal(calls.hot.get(event.event_id), 3);
+    assert.equal(calls.cold.get(event.event_id), 4);
+    const dl = deadLetterOf(event.event_id);
+    assert.deepEqual(dl?.errors?.map((e) => [e.stage, e.attempts]), [['storeHot', 3], ['archiveCold', 4]]);
   });
 
   it('both failing: one dead-letter record listing both stages', async () => {
