@@ -10,7 +10,7 @@ import type { EventEnvelope, EventLimits, FieldError } from '../events/event';
 import { serializeEnvelope } from '../events/event';
 import { describeType, isJsonObject, parseTimestamp, utf8Length, validateEventRequest } from '../events/validate';
 import { API_KEY_ERROR, createApiKeyCheck } from '../apiKeys';
-import { KafkaUnavailableError } from '../kafka/batcher';
+import { KafkaUnavailableError, ProducerOverloadedError } from '../kafka/batcher';
 import type { ProducerMetrics } from './metrics';
 
 export interface ProducerAppDeps {
@@ -70,16 +70,40 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     }
   };
 
-  async function publish(events: EventEnvelope[]): Promise<void> {
+  let lastOverloadLogMs = 0;
+  /**
+   * Sends the events to Kafka and says, per event, whether Kafka acknowledged it. On a failure
+   * some may have been written (a request too large for one produce request spans several), and
+   * `error` is the message for the 503.
+   */
+  async function publish(events: EventEnvelope[]): Promise<{ acknowledged: boolean[]; error?: string }> {
     try {
       await deps.publish(events.map(toRecord));
+      deps.metrics.inc('events_accepted_total', events.length);
+      return { acknowledged: events.map(() => true) };
     } catch (err) {
+      const acknowledged = err instanceof KafkaUnavailableError && err.acknowledged?.length === events.length ? [...err.acknowledged] : events.map(() => false);
+      const written = acknowledged.filter(Boolean).length;
+      deps.metrics.inc('events_accepted_total', written);
       deps.metrics.inc('requests_unavailable_total');
-      deps.logger.error({ err: (err as Error).message, events: events.length }, 'Kafka did not acknowledge');
-      throw new HttpError(503, err instanceof KafkaUnavailableError ? 'Event stream unavailable; retry later' : 'Event stream error; retry later');
+      if (err instanceof ProducerOverloadedError) {
+        deps.metrics.inc('requests_overloaded_total');
+        // Refusals come by the thousand while Kafka is stuck: one line per 10 s, /metrics counts them.
+        if (now() - lastOverloadLogMs > 10_000) {
+          lastOverloadLogMs = now();
+          deps.logger.warn({ err: err.message }, 'producer at capacity; answering 503');
+        }
+        return { acknowledged, error: 'Producer at capacity while Kafka is slow; retry later' };
+      }
+      deps.logger.error({ err: (err as Error).message, events: events.length, written }, 'Kafka did not acknowledge');
+      return { acknowledged, error: err instanceof KafkaUnavailableError ? 'Event stream unavailable; retry later' : 'Event stream error; retry later' };
     }
-    deps.metrics.inc('events_accepted_total', events.length);
   }
+
+  /** 503 with Retry-After: the client retries later, with the event_ids it was given. */
+  const unavailable = (res: Response, body: Record<string, unknown>): void => {
+    res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).json(body);
+  };
 
   app.post('/events', body, async (req, res) => {
     const receivedAtMs = now();
@@ -94,7 +118,8 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
       deps.metrics.inc('events_rejected_total');
       throw new HttpError(422, 'Invalid event', result.errors);
     }
-    await publish([result.value]);
+    const published = await publish([result.value]);
+    if (published.error) return unavailable(res, { error: published.error, event_id: result.value.event_id });
     res.status(202).json({ event_id: result.value.event_id, status: 'accepted', message: 'Event accepted for processing' });
   });
 
@@ -117,7 +142,8 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     }
     if (batchErrors.length > 0 || !Array.isArray(events)) throw new HttpError(422, 'Invalid batch', batchErrors);
 
-    const results: ({ index: number; status: 'accepted'; event_id: string } | { index: number; status: 'rejected'; errors: FieldError[] })[] = [];
+    // 'unavailable': valid, given an event_id, but not acknowledged by Kafka (see the 503 below).
+    const results: ({ index: number; status: 'accepted' | 'unavailable'; event_id: string } | { index: number; status: 'rejected'; errors: FieldError[] })[] = [];
     const accepted: EventEnvelope[] = [];
     events.forEach((item: unknown, index) => {
       const r = validateEventRequest(item, {
@@ -135,10 +161,18 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
         results.push({ index, status: 'rejected', errors: r.errors });
       }
     });
-    deps.metrics.inc('events_rejected_total', events.length - accepted.length);
-    if (accepted.length > 0) await publish(accepted);
+    const rejected = events.length - accepted.length;
+    deps.metrics.inc('events_rejected_total', rejected);
+    const published = accepted.length > 0 ? await publish(accepted) : { acknowledged: [] };
+    if (published.error) {
+      // Each item says whether it was written: retrying the unavailable ones with the same
+      // event_ids (or the whole batch with every event_id) stores each event once.
+      const written = new Set(accepted.filter((_, i) => published.acknowledged[i]).map((e) => e.event_id));
+      for (const r of results) if (r.status === 'accepted' && !written.has(r.event_id)) r.status = 'unavailable';
+      return unavailable(res, { error: published.error, accepted: written.size, unavailable: accepted.length - written.size, rejected, results });
+    }
     // 202 when anything was accepted (per-item results say which); 422 when nothing was.
-    res.status(accepted.length > 0 ? 202 : 422).json({ accepted: accepted.length, rejected: events.length - accepted.length, results });
+    res.status(accepted.length > 0 ? 202 : 422).json({ accepted: accepted.length, rejected, results });
   });
 
   app.get('/health', (_req, res) => {

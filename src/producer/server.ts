@@ -27,10 +27,13 @@ async function main(): Promise<void> {
     maxBatchRecords: config.kafka.maxBatchRecords,
     maxBatchBytes: config.kafka.maxBatchBytes,
     timeoutMs: config.kafka.produceTimeoutMs,
+    maxInflightBytes: config.kafka.maxInflightBytes,
+    maxInflightRecords: config.kafka.maxInflightRecords,
     onFlush: (records, ms, error) => {
       if (!error) metrics.recordFlush(records, ms);
     },
   });
+  metrics.watchInFlight(() => batcher.inFlight());
   // The API is up (and /ready says 503) while Kafka is not; the first send connects.
   producer.connect().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'Kafka not reachable yet'));
 

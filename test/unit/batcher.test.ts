@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Message, ProducerRecord, RecordMetadata } from 'kafkajs';
-import { createBatchingProducer, KafkaUnavailableError, type BatchingProducerOptions } from '../../src/kafka/batcher';
+import { createBatchingProducer, KafkaUnavailableError, ProducerOverloadedError, RECORD_OVERHEAD_BYTES, type BatchingProducerOptions } from '../../src/kafka/batcher';
 
 interface Deferred {
   resolve: (value: RecordMetadata[]) => void;
@@ -147,7 +147,9 @@ void describe('createBatchingProducer', () => {
     kafka.settle(2, new Error('NOT_LEADER_FOR_PARTITION'));
     await caller.done;
     assert.equal(caller.state(), 'rejected');
-    assert.ok(caller.error() instanceof KafkaUnavailableError);
+    const err = caller.error();
+    assert.ok(err instanceof KafkaUnavailableError);
+    assert.deepEqual(err.acknowledged, [...Array<boolean>(20).fill(true), ...Array<boolean>(5).fill(false)], 'what was written, per message');
   });
 
   void it('caps a request by bytes: records near the size limit never make an oversized request', async () => {
@@ -260,5 +262,122 @@ void describe('createBatchingProducer', () => {
     assert.equal(flushed.state(), 'resolved');
     assert.equal(caller.state(), 'rejected');
     assert.ok(caller.error() instanceof KafkaUnavailableError);
+  });
+
+  void it('never cuts a caller across two requests when its records fit one: a caller that does not fit starts the next', async () => {
+    const kafka = fakeProducer();
+    const batcher = createBatchingProducer(kafka, { ...OPTIONS, maxBatchRecords: 10 });
+    const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => message(from + i));
+    const a = watch(batcher.send(batch(0, 6)));
+    const b = watch(batcher.send(batch(6, 6)));
+    const c = watch(batcher.send(batch(12, 3)));
+    mock.timers.tick(OPTIONS.lingerMs);
+    assert.deepEqual(
+      kafka.calls.map((call) => call.messages.length),
+      [6, 6, 3],
+      'b starts a new request instead of being split 4 + 2',
+    );
+    assert.deepEqual(kafka.calls.flatMap((call) => call.messages), batch(0, 15), 'every record, in order');
+    kafka.settle(0, 'ack');
+    kafka.settle(1, new Error('NOT_ENOUGH_REPLICAS'));
+    kafka.settle(2, new Error('NOT_ENOUGH_REPLICAS'));
+    await Promise.all([a.done, b.done, c.done]);
+    assert.equal(a.state(), 'resolved');
+    for (const caller of [b, c]) {
+      assert.equal(caller.state(), 'rejected', 'written nothing, told so');
+      const err = caller.error();
+      assert.ok(err instanceof KafkaUnavailableError);
+      assert.ok(err.acknowledged === undefined || err.acknowledged.every((ack) => !ack), 'none of its records acknowledged');
+    }
+  });
+
+  void it('the same holds for the byte cap', async () => {
+    const kafka = fakeProducer();
+    const record = (i: number): Message => ({ key: 'u', value: 'x'.repeat(300 - RECORD_OVERHEAD_BYTES - 2) + String(i) }); // 300 bytes counted
+    const batcher = createBatchingProducer(kafka, { ...OPTIONS, maxBatchBytes: 1_000 });
+    const a = watch(batcher.send([record(0), record(1)]));
+    const b = watch(batcher.send([record(2), record(3)]));
+    mock.timers.tick(OPTIONS.lingerMs);
+    assert.deepEqual(
+      kafka.calls.map((call) => call.messages.length),
+      [2, 2],
+    );
+    kafka.settle(0, 'ack');
+    kafka.settle(1, 'ack');
+    await Promise.all([a.done, b.done]);
+  });
+
+  void it('a caller whose records alone exceed a request spans several; a partial failure says per message what was written, after all settled', async () => {
+    const kafka = fakeProducer();
+    const batcher = createBatchingProducer(kafka, { ...OPTIONS, maxBatchRecords: 10 });
+    const small = watch(batcher.send([message(99)]));
+    const caller = watch(batcher.send(Array.from({ length: 25 }, (_, i) => message(i))));
+    mock.timers.tick(OPTIONS.lingerMs);
+    assert.deepEqual(
+      kafka.calls.map((c) => c.messages.length),
+      [1, 10, 10, 5],
+      'the large caller starts its own requests',
+    );
+    kafka.settle(2, new Error('NOT_LEADER_FOR_PARTITION'));
+    await drainMicrotasks();
+    assert.equal(caller.state(), 'pending', 'no answer while some of its requests are still open');
+    kafka.settle(0, 'ack');
+    kafka.settle(1, 'ack');
+    kafka.settle(3, 'ack');
+    await Promise.all([small.done, caller.done]);
+    assert.equal(small.state(), 'resolved');
+    assert.equal(caller.state(), 'rejected');
+    const err = caller.error();
+    assert.ok(err instanceof KafkaUnavailableError);
+    assert.match(err.message, /NOT_LEADER_FOR_PARTITION/);
+    assert.deepEqual(err.acknowledged, [...Array<boolean>(10).fill(true), ...Array<boolean>(10).fill(false), ...Array<boolean>(5).fill(true)]);
+  });
+
+  void it('admission control: beyond the record cap a send fails at once, and capacity returns only when kafkajs settles, not at our timeout', async () => {
+    const kafka = fakeProducer();
+    const batcher = createBatchingProducer(kafka, { ...OPTIONS, timeoutMs: 1_000, maxInflightRecords: 5 });
+    const first = watch(batcher.send([message(1), message(2), message(3)]));
+    assert.deepEqual(batcher.inFlight().records, 3, 'queued records count');
+    const refused = watch(batcher.send([message(4), message(5), message(6)]));
+    await refused.done;
+    assert.equal(refused.state(), 'rejected', 'refused before any timer ran');
+    assert.ok(refused.error() instanceof ProducerOverloadedError);
+    assert.ok(refused.error() instanceof KafkaUnavailableError, 'a kind of unavailability (503)');
+    const fits = watch(batcher.send([message(7), message(8)]));
+
+    mock.timers.tick(OPTIONS.lingerMs);
+    assert.deepEqual(kafka.calls.flatMap((c) => c.messages), [1, 2, 3, 7, 8].map(message), 'the refused records never reach Kafka');
+    mock.timers.tick(1_000);
+    await Promise.all([first.done, fits.done]);
+    assert.equal(first.state(), 'rejected', 'our timeout answered');
+    assert.equal(batcher.inFlight().records, 5, 'kafkajs still holds them, so they still count');
+    const whileRetrying = watch(batcher.send([message(9)]));
+    await whileRetrying.done;
+    assert.ok(whileRetrying.error() instanceof ProducerOverloadedError);
+
+    kafka.settle(0, new Error('Request timed out'));
+    await drainMicrotasks();
+    assert.deepEqual(batcher.inFlight(), { records: 0, bytes: 0 });
+    const later = watch(batcher.send([message(10)]));
+    mock.timers.tick(OPTIONS.lingerMs);
+    kafka.settle(1, 'ack');
+    await later.done;
+    assert.equal(later.state(), 'resolved');
+  });
+
+  void it('admission control by bytes; with nothing in flight, a send larger than the cap is still admitted', async () => {
+    const kafka = fakeProducer();
+    const record: Message = { key: 'u', value: 'x'.repeat(1_000) };
+    const batcher = createBatchingProducer(kafka, { ...OPTIONS, maxInflightBytes: 1_500 });
+    const big = watch(batcher.send([record, record]));
+    assert.equal(batcher.inFlight().bytes, 2 * (1_001 + RECORD_OVERHEAD_BYTES));
+    const refused = watch(batcher.send([record]));
+    await refused.done;
+    assert.ok(refused.error() instanceof ProducerOverloadedError);
+    mock.timers.tick(OPTIONS.lingerMs);
+    kafka.settle(0, 'ack');
+    await big.done;
+    assert.equal(big.state(), 'resolved');
+    assert.deepEqual(batcher.inFlight(), { records: 0, bytes: 0 });
   });
 });

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Message } from 'kafkajs';
 import { pino } from 'pino';
-import { KafkaUnavailableError } from '../../src/kafka/batcher';
+import { KafkaUnavailableError, ProducerOverloadedError } from '../../src/kafka/batcher';
 import { createProducerApp } from '../../src/producer/app';
 import { ProducerMetrics } from '../../src/producer/metrics';
 
@@ -21,7 +21,7 @@ const SEED_CURL_BODY = `{
      }`;
 const LIMITS = { maxEventBytes: 32768, maxFutureSkewMs: 86_400_000, maxBatchEvents: 500, maxBatchBytes: 1_048_576 };
 
-type PublishMode = 'ack' | 'kafka-down' | 'other-error';
+type PublishMode = 'ack' | 'kafka-down' | 'other-error' | 'overloaded' | 'even-written';
 
 const published: Message[][] = [];
 let publishMode: PublishMode = 'ack';
@@ -74,6 +74,9 @@ before(async () => {
     publish: async (messages) => {
       if (publishMode === 'kafka-down') throw new KafkaUnavailableError('down');
       if (publishMode === 'other-error') throw new Error('something else');
+      if (publishMode === 'overloaded') throw new ProducerOverloadedError('at capacity');
+      // A request that spanned two produce requests, one of which failed: every other record written.
+      if (publishMode === 'even-written') throw new KafkaUnavailableError('second request failed', { acknowledged: messages.map((_, i) => i % 2 === 0) });
       published.push(messages);
     },
     isReady: async () => {
@@ -227,6 +230,28 @@ void describe('POST /events', () => {
     assert.equal(status, 503);
     assert.ok(headers.get('retry-after'));
   });
+
+  void it('a 503 carries the event_id the producer assigned, so a retry with it stores the event once', async () => {
+    publishMode = 'kafka-down';
+    const before = idCounter;
+    const generated = await post('/events', SEED_CURL_BODY);
+    assert.equal(generated.status, 503);
+    assert.equal((generated.json as { event_id?: string }).event_id, idFor(before + 1));
+    const own = await post('/events', { ...JSON.parse(SEED_CURL_BODY), event_id: '0192F1C4-8D1E-7C3A-9B2F-5A6D7E8F9A0B' });
+    assert.equal((own.json as { event_id?: string }).event_id, '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b');
+  });
+
+  void it('503 at once when the producer is at capacity, counted in /metrics, with the in-flight gauges shown', async () => {
+    const overloaded = await metric('requests_overloaded_total');
+    publishMode = 'overloaded';
+    const { status, headers, json } = await post('/events', SEED_CURL_BODY);
+    assert.equal(status, 503);
+    assert.ok(headers.get('retry-after'));
+    assert.match((json as ErrorBody).error, /capacity/);
+    assert.equal(await metric('requests_overloaded_total'), overloaded + 1);
+    assert.equal(await metric('inflight_records'), 0);
+    assert.equal(await metric('inflight_bytes'), 0);
+  });
 });
 
 void describe('POST /events/batch', () => {
@@ -340,6 +365,45 @@ void describe('POST /events/batch', () => {
     const { status, headers } = await post('/events/batch', { events: [{ event_type: 'page_view', user_id: '1' }] });
     assert.equal(status, 503);
     assert.ok(headers.get('retry-after'));
+  });
+
+  type BatchAnswer = { error?: string; accepted: number; unavailable?: number; rejected: number; results: { index: number; status: string; event_id?: string; errors?: unknown[] }[] };
+
+  void it('a batch nothing of which was written: 503 whose results give every valid item unavailable WITH its event_id', async () => {
+    publishMode = 'kafka-down';
+    const before = idCounter;
+    const { status, headers, json } = await post('/events/batch', {
+      events: [{ event_type: 'a', user_id: '1' }, { event_type: 'b' }, { event_type: 'c', user_id: '3', event_id: '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b' }],
+    });
+    assert.equal(status, 503);
+    assert.ok(headers.get('retry-after'));
+    const body = json as BatchAnswer;
+    assert.equal(typeof body.error, 'string');
+    assert.deepEqual([body.accepted, body.unavailable, body.rejected], [0, 2, 1]);
+    assert.deepEqual(
+      body.results.map((r) => [r.index, r.status, r.event_id]),
+      [
+        [0, 'unavailable', idFor(before + 1)],
+        [1, 'rejected', undefined],
+        [2, 'unavailable', '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b'],
+      ],
+    );
+  });
+
+  void it('a batch partly written (it spanned two produce requests, one failed): 503 saying per item accepted or unavailable', async () => {
+    const acceptedBefore = await metric('events_accepted_total');
+    publishMode = 'even-written';
+    const before = idCounter;
+    const { status, headers, json } = await post('/events/batch', { events: Array.from({ length: 5 }, (_, i) => ({ event_type: 'page_view', user_id: `u${i}` })) });
+    assert.equal(status, 503);
+    assert.ok(headers.get('retry-after'));
+    const body = json as BatchAnswer;
+    assert.deepEqual([body.accepted, body.unavailable, body.rejected], [3, 2, 0]);
+    assert.deepEqual(
+      body.results.map((r) => [r.status, r.event_id]),
+      [0, 1, 2, 3, 4].map((i) => [i % 2 === 0 ? 'accepted' : 'unavailable', idFor(before + 1 + i)]),
+    );
+    assert.equal(await metric('events_accepted_total'), acceptedBefore + 3, 'the written ones count as accepted');
   });
 });
 
