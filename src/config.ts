@@ -5,7 +5,10 @@
  * Defaults point at the local stack (`npm run stack:up`). With ENVIRONMENT=production the AWS
  * endpoints have no default, so the SDKs talk to real AWS with their usual credential chain.
  */
+import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
+import { kafkaSecurity, kafkaSecurityProblems, SASL_MECHANISMS, SECURITY_PROTOCOLS } from './kafka/security';
+import { resolveTemporalSettings, type TemporalConnectionSettings } from './temporal/profile';
 
 /** Static keys of the local S3 server (versitygw); dynalite accepts any key. */
 export const LOCAL_STACK_CREDENTIALS = {
@@ -32,6 +35,11 @@ const url = z
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+/** A file the process reads at startup (certificates, keys, config files). */
+const existingFile = z
+  .string()
+  .trim()
+  .refine((path) => existsSync(path) && statSync(path).isFile(), 'no such file');
 
 /**
  * Largest MAX_EVENT_BYTES. An accepted event becomes one DynamoDB item (at most 400 KB = 409 600
@@ -95,9 +103,34 @@ const envSchema = z.object({
   PRODUCER_MAX_INFLIGHT_BYTES: int(65_536, 1_073_741_824).default(16_777_216),
   PRODUCER_MAX_INFLIGHT_RECORDS: int(1, 1_000_000).default(10_000),
 
-  TEMPORAL_ADDRESS: z.string().trim().regex(hostPort, 'expected host:port, such as localhost:7233').default('localhost:7233'),
-  TEMPORAL_NAMESPACE: name('namespace').default('default'),
+  // Security (src/kafka/security.ts): the Java client's security.protocol and sasl.mechanism values.
+  KAFKA_SECURITY_PROTOCOL: z.enum(SECURITY_PROTOCOLS, { message: 'expected PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL' }).default('PLAINTEXT'),
+  KAFKA_SASL_MECHANISM: z
+    .string()
+    .trim()
+    .toUpperCase()
+    .pipe(z.enum(SASL_MECHANISMS, { message: 'expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (MSK IAM is not supported: use SCRAM-SHA-512 on MSK)' }))
+    .optional(),
+  KAFKA_SASL_USERNAME: name('user name').optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  KAFKA_SSL_CA_PATH: existingFile.optional(),
+  KAFKA_SSL_CERT_PATH: existingFile.optional(),
+  KAFKA_SSL_KEY_PATH: existingFile.optional(),
+  KAFKA_SSL_KEY_PASSWORD: z.string().min(1).optional(),
+
+  // Temporal's own variables (the CLI and the SDKs read the same ones; src/temporal/profile.ts).
+  // Address and namespace default to the local stack after the config file's profile is applied.
+  TEMPORAL_ADDRESS: z.string().trim().regex(hostPort, 'expected host:port, such as localhost:7233').optional(),
+  TEMPORAL_NAMESPACE: name('namespace').optional(),
   TEMPORAL_TASK_QUEUE: name('task queue').default('events'),
+  TEMPORAL_API_KEY: z.string().trim().min(1).optional(),
+  TEMPORAL_TLS: bool.optional(),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: existingFile.optional(),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: existingFile.optional(),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: existingFile.optional(),
+  TEMPORAL_TLS_SERVER_NAME: name('server name').optional(),
+  TEMPORAL_CONFIG_FILE: existingFile.optional(),
+  TEMPORAL_PROFILE: name('profile name').optional(),
 
   AWS_REGION: z.string().trim().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1').default('us-east-1'),
   DYNAMODB_TABLE: z.string().trim().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'expected a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)').default('EventsHot'),
@@ -141,7 +174,7 @@ export type RetrySettings = {
 
 export type Config = ReturnType<typeof shape>;
 
-function shape(env: z.infer<typeof envSchema>) {
+function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSettings) {
   const local = env.ENVIRONMENT !== 'production';
   const dynamoEndpoint = env.DYNAMODB_ENDPOINT ?? (local ? 'http://127.0.0.1:4567' : undefined);
   const s3Endpoint = env.S3_ENDPOINT ?? (local ? 'http://127.0.0.1:9000' : undefined);
@@ -161,8 +194,10 @@ function shape(env: z.infer<typeof envSchema>) {
       maxBatchBytes: env.PRODUCER_MAX_BATCH_BYTES,
       maxInflightBytes: env.PRODUCER_MAX_INFLIGHT_BYTES,
       maxInflightRecords: env.PRODUCER_MAX_INFLIGHT_RECORDS,
+      security: kafkaSecurity(env),
     },
-    temporal: { address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE },
+    // address, namespace, apiKey, tls, grpcMeta: what both the Client and the Worker connect with.
+    temporal: { ...temporal, taskQueue: env.TEMPORAL_TASK_QUEUE },
     aws: {
       region: env.AWS_REGION,
       table: env.DYNAMODB_TABLE,
@@ -248,8 +283,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push({ variable: 'MAX_EVENT_BYTES', message: `must not exceed MAX_BATCH_BYTES (${env2.MAX_BATCH_BYTES})` });
   }
   problems.push(...retryProblems(env2));
+  problems.push(...kafkaSecurityProblems(env2));
+  const temporal = resolveTemporalSettings(env2, env);
+  problems.push(...temporal.problems);
   if (problems.length > 0) throw new ConfigError(problems.map((problem) => redactSecrets(problem, present)));
-  return shape(env2);
+  return shape(env2, temporal.settings);
 }
 
 /**
