@@ -40,6 +40,24 @@ const existingFile = z
   .string()
   .trim()
   .refine((path) => existsSync(path) && statSync(path).isFile(), 'no such file');
+const commaList = (v: string) => v.split(',').map((item) => item.trim()).filter(Boolean);
+/** API keys: token characters only, so a key fits `Authorization: Bearer` and Basic alike. */
+const keyList = z
+  .string()
+  .default('')
+  .transform(commaList)
+  .refine((keys) => keys.every((k) => /^[A-Za-z0-9._~+/=-]{16,256}$/.test(k)), 'expected a comma-separated list of keys, each 16-256 characters of A-Z a-z 0-9 . _ ~ + / = -');
+/** Allowed CORS origins: `*` or exact origins (scheme://host[:port], no path). */
+const originList = z
+  .string()
+  .default('')
+  .transform(commaList)
+  .refine((origins) => origins.every((o) => o === '*' || /^https?:\/\/[^/\s,]+$/.test(o)), 'expected * or a comma-separated list of origins such as https://shop.example.com (no path, no trailing slash)');
+/** A file the process reads at startup (certificates, keys, config files). */
+const existingFile = z
+  .string()
+  .trim()
+  .refine((path) => existsSync(path) && statSync(path).isFile(), 'no such file');
 
 /**
  * Largest MAX_EVENT_BYTES. An accepted event becomes one DynamoDB item (at most 400 KB = 409 600
@@ -76,13 +94,27 @@ const envSchema = z.object({
   ENVIRONMENT: z.enum(['development', 'test', 'production'], { message: 'expected development, test or production' }).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'expected fatal, error, warn, info, debug, trace or silent' }).default('info'),
   HOST: name('host').default('127.0.0.1'),
+  // Replaced by WRITE_KEYS and READ_KEYS. Refusing to start is safer than ignoring it, which
+  // would leave APIs open that their operator believes protected.
   API_KEYS: z
     .string()
-    .default('')
-    .transform((v) => v.split(',').map((k) => k.trim()).filter(Boolean))
-    .refine((keys) => keys.every((k) => k.length >= 16), 'expected a comma-separated list of keys of at least 16 characters each'),
+    .optional()
+    .refine((v) => v === undefined, 'no longer read: put the keys that post events in WRITE_KEYS and the keys that read (GraphQL, /metrics) in READ_KEYS'),
+  WRITE_KEYS: keyList,
+  READ_KEYS: keyList,
   PRODUCER_PORT: port.default(8000),
   GRAPHQL_PORT: port.default(8001),
+  CORS_ORIGINS: originList,
+  GRAPHQL_CORS_ORIGINS: originList,
+  RATE_LIMIT_WRITE_PER_SECOND: int(0, 1_000_000).default(500),
+  RATE_LIMIT_WRITE_BURST: int(1, 1_000_000).default(1_000),
+  RATE_LIMIT_READ_PER_SECOND: int(0, 1_000_000).default(50),
+  RATE_LIMIT_READ_BURST: int(1, 1_000_000).default(100),
+  HTTP_REQUEST_TIMEOUT_MS: int(1_000, 3_600_000).default(30_000),
+  HTTP_HEADERS_TIMEOUT_MS: int(500, 3_600_000).default(10_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  HTTP_MAX_REQUESTS_PER_SOCKET: int(0, 1_000_000).default(1_000),
+  HTTP_TIMEOUT_CHECK_INTERVAL_MS: int(100, 60_000).default(2_000),
 
   KAFKA_BOOTSTRAP_SERVERS: z
     .string()
@@ -181,7 +213,28 @@ function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSetti
   return {
     environment: env.ENVIRONMENT,
     logLevel: env.LOG_LEVEL,
-    http: { host: env.HOST, producerPort: env.PRODUCER_PORT, graphqlPort: env.GRAPHQL_PORT, apiKeys: env.API_KEYS },
+    http: {
+      host: env.HOST,
+      producerPort: env.PRODUCER_PORT,
+      graphqlPort: env.GRAPHQL_PORT,
+      writeKeys: env.WRITE_KEYS,
+      readKeys: env.READ_KEYS,
+      /** Keys that may read /metrics of the other processes (the bridge): the read keys. */
+      apiKeys: env.READ_KEYS,
+      corsOrigins: env.CORS_ORIGINS,
+      graphqlCorsOrigins: env.GRAPHQL_CORS_ORIGINS,
+      rateLimit: {
+        write: { perSecond: env.RATE_LIMIT_WRITE_PER_SECOND, burst: env.RATE_LIMIT_WRITE_BURST },
+        read: { perSecond: env.RATE_LIMIT_READ_PER_SECOND, burst: env.RATE_LIMIT_READ_BURST },
+      },
+      timeouts: {
+        requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+        headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+        keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+        maxRequestsPerSocket: env.HTTP_MAX_REQUESTS_PER_SOCKET,
+        checkIntervalMs: env.HTTP_TIMEOUT_CHECK_INTERVAL_MS,
+      },
+    },
     kafka: {
       brokers: env.KAFKA_BOOTSTRAP_SERVERS,
       clientId: env.KAFKA_CLIENT_ID,
@@ -281,6 +334,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (env2.MAX_EVENT_BYTES > env2.MAX_BATCH_BYTES) {
     problems.push({ variable: 'MAX_EVENT_BYTES', message: `must not exceed MAX_BATCH_BYTES (${env2.MAX_BATCH_BYTES})` });
+  }
+  if (env2.HTTP_HEADERS_TIMEOUT_MS > env2.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push({ variable: 'HTTP_HEADERS_TIMEOUT_MS', message: `must not exceed HTTP_REQUEST_TIMEOUT_MS (${env2.HTTP_REQUEST_TIMEOUT_MS})` });
+  }
+  if (env2.WRITE_KEYS.some((k) => env2.READ_KEYS.includes(k))) {
+    problems.push({ variable: 'READ_KEYS', message: 'a key must not be in both WRITE_KEYS and READ_KEYS: write keys end up in web pages' });
   }
   problems.push(...retryProblems(env2));
   problems.push(...kafkaSecurityProblems(env2));

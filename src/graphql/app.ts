@@ -6,7 +6,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { GraphQLScalarType } from 'graphql';
 import mercurius from 'mercurius';
 import type { Logger } from 'pino';
-import { API_KEY_ERROR, createApiKeyCheck } from '../apiKeys';
+import { createGate, type AccessOptions } from '../http/access';
+import { guardFastify } from '../http/fastify';
+import { applyServerTimeouts, type ServerTimeouts } from '../http/hardening';
 import { afterArg, BadArgument, eventIdArg, eventTypeArg, limitArg, userIdArg } from './arguments';
 import { type EventReader } from './eventReader';
 import { registerGraphiql } from './graphiql';
@@ -17,8 +19,10 @@ export interface GraphqlAppDeps {
   reader: EventReader;
   limits: { defaultLimit: number; maxLimit: number; maxDepth: number };
   logger?: Logger;
-  /** When set, POST /graphql needs one of these keys (GraphiQL: add the header in its Headers tab). */
-  apiKeys?: readonly string[];
+  /** Keys, rate limit and CORS (src/http/access.ts); unset: open, unlimited, no CORS. */
+  access?: AccessOptions;
+  /** Socket limits (slow clients); unset: Node's defaults. */
+  timeouts?: ServerTimeouts;
 }
 
 const JSONScalar = new GraphQLScalarType({
@@ -58,14 +62,9 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
     },
   };
 
-  const authorized = createApiKeyCheck(deps.apiKeys ?? []);
-  if (authorized) {
-    app.addHook('onRequest', async (req, reply) => {
-      if (req.url.startsWith('/graphql') && !authorized(req.headers)) {
-        await reply.code(401).header('www-authenticate', 'Bearer').send(API_KEY_ERROR);
-      }
-    });
-  }
+  // Every route needs a read key unless listed here (GraphiQL: the key goes in its Headers tab).
+  if (deps.timeouts) applyServerTimeouts(app.server, deps.timeouts);
+  guardFastify(app, createGate(deps.access, ['GET', 'POST']), { publicRoutes: ['/health', '/graphiql', '/graphiql/assets/:file'], needed: 'read' });
 
   void app.register(mercurius, {
     schema: SCHEMA,

@@ -1,6 +1,7 @@
 /** GraphQL process: listens on GRAPHQL_PORT; SIGINT/SIGTERM finish in-flight queries, then close. */
 import { createDynamoClient } from '../aws/clients';
 import { loadConfigOrExit } from '../config';
+import { warnIfOpen } from '../http/access';
 import { createLogger } from '../logger';
 import { buildGraphqlApp } from './app';
 import { createEventReader } from './eventReader';
@@ -19,8 +20,10 @@ async function main(): Promise<void> {
     }),
     limits: config.graphql,
     logger,
-    apiKeys: config.http.apiKeys,
+    access: { writeKeys: config.http.writeKeys, readKeys: config.http.readKeys, rateLimit: config.http.rateLimit.read, corsOrigins: config.http.graphqlCorsOrigins },
+    timeouts: config.http.timeouts,
   });
+  warnIfOpen(logger, config.environment, [{ kind: 'read', keys: config.http.readKeys, what: 'GraphQL (every stored event)' }]);
   app.addHook('onClose', async () => dynamo.destroy());
 
   const shutdown = (signal: string) => {

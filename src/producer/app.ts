@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 import type { EventEnvelope, EventLimits, FieldError } from '../events/event';
 import { serializeEnvelope } from '../events/event';
 import { describeType, isJsonObject, parseTimestamp, utf8Length, validateEventRequest } from '../events/validate';
-import { API_KEY_ERROR, createApiKeyCheck } from '../apiKeys';
+import { createGate, type AccessOptions } from '../http/access';
+import { accessRouter } from '../http/express';
 import { KafkaUnavailableError, ProducerOverloadedError } from '../kafka/batcher';
 import type { ProducerMetrics } from './metrics';
 
@@ -23,8 +24,8 @@ export interface ProducerAppDeps {
   metrics: ProducerMetrics;
   logger: Logger;
   now?: () => number;
-  /** When set, POST /events, /events/batch and GET /metrics need one of these keys. */
-  apiKeys?: readonly string[];
+  /** Keys, rate limit and CORS (src/http/access.ts); unset: open, unlimited, no CORS. */
+  access?: AccessOptions;
 }
 
 const RETRY_AFTER_SECONDS = 5;
@@ -46,13 +47,20 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
-  const authorized = createApiKeyCheck(deps.apiKeys ?? []);
-  if (authorized) {
-    app.use(['/events', '/metrics'], (req, res, next) => {
-      if (authorized(req.headers)) return next();
-      res.status(401).set('WWW-Authenticate', 'Bearer').json(API_KEY_ERROR);
-    });
-  }
+  // Access rules before any route: what is not declared here (GET /metrics, unknown paths,
+  // routes added later) needs a read key. Oversized bodies are refused before they are read.
+  app.use(
+    accessRouter(
+      createGate(deps.access, ['POST']),
+      [
+        { method: 'get', path: '/health', access: 'public' },
+        { method: 'get', path: '/ready', access: 'public' },
+        { method: 'post', path: '/events', access: 'write', maxBodyBytes: deps.limits.maxEventBytes },
+        { method: 'post', path: '/events/batch', access: 'write', maxBodyBytes: deps.limits.maxBatchBytes },
+      ],
+      'read',
+    ),
+  );
 
   // Bodies are read as bytes and parsed here, so every failure gets our JSON error shape.
   const body = express.raw({ type: () => true, limit: deps.limits.maxBatchBytes });

@@ -3,11 +3,13 @@
  * accepting connections, let in-flight requests finish (their Kafka sends included), flush, then
  * disconnect.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { v7 as uuidv7 } from 'uuid';
 import { loadConfigOrExit } from '../config';
 import { createBatchingProducer } from '../kafka/batcher';
 import { createKafka, createProducer } from '../kafka/client';
+import { warnIfOpen } from '../http/access';
+import { applyServerTimeouts } from '../http/hardening';
 import { createLogger } from '../logger';
 import { createProducerApp } from './app';
 import { ProducerMetrics } from './metrics';
@@ -53,10 +55,14 @@ async function main(): Promise<void> {
     newEventId: uuidv7,
     metrics,
     logger,
-    apiKeys: config.http.apiKeys,
+    access: { writeKeys: config.http.writeKeys, readKeys: config.http.readKeys, rateLimit: config.http.rateLimit.write, corsOrigins: config.http.corsOrigins },
   });
+  warnIfOpen(logger, config.environment, [
+    { kind: 'write', keys: config.http.writeKeys, what: 'posting events' },
+    { kind: 'read', keys: config.http.readKeys, what: 'GET /metrics' },
+  ]);
 
-  const server: Server = app.listen(config.http.producerPort, config.http.host, () => {
+  const server: Server = applyServerTimeouts(createServer(app), config.http.timeouts).listen(config.http.producerPort, config.http.host, () => {
     logger.info({ url: `http://${config.http.host}:${config.http.producerPort}`, topic: config.kafka.topic }, 'producer listening');
   });
   server.on('error', (err) => {

@@ -1,0 +1,106 @@
+/**
+ * Who may use a route, decided once per request and the same way on both servers:
+ *   1. rate limit: per key when a valid key is sent, else per client IP (so random keys do not
+ *      buy fresh buckets) → 429 with Retry-After and RateLimit-* headers;
+ *   2. key: a side with keys configured needs one of its own kind. Missing or unknown → 401;
+ *      a key of the other kind → 403. A side without keys is open.
+ * Routes say what they need by their route (never by URL text); anything not declared public
+ * needs a key (see express.ts and fastify.ts).
+ */
+import type { Logger } from 'pino';
+import { createCorsPolicy, type CorsPolicy } from './cors';
+import { createKeyRing, presentedKey, type KeyKind, type KeyRing, type RequestHeaders } from './keys';
+import { createRateLimiter, rateLimitHeaders, type RateLimiter, type RateLimitSettings } from './rateLimit';
+
+export type RouteAccess = 'public' | KeyKind;
+
+/** What an app needs to know to guard its routes; every part optional (unset: open, no limit). */
+export interface AccessOptions {
+  writeKeys?: readonly string[];
+  readKeys?: readonly string[];
+  rateLimit?: RateLimitSettings;
+  corsOrigins?: readonly string[];
+  now?: () => number;
+}
+
+export interface Gate {
+  keys: KeyRing;
+  limiter: RateLimiter | undefined;
+  cors: CorsPolicy | undefined;
+}
+
+export function createGate(options: AccessOptions = {}, corsMethods: readonly string[]): Gate {
+  return {
+    keys: createKeyRing({ write: options.writeKeys ?? [], read: options.readKeys ?? [] }),
+    limiter: options.rateLimit ? createRateLimiter(options.rateLimit, options.now) : undefined,
+    cors: createCorsPolicy(options.corsOrigins ?? [], corsMethods),
+  };
+}
+
+export interface Refusal {
+  status: 401 | 403 | 429;
+  headers: Record<string, string>;
+  body: { error: string; errors: { field: string; message: string }[] };
+}
+
+export interface Admission {
+  /** Headers to send with the answer (RateLimit-*). */
+  headers: Record<string, string>;
+}
+
+const HOW = 'send "Authorization: Bearer <key>", "X-API-Key: <key>" or HTTP Basic with the key as user name';
+const SIDE: Record<KeyKind, { keys: string; use: string }> = {
+  write: { keys: 'WRITE_KEYS', use: 'posting events' },
+  read: { keys: 'READ_KEYS', use: 'reading (GraphQL, /metrics)' },
+};
+
+/** Decides on a request to a route that needs `needed`; public routes do not come here. */
+export function admit(gate: Gate, needed: KeyKind, headers: RequestHeaders, clientIp: string): Admission | Refusal {
+  const presented = presentedKey(headers);
+  const match = presented === undefined ? undefined : gate.keys.identify(presented);
+  let rateHeaders: Record<string, string> = {};
+  if (gate.limiter) {
+    const decision = gate.limiter.take(match ? `key:${match.id}` : `ip:${clientIp}`);
+    rateHeaders = rateLimitHeaders(decision);
+    if (!decision.allowed) {
+      return {
+        status: 429,
+        headers: rateHeaders,
+        body: {
+          error: `Too many requests; retry after ${decision.retryAfterSeconds} s`,
+          errors: [{ field: match ? 'authorization' : 'client', message: `at most ${decision.limit} requests at once, refilled over ${decision.policy.split('w=')[1]} s, per ${match ? 'key' : 'client address'}` }],
+        },
+      };
+    }
+  }
+  if (!gate.keys.protects(needed)) return { headers: rateHeaders };
+  const www = { ...rateHeaders, 'www-authenticate': 'Bearer' };
+  if (presented === undefined) {
+    return { status: 401, headers: www, body: { error: 'Missing API key', errors: [{ field: 'authorization', message: `${HOW}, with a key from ${SIDE[needed].keys}` }] } };
+  }
+  if (!match) {
+    return { status: 401, headers: www, body: { error: 'Invalid API key', errors: [{ field: 'authorization', message: `not a key of ${SIDE[needed].keys}` }] } };
+  }
+  if (match.kind !== needed) {
+    return {
+      status: 403,
+      headers: rateHeaders,
+      body: { error: `A ${match.kind} key cannot be used here`, errors: [{ field: 'authorization', message: `this route is for ${SIDE[needed].use} and needs a key from ${SIDE[needed].keys}` }] },
+    };
+  }
+  return { headers: rateHeaders };
+}
+
+export const isRefusal = (d: Admission | Refusal): d is Refusal => 'status' in d;
+
+/** At startup: a side without keys outside development is said loudly, once per process. */
+export function warnIfOpen(logger: Logger, environment: string, sides: { kind: KeyKind; keys: readonly string[]; what: string }[]): void {
+  if (environment === 'development') return;
+  for (const side of sides) {
+    if (side.keys.length > 0) continue;
+    logger.warn(
+      { environment, variable: SIDE[side.kind].keys },
+      `SECURITY: ${SIDE[side.kind].keys} is empty in ${environment}: ${side.what} is open to anyone who can reach this port`,
+    );
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The access rules as one Express router, mounted before every route of an app. It matches
+ * requests with Express's own router (same case and trailing-slash rules as the app's routes),
+ * so what it guards is exactly what the routes answer; it never compares URL text itself.
+ * Declared routes get their access (public, write or read) and body limit; everything else,
+ * including routes added to the app later and unknown paths, needs a `fallback` key.
+ */
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { admit, isRefusal, type Gate, type RouteAccess } from './access';
+import type { KeyKind } from './keys';
+import { bodyTooLarge, declaredLengthOver, SECURITY_HEADERS } from './hardening';
+
+export interface DeclaredRoute {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  path: string;
+  access: RouteAccess;
+  /** Content-Length above this is refused with 413 before the body is read. */
+  maxBodyBytes?: number;
+}
+
+const clientIp = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+
+export function accessRouter(gate: Gate, routes: readonly DeclaredRoute[], fallback: KeyKind): express.Router {
+  const router = express.Router();
+
+  router.use((req: Request, res: Response, next: NextFunction) => {
+    res.set(SECURITY_HEADERS);
+    if (gate.cors) {
+      const cors = gate.cors.answer(req.method, req.headers);
+      res.set(cors.headers);
+      // Preflights carry no key (browsers never send one): answered here, before any key check.
+      if (cors.preflight) return void res.status(204).end();
+    }
+    next();
+  });
+
+  const guard = (access: RouteAccess, maxBodyBytes?: number): RequestHandler => (req, res, next) => {
+    if (access !== 'public') {
+      const decision = admit(gate, access, req.headers, clientIp(req));
+      res.set(decision.headers);
+      if (isRefusal(decision)) return void res.status(decision.status).json(decision.body);
+    }
+    const over = maxBodyBytes === undefined ? undefined : declaredLengthOver(req.headers, maxBodyBytes);
+    if (over !== undefined && maxBodyBytes !== undefined) {
+      // Close instead of draining the body the client is still sending.
+      return void res.status(413).set('connection', 'close').json(bodyTooLarge(over, maxBodyBytes));
+    }
+    next('router');
+  };
+
+  for (const route of routes) router[route.method](route.path, guard(route.access, route.maxBodyBytes));
+  router.use(guard(fallback));
+  return router;
+}

@@ -1,0 +1,28 @@
+/**
+ * The access rules as one root onRequest hook on a Fastify app. The decision is bound to the
+ * route Fastify matched (`request.routeOptions.url`, the route's declared pattern), after Fastify
+ * decoded and normalised the path, so `/%67raphql` and `/graphql` are the same route here
+ * too. Routes not listed as public, routes registered later, and requests that match no route
+ * all need a `needed` key.
+ */
+import type { FastifyInstance } from 'fastify';
+import { admit, isRefusal, type Gate } from './access';
+import type { KeyKind } from './keys';
+import { SECURITY_HEADERS } from './hardening';
+
+export function guardFastify(app: FastifyInstance, gate: Gate, options: { publicRoutes: readonly string[]; needed: KeyKind }): void {
+  const publicRoutes = new Set(options.publicRoutes);
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.headers(SECURITY_HEADERS);
+    if (gate.cors) {
+      const cors = gate.cors.answer(request.method, request.headers);
+      void reply.headers(cors.headers);
+      if (cors.preflight) return reply.code(204).send();
+    }
+    const route = request.routeOptions.url;
+    if (route !== undefined && publicRoutes.has(route)) return;
+    const decision = admit(gate, options.needed, request.headers, request.ip);
+    void reply.headers(decision.headers);
+    if (isRefusal(decision)) return reply.code(decision.status).send(decision.body);
+  });
+}

@@ -1,0 +1,156 @@
+/**
+ * Rate limits and body limits on both APIs: a token bucket per key (per client IP without a
+ * valid key), 429 with Retry-After and the IETF draft's RateLimit headers, memory that stays
+ * bounded, and bodies over the limit refused from their Content-Length before a byte is read.
+ */
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config';
+import { createRateLimiter } from '../../src/http/rateLimit';
+import { EVENT, graphqlApp, LIMITS, raw, READ_KEY, startProducer, WRITE_KEY, WRITE_KEY_2, type ProducerUnderTest } from './http-fixtures';
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+describe('token bucket', () => {
+  it('lets a burst through, refuses the next with a Retry-After, and refills at the rate', () => {
+    let now = 0;
+    const limiter = createRateLimiter({ perSecond: 2, burst: 3 }, () => now)!;
+    const taken = [1, 2, 3].map(() => limiter.take('a'));
+    assert.deepEqual(taken.map((d) => [d.allowed, d.remaining]), [[true, 2], [true, 1], [true, 0]]);
+    const refused = limiter.take('a');
+    assert.equal(refused.allowed, false);
+    assert.equal(refused.retryAfterSeconds, 1);
+    assert.equal(refused.limit, 3);
+    assert.equal(refused.policy, '3;w=2');
+    assert.equal(limiter.take('b').allowed, true, 'another client has its own bucket');
+    now = 500; // one token back
+    assert.equal(limiter.take('a').allowed, true);
+    assert.equal(limiter.take('a').allowed, false);
+  });
+
+  it('is off at 0 per second', () => {
+    assert.equal(createRateLimiter({ perSecond: 0, burst: 10 }), undefined);
+  });
+
+  it('keeps memory bounded: at most maxClients buckets, and refilled (idle) buckets are dropped', () => {
+    let now = 0;
+    const limiter = createRateLimiter({ perSecond: 10, burst: 5, maxClients: 100 }, () => now)!;
+    for (let i = 0; i < 10_000; i++) limiter.take(`ip:10.0.${i >> 8}.${i & 255}`);
+    assert.ok(limiter.size() <= 100, `${limiter.size()} buckets`);
+    now = 1_000; // every bucket refilled: the same as no bucket
+    limiter.take('fresh');
+    assert.equal(limiter.size(), 1);
+  });
+});
+
+describe('producer rate limit', () => {
+  let p: ProducerUnderTest;
+  before(async () => (p = await startProducer({ writeKeys: [WRITE_KEY, WRITE_KEY_2], readKeys: [READ_KEY], rateLimit: { perSecond: 0.001, burst: 3 } })));
+  after(() => p.close());
+  const post = (headers: Record<string, string>) => raw(p.base, 'POST', '/events', { ...JSON_TYPE, ...headers }, EVENT);
+
+  it('answers 429 with Retry-After and RateLimit headers past the burst of one key; other keys are unaffected', async () => {
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await post({ 'x-api-key': WRITE_KEY }));
+    assert.deepEqual(answers.map((a) => a.status), [202, 202, 202, 429]);
+    assert.deepEqual(answers.map((a) => a.headers['ratelimit-remaining']), ['2', '1', '0', '0']);
+    const refused = answers[3]!;
+    assert.equal(refused.headers['ratelimit-limit'], '3');
+    assert.ok(Number(refused.headers['retry-after']) >= 1, `Retry-After ${refused.headers['retry-after']}`);
+    assert.ok(Number(refused.headers['ratelimit-reset']) >= 1);
+    assert.match(String(refused.headers['ratelimit-policy']), /^3;w=\d+$/);
+    assert.match(String(refused.headers['content-type']), /application\/json/);
+    assert.equal(typeof (JSON.parse(refused.body) as { error: unknown }).error, 'string');
+    assert.equal(p.published.length, 3, 'a refused request publishes nothing');
+    assert.equal((await post({ 'x-api-key': WRITE_KEY_2 })).status, 202);
+  });
+
+  it('without a valid key the client address is limited, so made-up keys buy no fresh bucket', async () => {
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await post({ 'x-api-key': `made-up-key-${i}-000000000` })).status);
+    assert.deepEqual(statuses, [401, 401, 401, 429]);
+  });
+
+  it('probes are never limited', async () => {
+    for (let i = 0; i < 10; i++) assert.equal((await raw(p.base, 'GET', '/health')).status, 200);
+  });
+});
+
+describe('GraphQL rate limit', () => {
+  it('answers 429 with the same headers, before any storage read', async () => {
+    const { app, reads } = graphqlApp({ readKeys: [READ_KEY], rateLimit: { perSecond: 0.001, burst: 2 } });
+    try {
+      const q = () => app.inject({ method: 'POST', url: '/graphql', headers: { 'x-api-key': READ_KEY }, payload: { query: '{ latestEvents { eventId } }' } });
+      const answers = [await q(), await q(), await q()];
+      assert.deepEqual(answers.map((a) => a.statusCode), [200, 200, 429]);
+      assert.ok(Number(answers[2]!.headers['retry-after']) >= 1);
+      assert.equal(answers[2]!.headers['ratelimit-remaining'], '0');
+      assert.equal(reads.length, 2);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('config: limits per side with defaults, 0 disables', () => {
+    const config = loadConfig({});
+    assert.deepEqual(config.http.rateLimit, { write: { perSecond: 500, burst: 1_000 }, read: { perSecond: 50, burst: 100 } });
+    assert.equal(loadConfig({ RATE_LIMIT_READ_PER_SECOND: '0' }).http.rateLimit.read.perSecond, 0);
+  });
+});
+
+/** Sends only the headers, announcing `length` bytes, and waits for whatever comes back. */
+function headersOnly(base: string, path: string, length: number, headers: Record<string, string> = {}): Promise<{ status: number; closed: boolean }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let text = '';
+    const deadline = setTimeout(() => (socket.destroy(), reject(new Error(`${path}: no answer within 10 s while the body was not sent`))), 10_000);
+    socket.setEncoding('utf8');
+    socket.on('data', (c: string) => (text += c));
+    const done = (closed: boolean) => {
+      clearTimeout(deadline);
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), closed });
+      socket.destroy();
+    };
+    socket.on('data', () => {
+      if (text.includes('\r\n\r\n')) setTimeout(() => done(socket.readyState !== 'open'), 100);
+    });
+    socket.on('close', () => done(true));
+    socket.on('error', () => undefined);
+    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n${extra}\r\n`);
+  });
+}
+
+describe('bodies over the limit are refused before they are read', () => {
+  it('producer: an event or a batch whose Content-Length is over its limit gets 413 and the connection closes', async () => {
+    const p = await startProducer({ writeKeys: [WRITE_KEY] });
+    try {
+      const event = await headersOnly(p.base, '/events', LIMITS.maxEventBytes + 1, { 'x-api-key': WRITE_KEY });
+      assert.deepEqual(event, { status: 413, closed: true });
+      const batch = await headersOnly(p.base, '/events/batch', LIMITS.maxBatchBytes + 1, { 'x-api-key': WRITE_KEY });
+      assert.deepEqual(batch, { status: 413, closed: true });
+      const big = await raw(p.base, 'POST', '/events', { ...JSON_TYPE, 'x-api-key': WRITE_KEY }, 'x'.repeat(LIMITS.maxEventBytes + 1));
+      assert.equal(big.status, 413);
+      assert.deepEqual((JSON.parse(big.body) as { errors: { field: string }[] }).errors.map((e) => e.field), ['body']);
+      // Without a key, the key is checked first: nothing about the body is revealed.
+      assert.equal((await headersOnly(p.base, '/events', 10_000_000)).status, 401);
+      assert.equal(p.published.length, 0);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('GraphQL: a Content-Length over the body limit gets 413 without the body', async () => {
+    const { app, reads } = graphqlApp({ readKeys: [READ_KEY] });
+    try {
+      const base = await app.listen({ port: 0, host: '127.0.0.1' });
+      const answer = await headersOnly(base, '/graphql', 50 * 1024 * 1024, { 'x-api-key': READ_KEY });
+      assert.equal(answer.status, 413);
+      assert.deepEqual(reads, []);
+    } finally {
+      await app.close();
+    }
+  });
+});
