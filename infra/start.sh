@@ -8,6 +8,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 
 bash infra/stack.sh up
+# The platform's processes (and concurrently, which starts them) run on this Node.
+use_node_runtime || die "no Node.js $NODE_MAJOR_REQUIRED+ after install"
+log "node $(node -v) ($NODE_BIN)"
 [ -f .env ] && { set -a; source .env; set +a; log "loaded .env"; }
 
 run() { echo "node --import tsx $1"; }

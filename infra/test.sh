@@ -32,6 +32,9 @@ finish() {
 trap finish EXIT
 
 phase install bash infra/install.sh
+# Everything below (npm, tsc, eslint, the test runner and the processes it spawns) runs on this Node.
+use_node_runtime || die "no Node.js $NODE_MAJOR_REQUIRED+ after install"
+log "node $(node -v) ($NODE_BIN)"
 phase stack bash infra/stack.sh up
 phase typecheck npm run -s typecheck
 phase lint npm run -s lint

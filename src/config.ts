@@ -53,11 +53,6 @@ const originList = z
   .default('')
   .transform(commaList)
   .refine((origins) => origins.every((o) => o === '*' || /^https?:\/\/[^/\s,]+$/.test(o)), 'expected * or a comma-separated list of origins such as https://shop.example.com (no path, no trailing slash)');
-/** A file the process reads at startup (certificates, keys, config files). */
-const existingFile = z
-  .string()
-  .trim()
-  .refine((path) => existsSync(path) && statSync(path).isFile(), 'no such file');
 
 /**
  * Largest MAX_EVENT_BYTES. An accepted event becomes one DynamoDB item (at most 400 KB = 409 600

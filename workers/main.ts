@@ -3,12 +3,13 @@
  * as you like; they share the queue. SIGINT/SIGTERM: stop polling, let running activities finish,
  * then close Kafka, AWS and Temporal clients.
  */
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createDynamoClient, createS3Client } from '../src/aws/clients';
 import { loadConfigOrExit, type Config } from '../src/config';
 import { createKafka, createProducer } from '../src/kafka/client';
 import { createLogger } from '../src/logger';
+import { connectNativeConnection } from '../src/temporal/nativeConnection';
 
 export async function runWorker(config: Config): Promise<void> {
   const logger = createLogger(config, 'worker');
@@ -25,7 +26,7 @@ export async function runWorker(config: Config): Promise<void> {
   const dynamo = createDynamoClient(config.aws);
   const s3 = createS3Client(config.aws);
   const producer = createProducer(createKafka(config.kafka, logger, '-worker'));
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await connectNativeConnection(config.temporal);
   try {
     const worker = await Worker.create({
       connection,

@@ -2,10 +2,10 @@
  * Bridge process: one member of the `event-processors` consumer group. Run several (npm start
  * runs two); Kafka spreads the raw topic's partitions over them.
  */
-import { Client, Connection } from '@temporalio/client';
 import { loadConfigOrExit } from '../config';
 import { createKafka, createProducer } from '../kafka/client';
 import { createLogger } from '../logger';
+import { createLazyTemporalClient } from '../temporal/connection';
 import { createBridge } from './consumer';
 import { createStartProcessEvent } from './startProcessEvent';
 
@@ -15,8 +15,7 @@ async function main(): Promise<void> {
   const kafka = createKafka(config.kafka, logger, '-bridge');
   // Lazy: the bridge starts (and keeps its partitions) while Temporal is still coming up; starts
   // fail and are retried until it answers.
-  const connection = Connection.lazy({ address: config.temporal.address, connectTimeout: 5_000 });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const { client, connection } = createLazyTemporalClient(config.temporal);
   const dlqProducer = createProducer(kafka);
   const bridge = createBridge({
     consumer: kafka.consumer({ groupId: config.kafka.consumerGroup, sessionTimeout: 30_000, heartbeatInterval: 3_000 }),

@@ -1,6 +1,7 @@
-import { Kafka, logLevel, Partitioners, type LogEntry, type logCreator, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type KafkaConfig, type LogEntry, type logCreator, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import { kafkajsSecurityOptions } from './security';
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -22,16 +23,22 @@ function pinoLogCreator(logger: Logger): logCreator {
     };
 }
 
-export function createKafka(kafka: Config['kafka'], logger: Logger, clientSuffix = ''): Kafka {
-  return new Kafka({
+/** Every Kafka client of the platform (producers, the bridge's consumer, admin), TLS/SASL included. */
+export function createKafka(kafka: Pick<Config['kafka'], 'clientId' | 'brokers' | 'security'>, logger: Logger, clientSuffix = ''): Kafka {
+  return new Kafka(kafkaClientConfig(kafka, logger, clientSuffix));
+}
+
+export function kafkaClientConfig(kafka: Pick<Config['kafka'], 'clientId' | 'brokers' | 'security'>, logger: Logger, clientSuffix = ''): KafkaConfig {
+  return {
     clientId: `${kafka.clientId}${clientSuffix}`,
     brokers: kafka.brokers,
+    ...kafkajsSecurityOptions(kafka.security),
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(logger.child({ component: 'kafkajs' })),
     connectionTimeout: 3_000,
     requestTimeout: 10_000,
     retry: { initialRetryTime: 200, retries: 5, maxRetryTime: 5_000 },
-  });
+  };
 }
 
 export type PlatformProducer = Pick<Producer, 'connect' | 'send' | 'disconnect'>;
