@@ -1,25 +1,39 @@
 /**
- * `npm run replay-dlq -- [options]`: puts dead-lettered events back on the raw topic, so the
- * bridge starts their workflows again. A workflow whose last run Failed may run again under the
- * same ID; one that has since Completed refuses the start, so replaying twice does no harm.
+ * `npm run replay-dlq -- [options]`: runs the workflows of dead-lettered events again, and says
+ * for each event what happened (src/cli/rerun.ts): completed earlier, still running, restarted,
+ * or refused with the reason. Exits 1 when any was refused, 2 on a bad flag.
  *
- * Reads the DLQ from its beginning up to its end as of the start of the command, then exits.
+ * Reads the DLQ from its beginning up to its end as of the start of the command, then starts
+ * each event's workflow (workflow ID = event_id, today's retry policy) unless its latest run
+ * Completed or is still Running. Replaying twice does no harm.
  *   --event-id ID   only this event (repeatable)
  *   --stage S       only records that failed at storeHot, archiveCold or bridge
- *   --dry-run       print what would be replayed, publish nothing
+ *   --dry-run       say what would happen, start nothing
  */
 import { parseArgs } from 'node:util';
+import type { Client } from '@temporalio/client';
+import type { Kafka } from 'kafkajs';
+import { createStartProcessEvent, type StartProcessEvent } from '../bridge/startProcessEvent';
 import { loadConfigOrExit } from '../config';
-import { serializeEnvelope } from '../events/event';
+import type { EventEnvelope } from '../events/event';
 import { parseEnvelope } from '../events/validate';
-import { createKafka, createProducer } from '../kafka/client';
+import { createKafka } from '../kafka/client';
 import type { DeadLetterRecord } from '../kafka/deadLetter';
 import { readTopicToEnd } from '../kafka/readToEnd';
 import { createLogger } from '../logger';
+import { createTemporalClient } from '../temporal/connection';
+import { describeOutcome, OutcomeTally, rerun } from './rerun';
 
 const STAGES = ['storeHot', 'archiveCold', 'bridge'];
+const USAGE = `Usage: npm run replay-dlq -- [--event-id ID]... [--stage ${STAGES.join('|')}] [--dry-run]`;
 
-export function parseReplayArgs(argv: string[]): { eventIds: Set<string>; stage?: string; dryRun: boolean } {
+export interface ReplayArgs {
+  eventIds: Set<string>;
+  stage?: string;
+  dryRun: boolean;
+}
+
+export function parseReplayArgs(argv: string[]): ReplayArgs {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -36,29 +50,21 @@ export function parseReplayArgs(argv: string[]): { eventIds: Set<string>; stage?
   return { eventIds: new Set((values['event-id'] ?? []).map((id) => id.toLowerCase())), stage: values.stage, dryRun: values['dry-run'] ?? false };
 }
 
-async function main(): Promise<void> {
-  let args: ReturnType<typeof parseReplayArgs>;
-  try {
-    args = parseReplayArgs(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`replay-dlq: ${(err as Error).message}\nUsage: npm run replay-dlq -- [--event-id ID]... [--stage ${STAGES.join('|')}] [--dry-run]\n`);
-    process.exit(2);
-  }
-  const config = loadConfigOrExit();
-  const logger = createLogger({ ...config, logLevel: 'warn' }, 'replay-dlq');
-  const kafka = createKafka(config.kafka, logger, '-replay');
-  const producer = createProducer(kafka);
-  const seen = new Set<string>();
-  const counts = { replayed: 0, skipped: 0 };
-  await producer.connect();
-
-  async function handle(value: string, position: string): Promise<void> {
+/** What the DLQ holds for the selection: one entry per event, and what cannot be replayed. */
+export async function readDeadLetters(
+  kafka: Pick<Kafka, 'admin' | 'consumer'>,
+  dlqTopic: string,
+  args: ReplayArgs,
+): Promise<{ events: Map<string, { event: EventEnvelope; record: DeadLetterRecord }>; unusable: { position: string; reason: string }[] }> {
+  const events = new Map<string, { event: EventEnvelope; record: DeadLetterRecord }>();
+  const unusable: { position: string; reason: string }[] = [];
+  await readTopicToEnd(kafka, dlqTopic, (message, partition) => {
+    const position = `${partition}:${message.offset}`;
     let record: DeadLetterRecord;
     try {
-      record = JSON.parse(value) as DeadLetterRecord;
+      record = JSON.parse(message.value?.toString('utf8') ?? '') as DeadLetterRecord;
     } catch {
-      counts.skipped++;
-      process.stdout.write(`skip ${position}: not a dead-letter record\n`);
+      if (args.eventIds.size === 0 && !args.stage) unusable.push({ position, reason: 'not a dead-letter record' });
       return;
     }
     const envelope = parseEnvelope(record.original);
@@ -66,26 +72,65 @@ async function main(): Promise<void> {
     if (args.stage && record.error?.stage !== args.stage) return;
     if (args.eventIds.size > 0 && (!id || !args.eventIds.has(id))) return;
     if (!envelope.ok) {
-      counts.skipped++;
-      process.stdout.write(`skip ${position}: not a valid event (${envelope.errors.map((e) => e.field).join(', ')}); fix it and POST it to /events\n`);
+      unusable.push({ position, reason: `not a valid event (${envelope.errors.map((e) => e.field).join(', ')}); fix it and POST it to /events` });
       return;
     }
-    if (seen.has(envelope.value.event_id)) return;
-    seen.add(envelope.value.event_id);
-    counts.replayed++;
-    process.stdout.write(`${args.dryRun ? 'would replay' : 'replay'} ${envelope.value.event_id} (${record.error.stage}: ${record.error.message})\n`);
-    if (!args.dryRun) {
-      await producer.send({
-        topic: config.kafka.topic,
-        acks: -1,
-        messages: [{ key: envelope.value.user_id, value: serializeEnvelope(envelope.value), headers: { replayed_from: position } }],
-      });
-    }
-  }
-
-  await readTopicToEnd(kafka, config.kafka.dlqTopic, (message, partition) => handle(message.value?.toString('utf8') ?? '', `${partition}:${message.offset}`));
-  await producer.disconnect();
-  process.stdout.write(`${args.dryRun ? 'would replay' : 'replayed'} ${counts.replayed}, skipped ${counts.skipped}\n`);
+    // The latest record of an event wins; the outcome does not depend on which one.
+    events.set(envelope.value.event_id, { event: envelope.value, record });
+  });
+  return { events, unusable };
 }
 
-if (require.main === module) void main();
+export async function replayDeadLetters(
+  deps: { kafka: Pick<Kafka, 'admin' | 'consumer'>; dlqTopic: string; client: Pick<Client, 'workflow'>; start: StartProcessEvent },
+  args: ReplayArgs,
+  write: (line: string) => void,
+): Promise<OutcomeTally> {
+  const tally = new OutcomeTally();
+  const { events, unusable } = await readDeadLetters(deps.kafka, deps.dlqTopic, args);
+  for (const { position, reason } of unusable) {
+    tally.add({ kind: 'refused', reason });
+    write(`record ${position} refused: ${reason}`);
+  }
+  for (const [id, { event, record }] of events) {
+    const outcome = await rerun(deps.client, deps.start, event, { dryRun: args.dryRun });
+    tally.add(outcome);
+    write(`${id} ${describeOutcome(outcome)} [dead-lettered at ${record.error?.stage}: ${record.error?.message}]`);
+  }
+  for (const id of args.eventIds) {
+    if (!events.has(id)) {
+      tally.add({ kind: 'refused', reason: 'not in the DLQ' });
+      write(`${id} refused: not in the DLQ${args.stage ? ` at stage ${args.stage}` : ''}`);
+    }
+  }
+  write(tally.summary());
+  return tally;
+}
+
+async function main(): Promise<void> {
+  let args: ReplayArgs;
+  try {
+    args = parseReplayArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`replay-dlq: ${(err as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const config = loadConfigOrExit();
+  const logger = createLogger({ ...config, logLevel: 'warn' }, 'replay-dlq');
+  const kafka = createKafka(config.kafka, logger, '-replay');
+  const client = await createTemporalClient(config.temporal);
+  try {
+    const start = createStartProcessEvent(client, config.temporal, config.retries);
+    const tally = await replayDeadLetters({ kafka, dlqTopic: config.kafka.dlqTopic, client, start }, args, (line) => process.stdout.write(`${line}\n`));
+    process.exitCode = tally.refused > 0 ? 1 : 0;
+  } finally {
+    await client.connection.close();
+  }
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`replay-dlq: ${(err as Error).message ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

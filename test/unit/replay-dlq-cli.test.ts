@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { parseRedriveArgs, redriveQuery } from '../../src/cli/redrive';
 import { parseReplayArgs } from '../../src/cli/replayDlq';
 import { REPO_ROOT } from '../support/paths';
 
@@ -28,5 +29,53 @@ describe('replay-dlq arguments', () => {
     assert.equal(run.status, 2);
     assert.match(run.stderr, /replay-dlq: --stage must be one of/);
     assert.match(run.stderr, /Usage: npm run replay-dlq/);
+  });
+});
+
+describe('redrive arguments', () => {
+  it('reads --status (any case, repeatable), --event-type, --closed-after/--closed-before, --task-queue, --dry-run', () => {
+    const args = parseRedriveArgs([
+      '--status', 'timedout', '--status', 'Terminated', '--event-type', 'page_view',
+      '--closed-after', '2026-11-25T10:00:00+01:00', '--closed-before', '2026-11-26', '--task-queue', 'events', '--dry-run',
+    ]);
+    assert.deepEqual(args, {
+      statuses: ['TimedOut', 'Terminated'],
+      eventType: 'page_view',
+      closedAfter: '2026-11-25T09:00:00.000Z',
+      closedBefore: '2026-11-26T00:00:00.000Z',
+      taskQueue: 'events',
+      dryRun: true,
+    });
+    assert.equal(
+      redriveQuery(args, 'ignored'),
+      "WorkflowType = 'processEvent' AND TaskQueue = 'events' AND (ExecutionStatus = 'TimedOut' OR ExecutionStatus = 'Terminated') AND EventType = 'page_view' AND CloseTime > '2026-11-25T09:00:00.000Z' AND CloseTime < '2026-11-26T00:00:00.000Z'",
+    );
+  });
+
+  it('by default looks at every status but Completed and Running, on the configured task queue', () => {
+    assert.equal(
+      redriveQuery(parseRedriveArgs([]), 'events'),
+      "WorkflowType = 'processEvent' AND TaskQueue = 'events' AND (ExecutionStatus = 'Failed' OR ExecutionStatus = 'Terminated' OR ExecutionStatus = 'TimedOut' OR ExecutionStatus = 'Canceled')",
+    );
+  });
+
+  it('names the flag that is wrong, and lets nothing break out of the query', () => {
+    assert.throws(() => parseRedriveArgs(['--status', 'Completed']), /--status must be one of Failed, Terminated, TimedOut, Canceled, got "Completed"/);
+    assert.throws(() => parseRedriveArgs(['--closed-after', 'yesterday']), /--closed-after must be an ISO-8601 time/);
+    assert.throws(() => parseRedriveArgs(['--event-type', "x' OR 1=1 OR '"]), /--event-type must be an event type/);
+    assert.throws(() => parseRedriveArgs(['--task-queue', "q'"]), /--task-queue must be a task queue name/);
+    assert.throws(() => parseRedriveArgs(['--stage', 'x']), /--stage/);
+  });
+
+  it('exits 2 with usage on a bad flag, before touching Temporal', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/redrive.ts', '--status', 'Done'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(run.status, 2);
+    assert.match(run.stderr, /redrive: --status must be one of/);
+    assert.match(run.stderr, /Usage: npm run redrive/);
   });
 });

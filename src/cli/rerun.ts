@@ -1,0 +1,103 @@
+/**
+ * One event's workflow, run again if its last run ended without completing: shared by
+ * `replay-dlq` (events from the dead-letter topic) and `redrive` (runs found through Temporal
+ * visibility). Each id gets one outcome a user can act on:
+ *   completed earlier   the latest run Completed: nothing to do (the event is stored);
+ *   still running       the latest run is Running (retrying, or re-run already): nothing to do;
+ *   restarted           the latest run had Failed, Terminated, TimedOut or been Canceled, or
+ *                       there was none: a new run was started (the reuse policy
+ *                       ALLOW_DUPLICATE_FAILED_ONLY lets the same workflow ID run again);
+ *   refused             it could not be done; the reason says why.
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { StartProcessEvent } from '../bridge/startProcessEvent';
+import type { EventEnvelope } from '../events/event';
+
+/** Status names as Temporal's visibility queries spell them. */
+export const ENDED_NOT_COMPLETED = ['Failed', 'Terminated', 'TimedOut', 'Canceled'] as const;
+export type EndedStatus = (typeof ENDED_NOT_COMPLETED)[number];
+
+const STATUS_NAMES: Record<string, string> = {
+  RUNNING: 'Running',
+  COMPLETED: 'Completed',
+  FAILED: 'Failed',
+  TERMINATED: 'Terminated',
+  TIMED_OUT: 'TimedOut',
+  CANCELLED: 'Canceled',
+  CONTINUED_AS_NEW: 'ContinuedAsNew',
+};
+
+export type RerunOutcome =
+  | { kind: 'completed-earlier' }
+  | { kind: 'still-running' }
+  | { kind: 'restarted' | 'would-restart'; previous: string }
+  | { kind: 'refused'; reason: string };
+
+/** The latest run's status under this workflow ID, or 'none'. */
+async function latestStatus(client: Pick<Client, 'workflow'>, workflowId: string): Promise<string> {
+  try {
+    const { status } = await client.workflow.getHandle(workflowId).describe();
+    return STATUS_NAMES[status.name] ?? status.name;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return 'none';
+    throw err;
+  }
+}
+
+const settled = (status: string): RerunOutcome | undefined =>
+  status === 'Completed' ? { kind: 'completed-earlier' } : status === 'Running' ? { kind: 'still-running' } : undefined;
+
+export async function rerun(
+  client: Pick<Client, 'workflow'>,
+  start: StartProcessEvent,
+  event: EventEnvelope,
+  { dryRun }: { dryRun: boolean },
+): Promise<RerunOutcome> {
+  try {
+    const status = await latestStatus(client, event.event_id);
+    const done = settled(status);
+    if (done) return done;
+    if (dryRun) return { kind: 'would-restart', previous: status };
+    if ((await start(event)) === 'started') return { kind: 'restarted', previous: status };
+    // Someone else (the bridge, another replay) started it between the look and the start.
+    return settled(await latestStatus(client, event.event_id)) ?? { kind: 'refused', reason: 'Temporal refused the start (a run exists)' };
+  } catch (err) {
+    return { kind: 'refused', reason: (err as Error).message || String(err) };
+  }
+}
+
+export function describeOutcome(outcome: RerunOutcome): string {
+  switch (outcome.kind) {
+    case 'completed-earlier':
+      return 'completed earlier';
+    case 'still-running':
+      return 'still running';
+    case 'restarted':
+      return outcome.previous === 'none' ? 'restarted (it had no run)' : `restarted (previous run ${outcome.previous})`;
+    case 'would-restart':
+      return outcome.previous === 'none' ? 'would restart (it has no run)' : `would restart (previous run ${outcome.previous})`;
+    case 'refused':
+      return `refused: ${outcome.reason}`;
+  }
+}
+
+/** Counts per outcome, in a fixed order, for the closing line. */
+export class OutcomeTally {
+  private readonly counts = new Map<RerunOutcome['kind'], number>();
+  add(outcome: RerunOutcome): void {
+    this.counts.set(outcome.kind, (this.counts.get(outcome.kind) ?? 0) + 1);
+  }
+  get refused(): number {
+    return this.counts.get('refused') ?? 0;
+  }
+  summary(): string {
+    const order: [RerunOutcome['kind'], string][] = [
+      ['restarted', 'restarted'],
+      ['would-restart', 'would restart'],
+      ['completed-earlier', 'completed earlier'],
+      ['still-running', 'still running'],
+      ['refused', 'refused'],
+    ];
+    return order.map(([kind, label]) => `${label} ${this.counts.get(kind) ?? 0}`).join(', ');
+  }
+}
