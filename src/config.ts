@@ -101,6 +101,7 @@ const envSchema = z.object({
   GRAPHQL_PORT: port.default(8001),
   CORS_ORIGINS: originList,
   GRAPHQL_CORS_ORIGINS: originList,
+  TRUST_PROXY_HOPS: int(0, 10).default(0),
   RATE_LIMIT_WRITE_PER_SECOND: int(0, 1_000_000).default(500),
   RATE_LIMIT_WRITE_BURST: int(1, 1_000_000).default(1_000),
   RATE_LIMIT_READ_PER_SECOND: int(0, 1_000_000).default(50),
@@ -218,6 +219,7 @@ function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSetti
       apiKeys: env.READ_KEYS,
       corsOrigins: env.CORS_ORIGINS,
       graphqlCorsOrigins: env.GRAPHQL_CORS_ORIGINS,
+      trustedProxyHops: env.TRUST_PROXY_HOPS,
       rateLimit: {
         write: { perSecond: env.RATE_LIMIT_WRITE_PER_SECOND, burst: env.RATE_LIMIT_WRITE_BURST },
         read: { perSecond: env.RATE_LIMIT_READ_PER_SECOND, burst: env.RATE_LIMIT_READ_BURST },

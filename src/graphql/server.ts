@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     }),
     limits: config.graphql,
     logger,
-    access: { writeKeys: config.http.writeKeys, readKeys: config.http.readKeys, rateLimit: config.http.rateLimit.read, corsOrigins: config.http.graphqlCorsOrigins },
+    access: { writeKeys: config.http.writeKeys, readKeys: config.http.readKeys, rateLimit: config.http.rateLimit.read, corsOrigins: config.http.graphqlCorsOrigins, trustedProxyHops: config.http.trustedProxyHops },
     timeouts: config.http.timeouts,
   });
   warnIfOpen(logger, config.environment, [{ kind: 'read', keys: config.http.readKeys, what: 'GraphQL (every stored event)' }]);

@@ -20,21 +20,39 @@ export interface AccessOptions {
   readKeys?: readonly string[];
   rateLimit?: RateLimitSettings;
   corsOrigins?: readonly string[];
+  /** Proxies in front of the server that append to X-Forwarded-For (0: use the socket address). */
+  trustedProxyHops?: number;
   now?: () => number;
 }
 
 export interface Gate {
+  /** The client's address, for per-address rate limits. */
+  clientAddress(socketAddress: string | undefined, headers: RequestHeaders): string;
   keys: KeyRing;
   limiter: RateLimiter | undefined;
   cors: CorsPolicy | undefined;
 }
 
 export function createGate(options: AccessOptions = {}, corsMethods: readonly string[]): Gate {
+  const hops = options.trustedProxyHops ?? 0;
   return {
+    clientAddress: (socketAddress, headers) => clientAddress(socketAddress, headers['x-forwarded-for'], hops),
     keys: createKeyRing({ write: options.writeKeys ?? [], read: options.readKeys ?? [] }),
     limiter: options.rateLimit ? createRateLimiter(options.rateLimit, options.now) : undefined,
     cors: createCorsPolicy(options.corsOrigins ?? [], corsMethods),
   };
+}
+
+/**
+ * Behind `hops` trusted proxies, each appending the address it saw to X-Forwarded-For, the
+ * client is the entry `hops` from the right; entries further left are whatever the client sent
+ * and are never trusted. With 0 hops, or a header shorter than that, the socket address counts.
+ */
+export function clientAddress(socketAddress: string | undefined, forwardedFor: string | string[] | undefined, hops: number): string {
+  const socket = socketAddress ?? 'unknown';
+  if (hops <= 0 || forwardedFor === undefined) return socket;
+  const chain = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map((a) => a.trim()).filter(Boolean);
+  return chain.length >= hops ? chain[chain.length - hops]! : socket;
 }
 
 export interface Refusal {

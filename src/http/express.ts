@@ -18,8 +18,6 @@ export interface DeclaredRoute {
   maxBodyBytes?: number;
 }
 
-const clientIp = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? 'unknown';
-
 export function accessRouter(gate: Gate, routes: readonly DeclaredRoute[], fallback: KeyKind): express.Router {
   const router = express.Router();
 
@@ -36,7 +34,7 @@ export function accessRouter(gate: Gate, routes: readonly DeclaredRoute[], fallb
 
   const guard = (access: RouteAccess, maxBodyBytes?: number): RequestHandler => (req, res, next) => {
     if (access !== 'public') {
-      const decision = admit(gate, access, req.headers, clientIp(req));
+      const decision = admit(gate, access, req.headers, gate.clientAddress(req.socket.remoteAddress, req.headers));
       res.set(decision.headers);
       if (isRefusal(decision)) return void res.status(decision.status).json(decision.body);
     }

@@ -21,7 +21,7 @@ export function guardFastify(app: FastifyInstance, gate: Gate, options: { public
     }
     const route = request.routeOptions.url;
     if (route !== undefined && publicRoutes.has(route)) return;
-    const decision = admit(gate, options.needed, request.headers, request.ip);
+    const decision = admit(gate, options.needed, request.headers, gate.clientAddress(request.socket.remoteAddress, request.headers));
     void reply.headers(decision.headers);
     if (isRefusal(decision)) return reply.code(decision.status).send(decision.body);
   });

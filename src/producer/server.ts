@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     newEventId: uuidv7,
     metrics,
     logger,
-    access: { writeKeys: config.http.writeKeys, readKeys: config.http.readKeys, rateLimit: config.http.rateLimit.write, corsOrigins: config.http.corsOrigins },
+    access: { writeKeys: config.http.writeKeys, readKeys: config.http.readKeys, rateLimit: config.http.rateLimit.write, corsOrigins: config.http.corsOrigins, trustedProxyHops: config.http.trustedProxyHops },
   });
   warnIfOpen(logger, config.environment, [
     { kind: 'write', keys: config.http.writeKeys, what: 'posting events' },

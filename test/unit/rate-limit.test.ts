@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config';
+import { clientAddress } from '../../src/http/access';
 import { createRateLimiter } from '../../src/http/rateLimit';
 import { EVENT, graphqlApp, LIMITS, raw, READ_KEY, startProducer, WRITE_KEY, WRITE_KEY_2, type ProducerUnderTest } from './http-fixtures';
 
@@ -74,6 +75,29 @@ describe('producer rate limit', () => {
 
   it('probes are never limited', async () => {
     for (let i = 0; i < 10; i++) assert.equal((await raw(p.base, 'GET', '/health')).status, 200);
+  });
+});
+
+describe('client address behind proxies', () => {
+  it('takes the entry the trusted proxies appended, never what the client wrote further left', () => {
+    assert.equal(clientAddress('10.0.0.5', undefined, 0), '10.0.0.5');
+    assert.equal(clientAddress('10.0.0.5', '203.0.113.9', 0), '10.0.0.5', 'no proxy trusted: the header is ignored');
+    assert.equal(clientAddress('10.0.0.5', 'spoofed, 203.0.113.9', 1), '203.0.113.9');
+    assert.equal(clientAddress('10.0.0.5', 'spoofed, 203.0.113.9, 10.0.0.4', 2), '203.0.113.9');
+    assert.equal(clientAddress('10.0.0.5', ['spoofed', '203.0.113.9'], 1), '203.0.113.9');
+    assert.equal(clientAddress('10.0.0.5', '', 1), '10.0.0.5');
+  });
+
+  it('behind one load balancer, each client has its own bucket', async () => {
+    const p = await startProducer({ rateLimit: { perSecond: 0.001, burst: 1 }, trustedProxyHops: 1 });
+    try {
+      const from = (xff: string) => raw(p.base, 'POST', '/events', { ...JSON_TYPE, 'x-forwarded-for': xff }, EVENT);
+      assert.equal((await from('203.0.113.1')).status, 202);
+      assert.equal((await from('203.0.113.2')).status, 202);
+      assert.equal((await from('1.1.1.1, 203.0.113.1')).status, 429, 'a made-up left entry buys no fresh bucket');
+    } finally {
+      await p.close();
+    }
   });
 });
 
