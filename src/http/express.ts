@@ -4,6 +4,9 @@
  * so what it guards is exactly what the routes answer; it never compares URL text itself.
  * Declared routes get their access (public, write or read) and body limit; everything else,
  * including routes added to the app later and unknown paths, needs a `fallback` key.
+ *
+ * CORS covers the write routes only, the ones browser SDKs call: a page on another origin has no
+ * business reading /metrics or probing other paths through a visitor's browser.
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { admit, isRefusal, type Gate, type RouteAccess } from './access';
@@ -21,18 +24,13 @@ export interface DeclaredRoute {
 export function accessRouter(gate: Gate, routes: readonly DeclaredRoute[], fallback: KeyKind): express.Router {
   const router = express.Router();
 
-  router.use((req: Request, res: Response, next: NextFunction) => {
+  router.use((_req: Request, res: Response, next: NextFunction) => {
     res.set(SECURITY_HEADERS);
-    if (gate.cors) {
-      const cors = gate.cors.answer(req.method, req.headers);
-      res.set(cors.headers);
-      // Preflights carry no key (browsers never send one): answered here, before any key check.
-      if (cors.preflight) return void res.status(204).end();
-    }
     next();
   });
 
   const guard = (access: RouteAccess, maxBodyBytes?: number): RequestHandler => (req, res, next) => {
+    if (access === 'write' && gate.cors) res.set(gate.cors.answer(req.method, req.headers).headers);
     if (access !== 'public') {
       const decision = admit(gate, access, req.headers, gate.clientAddress(req.socket.remoteAddress, req.headers));
       res.set(decision.headers);
@@ -46,7 +44,18 @@ export function accessRouter(gate: Gate, routes: readonly DeclaredRoute[], fallb
     next('router');
   };
 
-  for (const route of routes) router[route.method](route.path, guard(route.access, route.maxBodyBytes));
+  for (const route of routes) {
+    router[route.method](route.path, guard(route.access, route.maxBodyBytes));
+    const cors = gate.cors;
+    if (route.access === 'write' && cors) {
+      // Preflights carry no key (browsers never send one): answered here, before any key check.
+      router.options(route.path, (req, res, next) => {
+        const answer = cors.answer(req.method, req.headers);
+        if (!answer.preflight) return next();
+        res.set(answer.headers).status(204).end();
+      });
+    }
+  }
   router.use(guard(fallback));
   return router;
 }

@@ -37,6 +37,12 @@ describe('CORS on the producer', () => {
       assert.equal(refused.status, 401, 'a preflight passes without a key, the request itself does not');
       assert.equal(refused.headers['access-control-allow-origin'], SHOP, 'so the page can read the 401');
       assert.equal(p.published.length, 1);
+      // Only the write routes are for browsers: no grant to read /metrics or probe other paths.
+      for (const path of ['/metrics', '/health', '/nope']) {
+        const pre = await raw(p.base, 'OPTIONS', path, { ...preflight(SHOP), 'access-control-request-method': 'GET' });
+        assert.equal(pre.headers['access-control-allow-origin'], undefined, `preflight ${path}`);
+        assert.equal((await raw(p.base, 'GET', path, { origin: SHOP })).headers['access-control-allow-origin'], undefined, `GET ${path}`);
+      }
     } finally {
       await p.close();
     }
