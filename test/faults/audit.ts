@@ -86,8 +86,9 @@ export async function listRuns(p: Platform): Promise<Map<string, RunCounts>> {
   return runs;
 }
 
-export async function countOpenRuns(p: Platform): Promise<number> {
-  const { count } = await p.temporal.workflow.count(`TaskQueue = '${p.config.temporal.taskQueue}' AND ExecutionStatus = 'Running'`);
+/** Runs of the run's task queue in one status, as Temporal visibility counts them. */
+export async function countRuns(p: Platform, status: 'Running' | 'Completed'): Promise<number> {
+  const { count } = await p.temporal.workflow.count(`TaskQueue = '${p.config.temporal.taskQueue}' AND ExecutionStatus = '${status}'`);
   return count;
 }
 

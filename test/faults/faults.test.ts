@@ -17,7 +17,7 @@ import { getItem } from '../support/clients';
 import { REPO_ROOT } from '../support/paths';
 import { startPlatform, type Platform } from '../support/platform';
 import { waitFor } from '../support/wait';
-import { audit, countItems, countOpenRuns, type AuditResult } from './audit';
+import { audit, countItems, countRuns, listRuns, type AuditResult } from './audit';
 import { createLoad } from './load';
 
 const stack = (...args: string[]) => promisify(execFile)('bash', [join(REPO_ROOT, 'infra/stack.sh'), ...args]);
@@ -69,7 +69,8 @@ describe('fault suite: zero lost, zero doubled', { timeout: 25 * 60_000 }, () =>
 
   async function fault(name: string, inject: () => Promise<void>, restore: () => Promise<void>): Promise<void> {
     phase = name;
-    const inFlight = load.current!.ledger.accepted.size - (await countItems(p));
+    // Accepted but not yet through: no Completed run yet (stored, archived and closed).
+    const inFlight = load.current!.ledger.accepted.size - (await countRuns(p, 'Completed'));
     await inject();
     await restore();
     const restoredAt = Date.now();
@@ -114,13 +115,16 @@ describe('fault suite: zero lost, zero doubled', { timeout: 25 * 60_000 }, () =>
     await l.stop();
 
     const accepted = l.ledger.accepted.size;
+    // Drained when every accepted event has a closed run and none is still running.
     await waitFor(
       'every accepted event processed',
-      async () => (await countOpenRuns(p)) === 0 && (await countItems(p)) >= accepted - l.ledger.unknown.size,
-      { timeoutMs: 600_000, intervalMs: 2_000 },
+      async () => {
+        const runs = await listRuns(p);
+        const open = [...runs.values()].some((r) => r.other > 0);
+        return !open && [...l.ledger.accepted.keys()].every((id) => (runs.get(id)?.completed ?? 0) + (runs.get(id)?.failed ?? 0) > 0);
+      },
+      { timeoutMs: 600_000, intervalMs: 5_000 },
     );
-    // The last runs may still be closing after their items are written.
-    await waitFor('no open runs', async () => (await countOpenRuns(p)) === 0, { timeoutMs: 120_000, intervalMs: 1_000 });
 
     const result = await audit(p, l.ledger);
     const table = report(rows, result, l.ledger);
