@@ -14,10 +14,14 @@ log "node $(node -v) ($NODE_BIN)"
 [ -f .env ] && { set -a; source .env; set +a; log "loaded .env"; }
 
 run() { echo "node --import tsx $1"; }
+# Two bridges, two health ports: BRIDGE_HTTP_PORT and the next one (0 = any free port for both).
+bridge_port=${BRIDGE_HTTP_PORT:-8002}
+second_bridge_port=$(( bridge_port == 0 ? 0 : bridge_port + 1 ))
 cat >&2 <<MSG
 
   Producer   http://localhost:${PRODUCER_PORT:-8000}/events
   GraphiQL   http://localhost:${GRAPHQL_PORT:-8001}/graphiql
+  Bridges    http://localhost:$bridge_port/ready  http://localhost:$second_bridge_port/ready  (and /metrics)
   Web UI     http://localhost:$TEMPORAL_UI_PORT
 
 MSG
@@ -27,8 +31,8 @@ node_modules/.bin/concurrently --kill-others-on-fail --kill-signal SIGTERM --pre
   --names producer,bridge-1,bridge-2,worker-1,worker-2,graphql \
   --prefix-colors cyan,magenta,magenta,yellow,yellow,green \
   "$(run src/producer/server.ts)" \
-  "$(run src/bridge/main.ts)" \
-  "$(run src/bridge/main.ts)" \
+  "BRIDGE_HTTP_PORT=$bridge_port $(run src/bridge/main.ts)" \
+  "BRIDGE_HTTP_PORT=$second_bridge_port $(run src/bridge/main.ts)" \
   "$(run workers/main.ts)" \
   "$(run workers/main.ts)" \
   "$(run src/graphql/server.ts)" | pretty

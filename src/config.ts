@@ -173,6 +173,9 @@ const envSchema = z.object({
   MAX_FUTURE_SKEW_SECONDS: int(0, 7 * 86_400).default(86_400),
 
   BRIDGE_START_CONCURRENCY: int(1, 1_000).default(32),
+  // 0 = any free port (the bridge logs the one it got).
+  BRIDGE_HTTP_PORT: int(0, 65535).default(8002),
+  BRIDGE_START_TIMEOUT_MS: int(100, 120_000).default(10_000),
   // 0 = no attempt cap: the elapsed budget decides.
   HOT_RETRY_MAX_ATTEMPTS: int(0, 100_000).default(0),
   HOT_RETRY_INITIAL_INTERVAL_MS: int(10, 3_600_000).default(1_000),
@@ -263,7 +266,7 @@ function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSetti
       maxBatchBytes: env.MAX_BATCH_BYTES,
       maxFutureSkewMs: env.MAX_FUTURE_SKEW_SECONDS * 1000,
     },
-    bridge: { startConcurrency: env.BRIDGE_START_CONCURRENCY },
+    bridge: { startConcurrency: env.BRIDGE_START_CONCURRENCY, httpPort: env.BRIDGE_HTTP_PORT, startTimeoutMs: env.BRIDGE_START_TIMEOUT_MS },
     retries: {
       hot: {
         maximumAttempts: env.HOT_RETRY_MAX_ATTEMPTS,

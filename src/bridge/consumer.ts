@@ -2,18 +2,31 @@
  * The bridge: a kafkajs consumer-group member that turns each record of the raw topic into a
  * processEvent workflow start.
  *
- * Offsets are resolved only after the start for that record succeeded (or found the workflow
- * already started), in partition order, so a crash re-delivers at most the unfinished window and
- * the workflow-ID dedup absorbs it. Records that can never work (bad JSON, invalid envelope) go
- * to the DLQ and are committed. Failures that would hit every record (Temporal unreachable) are
- * retried with backoff, heartbeating, without committing and without restarting the consumer.
+ * Each partition's batch is worked through in windows of `concurrency` records. An offset is
+ * resolved only once every record of its window is done (started, found already started, or
+ * dead-lettered), so a crash re-delivers at most the unfinished window and the workflow-ID dedup
+ * absorbs it. Records that can never work (bad JSON, invalid envelope, rejected by Temporal for
+ * their own content) go to the DLQ and are committed.
+ *
+ * Failures that would hit every record (Temporal unreachable or slow, Temporal refusing every
+ * start because of its setup, the DLQ refusing writes) are never dead-lettered: the window's
+ * unfinished records wait with exponential backoff and are retried, nothing is committed past
+ * them, one log line per backoff step and partition says why, and /ready reports it. A timer
+ * heartbeats the group for as long as a window is in flight, so a slow Temporal never costs the
+ * member its partitions.
+ *
+ * If the consumer crashes anyway (an error kafkajs does not retry), the bridge restarts it; see
+ * `superviseConsumer`.
  */
-import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
+import type { Consumer, ConsumerRunConfig, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EventEnvelope, FieldError } from '../events/event';
 import { parseEnvelope } from '../events/validate';
 import { publishDeadLetter } from '../kafka/deadLetter';
-import { isRecordRejection, type StartProcessEvent } from './startProcessEvent';
+import { classifyStartError } from './startErrors';
+import type { StartProcessEvent } from './startProcessEvent';
+import { BridgeStatus, type BackoffKind } from './status';
+import { superviseConsumer } from './supervisor';
 
 export interface BridgeDeps {
   consumer: Consumer;
@@ -26,16 +39,16 @@ export interface BridgeDeps {
   /** Partitions processed at the same time by this member (default 4, the raw topic's count). */
   partitionConcurrency?: number;
   logger: Logger;
-  /** Backoff while Temporal is unreachable. */
+  /** Backoff while every start fails (Temporal unreachable or refusing, DLQ refusing). */
   retry?: { initialMs: number; maxMs: number };
+  /** How often the group is heartbeated while a window is in flight (default 1 s; kafkajs sends at most one per heartbeatInterval). */
+  heartbeatEveryMs?: number;
+  /** Delay before restarting a crashed consumer, doubled up to 30 s (default 1 s). */
+  restartDelayMs?: number;
+  status?: BridgeStatus;
 }
 
-export interface BridgeStats {
-  started: number;
-  alreadyStarted: number;
-  deadLettered: number;
-  transientFailures: number;
-}
+export type BridgeStats = BridgeStatus['stats'];
 
 type Decoded = { ok: true; event: EventEnvelope } | { ok: false; reason: string; fields?: FieldError[] };
 
@@ -52,12 +65,22 @@ function decode(message: KafkaMessage): Decoded {
   return { ok: true, event: parsed.value };
 }
 
+/** A record is done, or waits for a failure that would hit every record to pass. */
+type Outcome = { done: true } | { done: false; kind: BackoffKind; code?: string; reason: string };
+
+const DONE: Outcome = { done: true };
+
+/** Backoff kinds by how much an operator needs to hear about them. */
+const SEVERITY: Record<BackoffKind, number> = { transient: 0, 'dead-letter': 1, systemic: 2 };
+
 export function createBridge(deps: BridgeDeps) {
   const { consumer, logger } = deps;
   const retry = deps.retry ?? { initialMs: 500, maxMs: 15_000 };
-  const stats: BridgeStats = { started: 0, alreadyStarted: 0, deadLettered: 0, transientFailures: 0 };
+  const heartbeatEveryMs = deps.heartbeatEveryMs ?? 1_000;
+  const status = deps.status ?? new BridgeStatus();
+  const stats = status.stats;
 
-  async function deadLetter(topic: string, partition: number, message: KafkaMessage, type: string, reason: string, fields?: FieldError[]) {
+  async function deadLetter(topic: string, partition: number, message: KafkaMessage, type: string, reason: string, fields?: FieldError[]): Promise<Outcome> {
     const raw = message.value?.toString('utf8') ?? null;
     let original: unknown = raw;
     try {
@@ -65,76 +88,163 @@ export function createBridge(deps: BridgeDeps) {
     } catch {
       // keep the raw string: that is what the producer of the bad record sent
     }
-    await publishDeadLetter(deps.dlqProducer, deps.dlqTopic, message.key?.toString('utf8') ?? null, {
-      original,
-      error: { stage: 'bridge', type, message: reason, attempts: 1, ...(fields ? { fields } : {}) },
-      failed_at: new Date().toISOString(),
-      source: { topic, partition, offset: message.offset, key: message.key?.toString('utf8') ?? null },
-    });
+    const key = message.key?.toString('utf8') ?? null;
+    try {
+      await publishDeadLetter(
+        deps.dlqProducer,
+        deps.dlqTopic,
+        key,
+        {
+          original,
+          error: { stage: 'bridge', type, message: reason, attempts: 1, ...(fields ? { fields } : {}) },
+          failed_at: new Date().toISOString(),
+          source: { topic, partition, offset: message.offset, key },
+        },
+        { rawValue: message.value },
+      );
+    } catch (err) {
+      stats.deadLetterFailures++;
+      return { done: false, kind: 'dead-letter', reason: `cannot publish to ${deps.dlqTopic}: ${(err as Error).message}` };
+    }
     stats.deadLettered++;
-    logger.warn({ topic, partition, offset: message.offset, reason, fields }, 'record dead-lettered');
+    logger.warn({ topic, partition, offset: message.offset, bytes: message.value?.length ?? 0, reason, fields }, 'record dead-lettered');
+    return DONE;
   }
 
-  /** Handles one record until it is done (started, found started, or dead-lettered). */
-  async function handle(payload: EachBatchPayload, message: KafkaMessage): Promise<void> {
-    const { topic, partition } = payload.batch;
+  /** One attempt at one record. */
+  async function attempt(topic: string, partition: number, message: KafkaMessage): Promise<Outcome> {
     const decoded = decode(message);
     if (!decoded.ok) return deadLetter(topic, partition, message, 'InvalidRecord', decoded.reason, decoded.fields);
     const event = decoded.event;
-    let delay = retry.initialMs;
-    for (;;) {
-      try {
-        const outcome = await deps.startProcessEvent(event);
-        if (outcome === 'started') stats.started++;
-        else {
-          stats.alreadyStarted++;
-          logger.debug({ event_id: event.event_id }, 'workflow already started; record is a redelivery');
-        }
-        return;
-      } catch (err) {
-        if (isRecordRejection(err)) {
-          return deadLetter(topic, partition, message, 'WorkflowStartRejected', (err as Error).message);
-        }
-        stats.transientFailures++;
-        if (!payload.isRunning() || payload.isStale()) throw err; // let kafkajs redeliver after the rebalance
-        logger.warn({ err: (err as Error).message, event_id: event.event_id, retryInMs: delay }, 'cannot start workflow; retrying');
-        await new Promise((r) => setTimeout(r, delay));
-        await payload.heartbeat();
-        delay = Math.min(delay * 2, retry.maxMs);
+    try {
+      const outcome = await deps.startProcessEvent(event);
+      if (outcome === 'started') stats.started++;
+      else {
+        stats.alreadyStarted++;
+        logger.debug({ event_id: event.event_id }, 'workflow already started; record is a redelivery');
       }
+      return DONE;
+    } catch (err) {
+      const failure = classifyStartError(err);
+      if (failure.kind === 'record') {
+        return deadLetter(topic, partition, message, 'WorkflowStartRejected', `${failure.code ?? 'rejected'}: ${failure.message}`);
+      }
+      if (failure.kind === 'systemic') stats.systemicFailures++;
+      else stats.transientFailures++;
+      return { done: false, kind: failure.kind, ...(failure.code ? { code: failure.code } : {}), reason: failure.message };
     }
+  }
+
+  /** Sleeps `ms`, waking early once `abandoned()` says the window is no longer ours. */
+  async function sleepUnless(ms: number, abandoned: () => boolean): Promise<void> {
+    const until = Date.now() + ms;
+    while (!abandoned() && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(250, until - Date.now())));
+  }
+
+  /**
+   * Works one window until every record is done. Returns false when the window was abandoned
+   * (rebalance, shutdown): nothing of it may be resolved then, and kafkajs delivers it again.
+   */
+  async function processWindow(payload: EachBatchPayload, window: KafkaMessage[], abandoned: () => boolean): Promise<boolean> {
+    const { topic, partition } = payload.batch;
+    let pending = window;
+    let delay = retry.initialMs;
+    for (let step = 1; ; step++) {
+      const outcomes = await Promise.all(pending.map((m) => attempt(topic, partition, m)));
+      const failed = pending.filter((_, i) => !outcomes[i]!.done);
+      if (failed.length === 0) {
+        const was = status.backoffOf(partition);
+        if (was) {
+          status.clearBackoff(partition);
+          logger.info({ partition, kind: was.kind, outageMs: Date.now() - was.since, steps: was.step }, 'partition resumed after backoff');
+        }
+        return true;
+      }
+      if (abandoned()) return false;
+      // One failure stands for the window: the one an operator most needs to see.
+      const worst = outcomes
+        .filter((o): o is Exclude<Outcome, { done: true }> => !o.done)
+        .reduce((a, b) => (SEVERITY[b.kind] > SEVERITY[a.kind] ? b : a));
+      const since = status.backoffOf(partition)?.since ?? Date.now();
+      status.setBackoff(partition, {
+        kind: worst.kind,
+        since,
+        step,
+        retryInMs: delay,
+        waiting: failed.length,
+        ...(worst.code ? { code: worst.code } : {}),
+        reason: worst.reason,
+      });
+      const line = { topic, partition, kind: worst.kind, code: worst.code, error: worst.reason, waiting: failed.length, fromOffset: failed[0]!.offset, step, retryInMs: delay };
+      if (worst.kind === 'transient') logger.warn(line, 'cannot start workflows; backing off, nothing committed');
+      else if (worst.kind === 'systemic') logger.error(line, 'Temporal rejects every workflow start (namespace setup?); backing off, nothing dead-lettered or committed');
+      else logger.error(line, 'cannot publish to the dead-letter topic; backing off, nothing committed');
+      await sleepUnless(delay, abandoned);
+      if (abandoned()) return false;
+      delay = Math.min(delay * 2, retry.maxMs);
+      pending = failed;
+    }
+  }
+
+  /**
+   * Heartbeats the group every `heartbeatEveryMs` while a batch is worked on, however long its
+   * starts take. Reports a rebalance so the batch can let go of its partition in time.
+   */
+  function keepHeartbeating(payload: EachBatchPayload) {
+    let rebalancing = false;
+    const timer = setInterval(() => {
+      payload.heartbeat().catch((err: unknown) => {
+        stats.heartbeatFailures++;
+        const text = `${(err as { type?: string }).type ?? ''} ${(err as Error).message}`;
+        if (/rebalanc|UNKNOWN_MEMBER_ID|ILLEGAL_GENERATION|NOT_COORDINATOR/i.test(text)) rebalancing = true;
+        logger.debug({ partition: payload.batch.partition, err: (err as Error).message }, 'heartbeat during a window failed');
+      });
+    }, heartbeatEveryMs);
+    timer.unref();
+    return { rebalancing: () => rebalancing, stop: () => clearInterval(timer) };
   }
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const messages = payload.batch.messages;
-    for (let i = 0; i < messages.length; i += deps.concurrency) {
-      if (!payload.isRunning() || payload.isStale()) return;
-      const window = messages.slice(i, i + deps.concurrency);
-      await Promise.all(window.map((m) => handle(payload, m)));
-      // Every record up to here is done: safe to commit past the last one.
-      payload.resolveOffset(window[window.length - 1]!.offset);
-      await payload.commitOffsetsIfNecessary();
-      await payload.heartbeat();
+    const heartbeats = keepHeartbeating(payload);
+    const abandoned = () => !payload.isRunning() || payload.isStale() || heartbeats.rebalancing();
+    try {
+      for (let i = 0; i < messages.length; i += deps.concurrency) {
+        if (abandoned()) return;
+        const window = messages.slice(i, i + deps.concurrency);
+        if (!(await processWindow(payload, window, abandoned))) return;
+        // Every record up to here is done: safe to commit past the last one.
+        payload.resolveOffset(window[window.length - 1]!.offset);
+        await payload.commitOffsetsIfNecessary();
+      }
+    } finally {
+      heartbeats.stop();
     }
+    await payload.heartbeat();
   }
 
+  const runConfig: ConsumerRunConfig = {
+    eachBatchAutoResolve: false,
+    // Commit after every finished window, so a restart redelivers as little as possible.
+    autoCommitThreshold: 1,
+    autoCommitInterval: 1_000,
+    partitionsConsumedConcurrently: deps.partitionConcurrency ?? 4,
+    eachBatch,
+  };
+  const supervisor = superviseConsumer({ consumer, runConfig, status, logger, restartDelayMs: deps.restartDelayMs });
+
   return {
+    status,
+    /** Counters, kept for callers that only count (the bench). */
     stats,
     async run(): Promise<void> {
       await consumer.connect();
       await consumer.subscribe({ topic: deps.topic, fromBeginning: true });
-      await consumer.run({
-        eachBatchAutoResolve: false,
-        // Commit after every finished window, so a restart redelivers as little as possible.
-        autoCommitThreshold: 1,
-        autoCommitInterval: 1_000,
-        partitionsConsumedConcurrently: deps.partitionConcurrency ?? 4,
-        eachBatch,
-      });
+      await supervisor.run();
     },
     /** Stops fetching, waits for the current batch, commits resolved offsets, leaves the group. */
     async stop(): Promise<void> {
-      await consumer.disconnect();
+      await supervisor.stop();
     },
   };
 }

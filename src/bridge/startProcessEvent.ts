@@ -18,15 +18,56 @@ export type StartOutcome = 'started' | 'already-started';
 
 export type StartProcessEvent = (event: EventEnvelope) => Promise<StartOutcome>;
 
+/**
+ * The server caps the summary at 400 bytes (`limit.userMetadataSummarySize`), counted on the
+ * serialized Payload: the JSON string with its quotes and escapes, plus the Payload's encoding
+ * metadata (~25 bytes). 300 bytes of JSON leaves room for both.
+ */
+export const SUMMARY_MAX_JSON_BYTES = 300;
+
+const jsonBytes = (text: string) => Buffer.byteLength(JSON.stringify(text), 'utf8');
+
+/**
+ * The Web UI's one-line summary of a run. event_type (128 chars) and user_id (256 chars of any
+ * script) can exceed the server's limit together, and an over-limit summary makes the start fail
+ * with INVALID_ARGUMENT; so each part is cut on a code-point boundary until it fits, marked "…".
+ */
+export function workflowSummary(event: Pick<EventEnvelope, 'event_type' | 'user_id' | 'timestamp'>): string {
+  const full = `${event.event_type} from user ${event.user_id} at ${event.timestamp}`;
+  if (jsonBytes(full) <= SUMMARY_MAX_JSON_BYTES) return full;
+  const clip = (text: string, maxChars: number) => {
+    const points = Array.from(text);
+    return points.length <= maxChars ? text : `${points.slice(0, maxChars).join('')}…`;
+  };
+  // Shorten the longer part first, one code point at a time; both parts are at most 256 points.
+  let typeChars = Array.from(event.event_type).length;
+  let userChars = Array.from(event.user_id).length;
+  for (;;) {
+    const summary = `${clip(event.event_type, typeChars)} from user ${clip(event.user_id, userChars)} at ${event.timestamp}`;
+    if (jsonBytes(summary) <= SUMMARY_MAX_JSON_BYTES || (typeChars === 0 && userChars === 0)) return summary;
+    if (userChars >= typeChars) userChars--;
+    else typeChars--;
+  }
+}
+
+export interface StartOptions {
+  /** Deadline of one start, including the SDK's own gRPC retries. */
+  timeoutMs: number;
+}
+
 export function createStartProcessEvent(
-  client: Pick<Client, 'workflow'>,
+  client: Pick<Client, 'workflow' | 'withDeadline'>,
   temporal: Config['temporal'],
   retries: Config['retries'],
+  opts: StartOptions = { timeoutMs: 10_000 },
 ): StartProcessEvent {
   return async (event) => {
     const input: ProcessEventInput = { event, retries };
     try {
-      await client.workflow.start(WORKFLOW_TYPE, {
+      // Without a deadline the SDK retries an unreachable server for ~21 s per call, longer than
+      // the bridge can go without heartbeating; with one, the call fails with DEADLINE_EXCEEDED
+      // and the bridge's own backoff takes over.
+      await client.withDeadline(Date.now() + opts.timeoutMs, () => client.workflow.start(WORKFLOW_TYPE, {
         workflowId: event.event_id,
         taskQueue: temporal.taskQueue,
         args: [input],
@@ -35,24 +76,12 @@ export function createStartProcessEvent(
           { key: EventTypeKey, value: event.event_type },
           { key: UserIdKey, value: event.user_id },
         ]),
-        staticSummary: `${event.event_type} from user ${event.user_id} at ${event.timestamp}`,
-      });
+        staticSummary: workflowSummary(event),
+      }));
       return 'started';
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return 'already-started';
       throw err;
     }
   };
-}
-
-const GRPC_INVALID_ARGUMENT = 3;
-
-/**
- * True when Temporal rejected this one record (its arguments), so retrying it is pointless and
- * it belongs in the DLQ. Anything else (unreachable server, timeouts, overload) would hit every
- * record: the bridge waits and retries instead.
- */
-export function isRecordRejection(err: unknown): boolean {
-  const code = (err as { code?: number; cause?: { code?: number } }).code ?? (err as { cause?: { code?: number } }).cause?.code;
-  return code === GRPC_INVALID_ARGUMENT;
 }

@@ -47,6 +47,8 @@ export async function isolatedEnv(extra: Record<string, string> = {}): Promise<R
     TEMPORAL_TASK_QUEUE: `events-test-${run}`,
     PRODUCER_PORT: String(await freePort()),
     GRAPHQL_PORT: String(await freePort()),
+    // Each bridge picks a free port for /health, /ready, /metrics and logs it ("bridge running").
+    BRIDGE_HTTP_PORT: '0',
     ...extra,
   };
 }

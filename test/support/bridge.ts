@@ -1,0 +1,25 @@
+/** The bridges of a test platform, seen as an operator would: their /ready and /metrics. */
+import type { Platform } from './platform';
+
+/** The bridge's HTTP address, from the port it logged when it started (BRIDGE_HTTP_PORT=0). */
+export function bridgeUrl(p: Platform, name: string): string {
+  for (const line of p.output(name)) {
+    if (!line.includes('bridge running')) continue;
+    const port = (JSON.parse(line) as { httpPort?: number }).httpPort;
+    if (port) return `http://127.0.0.1:${port}`;
+  }
+  throw new Error(`${name} has not logged its HTTP port yet`);
+}
+
+export async function bridgeReady(p: Platform, name: string): Promise<{ status: number; body: { ready: boolean; consumer: string; problems: string[] } }> {
+  const res = await fetch(`${bridgeUrl(p, name)}/ready`);
+  return { status: res.status, body: (await res.json()) as { ready: boolean; consumer: string; problems: string[] } };
+}
+
+/** One sample of the bridge's /metrics, e.g. metric(p, 'bridge-1', 'bridge_consumer_crashes_total'). */
+export async function bridgeMetric(p: Platform, name: string, metric: string): Promise<number> {
+  const text = await (await fetch(`${bridgeUrl(p, name)}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${metric} `));
+  if (!line) throw new Error(`${name} /metrics has no ${metric}`);
+  return Number(line.slice(metric.length + 1));
+}
