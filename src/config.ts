@@ -259,6 +259,9 @@ function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSetti
       s3Endpoint,
       // Self-hosted S3 servers have no per-bucket DNS names.
       s3ForcePathStyle: env.S3_FORCE_PATH_STYLE ?? s3Endpoint !== undefined,
+      // An endpoint outside production is the local stack, whose static keys then apply; in
+      // production an endpoint is a VPC or FIPS endpoint of real AWS, reached with real credentials.
+      localStackKeys: local,
     },
     limits: {
       maxEventBytes: env.MAX_EVENT_BYTES,

@@ -5,18 +5,19 @@ import { LOCAL_STACK_CREDENTIALS, type Config } from '../config';
 type AwsConfig = Config['aws'];
 
 /**
- * With an endpoint (the local stack) and no AWS_ACCESS_KEY_ID in the environment, use the local
- * stack's static keys; otherwise leave credentials to the SDK's default chain (env, profile, role).
+ * Outside production, with an endpoint (the local stack) and no AWS_ACCESS_KEY_ID in the
+ * environment, use the local stack's static keys; otherwise leave credentials to the SDK's default
+ * chain (env, profile, SSO, instance/task/pod role).
  */
-function credentialsFor(endpoint: string | undefined) {
-  return endpoint !== undefined && !process.env.AWS_ACCESS_KEY_ID ? LOCAL_STACK_CREDENTIALS : undefined;
+function credentialsFor(aws: AwsConfig, endpoint: string | undefined) {
+  return aws.localStackKeys && endpoint !== undefined && !process.env.AWS_ACCESS_KEY_ID ? LOCAL_STACK_CREDENTIALS : undefined;
 }
 
 export function createDynamoClient(aws: AwsConfig): DynamoDBClient {
   return new DynamoDBClient({
     region: aws.region,
     endpoint: aws.dynamoEndpoint,
-    credentials: credentialsFor(aws.dynamoEndpoint),
+    credentials: credentialsFor(aws, aws.dynamoEndpoint),
     // Activities have their own retry policy; keep SDK retries short so a dead server surfaces
     // as a failed attempt in Temporal instead of a hidden minute of backoff.
     maxAttempts: 2,
@@ -28,7 +29,7 @@ export function createS3Client(aws: AwsConfig): S3Client {
     region: aws.region,
     endpoint: aws.s3Endpoint,
     forcePathStyle: aws.s3ForcePathStyle,
-    credentials: credentialsFor(aws.s3Endpoint),
+    credentials: credentialsFor(aws, aws.s3Endpoint),
     maxAttempts: 2,
   });
 }
