@@ -43,3 +43,5 @@ mapfile -t integration < <(find test/integration -name '*.test.ts' | sort)
 phase unit node --import tsx --test --test-reporter=spec "${unit[@]}"
 # One file at a time: the failure tests stop and start shared servers.
 phase integration node --import tsx --test --test-concurrency=1 --test-reporter=spec "${integration[@]}"
+# Thousands of events through worker, bridge and server faults, audited from the stores.
+phase faults npm run -s test:faults

@@ -22,7 +22,7 @@ import { createLoad } from './load';
 
 const stack = (...args: string[]) => promisify(execFile)('bash', [join(REPO_ROOT, 'infra/stack.sh'), ...args]);
 const MIN_EVENTS = Number(process.env.FAULT_SUITE_EVENTS ?? 5_000);
-const RATE = Number(process.env.FAULT_SUITE_RATE ?? 9);
+const RATE = Number(process.env.FAULT_SUITE_RATE ?? 10);
 const seconds = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface FaultRow {
@@ -152,9 +152,9 @@ function order(name: string): number {
 function report(rows: FaultRow[], result: AuditResult, ledger: ReturnType<typeof createLoad>['ledger']): string {
   const byPhase = (fault: string, outcome: string) =>
     result.verdicts.filter((v) => (v.phase === fault || v.phase === `after ${fault}`) && v.outcome === outcome).length;
-  const accepted = (fault: string) => result.verdicts.filter((v) => v.phase === fault || v.phase === `after ${fault}`).length;
+  const accepted = (fault: string) => result.verdicts.filter((v) => v.phase === fault).length;
   const lines = [
-    '| fault | events accepted during it | in flight when it hit | lost | doubled | dead-lettered | time to recover |',
+    '| fault | events accepted while it lasted | in flight when it hit | lost | doubled | dead-lettered | time to recover |',
     '|---|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>

@@ -81,9 +81,12 @@ export function createLoad(opts: LoadOptions) {
       } catch {
         return { status: res.status, body: {} };
       }
-    } catch {
-      count('network error');
-      return undefined;
+    } catch (err) {
+      // Refused: the request never reached a producer, so sending it again is safe even without
+      // an event_id. Anything else (reset, timeout) may have been written: outcome unknown.
+      const refused = (err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
+      count(refused ? 'connection refused' : 'network error');
+      return refused ? { status: 0, body: {} } : undefined;
     }
   }
 
@@ -122,6 +125,10 @@ export function createLoad(opts: LoadOptions) {
     }
     if (status !== undefined && status >= 400 && status < 500 && status !== 429) {
       if (clientId) ledger.rejected.add(clientId);
+      return;
+    }
+    if (status === 0) {
+      retryLater.push(e); // connection refused: nothing was written
       return;
     }
     // 503 / 429 / network error: retry with the id the producer named, if any.
