@@ -38,8 +38,9 @@ export function applyServerTimeouts(server: Server, t: ServerTimeouts): Server {
   server.headersTimeout = Math.min(t.headersTimeoutMs, t.requestTimeoutMs);
   server.keepAliveTimeout = t.keepAliveTimeoutMs;
   server.maxRequestsPerSocket = t.maxRequestsPerSocket;
-  // An idle socket (nothing sent at all) is closed too, without waiting for the deadline check.
-  server.timeout = t.requestTimeoutMs;
+  // No socket idle timeout (server.timeout): it would also cut a client off while it waits for a
+  // slow answer (a Kafka produce up to KAFKA_PRODUCE_TIMEOUT_MS). A socket that sends nothing at
+  // all is already closed by the headers deadline.
   (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = t.checkIntervalMs;
   return server;
 }

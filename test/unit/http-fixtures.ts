@@ -4,7 +4,7 @@
  * URL would normalise `//events` or `%65vents` away before the server sees them).
  */
 import { request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import type { Message } from 'kafkajs';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -95,3 +95,31 @@ export function graphqlApp(access?: AccessOptions, more: Partial<GraphqlAppDeps>
 }
 
 export const basic = (user: string, password = '') => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+/**
+ * A slow-loris client: sends `prefix`, then one byte per second, and resolves with what it got
+ * back once the server closed the connection. Rejects if the connection is still open at the
+ * deadline.
+ */
+export function slowLoris(base: string, prefix: string, deadlineMs: number): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let received = '';
+    const drip = setInterval(() => socket.writable && socket.write('a'), 1_000);
+    const deadline = setTimeout(() => {
+      clearInterval(drip);
+      socket.destroy();
+      reject(new Error(`connection still open after ${deadlineMs} ms of one byte per second`));
+    }, deadlineMs);
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearInterval(drip);
+      clearTimeout(deadline);
+      resolve(received);
+    });
+    socket.write(prefix);
+  });
+}

@@ -5,11 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
-import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config';
 import { applyServerTimeouts } from '../../src/http/hardening';
-import { EVENT, graphqlApp, raw, READ_KEY, startProducer, WRITE_KEY } from './http-fixtures';
+import { EVENT, graphqlApp, raw, READ_KEY, slowLoris, startProducer, WRITE_KEY } from './http-fixtures';
 
 const SHOP = 'https://shop.example.com';
 const preflight = (origin: string) => ({ origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' });
@@ -132,34 +131,6 @@ describe('security headers', () => {
   });
 });
 
-/**
- * A slow-loris client: sends `prefix`, then one byte per second, and resolves with what it got
- * back once the server closed the connection. Rejects if the connection is still open at the
- * deadline.
- */
-function slowLoris(base: string, prefix: string, deadlineMs: number): Promise<string> {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname);
-    let received = '';
-    const drip = setInterval(() => socket.writable && socket.write('a'), 1_000);
-    const deadline = setTimeout(() => {
-      clearInterval(drip);
-      socket.destroy();
-      reject(new Error(`connection still open after ${deadlineMs} ms of one byte per second`));
-    }, deadlineMs);
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (received += chunk));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearInterval(drip);
-      clearTimeout(deadline);
-      resolve(received);
-    });
-    socket.write(prefix);
-  });
-}
-
 describe('slow clients are cut off', () => {
   // Short limits through the same variables as production; the defaults are 10 s / 30 s.
   const { timeouts } = loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '1500', HTTP_REQUEST_TIMEOUT_MS: '3000', HTTP_TIMEOUT_CHECK_INTERVAL_MS: '250' }).http;
@@ -185,6 +156,24 @@ describe('slow clients are cut off', () => {
       assert.match(await slowLoris(base, trickledHeaders.replace('/events', '/graphql'), DEADLINE_MS), /^HTTP\/1\.1 408|^$/);
       assert.match(await slowLoris(base, trickledBody('/graphql', READ_KEY), DEADLINE_MS), /^HTTP\/1\.1 408|^$/);
       assert.deepEqual(reads, []);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a client waiting for a slow answer is not cut off: the deadlines cover receiving the request only', async () => {
+    const slow = loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '500', HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_TIMEOUT_CHECK_INTERVAL_MS: '100' }).http.timeouts;
+    const reader = {
+      latest: () => new Promise<[]>((resolve) => setTimeout(() => resolve([]), 2_500)),
+      byType: async () => [],
+      byUser: async () => [],
+      byId: async () => null,
+    };
+    const { app } = graphqlApp({}, { timeouts: slow, reader });
+    try {
+      const base = await app.listen({ port: 0, host: '127.0.0.1' });
+      const res = await raw(base, 'POST', '/graphql', { 'content-type': 'application/json' }, JSON.stringify({ query: '{ latestEvents { eventId } }' }));
+      assert.equal(res.status, 200, res.body);
     } finally {
       await app.close();
     }
