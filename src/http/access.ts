@@ -72,8 +72,12 @@ const SIDE: Record<KeyKind, { keys: string; use: string }> = {
   read: { keys: 'READ_KEYS', use: 'reading (GraphQL, /metrics)' },
 };
 
-/** Decides on a request to a route that needs `needed`; public routes do not come here. */
-export function admit(gate: Gate, needed: KeyKind, headers: RequestHeaders, clientIp: string): Admission | Refusal {
+/**
+ * Decides on a request to a route that needs `needed`. Public routes (probes, the GraphiQL page)
+ * need no key but are rate-limited like the rest: /ready asks Kafka, and must not become a way to
+ * flood it.
+ */
+export function admit(gate: Gate, needed: RouteAccess, headers: RequestHeaders, clientIp: string): Admission | Refusal {
   const presented = presentedKey(headers);
   const match = presented === undefined ? undefined : gate.keys.identify(presented);
   let rateHeaders: Record<string, string> = {};
@@ -91,7 +95,7 @@ export function admit(gate: Gate, needed: KeyKind, headers: RequestHeaders, clie
       };
     }
   }
-  if (!gate.keys.protects(needed)) return { headers: rateHeaders };
+  if (needed === 'public' || !gate.keys.protects(needed)) return { headers: rateHeaders };
   const www = { ...rateHeaders, 'www-authenticate': 'Bearer' };
   if (presented === undefined) {
     return { status: 401, headers: www, body: { error: 'Missing API key', errors: [{ field: 'authorization', message: `${HOW}, with a key from ${SIDE[needed].keys}` }] } };

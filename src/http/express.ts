@@ -31,11 +31,9 @@ export function accessRouter(gate: Gate, routes: readonly DeclaredRoute[], fallb
 
   const guard = (access: RouteAccess, maxBodyBytes?: number): RequestHandler => (req, res, next) => {
     if (access === 'write' && gate.cors) res.set(gate.cors.answer(req.method, req.headers).headers);
-    if (access !== 'public') {
-      const decision = admit(gate, access, req.headers, gate.clientAddress(req.socket.remoteAddress, req.headers));
-      res.set(decision.headers);
-      if (isRefusal(decision)) return void res.status(decision.status).json(decision.body);
-    }
+    const decision = admit(gate, access, req.headers, gate.clientAddress(req.socket.remoteAddress, req.headers));
+    res.set(decision.headers);
+    if (isRefusal(decision)) return void res.status(decision.status).json(decision.body);
     const over = maxBodyBytes === undefined ? undefined : declaredLengthOver(req.headers, maxBodyBytes);
     if (over !== undefined && maxBodyBytes !== undefined) {
       // Close instead of draining the body the client is still sending.

@@ -20,8 +20,8 @@ export function guardFastify(app: FastifyInstance, gate: Gate, options: { public
       if (cors.preflight) return reply.code(204).send();
     }
     const route = request.routeOptions.url;
-    if (route !== undefined && publicRoutes.has(route)) return;
-    const decision = admit(gate, options.needed, request.headers, gate.clientAddress(request.socket.remoteAddress, request.headers));
+    const access = route !== undefined && publicRoutes.has(route) ? 'public' : options.needed;
+    const decision = admit(gate, access, request.headers, gate.clientAddress(request.socket.remoteAddress, request.headers));
     void reply.headers(decision.headers);
     if (isRefusal(decision)) return reply.code(decision.status).send(decision.body);
   });
