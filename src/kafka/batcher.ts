@@ -75,6 +75,8 @@ export interface BatchingProducer {
   flush(): Promise<void>;
   /** What admission control counts now: queued, or in a produce request kafkajs has not settled. */
   inFlight(): { records: number; bytes: number };
+  /** Whether a send of about this many bytes would be admitted now (checked before reading it). */
+  hasRoomFor(bytes: number): boolean;
 }
 
 /**
@@ -214,5 +216,6 @@ export function createBatchingProducer(producer: Pick<Producer, 'send'>, opts: B
       await Promise.allSettled([...inFlight]);
     },
     inFlight: () => ({ records: admittedRecords, bytes: admittedBytes }),
+    hasRoomFor: (bytes) => admittedRecords === 0 || (admittedRecords < maxInflightRecords && admittedBytes + bytes <= maxInflightBytes),
   };
 }

@@ -17,6 +17,11 @@ import type { ProducerMetrics } from './metrics';
 export interface ProducerAppDeps {
   /** Resolves once Kafka acknowledged every record. */
   publish: (messages: Message[]) => Promise<void>;
+  /**
+   * Admission control before a body is read: false when a request of about this many bytes
+   * would exceed the in-flight caps. Unset: always room.
+   */
+  hasRoomFor?: (bytes: number) => boolean;
   /** True when Kafka answers (GET /ready). */
   isReady: () => Promise<boolean>;
   limits: EventLimits & { maxBatchEvents: number; maxBatchBytes: number };
@@ -79,6 +84,14 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
   };
 
   let lastOverloadLogMs = 0;
+  function countOverload(detail: string): void {
+    deps.metrics.inc('requests_overloaded_total');
+    // Refusals come by the thousand while Kafka is stuck: one line per 10 s, /metrics counts them.
+    if (now() - lastOverloadLogMs > 10_000) {
+      lastOverloadLogMs = now();
+      deps.logger.warn({ detail }, 'producer at capacity; answering 503');
+    }
+  }
   /**
    * Sends the events to Kafka and says, per event, whether Kafka acknowledged it. On a failure
    * some may have been written (a request too large for one produce request spans several), and
@@ -95,12 +108,7 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
       deps.metrics.inc('events_accepted_total', written);
       deps.metrics.inc('requests_unavailable_total');
       if (err instanceof ProducerOverloadedError) {
-        deps.metrics.inc('requests_overloaded_total');
-        // Refusals come by the thousand while Kafka is stuck: one line per 10 s, /metrics counts them.
-        if (now() - lastOverloadLogMs > 10_000) {
-          lastOverloadLogMs = now();
-          deps.logger.warn({ err: err.message }, 'producer at capacity; answering 503');
-        }
+        countOverload(err.message);
         return { acknowledged, error: 'Producer at capacity while Kafka is slow; retry later' };
       }
       deps.logger.error({ err: (err as Error).message, events: events.length, written }, 'Kafka did not acknowledge');
@@ -113,7 +121,18 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).json(body);
   };
 
-  app.post('/events', body, async (req, res) => {
+  // At capacity (Kafka slow or gone), a request is refused before its body is read: reading and
+  // parsing bodies only to refuse them would fill the heap as fast as clients send. Nothing of
+  // such a request is written and no event_id is assigned; Node discards the unread body.
+  const admit = (req: Request, res: Response, next: NextFunction): void => {
+    const length = Number(req.headers['content-length']);
+    if (!deps.hasRoomFor || deps.hasRoomFor(Number.isFinite(length) ? length : 0)) return next();
+    deps.metrics.inc('requests_unavailable_total');
+    countOverload('refused before reading the body');
+    unavailable(res, { error: 'Producer at capacity while Kafka is slow; nothing was written; retry later' });
+  };
+
+  app.post('/events', admit, body, async (req, res) => {
     const receivedAtMs = now();
     const input = jsonBody(req);
     const size = Buffer.isBuffer(req.body) ? req.body.length : 0;
@@ -131,7 +150,7 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     res.status(202).json({ event_id: result.value.event_id, status: 'accepted', message: 'Event accepted for processing' });
   });
 
-  app.post('/events/batch', body, async (req, res) => {
+  app.post('/events/batch', admit, body, async (req, res) => {
     const receivedAtMs = now();
     const input = jsonBody(req);
     if (!isJsonObject(input)) throw new HttpError(422, 'Invalid batch', [{ field: 'body', message: `expected {"events": [...]}, got ${describeType(input)}` }]);

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
 
   const app = createProducerApp({
     publish: (messages) => batcher.send(messages),
+    hasRoomFor: (bytes) => batcher.hasRoomFor(bytes),
     // Bounded: a load balancer's probe must get an answer even while Kafka hangs.
     isReady: () =>
       Promise.race([

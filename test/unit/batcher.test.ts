@@ -374,10 +374,23 @@ void describe('createBatchingProducer', () => {
     const refused = watch(batcher.send([record]));
     await refused.done;
     assert.ok(refused.error() instanceof ProducerOverloadedError);
+    assert.equal(batcher.hasRoomFor(1), false, 'the pre-read check agrees');
     mock.timers.tick(OPTIONS.lingerMs);
     kafka.settle(0, 'ack');
     await big.done;
     assert.equal(big.state(), 'resolved');
     assert.deepEqual(batcher.inFlight(), { records: 0, bytes: 0 });
+    assert.equal(batcher.hasRoomFor(10_000), true, 'nothing in flight: room for anything');
+  });
+
+  void it('hasRoomFor: room while the request would fit under both caps', () => {
+    const kafka = fakeProducer();
+    const batcher = createBatchingProducer(kafka, { ...OPTIONS, maxInflightBytes: 1_000, maxInflightRecords: 2 });
+    void batcher.send([message(1)]).catch(() => undefined);
+    const used = batcher.inFlight().bytes;
+    assert.equal(batcher.hasRoomFor(1_000 - used), true);
+    assert.equal(batcher.hasRoomFor(1_001 - used), false);
+    void batcher.send([message(2)]).catch(() => undefined);
+    assert.equal(batcher.hasRoomFor(1), false, 'record cap reached');
   });
 });

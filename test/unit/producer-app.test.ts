@@ -26,6 +26,8 @@ type PublishMode = 'ack' | 'kafka-down' | 'other-error' | 'overloaded' | 'even-w
 const published: Message[][] = [];
 let publishMode: PublishMode = 'ack';
 let ready: boolean | 'throw' = true;
+let room = true;
+const roomAsked: number[] = [];
 let idCounter = 0;
 const idFor = (n: number): string => `00000000-0000-7000-8000-${n.toString(16).padStart(12, '0')}`;
 
@@ -83,6 +85,7 @@ before(async () => {
       if (ready === 'throw') throw new Error('admin connect failed');
       return ready;
     },
+    hasRoomFor: (bytes) => (roomAsked.push(bytes), room),
     limits: LIMITS,
     newEventId: () => idFor(++idCounter),
     metrics: new ProducerMetrics(),
@@ -106,6 +109,8 @@ beforeEach(() => {
   published.length = 0;
   publishMode = 'ack';
   ready = true;
+  room = true;
+  roomAsked.length = 0;
 });
 
 void describe('POST /events', () => {
@@ -251,6 +256,27 @@ void describe('POST /events', () => {
     assert.equal(await metric('requests_overloaded_total'), overloaded + 1);
     assert.equal(await metric('inflight_records'), 0);
     assert.equal(await metric('inflight_bytes'), 0);
+  });
+
+  void it('at capacity, refuses single and batch posts before reading them: 503, Retry-After, nothing published, no id assigned', async () => {
+    const overloaded = await metric('requests_overloaded_total');
+    const ids = idCounter;
+    room = false;
+    for (const [path, body] of [
+      ['/events', SEED_CURL_BODY],
+      ['/events/batch', JSON.stringify({ events: [JSON.parse(SEED_CURL_BODY)] })],
+    ] as const) {
+      const { status, headers, json } = await post(path, body);
+      assert.equal(status, 503, path);
+      assert.ok(headers.get('retry-after'));
+      assert.match((json as ErrorBody).error, /capacity.*nothing was written/);
+    }
+    assert.deepEqual(roomAsked, [Buffer.byteLength(SEED_CURL_BODY), Buffer.byteLength(JSON.stringify({ events: [JSON.parse(SEED_CURL_BODY)] }))], 'asked with the Content-Length');
+    assert.equal(published.length, 0);
+    assert.equal(idCounter, ids, 'no event_id assigned');
+    assert.equal(await metric('requests_overloaded_total'), overloaded + 2);
+    room = true;
+    assert.equal((await post('/events', SEED_CURL_BODY)).status, 202, 'room again: accepted');
   });
 });
 

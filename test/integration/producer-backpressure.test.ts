@@ -1,0 +1,156 @@
+/**
+ * The producer under a frozen Kafka broker. The broker process is stopped with SIGSTOP (its
+ * sockets stay open, so every send hangs rather than failing) while 64 clients post 100 KB
+ * batches for 60 s. kafkajs keeps retrying the sends it was given and holds their buffers, so
+ * without admission control the producer's memory grows with every request. Checked here:
+ * - the producer's RSS (sampled from /proc) stays under RSS_BOUND_MB (stated in the README);
+ * - every request gets an answer: 202 or 503 with Retry-After, never a hang; once the in-flight
+ *   caps are reached the 503s are immediate refusals, counted in /metrics;
+ * - the in-flight gauge never exceeds its cap;
+ * - after SIGCONT (always sent, in `finally`) the producer recovers on its own: a post gets 202.
+ * Needs the stack and the stack lock (it freezes the shared broker).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import type { Config } from '../../src/config';
+import { deprovision, provisionKafka } from '../../src/provisioning';
+import { REPO_ROOT } from '../support/paths';
+import { configFor, isolatedEnv, quietLogger } from '../support/platform';
+import { waitFor } from '../support/wait';
+
+const FREEZE_MS = 60_000;
+const CLIENTS = 64;
+/** Each client starts at most one request per this interval (a paced load, not a CPU spin). */
+const CLIENT_INTERVAL_MS = 500;
+const EVENTS_PER_BATCH = 50;
+const PRODUCE_TIMEOUT_MS = 5_000;
+/** The bound the README states for the default in-flight caps (16 MiB, 10 000 records). */
+const RSS_BOUND_MB = 320;
+
+const kafkaPid = (): number => Number(readFileSync(join(REPO_ROOT, '.stack', 'pids', 'kafka.pid'), 'utf8').trim());
+const rssMb = (pid: number): number => {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  assert.ok(match?.[1], 'VmRSS in /proc/<pid>/status');
+  return Number(match[1]) / 1024;
+};
+
+let config: Config;
+let env: Record<string, string>;
+let producer: ReturnType<typeof spawn>;
+let url: string;
+const output: string[] = [];
+
+before(async () => {
+  env = await isolatedEnv({ LOG_LEVEL: 'warn', KAFKA_PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS) });
+  config = configFor(env);
+  await provisionKafka(config, { logger: quietLogger, deadlineMs: 60_000 });
+  producer = spawn(process.execPath, ['--import', 'tsx', 'src/producer/server.ts'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [producer.stdout, producer.stderr]) {
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => output.push(...chunk.split('\n').filter(Boolean).slice(-50)));
+  }
+  url = `http://127.0.0.1:${config.http.producerPort}`;
+  await waitFor('producer /ready', async () => (await fetch(`${url}/ready`)).ok, { timeoutMs: 60_000 });
+});
+
+after(async () => {
+  if (producer.exitCode === null) {
+    const exited = new Promise((resolve) => producer.once('exit', resolve));
+    producer.kill('SIGTERM');
+    const kill = setTimeout(() => producer.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(kill);
+  }
+  await deprovision(config, quietLogger);
+});
+
+function batch(client: number, n: number): string {
+  const filler = 'x'.repeat(1_900);
+  return JSON.stringify({ events: Array.from({ length: EVENTS_PER_BATCH }, (_, i) => ({ event_type: 'load', user_id: `c${client}`, payload: { n, i, filler } })) });
+}
+
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  const match = new RegExp(`^producer_${name} (\\S+)$`, 'm').exec(text);
+  assert.ok(match?.[1], `producer_${name} in /metrics`);
+  return Number(match[1]);
+}
+
+it(`Kafka frozen for ${FREEZE_MS / 1000} s under ${CLIENTS} clients: bounded memory, immediate 503s, recovery`, { timeout: 300_000 }, async (t) => {
+  const post = (body: string) =>
+    fetch(`${url}/events/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(PRODUCE_TIMEOUT_MS + 15_000) });
+  const warm = await post(batch(0, 0));
+  assert.equal(warm.status, 202, await warm.text());
+
+  const statuses = new Map<string, number>();
+  const count = (key: string) => statuses.set(key, (statuses.get(key) ?? 0) + 1);
+  const problems: string[] = [];
+  let maxRss = rssMb(producer.pid!);
+  let maxInflightBytes = 0;
+  const rssBefore = maxRss;
+  const overloadedBefore = await metric('requests_overloaded_total');
+
+  const pid = kafkaPid();
+  process.kill(pid, 'SIGSTOP');
+  try {
+    const end = Date.now() + FREEZE_MS;
+    const sampler = setInterval(() => {
+      maxRss = Math.max(maxRss, rssMb(producer.pid!));
+    }, 250);
+    const gauge = (async () => {
+      while (Date.now() < end) {
+        maxInflightBytes = Math.max(maxInflightBytes, await metric('inflight_bytes'));
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    })();
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async (_, client) => {
+        for (let n = 1; Date.now() < end; n++) {
+          const started = Date.now();
+          try {
+            const res = await post(batch(client, n));
+            const body = (await res.json()) as { error?: string };
+            if (res.status === 503) {
+              if (!res.headers.get('retry-after')) problems.push('503 without Retry-After');
+              count(/capacity/.test(body.error ?? '') ? '503 at capacity' : '503 not acknowledged');
+            } else {
+              count(String(res.status));
+              if (res.status !== 202) problems.push(`${res.status}: ${JSON.stringify(body).slice(0, 200)}`);
+            }
+          } catch (err) {
+            problems.push(`no answer: ${(err as Error).message}`);
+          }
+          const wait = CLIENT_INTERVAL_MS - (Date.now() - started);
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        }
+      }),
+    );
+    await gauge;
+    clearInterval(sampler);
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+
+  t.diagnostic(`producer RSS ${rssBefore.toFixed(0)} MB before, ${maxRss.toFixed(0)} MB at most while frozen; in-flight bytes at most ${maxInflightBytes}; answers ${JSON.stringify([...statuses])}`);
+  assert.deepEqual(problems.slice(0, 5), [], `${problems.length} requests went wrong`);
+  assert.ok(maxRss < RSS_BOUND_MB, `producer RSS reached ${maxRss.toFixed(0)} MB (bound ${RSS_BOUND_MB} MB)`);
+  assert.ok(maxInflightBytes <= config.kafka.maxInflightBytes, `in-flight bytes ${maxInflightBytes} over the cap ${config.kafka.maxInflightBytes}`);
+  assert.ok((statuses.get('503 at capacity') ?? 0) > 0, 'requests beyond the cap were refused at once');
+  assert.ok((statuses.get('503 at capacity') ?? 0) > (statuses.get('503 not acknowledged') ?? 0), 'most 503s are immediate refusals, not timeouts');
+  assert.equal(await metric('requests_overloaded_total'), overloadedBefore + (statuses.get('503 at capacity') ?? 0), '/metrics counts every refusal');
+
+  // Kafka is back: the producer recovers without a restart.
+  await waitFor(
+    'a post to be accepted after SIGCONT',
+    async () => (await post(batch(0, -1))).status === 202,
+    { timeoutMs: 120_000, intervalMs: 1_000 },
+  );
+  assert.equal(producer.exitCode, null, `producer still running (${output.slice(-5).join(' | ')})`);
+});
