@@ -1,6 +1,7 @@
 import { Kafka, logLevel, Partitioners, type KafkaConfig, type LogEntry, type logCreator, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import './requestQueueFix';
 import { kafkajsSecurityOptions } from './security';
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
