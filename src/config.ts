@@ -186,6 +186,9 @@ const envSchema = z.object({
   COLD_RETRY_MAX_INTERVAL_MS: int(10, 86_400_000).default(30_000),
   COLD_RETRY_MAX_ELAPSED_MS: int(1_000, 30 * 86_400_000).default(3_600_000),
   ACTIVITY_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  // First attempt of each step as a local activity in the first workflow task; 0 = off. Kept
+  // well under the workflow task timeout (10 s) so a slow store never holds the task that long.
+  FAST_PATH_TIMEOUT_MS: int(0, 5_000).default(2_000),
 
   GRAPHQL_DEFAULT_LIMIT: int(1, 1_000).default(10),
   GRAPHQL_MAX_LIMIT: int(1, 1_000).default(100),
@@ -204,6 +207,11 @@ export type RetrySettings = {
 };
 
 export type Config = ReturnType<typeof shape>;
+
+/** Optional in the type: a retry policy written by hand (a test, a tool) runs without a fast path. */
+function fastPath(timeoutMs: number): { fastPathTimeoutMs?: number } {
+  return { fastPathTimeoutMs: timeoutMs };
+}
 
 function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSettings) {
   const local = env.ENVIRONMENT !== 'production';
@@ -284,6 +292,7 @@ function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSetti
         maxElapsedMs: env.COLD_RETRY_MAX_ELAPSED_MS,
       } satisfies RetrySettings,
       activityTimeoutMs: env.ACTIVITY_TIMEOUT_MS,
+      ...fastPath(env.FAST_PATH_TIMEOUT_MS),
     },
     graphql: {
       defaultLimit: env.GRAPHQL_DEFAULT_LIMIT,

@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   proxyActivities,
+  proxyLocalActivities,
   TimeoutFailure,
   workflowInfo,
   type ActivityOptions,
@@ -62,8 +63,13 @@ function lastAttemptError(timeout: TimeoutFailure): Error | undefined {
  * heartbeat their attempt number on retries). When a failed attempt's next backoff would overrun
  * the budget, the step fails with that attempt's error directly.
  */
-export function describeFailure(stage: Stage, err: unknown, retry: StepRetry): DeadLetterError {
+export function describeFailure(stage: Stage, err: unknown, retry: StepRetry, earlierAttempts = 0): DeadLetterError {
   const failure = err instanceof ActivityFailure ? err.cause : err;
+  const described = describeStepFailure(stage, err, failure, retry);
+  return { ...described, attempts: described.attempts + earlierAttempts };
+}
+
+function describeStepFailure(stage: Stage, err: unknown, failure: unknown, retry: StepRetry): DeadLetterError {
   let attempts = attemptIn(failure);
   let last: unknown = failure;
   let budgetNote = '';
@@ -87,12 +93,46 @@ export function describeFailure(stage: Stage, err: unknown, retry: StepRetry): D
   return { stage, type: e?.name ?? 'Error', message: `${e?.message ?? String(err)}${budgetNote}`, attempts };
 }
 
+/** An error no retry can fix: the step ends at once, fast path or not. */
+function isPermanent(err: unknown): boolean {
+  const failure = err instanceof ActivityFailure ? err.cause : err;
+  return failure instanceof ApplicationFailure && (failure.nonRetryable || NON_RETRYABLE_ERROR_TYPES.includes(failure.type ?? ''));
+}
+
+type StepOutcome<T> = { ok: true; value: T } | { ok: false; error: unknown; earlierAttempts: number };
+
+/**
+ * One step: with a fast path, its first attempt as a local activity (inside the current workflow
+ * task, no server round trip, nothing in the history but one marker); if that attempt fails with
+ * an error a retry may fix, or takes longer than the fast-path budget, the step continues as the
+ * regular activity with the full retry policy, so an outage shows in the Web UI as pending
+ * attempts with their count and last failure. The fast attempt is counted in the dead letter.
+ */
+async function runStep<T>(fast: (() => Promise<T>) | undefined, regular: () => Promise<T>): Promise<StepOutcome<T>> {
+  let earlierAttempts = 0;
+  if (fast) {
+    try {
+      return { ok: true, value: await fast() };
+    } catch (err) {
+      if (isPermanent(err)) return { ok: false, error: err, earlierAttempts };
+      earlierAttempts = 1;
+    }
+  }
+  try {
+    return { ok: true, value: await regular() };
+  } catch (err) {
+    return { ok: false, error: err, earlierAttempts };
+  }
+}
+
 /**
  * One event: the hot write (DynamoDB) and the cold archive (S3) run side by side, each with its
- * own retries, so a failing archive never delays or blocks the queryable copy. Transient errors
- * are retried until the step's elapsed budget runs out (an outage shows meanwhile as a pending
- * activity); an error no retry can fix ends the step at once. A step that failed either way is
- * published to the dead-letter topic, and then the workflow
+ * own retries, so a failing archive never delays or blocks the queryable copy. When the input
+ * carries a fast-path budget, both first attempts run as local activities in the first workflow
+ * task: on the happy path the run is one workflow task from start to completion (7 history
+ * events). Transient errors are retried until the step's elapsed budget runs out (an outage
+ * shows meanwhile as a pending activity); an error no retry can fix ends the step at once. A step
+ * that failed either way is published to the dead-letter topic, and then the workflow
  * fails: the Failed runs in the Web UI are exactly the dead-lettered events, and starting the
  * workflow again with the same ID (a replay) is allowed because the previous run failed.
  */
@@ -105,15 +145,28 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
     startToCloseTimeout: retries.activityTimeoutMs,
     retry: { initialInterval: 1_000, maximumInterval: 60_000, backoffCoefficient: 2 },
   });
+  // The branch depends on the input alone, so every run replays with the commands it recorded.
+  const fastMs = retries.fastPathTimeoutMs ?? 0;
+  const local =
+    fastMs > 0
+      ? proxyLocalActivities<Pick<Activities, 'storeHot' | 'archiveCold'>>({
+          startToCloseTimeout: fastMs,
+          scheduleToCloseTimeout: fastMs,
+          retry: { maximumAttempts: 1, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+        })
+      : undefined;
 
-  const [hotResult, coldResult] = await Promise.allSettled([hot.storeHot(event), cold.archiveCold(event)]);
-  if (hotResult.status === 'fulfilled' && coldResult.status === 'fulfilled') {
+  const [hotResult, coldResult] = await Promise.all([
+    runStep(local && (() => local.storeHot(event)), () => hot.storeHot(event)),
+    runStep(local && (() => local.archiveCold(event)), () => cold.archiveCold(event)),
+  ]);
+  if (hotResult.ok && coldResult.ok) {
     return { event_id: event.event_id, hot: hotResult.value, cold: 'archived', archive_key: coldResult.value.key };
   }
 
   const errors: DeadLetterError[] = [];
-  if (hotResult.status === 'rejected') errors.push(describeFailure('storeHot', hotResult.reason, retries.hot));
-  if (coldResult.status === 'rejected') errors.push(describeFailure('archiveCold', coldResult.reason, retries.cold));
+  if (!hotResult.ok) errors.push(describeFailure('storeHot', hotResult.error, retries.hot, hotResult.earlierAttempts));
+  if (!coldResult.ok) errors.push(describeFailure('archiveCold', coldResult.error, retries.cold, coldResult.earlierAttempts));
   const first = errors[0]!;
   const info = workflowInfo();
   await dlq.deadLetter({

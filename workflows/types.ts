@@ -21,7 +21,18 @@ export interface StepRetry {
  */
 export interface ProcessEventInput {
   event: EventEnvelope;
-  retries: { hot: StepRetry; cold: StepRetry; activityTimeoutMs: number };
+  retries: {
+    hot: StepRetry;
+    cold: StepRetry;
+    activityTimeoutMs: number;
+    /**
+     * Budget of the fast path: the first attempt of each step runs as a local activity inside the
+     * first workflow task, and only a failed or slower one falls back to the regular activity
+     * with the full retry policy. 0 or absent (inputs recorded before the fast path) = regular
+     * activities only, so those runs replay with exactly the commands they recorded.
+     */
+    fastPathTimeoutMs?: number;
+  };
 }
 
 export type HotOutcome = 'stored' | 'duplicate';

@@ -17,12 +17,17 @@ import type { DeadLetterRecord } from '../../src/kafka/deadLetter';
 import type { ProcessEventInput, ProcessEventResult } from '../../workflows/types';
 import { makeEnvelope } from '../support/events';
 import { temporalCliPath } from '../support/paths';
+import { waitFor } from '../support/wait';
 
-/** The shape the bridge sends today: no attempt cap, a short elapsed budget per step. */
+/**
+ * The shape the bridge sends today: no attempt cap, a short elapsed budget per step, and the
+ * fast path (first attempts as local activities).
+ */
 const retries: Config['retries'] = {
   hot: { maximumAttempts: 0, initialIntervalMs: 10, maximumIntervalMs: 50, maxElapsedMs: 3_000 },
   cold: { maximumAttempts: 0, initialIntervalMs: 10, maximumIntervalMs: 50, maxElapsedMs: 3_000 },
   activityTimeoutMs: 1_000,
+  fastPathTimeoutMs: 500,
 };
 
 /** The shape inputs had before elapsed budgets: an attempt cap only. Runs started so must still work. */
@@ -35,9 +40,10 @@ const capOnlyRetries: ProcessEventInput['retries'] = {
 /**
  * What the fake clients do for one event. `fail` fails every attempt (refused connection);
  * `failTimes` fails that many attempts, then works; `invalid` is DynamoDB refusing the item;
- * `hangAfter` fails that many attempts fast, then hangs each later attempt past the timeouts.
+ * `hangAfter` fails that many attempts fast, then hangs each later attempt past the timeouts;
+ * `slowOnce` takes longer than the fast-path budget on the first attempt, then works at once.
  */
-type ColdBehaviour = 'ok' | 'fail' | { failTimes: number } | { hangAfter: number };
+type ColdBehaviour = 'ok' | 'fail' | 'slowOnce' | { failTimes: number } | { hangAfter: number };
 type Behaviour = { hot: 'ok' | 'duplicate' | 'fail' | 'invalid'; cold: ColdBehaviour };
 
 describe('processEvent workflow', { timeout: 120_000 }, () => {
@@ -86,6 +92,7 @@ describe('processEvent workflow', { timeout: 120_000 }, () => {
           const n = calls.cold.get(id)!;
           const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { name: 'Error' });
           if (b === 'fail' || (typeof b === 'object' && 'failTimes' in b && n <= b.failTimes)) throw refused();
+          if (b === 'slowOnce' && n === 1) await new Promise((resolve) => setTimeout(resolve, 3 * retries.fastPathTimeoutMs!));
           if (typeof b === 'object' && 'hangAfter' in b) {
             if (n <= b.hangAfter) throw refused();
             // Longer than the step's budget: the budget cuts this attempt.
@@ -138,6 +145,55 @@ describe('processEvent workflow', { timeout: 120_000 }, () => {
   };
 
   const deadLetterOf = (id: string) => deadLetters.find((d) => d.workflow_id === id);
+  const historyOf = async (id: string) => (await env.client.workflow.getHandle(id).fetchHistory()).events ?? [];
+  /** Each history event by the name of its attributes field, e.g. `activityTaskScheduledEventAttributes`. */
+  const eventTypes = async (id: string) =>
+    (await historyOf(id)).map((e) => Object.keys(e).find((k) => k.endsWith('EventAttributes') && (e as Record<string, unknown>)[k] != null) ?? '?');
+
+  it('happy path: one workflow task from start to completion, at most 8 history events', async () => {
+    const { event, startProcessEvent, result } = start({ hot: 'ok', cold: 'ok' });
+    await startProcessEvent(event);
+    assert.equal((await result()).cold, 'archived');
+    const types = await eventTypes(event.event_id);
+    assert.ok(types.length <= 8, `${types.length} history events: ${types.join(', ')}`);
+    assert.equal(types.filter((t) => t === 'workflowTaskCompletedEventAttributes').length, 1, types.join(', '));
+    assert.equal(types.filter((t) => t.startsWith('activityTask')).length, 0, 'no regular activity on the happy path');
+    assert.equal(calls.hot.get(event.event_id), 1);
+    assert.equal(calls.cold.get(event.event_id), 1);
+  });
+
+  it('an outage: after the fast attempt fails, the Web UI shows the step as a pending activity with its attempt count and last failure, and the event completes when it is over', async () => {
+    // Backoff slow enough to watch the pending attempts.
+    const slow = { ...retries, cold: { ...retries.cold, initialIntervalMs: 400, maximumIntervalMs: 400, maxElapsedMs: 60_000 } };
+    const { event, startProcessEvent, result } = start({ hot: 'ok', cold: { failTimes: 4 } }, slow);
+    await startProcessEvent(event);
+    const pending = await waitFor('a pending archiveCold with a retried attempt', async () => {
+      const { raw } = await env.client.workflow.getHandle(event.event_id).describe();
+      return raw.pendingActivities?.find((a) => a.activityType?.name === 'archiveCold' && (a.attempt ?? 0) >= 2);
+    }, { timeoutMs: 30_000, intervalMs: 50 });
+    assert.match(pending.lastFailure?.message ?? '', /ECONNREFUSED/);
+    assert.equal((await result()).cold, 'archived');
+    assert.equal(calls.cold.get(event.event_id), 5);
+    assert.equal(deadLetterOf(event.event_id), undefined);
+    assert.ok((await eventTypes(event.event_id)).some((t) => t === 'activityTaskScheduledEventAttributes'), 'the fallback is a regular activity');
+  });
+
+  it('a fast attempt slower than its budget falls back to the regular activity, and the event completes', async () => {
+    const { event, startProcessEvent, result } = start({ hot: 'ok', cold: 'slowOnce' });
+    await startProcessEvent(event);
+    assert.equal((await result()).cold, 'archived');
+    assert.equal(calls.cold.get(event.event_id), 2);
+    assert.equal(calls.hot.get(event.event_id), 1);
+  });
+
+  it('without a fast-path budget (inputs recorded before it) both steps run as regular activities', async () => {
+    const { fastPathTimeoutMs: _off, ...regularOnly } = retries;
+    const { event, startProcessEvent, result } = start({ hot: 'ok', cold: 'ok' }, regularOnly);
+    await startProcessEvent(event);
+    assert.equal((await result()).hot, 'stored');
+    const types = await eventTypes(event.event_id);
+    assert.equal(types.filter((t) => t === 'activityTaskScheduledEventAttributes').length, 2, types.join(', '));
+  });
 
   it('stores and archives an event, and records its search attributes', async () => {
     const { event, startProcessEvent, result } = start({ hot: 'ok', cold: 'ok' });
