@@ -4,7 +4,7 @@
  */
 import { ConditionalCheckFailedException, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { marshallItem } from '../src/aws/itemCodec';
 import type { Producer } from 'kafkajs';
 import { archiveKey, toItem } from '../src/aws/layout';
 import { serializeEnvelope, type EventEnvelope } from '../src/events/event';
@@ -40,7 +40,7 @@ export function createActivities(deps: ActivityDeps) {
         await deps.dynamo.send(
           new PutItemCommand({
             TableName: deps.table,
-            Item: marshall(toItem(event, deps.latestIndexShards), { removeUndefinedValues: true }),
+            Item: marshallItem(toItem(event, deps.latestIndexShards)),
             ConditionExpression: 'attribute_not_exists(event_id)',
           }),
         );

@@ -9,10 +9,20 @@
  * definitions and types come from `typeof`, so any key (`__proto__`, `constructor`, "", unicode)
  * round-trips. Only what JSON can hold is supported: null, booleans, finite numbers, strings,
  * arrays and objects.
+ *
+ * One key is also renamed in storage: dynalite (the local DynamoDB) and any JavaScript tool that
+ * copies maps by assignment lose `__proto__` the same way, so it is stored as `~__proto__`. To
+ * keep the mapping reversible, every key of the form `~…~__proto__` gains one more `~` on write
+ * and loses one on read; all other keys are stored as they are.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 
 export type Item = Record<string, AttributeValue>;
+
+const PROTO_KEY_ON_WRITE = /^~*__proto__$/;
+const PROTO_KEY_ON_READ = /^~+__proto__$/;
+const storedKey = (key: string) => (PROTO_KEY_ON_WRITE.test(key) ? `~${key}` : key);
+const jsonKey = (key: string) => (PROTO_KEY_ON_READ.test(key) ? key.slice(1) : key);
 
 /** Sets `target[key] = value` as an own, enumerable property, whatever the key is. */
 function define(target: Record<string, unknown>, key: string, value: unknown): void {
@@ -34,7 +44,7 @@ export function toAttribute(value: unknown, path = '$'): AttributeValue {
       const map: Item = {};
       for (const key of Object.keys(value)) {
         const v = (value as Record<string, unknown>)[key];
-        if (v !== undefined) define(map, key, toAttribute(v, `${path}.${key}`));
+        if (v !== undefined) define(map, storedKey(key), toAttribute(v, `${path}.${key}`));
       }
       return { M: map };
     }
@@ -51,7 +61,7 @@ export function fromAttribute(attr: AttributeValue, path = '$'): unknown {
   if (attr.L !== undefined) return attr.L.map((v, i) => fromAttribute(v, `${path}[${i}]`));
   if (attr.M !== undefined) {
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(attr.M)) define(out, key, fromAttribute(attr.M[key]!, `${path}.${key}`));
+    for (const key of Object.keys(attr.M)) define(out, jsonKey(key), fromAttribute(attr.M[key]!, `${path}.${key}`));
     return out;
   }
   throw new TypeError(`${path}: attribute type ${Object.keys(attr).join(',')} is not written by this platform`);

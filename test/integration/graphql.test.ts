@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { DeleteTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { FastifyInstance } from 'fastify';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../activities';
 import { createDynamoClient } from '../../src/aws/clients';
 import { marshallItem } from '../../src/aws/itemCodec';
 import { shardOf, toItem } from '../../src/aws/layout';
@@ -210,4 +212,76 @@ describe('GraphQL paging with large payloads', { timeout: 600_000 }, () => {
       });
     }
   }
+});
+
+/**
+ * Payloads read back exactly as stored, whatever their keys: written by the storeHot activity
+ * (the workflow's write) on a real table, read through GraphQL, compared with what was sent.
+ */
+describe('GraphQL payloads round-trip any JSON key', { timeout: 60_000 }, () => {
+  let config: Config;
+  let app: FastifyInstance;
+  let client: ReturnType<typeof createDynamoClient>;
+  // As the producer receives them: JSON text, so `__proto__` is an own key like any other.
+  const SENT = [
+    '{"__proto__": {"polluted": true}, "constructor": 1, "prototype": "p", "": "empty key", "hasOwnProperty": false, "toString": null}',
+    '{"constructor": {"name": "String"}, "nested": {"__proto__": [1, {"__proto__": {"x": 2}}], "constructor": {"name": "Map"}}}',
+    '{"~__proto__": "escaped once", "~~__proto__": {"__proto__": "x"}, "é": "accent", "日本": "kanji", "🙂": "emoji", "a\\u0000b": "nul in key", " ": "space", "list": ["__proto__", {"": ""}]}',
+    '{"numbers": [0, 1, -1, 0.1, 123456789.123456, 9007199254740991, -9007199254740991, 1e-130, 9.99e125, 1.7976931348623157e125, 5e-7, -2.5e-100]}',
+  ];
+  const stored: { eventId: string; sent: string }[] = [];
+
+  before(async () => {
+    config = configFor(await isolatedEnv());
+    await provisionTable(config, { logger: quietLogger });
+    client = createDynamoClient(config.aws);
+    const activities = createActivities({
+      dynamo: client,
+      s3: { send: async () => ({}) },
+      producer: { send: async () => [] },
+      table: config.aws.table,
+      bucket: config.aws.bucket,
+      dlqTopic: config.kafka.dlqTopic,
+      latestIndexShards: config.latestIndexShards,
+    });
+    for (const sent of SENT) {
+      const envelope = makeEnvelope({ payload: JSON.parse(sent) as EventEnvelope['payload'] });
+      // Through JSON, as Temporal hands the activity its input.
+      const input = JSON.parse(JSON.stringify(envelope)) as EventEnvelope;
+      assert.equal(await new MockActivityEnvironment().run(activities.storeHot, input), 'stored');
+      stored.push({ eventId: envelope.event_id, sent });
+    }
+    app = buildGraphqlApp({
+      reader: createEventReader({ dynamo: client, table: config.aws.table, shards: config.latestIndexShards, lookbackDays: 2, horizon: () => new Date(Date.now() + 86_400_000) }),
+      limits: config.graphql,
+    });
+  });
+
+  after(async () => {
+    await app?.close();
+    await client?.send(new DeleteTableCommand({ TableName: config.aws.table }));
+    client?.destroy();
+  });
+
+  /** The answer's JSON text, parsed the way a client parses it. */
+  const answer = async (q: string) => {
+    const res = await app.inject({ method: 'POST', url: '/graphql', payload: { query: q } });
+    return JSON.parse(res.body) as { data?: Record<string, unknown>; errors?: unknown[] };
+  };
+
+  it('event(eventId) returns each payload equal to the one sent, key for key', async () => {
+    for (const { eventId, sent } of stored) {
+      const body = await answer(`{ event(eventId: "${eventId}") { payload } }`);
+      assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+      const payload = (body.data?.event as { payload: unknown }).payload;
+      assert.deepEqual(payload, JSON.parse(sent));
+      assert.deepEqual(Object.keys(payload as object), Object.keys(JSON.parse(sent) as object), 'same keys in the same order');
+    }
+  });
+
+  it('latestEvents returns the same payloads', async () => {
+    const body = await answer('{ latestEvents(limit: 10) { eventId payload } }');
+    const byId = new Map((body.data?.latestEvents as { eventId: string; payload: unknown }[]).map((e) => [e.eventId, e.payload]));
+    for (const { eventId, sent } of stored) assert.deepEqual(byId.get(eventId), JSON.parse(sent));
+  });
 });
