@@ -47,6 +47,8 @@ export class BridgeStatus {
     deadLetterFailures: 0,
     consumerCrashes: 0,
     consumerRestarts: 0,
+    /** Times this member (re)joined its group: once at start, then once per rebalance it took part in. */
+    groupJoins: 0,
     heartbeatFailures: 0,
   };
 
@@ -113,6 +115,7 @@ export class BridgeStatus {
     metric('dead_letter_failures_total', 'counter', 'Dead-letter publishes that failed (retried).', [['', s.deadLetterFailures]]);
     metric('consumer_crashes_total', 'counter', 'Times the Kafka consumer crashed.', [['', s.consumerCrashes]]);
     metric('consumer_restarts_total', 'counter', 'Times the Kafka consumer rejoined the group after a crash.', [['', s.consumerRestarts]]);
+    metric('group_joins_total', 'counter', 'Times this member joined its consumer group (1 at start, +1 per rebalance).', [['', s.groupJoins]]);
     metric('heartbeat_failures_total', 'counter', 'Consumer-group heartbeats that failed while a window was in flight.', [['', s.heartbeatFailures]]);
     metric('consumer_running', 'gauge', '1 while the Kafka consumer is a running member of its group.', [['', this.consumer === 'running' ? 1 : 0]]);
     const kinds: BackoffKind[] = ['systemic', 'transient', 'dead-letter'];

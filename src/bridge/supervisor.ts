@@ -26,6 +26,7 @@ export function superviseConsumer(opts: {
 
   consumer.on(consumer.events.GROUP_JOIN, () => {
     if (status.consumerState() === 'crashed') logger.info({ crashes: status.stats.consumerCrashes }, 'consumer rejoined the group after a crash');
+    status.stats.groupJoins++;
     status.setConsumer('running');
     delay = initialDelay;
   });

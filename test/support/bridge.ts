@@ -23,3 +23,37 @@ export async function bridgeMetric(p: Platform, name: string, metric: string): P
   if (!line) throw new Error(`${name} /metrics has no ${metric}`);
   return Number(line.slice(metric.length + 1));
 }
+
+/** Per partition of the raw topic: the group's committed offset (-1: none) and the topic's end. */
+export async function rawTopicOffsets(p: Platform): Promise<{ partition: number; committed: number; end: number }[]> {
+  const admin = p.kafka.admin();
+  await admin.connect();
+  try {
+    const [committed, ends] = [
+      await admin.fetchOffsets({ groupId: p.config.kafka.consumerGroup, topics: [p.config.kafka.topic] }),
+      await admin.fetchTopicOffsets(p.config.kafka.topic),
+    ];
+    return ends
+      .map((e) => ({
+        partition: e.partition,
+        committed: Number(committed[0]?.partitions.find((c) => c.partition === e.partition)?.offset ?? -1),
+        end: Number(e.offset),
+      }))
+      .sort((a, b) => a.partition - b.partition);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The group as the broker sees it: its state and its members' ids. */
+export async function describeGroup(p: Platform): Promise<{ state: string; members: string[] }> {
+  const admin = p.kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([p.config.kafka.consumerGroup]);
+    const g = groups[0]!;
+    return { state: g.state, members: g.members.map((m) => m.memberId).sort() };
+  } finally {
+    await admin.disconnect();
+  }
+}
