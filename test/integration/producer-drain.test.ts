@@ -1,0 +1,93 @@
+/**
+ * SIGTERM while keep-alive clients have requests in flight: every request is answered, each
+ * event answered 202 is on Kafka, and the producer then exits on its own. A keep-alive
+ * connection that finished its request during the drain used to stay open until the server's
+ * keep-alive timeout, holding `server.close()` (and the Kafka flush and the exit) that long;
+ * with a long timeout a supervisor would SIGKILL the producer mid-drain.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { after, before, it } from 'node:test';
+import type { Config } from '../../src/config';
+import { createKafka } from '../../src/kafka/client';
+import { readTopicToEnd } from '../../src/kafka/readToEnd';
+import { deprovision, provisionKafka } from '../../src/provisioning';
+import { REPO_ROOT } from '../support/paths';
+import { configFor, isolatedEnv, quietLogger } from '../support/platform';
+import { waitFor } from '../support/wait';
+
+const KEEP_ALIVE_MS = 120_000;
+const REQUESTS = 8;
+
+let config: Config;
+let producer: ReturnType<typeof spawn>;
+let exited: Promise<number | null>;
+let url: string;
+const output: string[] = [];
+
+before(async () => {
+  // A long linger keeps the requests in the producer while it is told to stop.
+  const env = await isolatedEnv({ PRODUCER_LINGER_MS: '1000', HTTP_KEEP_ALIVE_TIMEOUT_MS: String(KEEP_ALIVE_MS) });
+  config = configFor(env);
+  await provisionKafka(config, { logger: quietLogger, deadlineMs: 60_000 });
+  producer = spawn(process.execPath, ['--import', 'tsx', 'src/producer/server.ts'], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  exited = new Promise((resolve) => producer.once('exit', (code) => resolve(code)));
+  for (const stream of [producer.stdout, producer.stderr]) {
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => output.push(...chunk.split('\n').filter(Boolean)));
+  }
+  url = `http://127.0.0.1:${config.http.producerPort}`;
+  await waitFor('producer /ready', async () => (await fetch(`${url}/ready`)).ok, { timeoutMs: 60_000 });
+});
+
+after(async () => {
+  if (producer.exitCode === null && producer.signalCode === null) producer.kill('SIGKILL');
+  await exited;
+  await deprovision(config, quietLogger);
+});
+
+/** POST over a keep-alive agent (as SDKs and load balancers do); resolves with status and body. */
+function post(agent: Agent, body: unknown): Promise<{ status: number; body: { event_id?: string } }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}/events`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { event_id?: string } }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+async function inflightRecords(): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^producer_inflight_records (\d+)$/m.exec(text)?.[1] ?? 0);
+}
+
+it('SIGTERM with keep-alive requests in flight: all answered 202, all on Kafka, and the producer exits without waiting for the keep-alive timeout', { timeout: 120_000 }, async () => {
+  const agent = new Agent({ keepAlive: true, maxSockets: REQUESTS });
+  try {
+    const answers = Array.from({ length: REQUESTS }, (_, i) => post(agent, { event_type: 'drain', user_id: `u${i}` }));
+    await waitFor(`${REQUESTS} requests waiting in the producer`, async () => (await inflightRecords()) >= REQUESTS, { intervalMs: 50 });
+    producer.kill('SIGTERM');
+    const results = await Promise.all(answers);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      Array<number>(REQUESTS).fill(202),
+    );
+    // Well before the 120 s keep-alive timeout: the drain does not wait for idle clients.
+    const code = await Promise.race([exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 30_000).unref())]);
+    assert.equal(code, 0, `producer exit (${output.slice(-3).join(' | ')})`);
+    assert.ok(output.some((l) => l.includes('producer stopped')));
+
+    const onKafka = new Set<string>();
+    await readTopicToEnd(createKafka(config.kafka, quietLogger, '-test'), config.kafka.topic, (m) => {
+      onKafka.add((JSON.parse(String(m.value)) as { event_id: string }).event_id);
+    });
+    for (const r of results) assert.ok(onKafka.has(r.body.event_id!), `${r.body.event_id} answered 202 and on Kafka`);
+  } finally {
+    agent.destroy();
+  }
+});
