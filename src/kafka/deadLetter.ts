@@ -46,6 +46,8 @@ const PREFIX_BYTES = 16_384;
 const MIN_PREFIX_BYTES = 1_024;
 /** Keys longer than this are cut too: a raw producer can write a key as large as a value. */
 const MAX_KEY_BYTES = 1_024;
+const MAX_ERROR_MESSAGE_BYTES = 4_096;
+const MAX_FIELD_ERRORS = 20;
 
 /** The longest prefix of `text` within `maxBytes` of UTF-8, never splitting a code point. */
 export function utf8Prefix(text: string, maxBytes: number): string {
@@ -77,9 +79,17 @@ export function truncateDeadLetter(record: DeadLetterRecord, prefixBytes: number
     rawValue ?? Buffer.from(typeof record.original === 'string' ? record.original : (JSON.stringify(record.original) ?? 'null'), 'utf8');
   const sourceKey = record.source?.key ?? null;
   const keyBytes = sourceKey === null ? 0 : Buffer.byteLength(sourceKey, 'utf8');
+  // The error can grow with the value too (one field error per bad key of a huge object).
+  const cutError = (e: DeadLetterError): DeadLetterError => ({
+    ...e,
+    message: utf8Prefix(e.message, MAX_ERROR_MESSAGE_BYTES),
+    ...(e.fields && e.fields.length > MAX_FIELD_ERRORS ? { fields: e.fields.slice(0, MAX_FIELD_ERRORS) } : {}),
+  });
   return {
     ...record,
     original: utf8Prefix(value.toString('utf8'), prefixBytes),
+    error: cutError(record.error),
+    ...(record.errors ? { errors: record.errors.slice(0, MAX_FIELD_ERRORS).map(cutError) } : {}),
     ...(record.source ? { source: { ...record.source, key: sourceKey === null ? null : utf8Prefix(sourceKey, MAX_KEY_BYTES) } } : {}),
     truncated: {
       original_bytes: value.length,

@@ -151,6 +151,17 @@ describe('publishDeadLetter', () => {
     assert.equal((JSON.parse(sent[1]!.value) as DeadLetterRecord).truncated, undefined);
   });
 
+  it('a huge list of field errors is cut too, so the cut-down record still fits', async () => {
+    const { producer, sent } = sizeLimitedProducer(1_048_576);
+    const fields = Array.from({ length: 50_000 }, (_, i) => ({ field: `payload.k${i}`, message: 'unexpected field '.repeat(2) }));
+    const record = { ...bridgeRecord('{"big": true}'), error: { stage: 'bridge' as const, type: 'InvalidRecord', message: 'x'.repeat(100_000), attempts: 1, fields } };
+    await publishDeadLetter(producer, 'dlq', 'k', record);
+    const r = JSON.parse(sent[0]!.value) as DeadLetterRecord;
+    assert.equal(r.error.fields?.length, 20);
+    assert.ok(r.error.message.length <= 4_096);
+    assert.ok(r.truncated);
+  });
+
   it('utf8Prefix never splits a code point', () => {
     assert.equal(utf8Prefix('a😀b', 4), 'a');
     assert.equal(utf8Prefix('a😀b', 5), 'a😀');
