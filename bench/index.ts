@@ -1,14 +1,22 @@
 /**
- * `npm run bench`: throughput of the producer and of the bridge against the real local stack
- * (`npm run stack:up` first). Each figure is reported against a baseline measured in the same
- * run on the same machine.
+ * `npm run bench`: throughput of the producer, of the bridge and of the whole durable path
+ * against the real local stack (`npm run stack:up` first). Each figure is reported against a
+ * baseline measured in the same run on the same machine.
+ *
+ *   npm run bench                      everything
+ *   npm run bench -- --quick           smaller rounds
+ *   npm run bench -- --only pipeline   one part: producer, bridge or pipeline
  */
+import { parseArgs } from 'node:util';
 import { benchBridge } from './bridge';
+import { benchPipeline } from './pipeline';
 import { benchProducer } from './producer';
 
 async function main(): Promise<void> {
-  await benchProducer();
-  await benchBridge();
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+  const parts = { producer: () => benchProducer(), bridge: () => benchBridge(), pipeline: () => benchPipeline({ quick: values.quick }) };
+  if (values.only !== undefined && !(values.only in parts)) throw new Error(`--only must be one of ${Object.keys(parts).join(', ')}, got ${values.only}`);
+  for (const [name, run] of Object.entries(parts)) if (values.only === undefined || values.only === name) await run();
 }
 
 main().then(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm start`: the local stack (started if it is not running), then the platform's processes in
-# this terminal with prefixed logs: producer, 2 bridges, 2 workers, GraphQL. Ctrl-C stops these
-# processes (each drains first); the stack keeps running until `npm run stack:down`.
+# this terminal with prefixed logs: producer, 2 processors (bridge + worker each, eager starts),
+# GraphQL; `START_LAYOUT=separate npm start` runs 2 bridges and 2 workers instead. Ctrl-C stops
+# these processes (each drains first); the stack keeps running until `npm run stack:down`.
 set -euo pipefail
 LOG_PREFIX=start
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -14,7 +15,7 @@ log "node $(node -v) ($NODE_BIN)"
 [ -f .env ] && { set -a; source .env; set +a; log "loaded .env"; }
 
 run() { echo "node --import tsx $1"; }
-# Two bridges, two health ports: BRIDGE_HTTP_PORT and the next one (0 = any free port for both).
+# Two bridges (in processors or alone), two health ports: BRIDGE_HTTP_PORT and the next one (0 = any free port for both).
 bridge_port=${BRIDGE_HTTP_PORT:-8002}
 second_bridge_port=$(( bridge_port == 0 ? 0 : bridge_port + 1 ))
 cat >&2 <<MSG
@@ -27,12 +28,25 @@ cat >&2 <<MSG
 MSG
 # JSON logs (what production wants) made readable for a terminal; LOG_FORMAT=json keeps them raw.
 pretty() { if [ "${LOG_FORMAT:-pretty}" = json ]; then cat; else node infra/pretty-logs.mjs; fi; }
-node_modules/.bin/concurrently --kill-others-on-fail --kill-signal SIGTERM --prefix "[{name}]" \
-  --names producer,bridge-1,bridge-2,worker-1,worker-2,graphql \
-  --prefix-colors cyan,magenta,magenta,yellow,yellow,green \
-  "$(run src/producer/server.ts)" \
-  "BRIDGE_HTTP_PORT=$bridge_port $(run src/bridge/main.ts)" \
-  "BRIDGE_HTTP_PORT=$second_bridge_port $(run src/bridge/main.ts)" \
-  "$(run workers/main.ts)" \
-  "$(run workers/main.ts)" \
-  "$(run src/graphql/server.ts)" | pretty
+case "${START_LAYOUT:-processors}" in
+  # On 2 cores, two processors: each bridge's starts go eagerly to the worker beside it.
+  processors)
+    node_modules/.bin/concurrently --kill-others-on-fail --kill-signal SIGTERM --prefix "[{name}]" \
+      --names producer,processor-1,processor-2,graphql \
+      --prefix-colors cyan,magenta,magenta,green \
+      "$(run src/producer/server.ts)" \
+      "BRIDGE_HTTP_PORT=$bridge_port $(run src/processor/main.ts)" \
+      "BRIDGE_HTTP_PORT=$second_bridge_port $(run src/processor/main.ts)" \
+      "$(run src/graphql/server.ts)" | pretty ;;
+  separate)
+    node_modules/.bin/concurrently --kill-others-on-fail --kill-signal SIGTERM --prefix "[{name}]" \
+      --names producer,bridge-1,bridge-2,worker-1,worker-2,graphql \
+      --prefix-colors cyan,magenta,magenta,yellow,yellow,green \
+      "$(run src/producer/server.ts)" \
+      "BRIDGE_HTTP_PORT=$bridge_port $(run src/bridge/main.ts)" \
+      "BRIDGE_HTTP_PORT=$second_bridge_port $(run src/bridge/main.ts)" \
+      "$(run workers/main.ts)" \
+      "$(run workers/main.ts)" \
+      "$(run src/graphql/server.ts)" | pretty ;;
+  *) die "START_LAYOUT must be processors or separate, got ${START_LAYOUT}" ;;
+esac

@@ -176,6 +176,8 @@ const envSchema = z.object({
   // 0 = any free port (the bridge logs the one it got).
   BRIDGE_HTTP_PORT: int(0, 65535).default(8002),
   BRIDGE_START_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  // A processor (bridge + worker in one process) asks for eager workflow starts.
+  PROCESSOR_EAGER_START: bool.default(true),
   // 0 = no attempt cap: the elapsed budget decides.
   HOT_RETRY_MAX_ATTEMPTS: int(0, 100_000).default(0),
   HOT_RETRY_INITIAL_INTERVAL_MS: int(10, 3_600_000).default(1_000),
@@ -278,6 +280,7 @@ function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSetti
       maxFutureSkewMs: env.MAX_FUTURE_SKEW_SECONDS * 1000,
     },
     bridge: { startConcurrency: env.BRIDGE_START_CONCURRENCY, httpPort: env.BRIDGE_HTTP_PORT, startTimeoutMs: env.BRIDGE_START_TIMEOUT_MS },
+    processor: { eagerStart: env.PROCESSOR_EAGER_START },
     retries: {
       hot: {
         maximumAttempts: env.HOT_RETRY_MAX_ATTEMPTS,

@@ -1,9 +1,11 @@
 /**
  * Worker process: runs processEvent and its activities on the `events` task queue. Start as many
  * as you like; they share the queue. SIGINT/SIGTERM: stop polling, let running activities finish,
- * then close Kafka, AWS and Temporal clients.
+ * then close Kafka, AWS and Temporal clients. A processor (src/processor/main.ts) runs the same
+ * worker beside a bridge through `createWorker`.
  */
-import { DefaultLogger, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection } from '@temporalio/worker';
+import type { Logger } from 'pino';
 import { createActivities } from '../activities';
 import { createDynamoClient, createS3Client } from '../src/aws/clients';
 import { loadConfigOrExit, type Config } from '../src/config';
@@ -11,22 +13,32 @@ import { createKafka, createProducer } from '../src/kafka/client';
 import { createLogger } from '../src/logger';
 import { connectNativeConnection } from '../src/temporal/nativeConnection';
 
-export async function runWorker(config: Config): Promise<void> {
-  const logger = createLogger(config, 'worker');
-  // SDK logs go through pino. Its INFO includes the workflow bundler's build report, so it
-  // speaks at WARN unless LOG_LEVEL asks for debug. SIGINT/SIGTERM become worker.shutdown().
+/**
+ * SDK logs go through pino. Its INFO includes the workflow bundler's build report, so it speaks
+ * at WARN unless LOG_LEVEL asks for debug. `shutdownSignals` become worker.shutdown() for every
+ * worker of the process; a processor passes none and orders its own shutdown.
+ */
+export function installRuntime(config: Config, logger: Logger, shutdownSignals: NodeJS.Signals[]): void {
   const sdkLevel: LogLevel = config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'WARN';
   Runtime.install({
-    shutdownSignals: ['SIGINT', 'SIGTERM'],
+    shutdownSignals,
     logger: new DefaultLogger(sdkLevel, (entry) => {
       const method = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : 'debug';
       logger[method]({ temporal: entry.meta }, entry.message);
     }),
   });
+}
+
+/** The worker on a given connection, with its own AWS and Kafka clients; `close()` after run() returned. */
+export async function createWorker(config: Config, connection: NativeConnection, logger: Logger): Promise<{ worker: Worker; close(): Promise<void> }> {
   const dynamo = createDynamoClient(config.aws);
   const s3 = createS3Client(config.aws);
   const producer = createProducer(createKafka(config.kafka, logger, '-worker'));
-  const connection = await connectNativeConnection(config.temporal);
+  const close = async () => {
+    await producer.disconnect();
+    dynamo.destroy();
+    s3.destroy();
+  };
   try {
     const worker = await Worker.create({
       connection,
@@ -44,13 +56,27 @@ export async function runWorker(config: Config): Promise<void> {
       }),
       shutdownGraceTime: '20s',
     });
-    logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
-    await worker.run();
-    logger.info('worker stopped');
+    return { worker, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+export async function runWorker(config: Config): Promise<void> {
+  const logger = createLogger(config, 'worker');
+  installRuntime(config, logger, ['SIGINT', 'SIGTERM']);
+  const connection = await connectNativeConnection(config.temporal);
+  try {
+    const { worker, close } = await createWorker(config, connection, logger);
+    try {
+      logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
+      await worker.run();
+      logger.info('worker stopped');
+    } finally {
+      await close();
+    }
   } finally {
-    await producer.disconnect();
-    dynamo.destroy();
-    s3.destroy();
     await connection.close();
   }
 }

@@ -3,7 +3,8 @@
  * runs two); Kafka spreads the raw topic's partitions over them. GET /health, /ready and
  * /metrics on BRIDGE_HTTP_PORT.
  */
-import { loadConfigOrExit } from '../config';
+import type { Client } from '@temporalio/client';
+import { loadConfigOrExit, type Config } from '../config';
 import { createKafka, createProducer } from '../kafka/client';
 import { createLogger } from '../logger';
 import { createLazyTemporalClient } from '../temporal/connection';
@@ -12,8 +13,23 @@ import { startHealthServer } from './health';
 import { createStartProcessEvent } from './startProcessEvent';
 import { BridgeStatus } from './status';
 
-async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+export interface BridgeProcessOptions {
+  /**
+   * Start workflows through this client instead of a lazy connection of the bridge's own: a
+   * processor (src/processor/main.ts) passes one on its worker's NativeConnection, which it closes
+   * itself, and asks for eager starts.
+   */
+  temporal?: { client: Client; requestEagerStart: boolean };
+}
+
+/**
+ * The bridge without signal handling: `run()` joins the group and consumes; `stop()` finishes the
+ * window, commits and closes its clients.
+ */
+export async function createBridgeProcess(
+  config: Config,
+  opts: BridgeProcessOptions = {},
+): Promise<{ run(): Promise<void>; stop(signal?: string): Promise<void> }> {
   const logger = createLogger(config, 'bridge');
   const status = new BridgeStatus();
   // First, so probes answer (503) while Kafka and Temporal are still coming up.
@@ -21,12 +37,16 @@ async function main(): Promise<void> {
   const kafka = createKafka(config.kafka, logger, '-bridge');
   // Lazy: the bridge starts (and keeps its partitions) while Temporal is still coming up; starts
   // fail and are retried until it answers.
-  const { client, connection } = createLazyTemporalClient(config.temporal);
+  const own = opts.temporal ? undefined : createLazyTemporalClient(config.temporal);
+  const client = opts.temporal?.client ?? own!.client;
   const dlqProducer = createProducer(kafka);
   const bridge = createBridge({
     consumer: kafka.consumer({ groupId: config.kafka.consumerGroup, sessionTimeout: 30_000, heartbeatInterval: 3_000 }),
     dlqProducer,
-    startProcessEvent: createStartProcessEvent(client, config.temporal, config.retries, { timeoutMs: config.bridge.startTimeoutMs }),
+    startProcessEvent: createStartProcessEvent(client, config.temporal, config.retries, {
+      timeoutMs: config.bridge.startTimeoutMs,
+      requestEagerStart: opts.temporal?.requestEagerStart ?? false,
+    }),
     topic: config.kafka.topic,
     dlqTopic: config.kafka.dlqTopic,
     concurrency: config.bridge.startConcurrency,
@@ -34,29 +54,42 @@ async function main(): Promise<void> {
     status,
   });
 
-  let stopping = false;
+  let stopped: Promise<void> | undefined;
+  const stop = (signal?: string) =>
+    (stopped ??= (async () => {
+      logger.info({ signal, stats: status.stats }, 'bridge stopping');
+      await bridge.stop();
+      await dlqProducer.disconnect();
+      await own?.connection.close();
+      await http.close();
+      logger.info('bridge stopped');
+    })());
+
+  const run = async () => {
+    await bridge.run();
+    logger.info(
+      { group: config.kafka.consumerGroup, topic: config.kafka.topic, httpPort: http.port, health: `http://${config.http.host}:${http.port}/ready` },
+      'bridge running',
+    );
+  };
+  return { run, stop };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const bridge = await createBridgeProcess(config);
   const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal, stats: status.stats }, 'bridge stopping');
-    await bridge.stop();
-    await dlqProducer.disconnect();
-    await connection.close();
-    await http.close();
-    logger.info('bridge stopped');
+    await bridge.stop(signal);
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
-
   await bridge.run();
-  logger.info(
-    { group: config.kafka.consumerGroup, topic: config.kafka.topic, httpPort: http.port, health: `http://${config.http.host}:${http.port}/ready` },
-    'bridge running',
-  );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bridge failed: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`bridge failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

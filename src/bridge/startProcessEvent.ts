@@ -53,6 +53,13 @@ export function workflowSummary(event: Pick<EventEnvelope, 'event_type' | 'user_
 export interface StartOptions {
   /** Deadline of one start, including the SDK's own gRPC retries. */
   timeoutMs: number;
+  /**
+   * Ask the server to hand the run's first workflow task back with the start answer, to a worker
+   * of this process on the same task queue (eager start): no task-queue round trip. Only a client
+   * on the worker's NativeConnection can ask (src/processor/main.ts); the server falls back to
+   * the task queue when the worker has no free slot.
+   */
+  requestEagerStart?: boolean;
 }
 
 export function createStartProcessEvent(
@@ -77,6 +84,7 @@ export function createStartProcessEvent(
           { key: UserIdKey, value: event.user_id },
         ]),
         staticSummary: workflowSummary(event),
+        ...(opts.requestEagerStart ? { requestEagerStart: true } : {}),
       }));
       return 'started';
     } catch (err) {

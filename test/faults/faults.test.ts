@@ -38,7 +38,9 @@ describe('fault suite: zero lost, zero doubled', { timeout: 25 * 60_000 }, () =>
   const rows: FaultRow[] = [];
 
   before(async () => {
+    // npm start's layout: bridge + worker processes, eager starts, the fast path.
     p = await startPlatform({
+      processors: 2,
       env: {
         // A killed worker's activities are retried after this, not after the 30 s default.
         ACTIVITY_TIMEOUT_MS: '10000',
@@ -92,8 +94,12 @@ describe('fault suite: zero lost, zero doubled', { timeout: 25 * 60_000 }, () =>
     l.start();
     await waitFor('first events stored', async () => (await countItems(p)) > 20, { timeoutMs: 120_000, intervalMs: 500 });
 
-    await fault('kill -9 a worker during its activities', () => killAndRestart('worker-1', 'SIGKILL'), async () => undefined);
-    await fault('kill -9 a bridge mid-window, restart it', () => killAndRestart('bridge-1', 'SIGKILL'), async () => undefined);
+    // With processors, killing one kills a worker and a bridge at once: each row kills one.
+    const has = (name: string) => p.processes().includes(name);
+    const workerTarget = has('worker-1') ? 'worker-1' : 'processor-1';
+    const bridgeTarget = has('bridge-1') ? 'bridge-1' : 'processor-2';
+    await fault('kill -9 a worker during its activities', () => killAndRestart(workerTarget, 'SIGKILL'), async () => undefined);
+    await fault('kill -9 a bridge mid-window, restart it', () => killAndRestart(bridgeTarget, 'SIGKILL'), async () => undefined);
     await fault('restart the Kafka broker', () => stack('stop', 'kafka').then(() => undefined), () => stack('start', 'kafka').then(() => undefined));
     await fault('Temporal stopped for 60 s', async () => { await stack('stop', 'temporal'); await seconds(60_000); }, () => stack('start', 'temporal').then(() => undefined));
     await fault('dynalite stopped for 30 s', async () => { await stack('stop', 'dynamodb'); await seconds(30_000); }, () => stack('start', 'dynamodb').then(() => undefined));
@@ -146,7 +152,7 @@ describe('fault suite: zero lost, zero doubled', { timeout: 25 * 60_000 }, () =>
 
 /** Restart order after a full stop: consumers first, so the producer's first events find them. */
 function order(name: string): number {
-  return name.startsWith('worker') ? 0 : name.startsWith('bridge') ? 1 : name === 'producer' ? 2 : 3;
+  return name.startsWith('worker') || name.startsWith('processor') ? 0 : name.startsWith('bridge') ? 1 : name === 'producer' ? 2 : 3;
 }
 
 function report(rows: FaultRow[], result: AuditResult, ledger: ReturnType<typeof createLoad>['ledger']): string {

@@ -59,6 +59,7 @@ export function configFor(env: Record<string, string>): Config {
 
 const ENTRY = {
   producer: 'src/producer/server.ts',
+  processor: 'src/processor/main.ts',
   bridge: 'src/bridge/main.ts',
   worker: 'workers/main.ts',
   graphql: 'src/graphql/server.ts',
@@ -86,12 +87,20 @@ export interface Platform {
   signal(name: string, signal: NodeJS.Signals): Promise<number | null>;
   /** Starts a process again under the same name (after it exited), and waits until it is ready. */
   restart(name: string): Promise<void>;
-  /** Names of the platform processes, such as `producer`, `bridge-1`, `worker-2`. */
+  /** Names of the platform processes, such as `producer`, `bridge-1`, `worker-2`, `processor-1`. */
   processes(): string[];
   stop(): Promise<void>;
 }
 
-export async function startPlatform(opts: { bridges?: number; workers?: number; env?: Record<string, string> } = {}): Promise<Platform> {
+/**
+ * `bridges` / `workers`: separate bridge and worker processes (2 of each unless given);
+ * `processors`: bridge + worker processes (src/processor/main.ts, what `npm start` runs), named
+ * `processor-1`…, instead of the separate ones unless those are given too.
+ */
+export async function startPlatform(
+  opts: { bridges?: number; workers?: number; processors?: number; env?: Record<string, string> } = {},
+): Promise<Platform> {
+  const separate = opts.processors === undefined ? 2 : 0;
   const env = await isolatedEnv(opts.env);
   const config = configFor(env);
   const provisioned = await provisionAll(config, { logger: quietLogger, deadlineMs: 30_000 });
@@ -125,8 +134,9 @@ export async function startPlatform(opts: { bridges?: number; workers?: number; 
 
   spawnProc('producer', ENTRY.producer);
   spawnProc('graphql', ENTRY.graphql);
-  for (let i = 1; i <= (opts.workers ?? 2); i++) spawnProc(`worker-${i}`, ENTRY.worker);
-  for (let i = 1; i <= (opts.bridges ?? 2); i++) spawnProc(`bridge-${i}`, ENTRY.bridge);
+  for (let i = 1; i <= (opts.workers ?? separate); i++) spawnProc(`worker-${i}`, ENTRY.worker);
+  for (let i = 1; i <= (opts.bridges ?? separate); i++) spawnProc(`bridge-${i}`, ENTRY.bridge);
+  for (let i = 1; i <= (opts.processors ?? 0); i++) spawnProc(`processor-${i}`, ENTRY.processor);
 
   const producerUrl = `http://127.0.0.1:${config.http.producerPort}`;
   const graphqlUrl = `http://127.0.0.1:${config.http.graphqlPort}`;
@@ -169,8 +179,8 @@ export async function startPlatform(opts: { bridges?: number; workers?: number; 
     } else if (name === 'graphql') {
       await waitFor('graphql /health', async () => (running('graphql'), (await fetch(`${graphqlUrl}/health`)).ok), { timeoutMs: 60_000 });
     } else {
-      const marker = name.startsWith('worker') ? 'worker running' : 'bridge running';
-      await waitFor(`${name} to start`, () => running(name).output.some((l) => l.includes(marker)), { timeoutMs: 90_000 });
+      const markers = name.startsWith('worker') ? ['worker running'] : name.startsWith('bridge') ? ['bridge running'] : ['worker running', 'bridge running'];
+      await waitFor(`${name} to start`, () => markers.every((m) => running(name).output.some((l) => l.includes(m))), { timeoutMs: 90_000 });
     }
   };
 
