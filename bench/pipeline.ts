@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { loadConfig } from '../src/config';
 import { temporalConnectionOptions } from '../src/temporal/connection';
 import { getItem } from '../test/support/clients';
@@ -61,7 +61,7 @@ async function ceiling(client: Client, taskQueue: string, workflowType: string, 
   return { rate: n / ((performance.now() - started) / 1000), eager };
 }
 
-export async function benchCeilings(n: number): Promise<{ bare: number; bareEager: number; twoActivities: number; twoLocalEager: number; eagerShare: number }> {
+export async function benchCeilings(n: number, workerOptions: Partial<WorkerOptions> = {}): Promise<{ bare: number; bareEager: number; twoActivities: number; twoLocalEager: number; eagerShare: number }> {
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'error', ENVIRONMENT: 'development' });
   Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
@@ -71,7 +71,7 @@ export async function benchCeilings(n: number): Promise<{ bare: number; bareEage
   const round = async (workflowType: string, eager: boolean) => {
     const taskQueue = `bench-ceiling-${randomBytes(4).toString('hex')}`;
     queues.push(taskQueue);
-    const worker = await Worker.create({ connection, namespace: config.temporal.namespace, taskQueue, workflowBundle, activities: { noop: async () => undefined } });
+    const worker = await Worker.create({ connection, namespace: config.temporal.namespace, taskQueue, workflowBundle, activities: { noop: async () => undefined }, ...workerOptions });
     return worker.runUntil(() => ceiling(client, taskQueue, workflowType, n, eager));
   };
   try {

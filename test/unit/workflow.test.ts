@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowFailedError } from '@temporalio/client';
+import { Client, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
@@ -160,6 +160,30 @@ describe('processEvent workflow', { timeout: 120_000 }, () => {
     assert.equal(types.filter((t) => t.startsWith('activityTask')).length, 0, 'no regular activity on the happy path');
     assert.equal(calls.hot.get(event.event_id), 1);
     assert.equal(calls.cold.get(event.event_id), 1);
+  });
+
+  it('eager start: a client on the worker\'s NativeConnection gets the first workflow task handed to that worker, and the event completes', async () => {
+    const eager: boolean[] = [];
+    const client = new Client({
+      connection: env.nativeConnection,
+      interceptors: {
+        workflow: [
+          {
+            startWithDetails: async (input, next) => {
+              const out = await next(input);
+              eager.push(out.eagerlyStarted);
+              return out;
+            },
+          },
+        ],
+      },
+    });
+    const event = makeEnvelope();
+    behaviour.set(event.event_id, { hot: 'ok', cold: 'ok' });
+    const startProcessEvent = createStartProcessEvent(client, { address: '', namespace: 'default', taskQueue }, retries, { timeoutMs: 10_000, requestEagerStart: true });
+    assert.equal(await startProcessEvent(event), 'started');
+    assert.deepEqual(eager, [true]);
+    assert.equal(((await client.workflow.getHandle(event.event_id).result()) as ProcessEventResult).hot, 'stored');
   });
 
   it('an outage: after the fast attempt fails, the Web UI shows the step as a pending activity with its attempt count and last failure, and the event completes when it is over', async () => {
