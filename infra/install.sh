@@ -32,6 +32,8 @@ if [ -z "$only_node" ]; then
     need java "Install Java 17+ (Debian: apt-get install openjdk-17-jre-headless)."
     need mvn "Install Maven 3.6+ (Debian: apt-get install maven)."
   fi
+  # Kafka's TLS listeners get their certificates at first start (infra/stack.sh).
+  [ -f "$KAFKA_TLS_DIR/broker-keystore.pem" ] || need openssl "Install OpenSSL (Debian: apt-get install openssl)."
 fi
 need npm "Install Node.js (any version with npm; Node $NODE_MAJOR_REQUIRED is installed from npm when the system one is older)."
 

@@ -33,6 +33,8 @@ TEMPORAL_PORT=7233
 TEMPORAL_UI_PORT=8233
 KAFKA_PORT=9092
 KAFKA_CONTROLLER_PORT=9093
+KAFKA_TLS_PORT=9094   # TLS, client certificate required
+KAFKA_SASL_PORT=9096  # SASL/SCRAM-SHA-512 over TLS
 DYNAMODB_PORT=4567
 S3_PORT=9000
 
@@ -41,6 +43,11 @@ SERVICES=(temporal kafka dynamodb s3)
 # Static keys for the local S3 server; src/config.ts uses the same pair.
 S3_ACCESS_KEY=event-platform-local
 S3_SECRET_KEY=event-platform-local-secret
+# Kafka's secured listeners: a CA, the broker's and a client's certificates (made at first start),
+# and a SCRAM user; test/support/kafkaSecurity.ts uses the same.
+KAFKA_TLS_DIR="$STACK_DIR/kafka/tls"
+KAFKA_SCRAM_USER=event-platform
+KAFKA_SCRAM_PASSWORD=event-platform-local-secret
 
 _t0=$(date +%s)
 log() { printf '[%s +%3ss] %s\n' "${LOG_PREFIX:-stack}" "$(( $(date +%s) - _t0 ))" "$*" >&2; }

@@ -42,10 +42,44 @@ service_port() {
   case "$1" in temporal) echo $TEMPORAL_PORT ;; kafka) echo $KAFKA_PORT ;; dynamodb) echo $DYNAMODB_PORT ;; s3) echo $S3_PORT ;; esac
 }
 
+# A private CA with a broker certificate (localhost, 127.0.0.1) and a client certificate, for
+# Kafka's TLS listeners; made once, kept with the stack's data.
+make_kafka_tls() {
+  [ -f "$KAFKA_TLS_DIR/broker-keystore.pem" ] && return 0
+  need openssl "Install OpenSSL (Debian: apt-get install openssl)."
+  local dir="$KAFKA_TLS_DIR.tmp" n
+  rm -rf "$dir"; mkdir -p "$dir"
+  ( cd "$dir"
+    ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    openssl req -x509 "${ec[@]}" -days 3650 -subj /CN=event-platform-local-ca -keyout ca.key -out ca.pem
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >broker.ext
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    for n in broker client; do
+      openssl req "${ec[@]}" -subj "/CN=$n" -keyout "$n.key" -out "$n.csr"
+      openssl x509 -req -in "$n.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 -extfile "$n.ext" -out "$n.pem"
+    done
+    cat broker.key broker.pem >broker-keystore.pem
+  ) >"$STACK_DIR/logs/kafka-tls.log" 2>&1 || { cat "$STACK_DIR/logs/kafka-tls.log" >&2; die "making Kafka's TLS certificates failed"; }
+  mv "$dir" "$KAFKA_TLS_DIR"
+}
+
+# The SCRAM user of the SASL_SSL listener; stored in the cluster metadata, so once per data dir.
+kafka_scram_user() {
+  local marker="$STACK_DIR/kafka/data/.scram-user-$KAFKA_SCRAM_USER"
+  [ -f "$marker" ] && return 0
+  java -cp "$KAFKA_LIBS/*" "-Dlog4j2.configurationFile=$REPO_ROOT/infra/kafka/log4j2-tools.yaml" \
+    org.apache.kafka.tools.ConfigCommand --bootstrap-server "$BIND_IP:$KAFKA_PORT" --alter \
+    --add-config "SCRAM-SHA-512=[password=$KAFKA_SCRAM_PASSWORD]" --entity-type users --entity-name "$KAFKA_SCRAM_USER" \
+    >"$STACK_DIR/logs/kafka-scram.log" 2>&1 || { cat "$STACK_DIR/logs/kafka-scram.log" >&2; die "setting Kafka's SCRAM user failed"; }
+  touch "$marker"
+  log "Kafka SCRAM user $KAFKA_SCRAM_USER ready"
+}
+
 prepare() {
   mkdir -p "$STACK_DIR"/{pids,logs,temporal,dynamodb,s3/meta,s3/objects,kafka/data}
   if [ "$1" = kafka ]; then
-    sed "s|@DATA_DIR@|$STACK_DIR/kafka/data|" "$REPO_ROOT/infra/kafka/server.properties" >"$STACK_DIR/kafka/server.properties"
+    make_kafka_tls
+    sed -e "s|@DATA_DIR@|$STACK_DIR/kafka/data|" -e "s|@TLS_DIR@|$KAFKA_TLS_DIR|" "$REPO_ROOT/infra/kafka/server.properties" >"$STACK_DIR/kafka/server.properties"
     if [ ! -f "$STACK_DIR/kafka/data/meta.properties" ]; then
       local cluster_id
       # 16 random bytes, base64url: may start with '-', hence --cluster-id=VALUE below.
@@ -106,6 +140,7 @@ cmd_up() {
   use_node_runtime  # dynalite and provisioning run on the Node that install.sh may have just installed
   for svc in "${SERVICES[@]}"; do start_service "$svc"; done
   for svc in "${SERVICES[@]}"; do wait_port "$svc" 120; done
+  kafka_scram_user
   provision
   log "stack up in $(( $(date +%s) - t ))s"
   cat >&2 <<MSG
