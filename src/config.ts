@@ -194,8 +194,16 @@ const envSchema = z.object({
 
   GRAPHQL_DEFAULT_LIMIT: int(1, 1_000).default(10),
   GRAPHQL_MAX_LIMIT: int(1, 1_000).default(100),
-  GRAPHQL_MAX_DEPTH: int(2, 50).default(6),
-  LATEST_LOOKBACK_DAYS: int(1, 3_660).default(90),
+  // Cost limits of one GraphQL request (src/graphql/cost.ts); the defaults let GraphiQL's
+  // introspection query through (depth 15, 230 fields, cost ~26,000).
+  GRAPHQL_MAX_DEPTH: int(2, 100).default(20),
+  GRAPHQL_MAX_COST: int(100, 100_000_000).default(50_000),
+  GRAPHQL_MAX_ALIASES: int(0, 100_000).default(30),
+  GRAPHQL_MAX_FIELDS: int(10, 100_000).default(500),
+  GRAPHQL_MAX_STORAGE_CALLS: int(1, 100_000).default(200),
+  // Unset: on, except with ENVIRONMENT=production.
+  GRAPHQL_GRAPHIQL: bool.optional(),
+  GRAPHQL_INTROSPECTION: bool.optional(),
   LATEST_INDEX_SHARDS: int(1, 64).default(4),
 });
 
@@ -301,7 +309,12 @@ function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSetti
       defaultLimit: env.GRAPHQL_DEFAULT_LIMIT,
       maxLimit: env.GRAPHQL_MAX_LIMIT,
       maxDepth: env.GRAPHQL_MAX_DEPTH,
-      latestLookbackDays: env.LATEST_LOOKBACK_DAYS,
+      maxCost: env.GRAPHQL_MAX_COST,
+      maxAliases: env.GRAPHQL_MAX_ALIASES,
+      maxFields: env.GRAPHQL_MAX_FIELDS,
+      maxStorageCalls: env.GRAPHQL_MAX_STORAGE_CALLS,
+      graphiql: env.GRAPHQL_GRAPHIQL ?? env.ENVIRONMENT !== 'production',
+      introspection: env.GRAPHQL_INTROSPECTION ?? env.ENVIRONMENT !== 'production',
     },
     latestIndexShards: env.LATEST_INDEX_SHARDS,
   };
@@ -338,6 +351,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const env2 = parsed.data;
   const problems: { variable: string; message: string }[] = [];
+  if (env2.GRAPHQL_GRAPHIQL === true && env2.GRAPHQL_INTROSPECTION === false) {
+    problems.push({ variable: 'GRAPHQL_GRAPHIQL', message: 'GraphiQL needs introspection: set GRAPHQL_INTROSPECTION=true too, or turn GraphiQL off' });
+  }
   if (env2.GRAPHQL_DEFAULT_LIMIT > env2.GRAPHQL_MAX_LIMIT) {
     problems.push({ variable: 'GRAPHQL_DEFAULT_LIMIT', message: `must not exceed GRAPHQL_MAX_LIMIT (${env2.GRAPHQL_MAX_LIMIT})` });
   }

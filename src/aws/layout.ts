@@ -7,9 +7,18 @@
  * is also the pagination cursor.
  *   by_type  (event_type, time_id)   eventsByType
  *   by_user  (user_id, time_id)      eventsByUser
- *   by_time  (time_bucket, time_id)  latestEvents: time_bucket = `<YYYY-MM-DD>#<shard>`, one
- *            partition per UTC day and shard, so the newest events are a Query on today's
- *            buckets, never a Scan, and writes spread over `shards` partitions.
+ *   by_time  (time_bucket, time_id)  latestEvents: time_bucket = `<shard>` (0 … shards-1).
+ *
+ * Why the latest-events partition is the shard alone, with no day in it: with day buckets,
+ * finding the newest events meant walking back day by day, and an empty or sparse table cost
+ * lookback days × shards queries per page (90 × 4 = 360) before answering "nothing". With one
+ * partition per shard, a page is one Query per shard (plus one per extra 1 MB of items), on any
+ * table, at any depth of paging, and nothing has to track which days have events. The cost is
+ * that each shard's partition grows forever; GSIs have no size limit per partition key, and
+ * write throughput per partition key (~1,000 writes/s) is what LATEST_INDEX_SHARDS spreads. The
+ * attribute and index keep their names so existing tables need no new index; items written with
+ * the old day buckets are not in any shard partition (rewrite `time_bucket` to `<shard>` to list
+ * them again).
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { EventEnvelope, JsonObject } from '../events/event';
@@ -57,8 +66,9 @@ export function utcDay(timestamp: string): string {
   return timestamp.slice(0, 10);
 }
 
-export function timeBucket(day: string, shard: number): string {
-  return `${day}#${shard}`;
+/** Partition key of the latest-events index: the shard alone (see the header). */
+export function timeBucket(shard: number): string {
+  return String(shard);
 }
 
 /** Stable shard of an event id (FNV-1a), so retries put the item in the same bucket. */
@@ -80,7 +90,7 @@ export function toItem(event: EventEnvelope, shards: number): EventItem {
     received_at: event.received_at,
     payload: event.payload,
     time_id: timeId(event.timestamp, event.event_id),
-    time_bucket: timeBucket(utcDay(event.timestamp), shardOf(event.event_id, shards)),
+    time_bucket: timeBucket(shardOf(event.event_id, shards)),
   };
 }
 

@@ -3,27 +3,46 @@
  * /graphiql, GET /health. Read-only; every list takes a capped `limit` and an `after` cursor.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { GraphQLScalarType } from 'graphql';
-import mercurius from 'mercurius';
+import { GraphQLScalarType, NoSchemaIntrospectionCustomRule, type GraphQLSchema } from 'graphql';
+import mercurius, { type MercuriusContext } from 'mercurius';
 import type { Logger } from 'pino';
 import { createGate, type AccessOptions } from '../http/access';
 import { guardFastify } from '../http/fastify';
 import { applyServerTimeouts, type ServerTimeouts } from '../http/hardening';
 import { afterArg, BadArgument, eventIdArg, eventTypeArg, limitArg, userIdArg } from './arguments';
-import { type EventReader } from './eventReader';
+import { checkShape, createCostEstimator, type CostLimits } from './cost';
+import { StorageBudget, StorageBudgetExceeded, type EventReader } from './eventReader';
 import { registerGraphiql } from './graphiql';
 import { SCHEMA } from './schema';
 
 
 export interface GraphqlAppDeps {
   reader: EventReader;
-  limits: { defaultLimit: number; maxLimit: number; maxDepth: number };
+  /** Argument limits, and the cost limits of src/graphql/cost.ts (defaults: GRAPHQL_LIMIT_DEFAULTS). */
+  limits: { defaultLimit: number; maxLimit: number } & Partial<CostLimits> & { maxStorageCalls?: number };
+  /** Partitions latestEvents reads per page (LATEST_INDEX_SHARDS), for the cost estimate; default 4. */
+  shards?: number;
+  /** Serve GraphiQL at /graphiql (default true; GRAPHQL_GRAPHIQL). */
+  graphiql?: boolean;
+  /** Answer introspection queries (default true; GRAPHQL_INTROSPECTION). GraphiQL needs it. */
+  introspection?: boolean;
   logger?: Logger;
   /** Keys, rate limit and CORS (src/http/access.ts); unset: open, unlimited, no CORS. */
   access?: AccessOptions;
   /** Socket limits (slow clients); unset: Node's defaults. */
   timeouts?: ServerTimeouts;
 }
+
+/** The defaults of config.ts, for callers (tests) that give only the argument limits. */
+export const GRAPHQL_LIMIT_DEFAULTS = { maxCost: 50_000, maxAliases: 30, maxFields: 500, maxDepth: 20, maxStorageCalls: 200 } as const;
+
+declare module 'mercurius' {
+  interface MercuriusContext {
+    /** This request's DynamoDB calls (GRAPHQL_MAX_STORAGE_CALLS). */
+    storage?: StorageBudget;
+  }
+}
+type RequestContext = MercuriusContext;
 
 const JSONScalar = new GraphQLScalarType({
   name: 'JSON',
@@ -35,6 +54,13 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
   // No per-request logs: a query log line per request is noise at analytics volumes.
   const app: FastifyInstance = Fastify({ logger: false });
   const { defaultLimit, maxLimit } = deps.limits;
+  const limits = { ...GRAPHQL_LIMIT_DEFAULTS, ...deps.limits };
+  const estimators = new WeakMap<GraphQLSchema, ReturnType<typeof createCostEstimator>>();
+  const estimatorFor = (schema: GraphQLSchema) => {
+    let estimate = estimators.get(schema);
+    if (!estimate) estimators.set(schema, (estimate = createCostEstimator(schema, { defaultLimit, maxLimit, shards: deps.shards ?? 4 })));
+    return estimate;
+  };
 
   const limitOf = (limit: number | null | undefined): number => limitArg(limit, defaultLimit, maxLimit);
   /** Checks the arguments first (client errors, no storage call); logs storage failures and hides their details. */
@@ -43,6 +69,9 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
       return await read();
     } catch (err) {
       if (err instanceof BadArgument) throw err;
+      if (err instanceof StorageBudgetExceeded) {
+        throw new mercurius.ErrorWithProps(`query too expensive: ${err.message}`, { code: 'QUERY_TOO_EXPENSIVE', limit: err.max, what: 'storage calls' });
+      }
       if (err instanceof mercurius.ErrorWithProps) throw err;
       deps.logger?.error({ err }, 'reading events failed');
       throw new mercurius.ErrorWithProps('could not read events right now; retry later', { code: 'UNAVAILABLE' });
@@ -53,12 +82,12 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
   const resolvers = {
     JSON: JSONScalar,
     Query: {
-      latestEvents: (_: unknown, a: ListArgs) => guarded(() => deps.reader.latest(limitOf(a.limit), afterArg(a.after))),
-      eventsByType: (_: unknown, a: ListArgs & { eventType: string }) =>
-        guarded(() => deps.reader.byType(eventTypeArg(a.eventType), limitOf(a.limit), afterArg(a.after))),
-      eventsByUser: (_: unknown, a: ListArgs & { userId: string }) =>
-        guarded(() => deps.reader.byUser(userIdArg(a.userId), limitOf(a.limit), afterArg(a.after))),
-      event: (_: unknown, a: { eventId: string }) => guarded(() => deps.reader.byId(eventIdArg(a.eventId))),
+      latestEvents: (_: unknown, a: ListArgs, ctx: RequestContext) => guarded(() => deps.reader.latest(limitOf(a.limit), afterArg(a.after), ctx.storage)),
+      eventsByType: (_: unknown, a: ListArgs & { eventType: string }, ctx: RequestContext) =>
+        guarded(() => deps.reader.byType(eventTypeArg(a.eventType), limitOf(a.limit), afterArg(a.after), ctx.storage)),
+      eventsByUser: (_: unknown, a: ListArgs & { userId: string }, ctx: RequestContext) =>
+        guarded(() => deps.reader.byUser(userIdArg(a.userId), limitOf(a.limit), afterArg(a.after), ctx.storage)),
+      event: (_: unknown, a: { eventId: string }, ctx: RequestContext) => guarded(() => deps.reader.byId(eventIdArg(a.eventId), ctx.storage)),
     },
   };
 
@@ -71,10 +100,23 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
     resolvers,
     graphiql: false, // served by registerGraphiql, without a CDN
     path: '/graphql',
-    queryDepth: deps.limits.maxDepth,
+    // One operation per request: a JSON array of queries is refused (400), so the limits below
+    // hold per HTTP request.
+    allowBatchedQueries: false,
+    validationRules: deps.introspection === false ? [NoSchemaIntrospectionCustomRule] : [],
+    context: () => ({ storage: new StorageBudget(limits.maxStorageCalls) }),
+  }).after(() => {
+    // Before GraphQL validation (quadratic in fields): the document's shape. Runs once per query
+    // text (Mercurius caches what passed).
+    app.graphql.addHook('preValidation', async (_schema, document) => checkShape(document, limits));
+    // Before execution, with this request's variables: the estimated cost.
+    app.graphql.addHook('preExecution', async (schema, document, context, variables) => {
+      const body = (context.reply.request.body ?? context.reply.request.query) as { operationName?: string } | undefined;
+      estimatorFor(schema)(document, variables as Record<string, unknown> | undefined, body?.operationName ?? undefined, limits.maxCost);
+    });
   });
 
-  registerGraphiql(app);
+  if (deps.graphiql !== false) registerGraphiql(app);
   app.get('/health', async () => ({ status: 'ok' }));
   return app;
 }

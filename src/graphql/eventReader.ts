@@ -10,7 +10,7 @@
  */
 import { GetItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshallItem, type Item } from '../aws/itemCodec';
-import { INDEX, timeBucket, utcDay, type EventItem } from '../aws/layout';
+import { INDEX, timeBucket, type EventItem } from '../aws/layout';
 
 export interface EventRecord {
   eventId: string;
@@ -77,14 +77,9 @@ const newestFirst = (a: EventItem, b: EventItem) => (a.time_id < b.time_id ? 1 :
 export interface EventReaderDeps {
   dynamo: Pick<DynamoDBClient, 'send'>;
   table: string;
+  /** Partitions of the latest-events index (LATEST_INDEX_SHARDS); writers use the same number. */
   shards: number;
-  /** How many UTC days latestEvents walks back before it stops looking. */
-  lookbackDays: number;
-  /** The newest timestamp an event may have (now + the allowed future skew). */
-  horizon: () => Date;
 }
-
-const DAY_MS = 86_400_000;
 
 export function createEventReader(deps: EventReaderDeps) {
   /**
@@ -124,23 +119,16 @@ export function createEventReader(deps: EventReaderDeps) {
     },
 
     /**
-     * Walks UTC days backwards from the cursor (or the horizon), reading every shard of a day in
-     * parallel. Each shard gives its `need` newest (or all it has), so the `need` newest of
-     * their union are exactly the day's `need` newest.
+     * Reads every shard's partition in parallel. Each shard gives its `limit` newest (or all it
+     * has), so the `limit` newest of their union are exactly the table's `limit` newest: one
+     * Query per shard per page on any table, empty or full.
      */
     async latest(limit: number, after?: string, budget?: StorageBudget): Promise<EventRecord[]> {
       const before = after ? decodeCursor(after) : undefined;
-      const start = before ? new Date(before.slice(0, 24)) : deps.horizon();
-      const found: EventItem[] = [];
-      for (let d = 0; d < deps.lookbackDays && found.length < limit; d++) {
-        const day = utcDay(new Date(start.getTime() - d * DAY_MS).toISOString());
-        const need = limit - found.length;
-        const perShard = await Promise.all(
-          Array.from({ length: deps.shards }, (_, shard) => newest(INDEX.byTime, 'time_bucket', timeBucket(day, shard), need, before, budget)),
-        );
-        found.push(...perShard.flat().sort(newestFirst).slice(0, need));
-      }
-      return found.map(toRecord);
+      const perShard = await Promise.all(
+        Array.from({ length: deps.shards }, (_, shard) => newest(INDEX.byTime, 'time_bucket', timeBucket(shard), limit, before, budget)),
+      );
+      return perShard.flat().sort(newestFirst).slice(0, limit).map(toRecord);
     },
 
     async byId(eventId: string, budget?: StorageBudget): Promise<EventRecord | null> {

@@ -41,7 +41,7 @@ describe('GraphQL on the real table', { timeout: 60_000 }, () => {
     }
     await Promise.all(events.map((e) => client.send(new PutItemCommand({ TableName: config.aws.table, Item: marshallItem(toItem(e, config.latestIndexShards)) }))));
     app = buildGraphqlApp({
-      reader: createEventReader({ dynamo: client, table: config.aws.table, shards: config.latestIndexShards, lookbackDays: 30, horizon: () => new Date(NOW + 86_400_000) }),
+      reader: createEventReader({ dynamo: client, table: config.aws.table, shards: config.latestIndexShards }),
       limits: config.graphql,
     });
   });
@@ -157,7 +157,7 @@ describe('GraphQL paging with large payloads', { timeout: 600_000 }, () => {
       }),
     );
     app = buildGraphqlApp({
-      reader: createEventReader({ dynamo: client, table: config.aws.table, shards, lookbackDays: 30, horizon: () => new Date(NOW + 86_400_000) }),
+      reader: createEventReader({ dynamo: client, table: config.aws.table, shards }),
       limits: config.graphql,
     });
   });
@@ -252,7 +252,7 @@ describe('GraphQL payloads round-trip any JSON key', { timeout: 60_000 }, () => 
       stored.push({ eventId: envelope.event_id, sent });
     }
     app = buildGraphqlApp({
-      reader: createEventReader({ dynamo: client, table: config.aws.table, shards: config.latestIndexShards, lookbackDays: 2, horizon: () => new Date(Date.now() + 86_400_000) }),
+      reader: createEventReader({ dynamo: client, table: config.aws.table, shards: config.latestIndexShards }),
       limits: config.graphql,
     });
   });

@@ -52,7 +52,7 @@ describe('storeHot', () => {
     assert.equal(item.event_id, event.event_id);
     assert.deepEqual(item.payload, event.payload);
     assert.equal(item.time_id, `2026-11-25T10:00:00.000Z#${event.event_id}`);
-    assert.match(item.time_bucket as string, /^2026-11-25#[0-3]$/);
+    assert.match(item.time_bucket as string, /^[0-3]$/);
   });
 
   it('reports a duplicate when the conditional check fails', async () => {

@@ -109,20 +109,37 @@ function assertComplete(got: { ids: string[]; pageSizes: number[] }, expected: s
 describe('reader paging with Query pages cut short', () => {
   const items = eventsSkewed(300);
   // Shard 0's partition (the skewed one) answers 3 items per call; the others 50.
-  const cap = (partition: string) => (partition.endsWith('#0') || partition === 'heavy' || partition === 'u-heavy' ? 3 : 50);
+  const cap = (partition: string) => (partition === '0' || partition === 'heavy' || partition === 'u-heavy' ? 3 : 50);
 
   for (const limit of [1, 7, 100]) {
     it(`latestEvents, limit ${limit}: no skip, no repeat, full pages`, async () => {
       const dynamo = fakeDynamo(items, cap);
-      const reader = createEventReader({ dynamo, table: 't', shards: SHARDS, lookbackDays: 30, horizon: () => new Date(NOW + 1000) });
+      const reader = createEventReader({ dynamo, table: 't', shards: SHARDS });
       assertComplete(await readAll((l, a) => reader.latest(l, a), limit), newestFirst(items), limit);
     });
 
     it(`eventsByType and eventsByUser, limit ${limit}: no skip, no repeat, full pages`, async () => {
       const dynamo = fakeDynamo(items, cap);
-      const reader = createEventReader({ dynamo, table: 't', shards: SHARDS, lookbackDays: 30, horizon: () => new Date(NOW + 1000) });
+      const reader = createEventReader({ dynamo, table: 't', shards: SHARDS });
       assertComplete(await readAll((l, a) => reader.byType('heavy', l, a), limit), newestFirst(items.filter((i) => i.event_type === 'heavy')), limit);
       assertComplete(await readAll((l, a) => reader.byUser('u-heavy', l, a), limit), newestFirst(items.filter((i) => i.user_id === 'u-heavy')), limit);
     });
   }
+});
+
+describe('latestEvents on an empty or sparse table', () => {
+  it('costs one Query per shard, not one per shard and day of a lookback', async () => {
+    const dynamo = fakeDynamo([], () => 1000);
+    const reader = createEventReader({ dynamo, table: 't', shards: SHARDS });
+    assert.deepEqual(await reader.latest(100), []);
+    assert.equal(dynamo.calls.length, SHARDS);
+  });
+
+  it('finds events months old in one page, still one Query per shard', async () => {
+    const old = [400, 200, 100].map((days) => toItem(makeEnvelope({ timestamp: new Date(NOW - days * 86_400_000).toISOString() }), SHARDS));
+    const dynamo = fakeDynamo(old, () => 1000);
+    const reader = createEventReader({ dynamo, table: 't', shards: SHARDS });
+    assert.deepEqual((await reader.latest(10)).map((e) => e.eventId), newestFirst(old));
+    assert.equal(dynamo.calls.length, SHARDS);
+  });
 });

@@ -5,8 +5,13 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
+import { getIntrospectionQuery } from 'graphql';
 import { pino } from 'pino';
+import { marshallItem } from '../../src/aws/itemCodec';
+import { toItem } from '../../src/aws/layout';
+import { loadConfig } from '../../src/config';
 import { buildGraphqlApp } from '../../src/graphql/app';
+import { makeEnvelope } from '../support/events';
 import { createEventReader, CursorError, decodeCursor, encodeCursor, type EventReader, type EventRecord } from '../../src/graphql/eventReader';
 
 const EVENTS: EventRecord[] = [
@@ -76,7 +81,7 @@ function errorMessages(res: GraphqlResponse): string {
 }
 
 before(async () => {
-  app = buildGraphqlApp({ reader, limits: { defaultLimit: 10, maxLimit: 100, maxDepth: 6 } });
+  app = buildGraphqlApp({ reader, limits: { defaultLimit: 10, maxLimit: 100 } });
   await app.ready();
 });
 
@@ -206,18 +211,123 @@ void describe('single event and argument checks', () => {
   });
 });
 
-void describe('query depth', () => {
-  void it('accepts a query exactly at the depth limit (6)', async () => {
-    const res = await query('{ __schema { types { fields { type { ofType { name } } } } } }');
-    assert.equal(res.errors, undefined, JSON.stringify(res.errors));
-    assert.ok(res.data?.__schema);
-  });
-
-  void it('rejects a query nested deeper than maxDepth with an error about depth', async () => {
-    const res = await query('{ __schema { types { fields { type { ofType { ofType { name } } } } } } }');
-    assert.match(errorMessages(res), /depth/i);
+void describe('cost limits: GraphiQL works, expensive queries are refused before any storage call', () => {
+  // The query GraphiQL sends when it opens (graphiql 3 asks for input value deprecation too).
+  const GRAPHIQL_INTROSPECTION = getIntrospectionQuery({ inputValueDeprecation: true, descriptions: true });
+  const aliased = (count: number, field: string) =>
+    `{ ${Array.from({ length: count }, (_, i) => `a${i}: ${field} { eventId eventType userId timestamp receivedAt payload cursor }`).join(' ')} }`;
+  const refused = (res: GraphqlResponse, what: RegExp) => {
+    assert.match(errorMessages(res), what);
+    assert.equal(res.errors?.[0]?.extensions?.code, 'QUERY_TOO_EXPENSIVE', JSON.stringify(res.errors));
     assert.equal(res.status, 400);
     assert.equal(res.data ?? null, null);
+    assert.deepEqual(calls, [], 'no storage read');
+  };
+
+  void it("answers GraphiQL's introspection query (depth 15) with the whole schema, under the default config", async () => {
+    const config = loadConfig({});
+    const configured = buildGraphqlApp({ reader, limits: config.graphql, shards: config.latestIndexShards });
+    try {
+      const res = await configured.inject({ method: 'POST', url: '/graphql', payload: { query: GRAPHIQL_INTROSPECTION } });
+      const body = res.json<{ data?: { __schema: { types: { name: string; fields?: { name: string }[] }[] } }; errors?: unknown }>();
+      assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+      const queryType = body.data?.__schema.types.find((t) => t.name === 'Query');
+      assert.deepEqual(queryType?.fields?.map((f) => f.name), ['latestEvents', 'eventsByType', 'eventsByUser', 'event']);
+    } finally {
+      await configured.close();
+    }
+  });
+
+  void it('config: limits validated and named; GraphiQL and introspection on by default, off in production, GraphiQL needs introspection', () => {
+    const graphql = loadConfig({}).graphql;
+    assert.deepEqual(
+      { maxCost: graphql.maxCost, maxAliases: graphql.maxAliases, maxFields: graphql.maxFields, maxDepth: graphql.maxDepth, maxStorageCalls: graphql.maxStorageCalls },
+      { maxCost: 50_000, maxAliases: 30, maxFields: 500, maxDepth: 20, maxStorageCalls: 200 },
+    );
+    assert.deepEqual([graphql.graphiql, graphql.introspection], [true, true]);
+    const production = loadConfig({ ENVIRONMENT: 'production', DYNAMODB_ENDPOINT: 'http://x:1', S3_ENDPOINT: 'http://x:2' }).graphql;
+    assert.deepEqual([production.graphiql, production.introspection], [false, false]);
+    assert.throws(() => loadConfig({ GRAPHQL_GRAPHIQL: 'true', GRAPHQL_INTROSPECTION: 'false' }), /GRAPHQL_GRAPHIQL: GraphiQL needs introspection/);
+    assert.throws(() => loadConfig({ GRAPHQL_MAX_COST: '5' }), /GRAPHQL_MAX_COST/);
+    assert.throws(() => loadConfig({ GRAPHQL_MAX_STORAGE_CALLS: 'many' }), /GRAPHQL_MAX_STORAGE_CALLS/);
+    assert.throws(() => loadConfig({ GRAPHQL_INTROSPECTION: 'maybe' }), /GRAPHQL_INTROSPECTION/);
+  });
+
+  void it('refuses 200 aliased latestEvents(limit: 100) (the fan-out attack) on the alias cap', async () => {
+    refused(await query(aliased(200, 'latestEvents(limit: 100)')), /number of aliases reaches 31, over the limit of 30/);
+  });
+
+  void it('refuses 11 aliased latestEvents(limit: 100) on cost, accepts 10, and counts the limit given as a variable', async () => {
+    refused(await query(aliased(11, 'latestEvents(limit: 100)')), /estimated cost reaches \d+, over the limit of 50000/);
+    const ok = await query(aliased(10, 'latestEvents(limit: 100)'));
+    assert.equal(ok.errors, undefined, JSON.stringify(ok.errors));
+    calls.length = 0;
+    const withVariable = (n: number) =>
+      app.inject({ method: 'POST', url: '/graphql', payload: { query: `query Q($n: Int) ${aliased(11, 'latestEvents(limit: $n)')}`, variables: { n }, operationName: 'Q' } });
+    const big = await withVariable(100);
+    assert.equal(big.statusCode, 400);
+    assert.match(big.body, /QUERY_TOO_EXPENSIVE/);
+    assert.deepEqual(calls, []);
+    const small = await withVariable(1);
+    assert.equal(small.statusCode, 200, small.body);
+    assert.equal(calls.length, 11);
+  });
+
+  void it('refuses too many fields, too deep a query and a fragment that expands exponentially, before validation', async () => {
+    refused(await query(`{ ${'__typename '.repeat(501)} }`), /number of fields reaches 501, over the limit of 500/);
+    const nested = (depth: number) => `{ __schema { types { fields { type ${'{ ofType '.repeat(depth - 5)}{ name }${' }'.repeat(depth - 5)} } } } }`;
+    assert.equal((await query(nested(20))).errors, undefined, 'depth 20 is allowed');
+    refused(await query(nested(21)), /nesting depth reaches 21, over the limit of 20/);
+    const bomb = ['query { ...F0 }', ...Array.from({ length: 30 }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`), 'fragment F30 on Query { __typename }'].join('\n');
+    refused(await query(bomb), /number of fields/);
+  });
+
+  void it('refuses a batch (a JSON array of queries) without reading anything', async () => {
+    const res = await app.inject({ method: 'POST', url: '/graphql', payload: [{ query: '{ latestEvents { eventId } }' }, { query: '{ latestEvents { eventId } }' }] });
+    assert.equal(res.statusCode, 400);
+    assert.deepEqual(calls, []);
+  });
+
+  void it('stops a request at its DynamoDB call budget with a clear error and no error log', async () => {
+    const logs: { level: number }[] = [];
+    const dynamo = {
+      calls: 0,
+      async send(): Promise<unknown> {
+        this.calls++;
+        // One item per page, always more: as a partition of 400 KB events would answer.
+        const item = toItem(makeEnvelope(), 4);
+        return { Items: [marshallItem(item)], LastEvaluatedKey: { event_id: { S: item.event_id } } };
+      },
+    };
+    const limited = buildGraphqlApp({
+      reader: createEventReader({ dynamo, table: 't', shards: 4 }),
+      limits: { defaultLimit: 10, maxLimit: 100, maxStorageCalls: 25 },
+      logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as { level: number }) }),
+    });
+    try {
+      const res = await limited.inject({ method: 'POST', url: '/graphql', payload: { query: '{ latestEvents(limit: 50) { eventId } }' } });
+      const body = res.json<{ errors?: { message: string; extensions?: Record<string, unknown> }[] }>();
+      assert.match(body.errors?.[0]?.message ?? '', /needs more than 25 storage reads/);
+      assert.equal(body.errors?.[0]?.extensions?.code, 'QUERY_TOO_EXPENSIVE');
+      assert.equal(dynamo.calls, 25, 'no call beyond the budget');
+      assert.deepEqual(logs.filter((l) => l.level >= 50), []);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  void it('GRAPHQL_INTROSPECTION=false refuses introspection; GRAPHQL_GRAPHIQL=false removes the page; queries still run', async () => {
+    const closed = buildGraphqlApp({ reader, limits: { defaultLimit: 10, maxLimit: 100 }, introspection: false, graphiql: false });
+    try {
+      const intro = await closed.inject({ method: 'POST', url: '/graphql', payload: { query: GRAPHIQL_INTROSPECTION } });
+      assert.match(intro.body, /introspection has been disabled/);
+      assert.equal(intro.json<{ data: unknown }>().data, null);
+      assert.equal((await closed.inject({ method: 'GET', url: '/graphiql' })).statusCode, 404);
+      const res = await closed.inject({ method: 'POST', url: '/graphql', payload: { query: '{ latestEvents { eventId } }' } });
+      assert.equal(res.statusCode, 200, res.body);
+    } finally {
+      await closed.close();
+    }
   });
 });
 
@@ -253,7 +363,7 @@ void describe('storage failures', () => {
   void it('answer with a retry-later error that leaks no internals', async () => {
     const failing = buildGraphqlApp({
       reader: { ...reader, latest: async () => Promise.reject(new Error('connect ECONNREFUSED 10.1.2.3:4567 secret-table')) },
-      limits: { defaultLimit: 10, maxLimit: 100, maxDepth: 6 },
+      limits: { defaultLimit: 10, maxLimit: 100 },
     });
     try {
       const res = await failing.inject({ method: 'POST', url: '/graphql', payload: { query: '{ latestEvents { eventId } }' } });
@@ -281,8 +391,8 @@ void describe('client errors are never outages: every argument of every query', 
     };
     const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as { level: number; msg: string }) });
     const graphql = buildGraphqlApp({
-      reader: createEventReader({ dynamo, table: 't', shards: 4, lookbackDays: 3, horizon: () => new Date('2026-11-25T12:00:00.000Z') }),
-      limits: { defaultLimit: 10, maxLimit: 100, maxDepth: 6 },
+      reader: createEventReader({ dynamo, table: 't', shards: 4 }),
+      limits: { defaultLimit: 10, maxLimit: 100 },
       logger,
     });
     return { graphql, storageCalls, logs };

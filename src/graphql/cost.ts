@@ -1,0 +1,214 @@
+/**
+ * What a GraphQL request may cost, checked before anything is read from storage.
+ *
+ * A depth limit alone both blocks GraphiQL (its introspection query is 13 levels deep) and lets
+ * through what is actually expensive: many aliased list fields side by side. So a request is
+ * checked in two steps, both before execution:
+ *
+ * 1. Shape, on the parsed document before GraphQL validation (which is itself quadratic in the
+ *    number of fields): fields after fragment expansion (GRAPHQL_MAX_FIELDS), aliases
+ *    (GRAPHQL_MAX_ALIASES) and depth (GRAPHQL_MAX_DEPTH, set high enough for introspection).
+ * 2. Cost, on the operation that runs, with its variables (GRAPHQL_MAX_COST):
+ *    - every field value resolved costs 1, times how many times it is resolved: fields under a
+ *      list count once per element (`limit` for the event lists, the schema's largest list of
+ *      that kind for introspection lists, such as the number of types);
+ *    - every event read from storage costs READ_COST (10) more: `limit` events for eventsByType
+ *      and eventsByUser, `limit` × shards for latestEvents (each shard's partition is read for
+ *      `limit` events), 1 for event(eventId). A read weighs more than a field: it is I/O and
+ *      money, a field is a property copied in memory.
+ *
+ * With the defaults, GraphiQL's introspection query costs about 26,000 (it is estimated as if
+ * every type had the most fields, every field the most arguments), latestEvents(limit: 100)
+ * with all seven fields about 4,700, so the default budget of 50,000 lets both through and
+ * refuses eleven such latestEvents side by side.
+ *
+ * The figures are upper bounds, computed from the document alone. The reader also counts its
+ * DynamoDB calls per request (GRAPHQL_MAX_STORAGE_CALLS), the last guard for what the estimate
+ * cannot see (1 MB pages of large events).
+ */
+import {
+  getNamedType,
+  getNullableType,
+  getOperationAST,
+  isInputObjectType,
+  isInterfaceType,
+  isListType,
+  isObjectType,
+  Kind,
+  SchemaMetaFieldDef,
+  TypeMetaFieldDef,
+  TypeNameMetaFieldDef,
+  valueFromAST,
+  GraphQLInt,
+  isEnumType,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  type SelectionSetNode,
+} from 'graphql';
+import mercurius from 'mercurius';
+
+/** Cost of one event read from storage, against 1 per field value resolved. */
+export const READ_COST = 10;
+
+export interface CostLimits {
+  /** Largest estimated cost of one request. */
+  maxCost: number;
+  /** Most aliased fields in one document. */
+  maxAliases: number;
+  /** Most fields in one document, fragments expanded. */
+  maxFields: number;
+  /** Deepest selection nesting, fragments expanded. */
+  maxDepth: number;
+}
+
+export interface ListArguments {
+  defaultLimit: number;
+  maxLimit: number;
+  /** Partitions latestEvents reads per page (LATEST_INDEX_SHARDS). */
+  shards: number;
+}
+
+/** A request over a limit: a GraphQL error with a code and the figures, answered with HTTP 400. */
+export class QueryTooExpensive extends mercurius.ErrorWithProps {
+  constructor(what: string, found: number, limit: number, hint: string) {
+    super(`query too expensive: ${what} reaches ${found}, over the limit of ${limit}; ${hint}`, { code: 'QUERY_TOO_EXPENSIVE', limit, what }, 400);
+  }
+}
+
+type Fragments = ReadonlyMap<string, FragmentDefinitionNode>;
+
+function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
+  const map = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) map.set(d.name.value, d);
+  return map;
+}
+
+/**
+ * Step 1: counts fields, aliases and depth of every operation with fragments expanded. Stops at
+ * the first limit crossed, so a fragment that expands exponentially costs no more than the limit.
+ * A fragment cycle is left to GraphQL validation (NoFragmentCycles), which reports it.
+ */
+export function checkShape(document: DocumentNode, limits: CostLimits): void {
+  const fragments = fragmentsOf(document);
+  let fields = 0;
+  let aliases = 0;
+  const walk = (set: SelectionSetNode, depth: number, path: ReadonlySet<string>): void => {
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (++fields > limits.maxFields) throw new QueryTooExpensive('the number of fields', fields, limits.maxFields, 'ask for fewer fields');
+        if (selection.alias && ++aliases > limits.maxAliases) {
+          throw new QueryTooExpensive('the number of aliases', aliases, limits.maxAliases, 'send fewer aliased fields per request');
+        }
+        if (selection.selectionSet) {
+          if (depth + 1 > limits.maxDepth) throw new QueryTooExpensive('the nesting depth', depth + 1, limits.maxDepth, 'nest less');
+          walk(selection.selectionSet, depth + 1, path);
+        }
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        walk(selection.selectionSet, depth, path);
+      } else {
+        const name = selection.name.value;
+        const fragment = fragments.get(name);
+        if (fragment && !path.has(name)) walk(fragment.selectionSet, depth, new Set([...path, name]));
+      }
+    }
+  };
+  for (const d of document.definitions) if (d.kind === Kind.OPERATION_DEFINITION) walk(d.selectionSet, 1, new Set());
+}
+
+/** How many elements each introspection list can have in this schema (an upper bound per list). */
+function introspectionListSizes(schema: GraphQLSchema): Map<string, number> {
+  const types = Object.values(schema.getTypeMap());
+  const max = (values: number[]) => Math.max(1, ...values);
+  const withFields = types.filter((t) => isObjectType(t) || isInterfaceType(t)) as { getFields(): Record<string, GraphQLField<unknown, unknown>> }[];
+  const fieldArgs = withFields.flatMap((t) => Object.values(t.getFields()).map((f) => f.args.length));
+  return new Map([
+    ['__Schema.types', types.length],
+    ['__Schema.directives', max([schema.getDirectives().length])],
+    ['__Type.fields', max(withFields.map((t) => Object.keys(t.getFields()).length))],
+    ['__Type.inputFields', max(types.filter(isInputObjectType).map((t) => Object.keys(t.getFields()).length))],
+    ['__Type.interfaces', max(types.filter(isObjectType).map((t) => t.getInterfaces().length))],
+    ['__Type.possibleTypes', max(types.filter(isInterfaceType).map((t) => schema.getPossibleTypes(t).length))],
+    ['__Type.enumValues', max(types.filter(isEnumType).map((t) => t.getValues().length))],
+    ['__Field.args', max(fieldArgs)],
+    ['__Directive.args', max(schema.getDirectives().map((d) => d.args.length))],
+  ]);
+}
+
+/** Step 2, built once per schema: the estimated cost of the operation a request runs. */
+export function createCostEstimator(schema: GraphQLSchema, lists: ListArguments) {
+  const listSizes = introspectionListSizes(schema);
+  const largestList = Math.max(...listSizes.values());
+
+  const limitOf = (field: FieldNode, variables: Record<string, unknown>): number => {
+    const arg = field.arguments?.find((a) => a.name.value === 'limit');
+    const value = arg ? (valueFromAST(arg.value, GraphQLInt, variables) as number | null | undefined) : undefined;
+    // A bad limit is refused by the resolver; the estimate only needs a bound.
+    return typeof value === 'number' && value >= 1 ? Math.min(value, lists.maxLimit) : lists.defaultLimit;
+  };
+
+  /** Events read from storage by one resolution of a root field, and its list multiplier. */
+  const storageOf = (field: FieldNode, variables: Record<string, unknown>): { reads: number; perElement: number } => {
+    switch (field.name.value) {
+      case 'latestEvents':
+        return { reads: limitOf(field, variables) * lists.shards, perElement: limitOf(field, variables) };
+      case 'eventsByType':
+      case 'eventsByUser':
+        return { reads: limitOf(field, variables), perElement: limitOf(field, variables) };
+      case 'event':
+        return { reads: 1, perElement: 1 };
+      default:
+        return { reads: 0, perElement: 1 };
+    }
+  };
+
+  const fieldDef = (parent: GraphQLNamedType, name: string): GraphQLField<unknown, unknown> | undefined => {
+    if (name === '__typename') return TypeNameMetaFieldDef;
+    if (parent === schema.getQueryType()) {
+      if (name === '__schema') return SchemaMetaFieldDef;
+      if (name === '__type') return TypeMetaFieldDef;
+    }
+    return isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[name] : undefined;
+  };
+
+  return function estimate(document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | undefined, maxCost: number): number {
+    const operation = getOperationAST(document, operationName);
+    const root = operation && schema.getRootType(operation.operation);
+    if (!operation || !root) return 0; // GraphQL reports the missing operation
+    const fragments: Fragments = fragmentsOf(document);
+    const vars = variables ?? {};
+    let cost = 0;
+    const add = (amount: number) => {
+      cost += amount;
+      if (cost > maxCost) {
+        throw new QueryTooExpensive('the estimated cost', cost, maxCost, 'ask for fewer events (a smaller limit), fewer fields or fewer aliases; see the README for the cost model');
+      }
+    };
+    const walk = (set: SelectionSetNode, parent: GraphQLNamedType, times: number, path: ReadonlySet<string>): void => {
+      for (const selection of set.selections) {
+        if (selection.kind === Kind.FIELD) {
+          const def = fieldDef(parent, selection.name.value);
+          const { reads, perElement } = parent === root ? storageOf(selection, vars) : { reads: 0, perElement: 1 };
+          add(times * (1 + reads * READ_COST));
+          if (!def || !selection.selectionSet) continue;
+          const isList = isListType(getNullableType(def.type));
+          const elements = !isList ? 1 : parent === root ? perElement : (listSizes.get(`${parent.name}.${def.name}`) ?? largestList);
+          walk(selection.selectionSet, getNamedType(def.type), times * elements, path);
+        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+          const condition = selection.typeCondition && schema.getType(selection.typeCondition.name.value);
+          walk(selection.selectionSet, condition ?? parent, times, path);
+        } else {
+          const name = selection.name.value;
+          const fragment = fragments.get(name);
+          if (!fragment || path.has(name)) continue;
+          walk(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value) ?? parent, times, new Set([...path, name]));
+        }
+      }
+    };
+    walk(operation.selectionSet, root, 1, new Set());
+    return cost;
+  };
+}
