@@ -89,3 +89,22 @@ fi
 if [ ! -d "$REPO_ROOT/node_modules" ] || [ "$REPO_ROOT/package-lock.json" -nt "$REPO_ROOT/node_modules/.package-lock.json" ]; then
   with_progress "node_modules" npm ci --prefix "$REPO_ROOT" --no-audit --no-fund
 fi
+
+# Headless Chromium for the GraphiQL browser test (test/integration/graphiql-browser.test.ts),
+# from the distribution's archive (apt keeps the package in its cache). Not fatal: without it
+# that one test is skipped and says why.
+if [ ! -x /usr/bin/chromium ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    chromium_pkg() {
+      local sudo=''
+      [ "$(id -u)" = 0 ] || sudo='sudo -n'
+      $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium ||
+        { $sudo apt-get update && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+    }
+    mkdir -p "$CACHE_DIR/logs"
+    chromium_pkg >"$CACHE_DIR/logs/chromium.log" 2>&1 && log "chromium installed (/usr/bin/chromium)" ||
+      log "chromium: apt-get install failed (see $CACHE_DIR/logs/chromium.log); the GraphiQL browser test will be skipped"
+  else
+    log "chromium: no apt-get here; install Chromium at /usr/bin/chromium to run the GraphiQL browser test (skipped until then)"
+  fi
+fi

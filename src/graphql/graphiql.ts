@@ -36,6 +36,7 @@ function page(graphqlPath: string, assetsPath: string): string {
 <head>
   <meta charset="utf-8">
   <title>GraphiQL · event platform</title>
+  <link rel="icon" href="data:,"><!-- no /favicon.ico request: it would be a 404 in the console -->
   <link rel="stylesheet" href="${assetsPath}/graphiql.min.css">
   <style>html, body, #graphiql { height: 100%; margin: 0; }</style>
 </head>
