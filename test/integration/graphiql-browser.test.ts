@@ -19,8 +19,10 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/config';
 import { buildGraphqlApp } from '../../src/graphql/app';
 import { encodeCursor, type EventReader, type EventRecord } from '../../src/graphql/eventReader';
+import { waitFor } from '../support/wait';
 
 const CHROMIUM = '/usr/bin/chromium';
+const READ_KEY = 'read-key-0123456789abcdef';
 const missing = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found: infra/install.sh installs it (apt-get install chromium) where apt-get is available`;
 
 const EVENT: EventRecord = {
@@ -42,6 +44,8 @@ const reader: EventReader = {
 describe('GraphiQL in headless Chromium', { skip: missing, timeout: 120_000 }, () => {
   let app: FastifyInstance;
   let url = '';
+  let keyedApp: FastifyInstance;
+  let keyedUrl = '';
   let profile = '';
   let browser: BrowserContext;
 
@@ -51,6 +55,9 @@ describe('GraphiQL in headless Chromium', { skip: missing, timeout: 120_000 }, (
     app = buildGraphqlApp({ reader, limits: config.graphql, shards: config.latestIndexShards });
     await app.listen({ port: 0, host: '127.0.0.1' });
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    keyedApp = buildGraphqlApp({ reader, limits: config.graphql, shards: config.latestIndexShards, access: { readKeys: [READ_KEY] } });
+    await keyedApp.listen({ port: 0, host: '127.0.0.1' });
+    keyedUrl = `http://127.0.0.1:${(keyedApp.server.address() as AddressInfo).port}`;
     profile = mkdtempSync(join(tmpdir(), 'graphiql-chromium-'));
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -71,25 +78,26 @@ describe('GraphiQL in headless Chromium', { skip: missing, timeout: 120_000 }, (
   after(async () => {
     await browser?.close();
     await app?.close();
+    await keyedApp?.close();
     if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   /** Opens GraphiQL and records every page error, console error and failed request. */
-  async function openGraphiql(): Promise<{ page: Page; problems: string[] }> {
+  async function openGraphiql(base = url): Promise<{ page: Page; problems: string[] }> {
     const page = await browser.newPage();
     const problems: string[] = [];
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     page.on('console', (msg) => void (msg.type() === 'error' && problems.push(`console error: ${msg.text()}`)));
     page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()}`));
     page.on('response', (res) => void (res.status() >= 400 && problems.push(`HTTP ${res.status()}: ${res.url()}`)));
-    const res = await page.goto(`${url}/graphiql`);
+    const res = await page.goto(`${base}/graphiql`);
     assert.equal(res?.status(), 200);
     await page.locator('.graphiql-container').waitFor({ timeout: 30_000 });
     return { page, problems };
   }
 
-  it('opens with no error, and the Docs panel shows the Query type and its fields', async () => {
-    const { page, problems } = await openGraphiql();
+  /** Opens the Docs panel and waits for the Query type's fields. */
+  async function docsShowSchema(page: Page): Promise<void> {
     await page.locator('button[aria-label*="Documentation Explorer"]').first().click();
     const docs = page.locator('.graphiql-doc-explorer');
     await docs.getByText('Query', { exact: true }).first().click({ timeout: 30_000 });
@@ -97,12 +105,10 @@ describe('GraphiQL in headless Chromium', { skip: missing, timeout: 120_000 }, (
       await docs.locator('.graphiql-doc-explorer-field-name', { hasText: new RegExp(`^${field}$`) }).first().waitFor({ timeout: 30_000 });
     }
     assert.equal(await page.locator('.graphiql-doc-explorer-error').count(), 0, 'no "Error fetching schema"');
-    assert.deepEqual(problems, []);
-    await page.close();
-  });
+  }
 
-  it('runs a query typed into the editor and shows its data', async () => {
-    const { page, problems } = await openGraphiql();
+  /** Types a query into the editor, runs it and returns the response pane's text once it shows the event. */
+  async function runTypedQuery(page: Page): Promise<string> {
     const editor = page.locator('.graphiql-query-editor .CodeMirror').first();
     await editor.click();
     await page.keyboard.press('Control+A');
@@ -112,10 +118,41 @@ describe('GraphiQL in headless Chromium', { skip: missing, timeout: 120_000 }, (
     await page.locator('.graphiql-execute-button').click();
     const response = page.locator('.graphiql-response');
     await response.getByText(EVENT.eventId, { exact: false }).first().waitFor({ timeout: 30_000 });
-    const text = await response.innerText();
+    return response.innerText();
+  }
+
+  it('opens with no error, and the Docs panel shows the Query type and its fields', async () => {
+    const { page, problems } = await openGraphiql();
+    await docsShowSchema(page);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('runs a query typed into the editor and shows its data', async () => {
+    const { page, problems } = await openGraphiql();
+    const text = await runTypedQuery(page);
     assert.match(text, /"eventsByUser"/);
     assert.match(text, /\/pricing/);
     assert.doesNotMatch(text, /"errors"/);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('with READ_KEYS set: the page opens, and with the key in the Headers tab Docs shows the schema and a query runs', async () => {
+    const { page, problems } = await openGraphiql(keyedUrl);
+    await page.getByText('Headers', { exact: true }).first().click();
+    await page.locator('.graphiql-editor-tool .CodeMirror').last().click();
+    await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${READ_KEY}` }));
+    // The schema was first fetched without the key (401). Fetch it again until the request
+    // carries the header: GraphiQL takes an edit after a debounce.
+    await waitFor('the schema fetched with the key', async () => {
+      const answered = page.waitForResponse((r) => r.url().endsWith('/graphql'), { timeout: 5_000 });
+      await page.locator('button[aria-label="Re-fetch GraphQL schema"]').click();
+      return (await answered).status() === 200;
+    });
+    problems.length = 0;
+    await docsShowSchema(page);
+    assert.match(await runTypedQuery(page), /\/pricing/);
     assert.deepEqual(problems, []);
     await page.close();
   });
