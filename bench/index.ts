@@ -4,7 +4,8 @@
  * baseline measured in the same run on the same machine.
  *
  *   npm run bench                      everything
- *   npm run bench -- --quick           smaller rounds
+ *   npm run bench -- --quick           smaller rounds, without the pipeline's lever-by-lever rounds
+ *   npm run bench -- --levers          with them (the default of a full run)
  *   npm run bench -- --only pipeline   one part: producer, bridge or pipeline
  */
 import { parseArgs } from 'node:util';
@@ -13,8 +14,8 @@ import { benchPipeline } from './pipeline';
 import { benchProducer } from './producer';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
-  const parts = { producer: () => benchProducer(), bridge: () => benchBridge(), pipeline: () => benchPipeline({ quick: values.quick }) };
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, levers: { type: 'boolean' }, only: { type: 'string' } } });
+  const parts = { producer: () => benchProducer(), bridge: () => benchBridge(), pipeline: () => benchPipeline({ quick: values.quick, ...(values.levers !== undefined && { levers: values.levers }) }) };
   if (values.only !== undefined && !(values.only in parts)) throw new Error(`--only must be one of ${Object.keys(parts).join(', ')}, got ${values.only}`);
   for (const [name, run] of Object.entries(parts)) if (values.only === undefined || values.only === name) await run();
 }

@@ -161,7 +161,7 @@ async function pipelineRound(name: string, opts: Parameters<typeof startPlatform
   }
 }
 
-export async function benchPipeline({ quick }: { quick: boolean }): Promise<void> {
+export async function benchPipeline({ quick, levers = !quick }: { quick: boolean; levers?: boolean }): Promise<void> {
   const n = Number(process.env.BENCH_PIPELINE_EVENTS ?? (quick ? 500 : 2000));
   const idle = Number(process.env.BENCH_IDLE_EVENTS ?? (quick ? 20 : 50));
   const ceilingRuns = Number(process.env.BENCH_CEILING_RUNS ?? (quick ? 300 : 1000));
@@ -169,17 +169,36 @@ export async function benchPipeline({ quick }: { quick: boolean }): Promise<void
 
   const c = await benchCeilings(ceilingRuns);
   console.log(`ceilings/s: bare ${c.bare.toFixed(1)}, bare eager ${c.bareEager.toFixed(1)} (${(100 * c.eagerShare).toFixed(0)}% eager), two regular activities ${c.twoActivities.toFixed(1)}, two local eager ${c.twoLocalEager.toFixed(1)}`);
-  const before = await pipelineRound('before: 2 bridges + 2 workers, regular activities', { bridges: 2, workers: 2, env: { FAST_PATH_TIMEOUT_MS: '0' } }, n, idle);
-  console.log(`${before.name}: ${before.rate.toFixed(1)}/s`);
-  const after = await pipelineRound('now: 2 processors, eager start, fast path', { processors: 2 }, n, idle);
+  const rounds: [string, Parameters<typeof startPlatform>[0]][] = [
+    ['before: 2 bridges + 2 workers, regular activities', { bridges: 2, workers: 2, env: { FAST_PATH_TIMEOUT_MS: '0' } }],
+    ['now: 2 processors, eager start, fast path', { processors: 2 }],
+  ];
+  if (levers) {
+    // Each lever taken away from the new default, one at a time.
+    rounds.push(
+      ['now without eager start', { processors: 2, env: { PROCESSOR_EAGER_START: 'false' } }],
+      ['now without the fast path', { processors: 2, env: { FAST_PATH_TIMEOUT_MS: '0' } }],
+      ['now with 40 workflow task slots (SDK default)', { processors: 2, env: { WORKER_WORKFLOW_TASK_SLOTS: '40' } }],
+      ['separate: 2 bridges + 2 workers, fast path', { bridges: 2, workers: 2 }],
+    );
+  }
+  const results: Figures[] = [];
+  for (const [name, opts] of rounds) {
+    const f = await pipelineRound(name, opts, n, idle);
+    console.log(`${name}: ${f.rate.toFixed(1)}/s`);
+    results.push(f);
+  }
+  const before = results[0]!;
+  const after = results[1]!;
 
+  console.log('');
   const row = (what: string, rate: number, note = '') =>
     console.log(`${what.padEnd(58)} ${rate.toFixed(1).padStart(7)}/s  x${(rate / before.rate).toFixed(2)} of before  ${((100 * rate) / c.bareEager).toFixed(0).padStart(3)}% of eager bare${note}`);
   row('ceiling: bare workflow', c.bare);
   row('ceiling: bare workflow, eager start', c.bareEager, `  (${(100 * c.eagerShare).toFixed(0)}% started eagerly)`);
   row('ceiling: two no-op regular activities', c.twoActivities);
   row('ceiling: two no-op local activities, eager start', c.twoLocalEager);
-  for (const f of [before, after]) {
+  for (const f of results) {
     const l = f.latency!;
     row(f.name, f.rate);
     console.log(

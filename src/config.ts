@@ -178,6 +178,10 @@ const envSchema = z.object({
   BRIDGE_START_TIMEOUT_MS: int(100, 120_000).default(10_000),
   // A processor (bridge + worker in one process) asks for eager workflow starts.
   PROCESSOR_EAGER_START: bool.default(true),
+  // Workflow tasks a worker runs at once. An eager start holds one from before the start call
+  // until the task completes, so a processor needs its bridge's starts in flight (partitions x
+  // BRIDGE_START_CONCURRENCY) plus its pollers, or starts fall back to the task queue.
+  WORKER_WORKFLOW_TASK_SLOTS: int(2, 10_000).default(128),
   // 0 = no attempt cap: the elapsed budget decides.
   HOT_RETRY_MAX_ATTEMPTS: int(0, 100_000).default(0),
   HOT_RETRY_INITIAL_INTERVAL_MS: int(10, 3_600_000).default(1_000),
@@ -289,6 +293,7 @@ function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSetti
     },
     bridge: { startConcurrency: env.BRIDGE_START_CONCURRENCY, httpPort: env.BRIDGE_HTTP_PORT, startTimeoutMs: env.BRIDGE_START_TIMEOUT_MS },
     processor: { eagerStart: env.PROCESSOR_EAGER_START },
+    worker: { workflowTaskSlots: env.WORKER_WORKFLOW_TASK_SLOTS },
     retries: {
       hot: {
         maximumAttempts: env.HOT_RETRY_MAX_ATTEMPTS,

@@ -54,6 +54,7 @@ export async function createWorker(config: Config, connection: NativeConnection,
         dlqTopic: config.kafka.dlqTopic,
         latestIndexShards: config.latestIndexShards,
       }),
+      maxConcurrentWorkflowTaskExecutions: config.worker.workflowTaskSlots,
       shutdownGraceTime: '20s',
     });
     return { worker, close };
