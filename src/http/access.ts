@@ -9,7 +9,7 @@
  */
 import type { Logger } from 'pino';
 import { createCorsPolicy, type CorsPolicy } from './cors';
-import { createKeyRing, presentedKey, type KeyKind, type KeyRing, type RequestHeaders } from './keys';
+import { createKeyRing, presentedKey, type KeyKind, type KeyMatch, type KeyRing, type RequestHeaders } from './keys';
 import { createRateLimiter, rateLimitHeaders, type RateLimiter, type RateLimitSettings } from './rateLimit';
 
 export type RouteAccess = 'public' | KeyKind;
@@ -64,6 +64,11 @@ export interface Refusal {
 export interface Admission {
   /** Headers to send with the answer (RateLimit-*). */
   headers: Record<string, string>;
+  /**
+   * Set on a route that also takes its key from the body (Segment's `writeKey`) when the headers
+   * carried none: the route must call admitBodyKey once it has read the body.
+   */
+  keyPending?: KeyKind;
 }
 
 const HOW = 'send "Authorization: Bearer <key>", "X-API-Key: <key>" or HTTP Basic with the key as user name';
@@ -77,7 +82,7 @@ const SIDE: Record<KeyKind, { keys: string; use: string }> = {
  * need no key but are rate-limited like the rest: /ready asks Kafka, and must not become a way to
  * flood it.
  */
-export function admit(gate: Gate, needed: RouteAccess, headers: RequestHeaders, clientIp: string): Admission | Refusal {
+export function admit(gate: Gate, needed: RouteAccess, headers: RequestHeaders, clientIp: string, opts: { keyInBody?: boolean } = {}): Admission | Refusal {
   const presented = presentedKey(headers);
   const match = presented === undefined ? undefined : gate.keys.identify(presented);
   let rateHeaders: Record<string, string> = {};
@@ -96,18 +101,35 @@ export function admit(gate: Gate, needed: RouteAccess, headers: RequestHeaders, 
     }
   }
   if (needed === 'public' || !gate.keys.protects(needed)) return { headers: rateHeaders };
+  // No key in the headers, but the body may hold one: the rate limit above was taken per client
+  // address, so reading bodies without a key is bounded like any keyless request.
+  if (presented === undefined && opts.keyInBody) return { headers: rateHeaders, keyPending: needed };
+  return keyDecision(needed, presented, match, rateHeaders, 'authorization', opts.keyInBody ? `${HOW}, or "writeKey" in the body` : HOW);
+}
+
+/**
+ * The key check for a key sent in the body (Segment's `writeKey`), on a request that `admit`
+ * let through with `keyPending`: the same answers as for a key in the headers, naming the field.
+ */
+export function admitBodyKey(gate: Gate, needed: KeyKind, key: unknown, field = 'writeKey'): Admission | Refusal {
+  const presented = typeof key === 'string' && key !== '' ? key : undefined;
+  const match = presented === undefined ? undefined : gate.keys.identify(presented);
+  return keyDecision(needed, presented, match, {}, presented === undefined ? 'authorization' : field, `${HOW}, or "${field}" in the body`);
+}
+
+function keyDecision(needed: KeyKind, presented: string | undefined, match: KeyMatch | undefined, rateHeaders: Record<string, string>, field: string, how: string): Admission | Refusal {
   const www = { ...rateHeaders, 'www-authenticate': 'Bearer' };
   if (presented === undefined) {
-    return { status: 401, headers: www, body: { error: 'Missing API key', errors: [{ field: 'authorization', message: `${HOW}, with a key from ${SIDE[needed].keys}` }] } };
+    return { status: 401, headers: www, body: { error: 'Missing API key', errors: [{ field, message: `${how}, with a key from ${SIDE[needed].keys}` }] } };
   }
   if (!match) {
-    return { status: 401, headers: www, body: { error: 'Invalid API key', errors: [{ field: 'authorization', message: `not a key of ${SIDE[needed].keys}` }] } };
+    return { status: 401, headers: www, body: { error: 'Invalid API key', errors: [{ field, message: `not a key of ${SIDE[needed].keys}` }] } };
   }
   if (match.kind !== needed) {
     return {
       status: 403,
       headers: rateHeaders,
-      body: { error: `A ${match.kind} key cannot be used here`, errors: [{ field: 'authorization', message: `this route is for ${SIDE[needed].use} and needs a key from ${SIDE[needed].keys}` }] },
+      body: { error: `A ${match.kind} key cannot be used here`, errors: [{ field, message: `this route is for ${SIDE[needed].use} and needs a key from ${SIDE[needed].keys}` }] },
     };
   }
   return { headers: rateHeaders };

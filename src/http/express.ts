@@ -9,7 +9,7 @@
  * business reading /metrics or probing other paths through a visitor's browser.
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { admit, isRefusal, type Gate, type RouteAccess } from './access';
+import { admit, admitBodyKey, isRefusal, type Gate, type RouteAccess } from './access';
 import type { KeyKind } from './keys';
 import { bodyTooLarge, declaredLengthOver, SECURITY_HEADERS } from './hardening';
 
@@ -19,6 +19,12 @@ export interface DeclaredRoute {
   access: RouteAccess;
   /** Content-Length above this is refused with 413 before the body is read. */
   maxBodyBytes?: number;
+  /**
+   * The key may also come in the body (Segment's `writeKey`): without one in the headers the
+   * request goes on to the route with `res.locals.keyPending` set, and the route checks the body's
+   * key with checkBodyKey before using anything of the request.
+   */
+  keyInBody?: boolean;
 }
 
 export function accessRouter(gate: Gate, routes: readonly DeclaredRoute[], fallback: KeyKind): express.Router {
@@ -29,11 +35,12 @@ export function accessRouter(gate: Gate, routes: readonly DeclaredRoute[], fallb
     next();
   });
 
-  const guard = (access: RouteAccess, maxBodyBytes?: number): RequestHandler => (req, res, next) => {
+  const guard = (access: RouteAccess, maxBodyBytes?: number, keyInBody = false): RequestHandler => (req, res, next) => {
     if (access === 'write' && gate.cors) res.set(gate.cors.answer(req.method, req.headers).headers);
-    const decision = admit(gate, access, req.headers, gate.clientAddress(req.socket.remoteAddress, req.headers));
+    const decision = admit(gate, access, req.headers, gate.clientAddress(req.socket.remoteAddress, req.headers), { keyInBody });
     res.set(decision.headers);
     if (isRefusal(decision)) return void res.status(decision.status).json(decision.body);
+    res.locals.keyPending = decision.keyPending;
     const over = maxBodyBytes === undefined ? undefined : declaredLengthOver(req.headers, maxBodyBytes);
     if (over !== undefined && maxBodyBytes !== undefined) {
       // Close instead of draining the body the client is still sending.
@@ -43,7 +50,7 @@ export function accessRouter(gate: Gate, routes: readonly DeclaredRoute[], fallb
   };
 
   for (const route of routes) {
-    router[route.method](route.path, guard(route.access, route.maxBodyBytes));
+    router[route.method](route.path, guard(route.access, route.maxBodyBytes, route.keyInBody));
     const cors = gate.cors;
     if (route.access === 'write' && cors) {
       // Preflights carry no key (browsers never send one): answered here, before any key check.
@@ -56,4 +63,17 @@ export function accessRouter(gate: Gate, routes: readonly DeclaredRoute[], fallb
   }
   router.use(guard(fallback));
   return router;
+}
+
+/**
+ * On a route declared with `keyInBody`: checks the key the body carries when the headers carried
+ * none. Sends the refusal (401/403, as for a header key) and returns false when refused.
+ */
+export function checkBodyKey(gate: Gate, res: Response, key: unknown, field = 'writeKey'): boolean {
+  const pending = res.locals.keyPending as KeyKind | undefined;
+  if (pending === undefined) return true;
+  const decision = admitBodyKey(gate, pending, key, field);
+  if (!isRefusal(decision)) return true;
+  res.set(decision.headers).status(decision.status).json(decision.body);
+  return false;
 }

@@ -1,7 +1,8 @@
 /**
  * The producer's HTTP API (Express), without `listen`: POST /events, POST /events/batch,
- * GET /health, GET /ready, GET /metrics. Every answer is JSON; bad input is a 4xx naming each
- * bad field and never reaches Kafka; Kafka not acknowledging in time is a 503 with Retry-After.
+ * Segment's /v1/* intake (segmentRoutes.ts), GET /health, GET /ready, GET /metrics. Every answer
+ * is JSON; bad input is a 4xx naming each bad field and never reaches Kafka; Kafka not
+ * acknowledging in time is a 503 with Retry-After.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Message } from 'kafkajs';
@@ -13,6 +14,7 @@ import { createGate, type AccessOptions } from '../http/access';
 import { accessRouter } from '../http/express';
 import { KafkaUnavailableError, ProducerOverloadedError } from '../kafka/batcher';
 import type { ProducerMetrics } from './metrics';
+import { SEGMENT_PATHS, segmentRouteDeclarations, segmentRouter } from './segmentRoutes';
 
 export interface ProducerAppDeps {
   /** Resolves once Kafka acknowledged every record. */
@@ -54,14 +56,17 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
 
   // Access rules before any route: what is not declared here (GET /metrics, unknown paths,
   // routes added later) needs a read key. Oversized bodies are refused before they are read.
+  const gate = createGate(deps.access, ['POST']);
   app.use(
     accessRouter(
-      createGate(deps.access, ['POST']),
+      gate,
       [
         { method: 'get', path: '/health', access: 'public' },
         { method: 'get', path: '/ready', access: 'public' },
         { method: 'post', path: '/events', access: 'write', maxBodyBytes: deps.limits.maxEventBytes },
         { method: 'post', path: '/events/batch', access: 'write', maxBodyBytes: deps.limits.maxBatchBytes },
+        // Segment-compatible intake: the write key also in the body (`writeKey`), as Segment allows.
+        ...segmentRouteDeclarations(deps.limits),
       ],
       'read',
     ),
@@ -202,6 +207,8 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     res.status(accepted.length > 0 ? 202 : 422).json({ accepted: accepted.length, rejected, results });
   });
 
+  app.use(segmentRouter({ gate, admit, publish, limits: deps.limits, newEventId: deps.newEventId, now, metrics: deps.metrics, retryAfterSeconds: RETRY_AFTER_SECONDS }));
+
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -216,7 +223,7 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
   });
 
   app.use((req, res) => {
-    res.status(404).json({ error: `No route for ${req.method} ${req.path}`, routes: ['POST /events', 'POST /events/batch', 'GET /health', 'GET /ready', 'GET /metrics'] });
+    res.status(404).json({ error: `No route for ${req.method} ${req.path}`, routes: ['POST /events', 'POST /events/batch', ...SEGMENT_PATHS.map((p) => `POST ${p}`), 'GET /health', 'GET /ready', 'GET /metrics'] });
   });
 
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {

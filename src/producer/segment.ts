@@ -1,0 +1,190 @@
+/**
+ * Segment's HTTP Tracking API messages (track, identify, page, screen, group, alias) mapped onto
+ * the platform's event, so apps running a Segment SDK switch by changing its host. The mapping
+ * builds an ordinary event request and hands it to validateEventRequest, so a Segment message
+ * meets exactly the rules of POST /events (storable values, timestamps, sizes); only the field
+ * names in the errors are translated back to Segment's.
+ *
+ *   messageId                 → event_id (a UUID as it is, anything else → UUIDv5 in SEGMENT_NAMESPACE)
+ *   track: event, else type   → event_type (track names sanitised to [A-Za-z0-9_.:-], 128 max)
+ *   userId, else anonymousId  → user_id
+ *   timestamp (+ sentAt)      → timestamp, corrected for the client's clock like /events/batch sent_at
+ *   everything else           → payload, under Segment's own names (payload.properties, …)
+ */
+import { v5 as uuidv5 } from 'uuid';
+import type { EventEnvelope, EventLimits, FieldError, JsonObject } from '../events/event';
+import { describeType, isJsonObject, parseTimestamp, utf8Length, validateEventRequest, type Validated } from '../events/validate';
+
+export const SEGMENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
+export type SegmentType = (typeof SEGMENT_TYPES)[number];
+
+/**
+ * The project's fixed UUIDv5 namespace for messageIds that are not UUIDs: the same messageId
+ * always becomes the same event_id, so an SDK's retry of a batch is stored once. Never change it:
+ * a retry spanning the change would be stored twice.
+ */
+export const SEGMENT_NAMESPACE = '9c538bc5-5d65-42f8-aae9-7a0c3c9d00e5';
+
+/** Segment's limit for one /v1/batch request, measured after decompression. */
+export const SEGMENT_MAX_BATCH_BYTES = 500 * 1024;
+
+/**
+ * The envelope repeats a few message fields outside the payload (event_type up to 128 bytes,
+ * user_id up to 256 characters, event_id) and adds its own keys: a message within the per-message
+ * limit must not fail validation for that. 4 KiB covers the worst case (256 escaped characters).
+ */
+const ENVELOPE_ALLOWANCE_BYTES = 4096;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const OUTSIDE_EVENT_TYPE = /[^A-Za-z0-9_.:-]/gu;
+const MAX_EVENT_TYPE_LENGTH = 128;
+
+/** Fields of a message that the mapping reads; any other field is kept under payload.extra. */
+const KNOWN_FIELDS = new Set([
+  'type', 'event', 'name', 'category', 'groupId', 'previousId', 'userId', 'anonymousId', 'messageId',
+  'timestamp', 'sentAt', 'properties', 'traits', 'context', 'integrations', 'writeKey',
+]);
+/** Object-valued fields stored as they are under payload.<name>. */
+const OBJECT_FIELDS = ['properties', 'traits', 'context', 'integrations'] as const;
+
+/** messageId → event_id: a UUID is used as it is (lower case), anything else deterministically as UUIDv5. */
+export function eventIdForMessageId(messageId: string): string {
+  return UUID.test(messageId) ? messageId.toLowerCase() : uuidv5(messageId, SEGMENT_NAMESPACE);
+}
+
+/**
+ * A track's event name as an event_type: every character outside [A-Za-z0-9_.:-] (a space, an
+ * accent, an emoji: one code point each) becomes `_`, then the first 128 characters. The result is
+ * ASCII, so the cut never splits a character. "Order Completed" → "Order_Completed".
+ */
+export function eventTypeForTrack(name: string): string {
+  return name.replace(OUTSIDE_EVENT_TYPE, '_').slice(0, MAX_EVENT_TYPE_LENGTH);
+}
+
+export interface SegmentMessageContext {
+  receivedAtMs: number;
+  limits: EventLimits;
+  newEventId: () => string;
+  /** The type the endpoint implies (/v1/track…); unset for /v1/batch, where each message says. */
+  type?: SegmentType;
+  /** Clock skew from the batch's own sentAt; a message's sentAt overrides it. */
+  batchClockSkewMs?: number;
+  /** Prefix of field names in errors, such as `batch[3].`. */
+  fieldPrefix?: string;
+  /** A batch's own `context` and `integrations`: merged under each message's (the message's keys win). */
+  defaults?: { context?: JsonObject; integrations?: JsonObject };
+}
+
+/** An ID as Segment SDKs send it: a string, or a number some SDKs pass through. */
+function idValue(value: unknown): string | undefined {
+  if (typeof value === 'string' && value !== '') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
+const absent = (value: unknown): boolean => value === undefined || value === null;
+
+/** Turns one Segment message into an envelope, or lists every bad field under Segment's names. */
+export function mapSegmentMessage(message: unknown, ctx: SegmentMessageContext): Validated<EventEnvelope> {
+  const prefix = ctx.fieldPrefix ?? '';
+  const whole = prefix ? prefix.replace(/\.$/, '') : 'body';
+  if (!isJsonObject(message)) return { ok: false, errors: [{ field: whole, message: `expected a JSON object, got ${describeType(message)}` }] };
+  const errors: FieldError[] = [];
+  const err = (field: string, text: string) => errors.push({ field: `${prefix}${field}`, message: text });
+
+  // The limit applies to the message as Segment counts it (its JSON); the key is not part of it.
+  const size = utf8Length(JSON.stringify({ ...message, writeKey: undefined }));
+  if (size > ctx.limits.maxEventBytes) errors.push({ field: whole, message: `message is ${size} bytes; the limit is ${ctx.limits.maxEventBytes}` });
+
+  const type = ctx.type ?? message.type;
+  if (typeof type !== 'string' || !(SEGMENT_TYPES as readonly string[]).includes(type)) {
+    err('type', absent(type) ? `required: one of ${SEGMENT_TYPES.join(', ')}` : `expected one of ${SEGMENT_TYPES.join(', ')}, got ${JSON.stringify(type)}`);
+    return { ok: false, errors };
+  }
+
+  const userId = idValue(message.userId);
+  const anonymousId = idValue(message.anonymousId);
+  for (const field of ['userId', 'anonymousId'] as const) {
+    const v = message[field];
+    if (!absent(v) && v !== '' && idValue(v) === undefined) err(field, `expected a string, got ${describeType(v)}`);
+  }
+  if (userId === undefined && anonymousId === undefined) err('userId', 'userId or anonymousId is required');
+  if (type === 'alias' && userId === undefined && anonymousId !== undefined) err('userId', 'required for alias');
+
+  let eventType: string = type;
+  if (type === 'track') {
+    if (typeof message.event !== 'string' || message.event === '') err('event', absent(message.event) || message.event === '' ? 'required for track' : `expected a string, got ${describeType(message.event)}`);
+    else eventType = eventTypeForTrack(message.event);
+  }
+  if (type === 'group' && idValue(message.groupId) === undefined) err('groupId', absent(message.groupId) || message.groupId === '' ? 'required for group' : `expected a string, got ${describeType(message.groupId)}`);
+  if (type === 'alias' && idValue(message.previousId) === undefined) err('previousId', absent(message.previousId) || message.previousId === '' ? 'required for alias' : `expected a string, got ${describeType(message.previousId)}`);
+  for (const field of ['name', 'category'] as const) {
+    const v = message[field];
+    if (!absent(v) && typeof v !== 'string') err(field, `expected a string, got ${describeType(v)}`);
+  }
+  for (const field of OBJECT_FIELDS) {
+    const v = message[field];
+    if (!absent(v) && !isJsonObject(v)) err(field, `expected a JSON object, got ${describeType(v)}`);
+  }
+
+  let eventId: string | undefined;
+  if (!absent(message.messageId)) {
+    if (typeof message.messageId !== 'string' || message.messageId === '') err('messageId', `expected a non-empty string, got ${describeType(message.messageId)}`);
+    else eventId = eventIdForMessageId(message.messageId);
+  }
+
+  let clockSkewMs = ctx.batchClockSkewMs;
+  let sentAtField = 'sentAt';
+  if (!absent(message.sentAt)) {
+    const sentAt = parseTimestamp(message.sentAt);
+    if (typeof sentAt === 'string') err('sentAt', sentAt);
+    else {
+      clockSkewMs = ctx.receivedAtMs - sentAt;
+      sentAtField = `${prefix}sentAt`;
+    }
+  }
+  if (errors.length > 0) return { ok: false, errors };
+
+  const payload: JsonObject = { type };
+  const copy = (field: string) => {
+    if (!absent(message[field])) payload[field] = message[field];
+  };
+  for (const field of ['event', 'name', 'category', 'groupId', 'previousId', 'userId', 'anonymousId', 'messageId']) copy(field);
+  // Segment's names: the timestamp as the client sent it, and when it sent the message.
+  if (clockSkewMs !== undefined && !absent(message.timestamp)) payload.originalTimestamp = message.timestamp;
+  copy('sentAt');
+  for (const field of OBJECT_FIELDS) copy(field);
+  for (const field of ['context', 'integrations'] as const) {
+    const shared = ctx.defaults?.[field];
+    if (shared) payload[field] = { ...shared, ...((message[field] as JsonObject | null | undefined) ?? {}) };
+  }
+  // Fields this mapping does not know are kept, not dropped; the writeKey is a credential and is never stored.
+  const extra = Object.fromEntries(Object.entries(message).filter(([k, v]) => !KNOWN_FIELDS.has(k) && v !== undefined));
+  if (Object.keys(extra).length > 0) payload.extra = extra;
+
+  const request: JsonObject = { event_type: eventType, user_id: userId ?? anonymousId, payload };
+  if (eventId !== undefined) request.event_id = eventId;
+  if (!absent(message.timestamp)) request.timestamp = message.timestamp;
+
+  const result = validateEventRequest(request, {
+    receivedAtMs: ctx.receivedAtMs,
+    limits: { ...ctx.limits, maxEventBytes: ctx.limits.maxEventBytes + ENVELOPE_ALLOWANCE_BYTES },
+    newEventId: ctx.newEventId,
+    clockSkewMs,
+    fieldPrefix: prefix,
+  });
+  if (result.ok) return result;
+  const segmentField = (field: string): string => {
+    if (field === whole || field === 'body') return whole;
+    const inner = field.startsWith(prefix) ? field.slice(prefix.length) : field;
+    if (inner === 'sent_at' || field === 'sent_at') return sentAtField;
+    if (inner === 'event_type') return `${prefix}${type === 'track' ? 'event' : 'type'}`;
+    if (inner === 'user_id') return `${prefix}${userId !== undefined ? 'userId' : 'anonymousId'}`;
+    if (inner === 'event_id') return `${prefix}messageId`;
+    // Unknown fields were sent at the top level of the message and are kept under payload.extra.
+    if (inner.startsWith('payload.extra.')) return `${prefix}${inner.slice('payload.extra.'.length)}`;
+    if (inner.startsWith('payload.')) return `${prefix}${inner.slice('payload.'.length)}`;
+    return `${prefix}${inner}`;
+  };
+  return { ok: false, errors: result.errors.map((e) => ({ field: segmentField(e.field), message: e.message.replace(/\bsent_at\b/g, 'sentAt') })) };
+}

@@ -1,0 +1,153 @@
+/**
+ * Segment's HTTP Tracking API on the producer: POST /v1/track, /v1/identify, /v1/page,
+ * /v1/screen, /v1/group, /v1/alias and /v1/batch, answering as Segment does: 200
+ * `{"success": true}`, 400 `{"success": false, "message", "errors"}` naming the fields, and 503
+ * with Retry-After when Kafka did not acknowledge (Segment's SDKs retry 5xx and 429 with the same
+ * messageIds, which map to the same event_ids). Messages are mapped in segment.ts and validated by
+ * the same rules as POST /events.
+ */
+import express, { type Request, type RequestHandler, type Response } from 'express';
+import type { EventEnvelope, EventLimits, FieldError, JsonObject } from '../events/event';
+import { describeType, isJsonObject, parseTimestamp } from '../events/validate';
+import type { Gate } from '../http/access';
+import { BodyError, readBody } from '../http/body';
+import { checkBodyKey, type DeclaredRoute } from '../http/express';
+import type { ProducerMetrics } from './metrics';
+import { mapSegmentMessage, SEGMENT_MAX_BATCH_BYTES, SEGMENT_TYPES } from './segment';
+
+export interface SegmentRouteDeps {
+  gate: Gate;
+  /** Admission control before the body is read (the producer's in-flight caps). */
+  admit: RequestHandler;
+  /** Sends to Kafka; says per event whether it was acknowledged, and why not. */
+  publish: (events: EventEnvelope[]) => Promise<{ acknowledged: boolean[]; error?: string }>;
+  limits: EventLimits & { maxBatchBytes: number };
+  newEventId: () => string;
+  now: () => number;
+  metrics: ProducerMetrics;
+  retryAfterSeconds: number;
+}
+
+/** Bytes a /v1/batch body may have once decompressed: Segment's 500 KB, or MAX_BATCH_BYTES if lower. */
+export const segmentBatchLimit = (limits: { maxBatchBytes: number }): number => Math.min(SEGMENT_MAX_BATCH_BYTES, limits.maxBatchBytes);
+
+export const SEGMENT_PATHS = [...SEGMENT_TYPES.map((t) => `/v1/${t}`), '/v1/batch'];
+
+/** The routes for the access rules: write key (or `writeKey` in the body), body limits. */
+export function segmentRouteDeclarations(limits: { maxEventBytes: number; maxBatchBytes: number }): DeclaredRoute[] {
+  return [
+    ...SEGMENT_TYPES.map((t): DeclaredRoute => ({ method: 'post', path: `/v1/${t}`, access: 'write', maxBodyBytes: limits.maxEventBytes, keyInBody: true })),
+    { method: 'post', path: '/v1/batch', access: 'write', maxBodyBytes: segmentBatchLimit(limits), keyInBody: true },
+  ];
+}
+
+const BATCH_CONTENT_TYPES = /^(application\/(.+\+)?json|text\/plain)\b/i;
+
+function fail(res: Response, status: number, message: string, errors: FieldError[]): void {
+  res.status(status).json({ success: false, message, errors });
+}
+
+/** JSON from the body, or an answer already sent (undefined). */
+async function readJson(req: Request, res: Response, limit: number, gate: Gate): Promise<JsonObject | undefined> {
+  // Browser SDKs post text/plain to avoid a CORS preflight; the body is JSON all the same.
+  const type = req.headers['content-type'];
+  if (type !== undefined && !BATCH_CONTENT_TYPES.test(type)) {
+    res.set('connection', 'close');
+    fail(res, 415, 'Content-Type must be application/json', [{ field: 'content-type', message: `expected application/json or text/plain, got ${type}` }]);
+    return undefined;
+  }
+  let raw: Buffer;
+  try {
+    raw = await readBody(req, limit);
+  } catch (err) {
+    if (!(err instanceof BodyError)) throw err;
+    // The rest of the upload is not read: close rather than drain it.
+    res.set('connection', 'close');
+    fail(res, err.status, err.message, [{ field: err.field, message: err.status === 413 ? `at most ${limit} bytes` : err.message }]);
+    return undefined;
+  }
+  let body: unknown;
+  let parseError: string | undefined;
+  try {
+    body = raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    parseError = (err as Error).message;
+  }
+  if (parseError !== undefined || !isJsonObject(body)) {
+    // A request whose key would be in a body we cannot read is not authenticated.
+    if (!checkBodyKey(gate, res, undefined)) return undefined;
+    const problem = parseError !== undefined ? `not valid JSON: ${parseError}` : `expected a JSON object, got ${body === undefined ? 'nothing' : describeType(body)}`;
+    fail(res, 400, 'Request body is not a JSON object', [{ field: 'body', message: problem }]);
+    return undefined;
+  }
+  return checkBodyKey(gate, res, body.writeKey) ? body : undefined;
+}
+
+export function segmentRouter(deps: SegmentRouteDeps): express.Router {
+  const router = express.Router();
+  const { limits, metrics } = deps;
+
+  /** Publishes, then 200, or 503 with Retry-After saying how many were written. */
+  async function deliver(res: Response, events: EventEnvelope[], extra: Record<string, unknown> = {}): Promise<void> {
+    const published = await deps.publish(events);
+    if (published.error) {
+      const written = published.acknowledged.filter(Boolean).length;
+      res.status(503).set('Retry-After', String(deps.retryAfterSeconds)).json({ success: false, message: published.error, accepted: written, unavailable: events.length - written });
+      return;
+    }
+    res.status(200).json({ success: true, ...extra });
+  }
+
+  for (const type of SEGMENT_TYPES) {
+    router.post(`/v1/${type}`, deps.admit, async (req, res) => {
+      const receivedAtMs = deps.now();
+      const body = await readJson(req, res, limits.maxEventBytes, deps.gate);
+      if (!body) return;
+      const result = mapSegmentMessage(body, { type, receivedAtMs, limits, newEventId: deps.newEventId });
+      if (!result.ok) {
+        metrics.inc('events_rejected_total');
+        return fail(res, 400, `Invalid ${type} message`, result.errors);
+      }
+      await deliver(res, [result.value]);
+    });
+  }
+
+  router.post('/v1/batch', deps.admit, async (req, res) => {
+    const receivedAtMs = deps.now();
+    const body = await readJson(req, res, segmentBatchLimit(limits), deps.gate);
+    if (!body) return;
+    const errors: FieldError[] = [];
+    const batch = body.batch;
+    if (!Array.isArray(batch)) errors.push({ field: 'batch', message: batch === undefined ? 'required: an array of messages' : `expected an array, got ${describeType(batch)}` });
+    else if (batch.length === 0) errors.push({ field: 'batch', message: 'expected at least one message' });
+    let batchClockSkewMs: number | undefined;
+    if (body.sentAt !== undefined && body.sentAt !== null) {
+      const sentAt = parseTimestamp(body.sentAt);
+      if (typeof sentAt === 'string') errors.push({ field: 'sentAt', message: sentAt });
+      else batchClockSkewMs = receivedAtMs - sentAt; // timestamp' = received_at - (sentAt - timestamp)
+    }
+    const defaults: { context?: JsonObject; integrations?: JsonObject } = {};
+    for (const field of ['context', 'integrations'] as const) {
+      const v = body[field];
+      if (isJsonObject(v)) defaults[field] = v;
+      else if (v !== undefined && v !== null) errors.push({ field, message: `expected a JSON object, got ${describeType(v)}` });
+    }
+    if (errors.length > 0 || !Array.isArray(batch)) return fail(res, 400, 'Invalid batch', errors);
+
+    // One bad message does not sink the others (an SDK drops a batch answered 400): the valid ones
+    // are stored and the answer lists what was rejected.
+    const accepted: EventEnvelope[] = [];
+    const rejected: FieldError[] = [];
+    batch.forEach((message: unknown, index) => {
+      const r = mapSegmentMessage(message, { receivedAtMs, limits, newEventId: deps.newEventId, batchClockSkewMs, fieldPrefix: `batch[${index}].`, defaults });
+      if (r.ok) accepted.push(r.value);
+      else rejected.push(...r.errors);
+    });
+    const rejectedCount = batch.length - accepted.length;
+    metrics.inc('events_rejected_total', rejectedCount);
+    if (accepted.length === 0) return fail(res, 400, 'No valid message in the batch', rejected);
+    await deliver(res, accepted, rejectedCount > 0 ? { accepted: accepted.length, rejected: rejectedCount, errors: rejected } : {});
+  });
+
+  return router;
+}
