@@ -184,6 +184,8 @@ describe('processEvent workflow', { timeout: 120_000 }, () => {
     assert.equal(await startProcessEvent(event), 'started');
     assert.deepEqual(eager, [true]);
     assert.equal(((await client.workflow.getHandle(event.event_id).result()) as ProcessEventResult).hot, 'stored');
+    // A redelivered record on this connection is recognised as already started, as on a plain one.
+    assert.equal(await startProcessEvent(event), 'already-started');
   });
 
   it('an outage: after the fast attempt fails, the Web UI shows the step as a pending activity with its attempt count and last failure, and the event completes when it is over', async () => {
