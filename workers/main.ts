@@ -11,6 +11,7 @@ import { createDynamoClient, createS3Client } from '../src/aws/clients';
 import { loadConfigOrExit, type Config } from '../src/config';
 import { createKafka, createProducer } from '../src/kafka/client';
 import { createLogger } from '../src/logger';
+import { exactDataConverter } from '../src/temporal/dataConverter';
 import { connectNativeConnection } from '../src/temporal/nativeConnection';
 
 /**
@@ -45,6 +46,8 @@ export async function createWorker(config: Config, connection: NativeConnection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       workflowsPath: require.resolve('../workflows'),
+      // Payload numbers keep every digit in workflow inputs and activity arguments.
+      dataConverter: exactDataConverter,
       activities: createActivities({
         dynamo,
         s3,

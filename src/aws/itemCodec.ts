@@ -10,12 +10,17 @@
  * round-trips. Only what JSON can hold is supported: null, booleans, finite numbers, strings,
  * arrays and objects.
  *
+ * Numbers keep their digits: a number kept as its JSON text (src/events/exactJson.ts, such as an
+ * int64 id) is written as an N of that text, and an N that a double would change reads back as
+ * such a raw number, so `JSON.stringify` writes the stored digits.
+ *
  * One key is also renamed in storage: dynalite (the local DynamoDB) and any JavaScript tool that
  * copies maps by assignment lose `__proto__` the same way, so it is stored as `~__proto__`. To
  * keep the mapping reversible, every key of the form `~…~__proto__` gains one more `~` on write
  * and loses one on read; all other keys are stored as they are.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { isRawNumber, numberFromText } from '../events/exactJson';
 
 export type Item = Record<string, AttributeValue>;
 
@@ -31,6 +36,7 @@ function define(target: Record<string, unknown>, key: string, value: unknown): v
 
 export function toAttribute(value: unknown, path = '$'): AttributeValue {
   if (value === null) return { NULL: true };
+  if (isRawNumber(value)) return { N: value.rawJSON };
   switch (typeof value) {
     case 'string':
       return { S: value };
@@ -56,7 +62,7 @@ export function toAttribute(value: unknown, path = '$'): AttributeValue {
 export function fromAttribute(attr: AttributeValue, path = '$'): unknown {
   if (attr.NULL) return null;
   if (attr.S !== undefined) return attr.S;
-  if (attr.N !== undefined) return Number(attr.N);
+  if (attr.N !== undefined) return numberFromText(attr.N);
   if (attr.BOOL !== undefined) return attr.BOOL;
   if (attr.L !== undefined) return attr.L.map((v, i) => fromAttribute(v, `${path}[${i}]`));
   if (attr.M !== undefined) {

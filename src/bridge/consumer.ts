@@ -21,6 +21,7 @@
 import type { Consumer, ConsumerRunConfig, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EventEnvelope, FieldError } from '../events/event';
+import { parseExact } from '../events/exactJson';
 import { parseEnvelope } from '../events/validate';
 import { publishDeadLetter } from '../kafka/deadLetter';
 import { classifyStartError } from './startErrors';
@@ -56,7 +57,8 @@ function decode(message: KafkaMessage): Decoded {
   if (!message.value) return { ok: false, reason: 'record has no value' };
   let json: unknown;
   try {
-    json = JSON.parse(message.value.toString('utf8'));
+    // The producer wrote payload numbers as the client sent them: keep every digit.
+    json = parseExact(message.value.toString('utf8'));
   } catch (err) {
     return { ok: false, reason: `value is not JSON: ${(err as Error).message}` };
   }
@@ -84,7 +86,7 @@ export function createBridge(deps: BridgeDeps) {
     const raw = message.value?.toString('utf8') ?? null;
     let original: unknown = raw;
     try {
-      original = raw === null ? null : JSON.parse(raw);
+      original = raw === null ? null : parseExact(raw);
     } catch {
       // keep the raw string: that is what the producer of the bad record sent
     }

@@ -11,6 +11,7 @@ import {
   type FieldError,
   type JsonObject,
 } from './event';
+import { isRawNumber, numberTextProblem } from './exactJson';
 
 export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 export const MAX_USER_ID_LENGTH = 256;
@@ -26,11 +27,13 @@ const LATEST_TIMESTAMP_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 
 export function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  // A number kept as its text (src/events/exactJson.ts) is an object to typeof, not to JSON.
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !isRawNumber(value);
 }
 
 export function describeType(value: unknown): string {
   if (value === null) return 'null';
+  if (isRawNumber(value)) return 'a number';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
@@ -87,20 +90,19 @@ const LONE_SURROGATE = /\p{Cs}/u;
 const LONE_SURROGATE_MESSAGE = 'contains an unpaired UTF-16 surrogate (not valid Unicode text)';
 
 /**
- * DynamoDB Numbers: magnitudes 1e-130 to 9.99…e125 (38 significant digits; a double has at
- * most 17). Larger magnitudes are integers beyond 2^53, refused below for their own reason.
+ * Why a JSON number cannot be stored as sent, or undefined when it can. Checked on its text, so a
+ * number parsed with parseExact (src/events/exactJson.ts) keeps every digit the client sent and
+ * is refused only where DynamoDB's Number type ends: 38 significant digits, non-zero magnitudes
+ * 1e-130 to 9.99…e125, no negative zero.
  */
-const SMALLEST_DYNAMODB_MAGNITUDE = 1e-130;
-
-/** Why a JSON number cannot be stored as sent, or undefined when it can. */
-function numberProblem(value: number): string | undefined {
-  // JSON.parse turns 1e400 into Infinity, which JSON.stringify would write as null.
-  if (!Number.isFinite(value)) return 'number too large to store (beyond ±1.8e308); send it as a string';
+function numberProblem(value: unknown): string | undefined {
+  if (isRawNumber(value)) return numberTextProblem(value.rawJSON);
+  if (typeof value !== 'number') return undefined;
+  // A body parsed by plain JSON.parse: 1e400 became Infinity, which JSON.stringify writes as null.
+  if (!Number.isFinite(value)) return 'number too large to store (DynamoDB numbers end at 9.99…e125); send it as a string';
   // DynamoDB keeps no sign on zero, and JSON.stringify writes -0 as 0.
   if (Object.is(value, -0)) return 'negative zero cannot be stored distinctly from 0; send 0';
-  if (Number.isInteger(value) && !Number.isSafeInteger(value)) return 'integer too large to keep exactly (beyond ±2^53); send it as a string';
-  if (value !== 0 && Math.abs(value) < SMALLEST_DYNAMODB_MAGNITUDE) return 'number too close to zero to store (DynamoDB numbers start at 1e-130); send it as a string or 0';
-  return undefined;
+  return numberTextProblem(String(value));
 }
 
 /** Deepest nesting a payload may have (DynamoDB allows 32 levels per item; the item adds one). */
@@ -114,7 +116,7 @@ export const MAX_PAYLOAD_DEPTH = 30;
  */
 function checkPayloadValues(value: unknown, path: string, depth: number, errors: FieldError[]): void {
   if (errors.length >= 20) return;
-  if (typeof value === 'number') {
+  if (typeof value === 'number' || isRawNumber(value)) {
     const problem = numberProblem(value);
     if (problem) errors.push({ field: path, message: problem });
   } else if (typeof value === 'string') {

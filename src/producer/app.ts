@@ -9,6 +9,7 @@ import type { Message } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EventEnvelope, EventLimits, FieldError } from '../events/event';
 import { serializeEnvelope } from '../events/event';
+import { parseExact } from '../events/exactJson';
 import { describeType, isJsonObject, parseTimestamp, utf8Length, validateEventRequest } from '../events/validate';
 import { createGate, type AccessOptions } from '../http/access';
 import { accessRouter } from '../http/express';
@@ -82,7 +83,8 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
     if (raw.trim() === '') throw new HttpError(400, 'Request body is empty', [{ field: 'body', message: 'expected a JSON object' }]);
     try {
-      return JSON.parse(raw);
+      // Numbers a double would change (int64 ids, long decimals) keep the client's digits.
+      return parseExact(raw);
     } catch (err) {
       throw new HttpError(400, 'Request body is not valid JSON', [{ field: 'body', message: (err as Error).message }]);
     }

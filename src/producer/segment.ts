@@ -13,6 +13,7 @@
  */
 import { v5 as uuidv5 } from 'uuid';
 import type { EventEnvelope, EventLimits, FieldError, JsonObject } from '../events/event';
+import { isRawNumber } from '../events/exactJson';
 import { describeType, isJsonObject, parseTimestamp, utf8Length, validateEventRequest, type Validated } from '../events/validate';
 
 export const SEGMENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
@@ -79,6 +80,8 @@ export interface SegmentMessageContext {
 function idValue(value: unknown): string | undefined {
   if (typeof value === 'string' && value !== '') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  // An int64 id beyond 2^53 arrives as its text (src/events/exactJson.ts): every digit.
+  if (isRawNumber(value)) return value.rawJSON;
   return undefined;
 }
 

@@ -8,6 +8,7 @@
  */
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import type { EventEnvelope, EventLimits, FieldError, JsonObject } from '../events/event';
+import { parseExact } from '../events/exactJson';
 import { describeType, isJsonObject, parseTimestamp } from '../events/validate';
 import type { Gate } from '../http/access';
 import { BodyError, readBody } from '../http/body';
@@ -69,7 +70,7 @@ async function readJson(req: Request, res: Response, limit: number, gate: Gate):
   let body: unknown;
   let parseError: string | undefined;
   try {
-    body = raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'));
+    body = raw.length === 0 ? undefined : parseExact(raw.toString('utf8'));
   } catch (err) {
     parseError = (err as Error).message;
   }

@@ -1,0 +1,111 @@
+/**
+ * Payload numbers through Temporal: the bridge's start (the SDK's JSON.stringify keeps raw
+ * numbers), the workflow input and the activity arguments (the worker's exact payload converter)
+ * reach DynamoDB and S3 with every digit the client sent. Real dev server, fake AWS clients.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { PutObjectCommand } from '@aws-sdk/client-s3';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../../activities';
+import { createStartProcessEvent } from '../../src/bridge/startProcessEvent';
+import type { Config } from '../../src/config';
+import type { JsonObject } from '../../src/events/event';
+import { parseExact } from '../../src/events/exactJson';
+import { exactDataConverter } from '../../src/temporal/dataConverter';
+import type { ProcessEventResult } from '../../workflows/types';
+import { makeEnvelope } from '../support/events';
+import { temporalCliPath } from '../support/paths';
+
+const retries: Config['retries'] = {
+  hot: { maximumAttempts: 0, initialIntervalMs: 10, maximumIntervalMs: 50, maxElapsedMs: 3_000 },
+  cold: { maximumAttempts: 0, initialIntervalMs: 10, maximumIntervalMs: 50, maxElapsedMs: 3_000 },
+  activityTimeoutMs: 1_000,
+  fastPathTimeoutMs: 500,
+};
+
+const PAYLOAD_TEXT = '{"order_id":12345678901234567890,"min":-9223372036854775808,"p":0.1000000000000000055511151231257827,"e":1E+5,"l":[1.0,9007199254740993],"plain":0.5}';
+
+describe('payload numbers through the processEvent workflow', { timeout: 120_000 }, () => {
+  let env: TestWorkflowEnvironment;
+  const puts = new Map<string, PutItemCommand['input']>();
+  const objects = new Map<string, string>();
+
+  before(async () => {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    env = await TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'existing-path', path: temporalCliPath() },
+        searchAttributes: [defineSearchAttributeKey('EventType', SearchAttributeType.KEYWORD), defineSearchAttributeKey('UserId', SearchAttributeType.KEYWORD)],
+      },
+    });
+  });
+
+  after(async () => {
+    await env?.teardown();
+  });
+
+  const deps: ActivityDeps = {
+    dynamo: {
+      send: async (command: PutItemCommand) => {
+        puts.set(command.input.Item!.event_id!.S!, command.input);
+        return {};
+      },
+    } as unknown as ActivityDeps['dynamo'],
+    s3: {
+      send: async (command: PutObjectCommand) => {
+        objects.set(command.input.Key!, command.input.Body as string);
+        return {};
+      },
+    } as unknown as ActivityDeps['s3'],
+    producer: { send: async () => [] } as unknown as ActivityDeps['producer'],
+    table: 'EventsHot',
+    bucket: 'bucket',
+    dlqTopic: 'events.dlq',
+    latestIndexShards: 4,
+  };
+
+  /** Runs one event on a worker with the given data converter; what DynamoDB and S3 were sent. */
+  async function run(dataConverter: typeof exactDataConverter | undefined) {
+    const taskQueue = `test-${randomUUID()}`;
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../../workflows'),
+      activities: createActivities(deps),
+      ...(dataConverter && { dataConverter }),
+    });
+    const event = makeEnvelope({ payload: parseExact(PAYLOAD_TEXT) as JsonObject });
+    const result = await worker.runUntil(async () => {
+      await createStartProcessEvent(env.client, { address: '', namespace: 'default', taskQueue }, retries)(event);
+      return (await env.client.workflow.getHandle(event.event_id).result()) as ProcessEventResult;
+    });
+    assert.equal(result.cold, 'archived');
+    const archived = [...objects.entries()].find(([key]) => key.endsWith(`${event.event_id}.json`))?.[1] ?? '';
+    return { put: puts.get(event.event_id), archived };
+  }
+
+  it('the worker with the exact data converter stores and archives every digit', async () => {
+    const { put, archived } = await run(exactDataConverter);
+    assert.ok(archived.endsWith(`"payload":${PAYLOAD_TEXT}}`), archived);
+    assert.deepEqual(put?.Item?.payload, {
+      M: {
+        order_id: { N: '12345678901234567890' },
+        min: { N: '-9223372036854775808' },
+        p: { N: '0.1000000000000000055511151231257827' },
+        e: { N: '1E+5' },
+        l: { L: [{ N: '1.0' }, { N: '9007199254740993' }] },
+        plain: { N: '0.5' },
+      },
+    });
+  });
+
+  it('without it (the SDK default converter) the same run loses the digits: what the converter is for', async () => {
+    const { archived } = await run(undefined);
+    assert.ok(archived.includes('"order_id":12345678901234567000'), archived);
+  });
+});
