@@ -1,6 +1,6 @@
 /**
  * Segment's HTTP Tracking API on the producer: POST /v1/track, /v1/identify, /v1/page,
- * /v1/screen, /v1/group, /v1/alias and /v1/batch, answering as Segment does: 200
+ * /v1/screen, /v1/group, /v1/alias and /v1/batch (and analytics.js's /v1/t … /v1/b), answering as Segment does: 200
  * `{"success": true}`, 400 `{"success": false, "message", "errors"}` naming the fields, and 503
  * with Retry-After when Kafka did not acknowledge (Segment's SDKs retry 5xx and 429 with the same
  * messageIds, which map to the same event_ids). Messages are mapped in segment.ts and validated by
@@ -34,11 +34,17 @@ export const segmentBatchLimit = (limits: { maxBatchBytes: number }): number => 
 
 export const SEGMENT_PATHS = [...SEGMENT_TYPES.map((t) => `/v1/${t}`), '/v1/batch'];
 
+/**
+ * Each route also under its first letter: analytics.js (the browser SDK) posts to /v1/t, /v1/i,
+ * /v1/p, /v1/s, /v1/g, /v1/a and batches to /v1/b.
+ */
+const pathsOf = (name: string): string[] => [`/v1/${name}`, `/v1/${name.charAt(0)}`];
+
 /** The routes for the access rules: write key (or `writeKey` in the body), body limits. */
 export function segmentRouteDeclarations(limits: { maxEventBytes: number; maxBatchBytes: number }): DeclaredRoute[] {
   return [
-    ...SEGMENT_TYPES.map((t): DeclaredRoute => ({ method: 'post', path: `/v1/${t}`, access: 'write', maxBodyBytes: limits.maxEventBytes, keyInBody: true })),
-    { method: 'post', path: '/v1/batch', access: 'write', maxBodyBytes: segmentBatchLimit(limits), keyInBody: true },
+    ...SEGMENT_TYPES.flatMap((t) => pathsOf(t).map((path): DeclaredRoute => ({ method: 'post', path, access: 'write', maxBodyBytes: limits.maxEventBytes, keyInBody: true }))),
+    ...pathsOf('batch').map((path): DeclaredRoute => ({ method: 'post', path, access: 'write', maxBodyBytes: segmentBatchLimit(limits), keyInBody: true })),
   ];
 }
 
@@ -100,7 +106,7 @@ export function segmentRouter(deps: SegmentRouteDeps): express.Router {
   }
 
   for (const type of SEGMENT_TYPES) {
-    router.post(`/v1/${type}`, deps.admit, async (req, res) => {
+    router.post(pathsOf(type), deps.admit, async (req, res) => {
       const receivedAtMs = deps.now();
       const body = await readJson(req, res, limits.maxEventBytes, deps.gate);
       if (!body) return;
@@ -113,7 +119,7 @@ export function segmentRouter(deps: SegmentRouteDeps): express.Router {
     });
   }
 
-  router.post('/v1/batch', deps.admit, async (req, res) => {
+  router.post(pathsOf('batch'), deps.admit, async (req, res) => {
     const receivedAtMs = deps.now();
     const body = await readJson(req, res, segmentBatchLimit(limits), deps.gate);
     if (!body) return;

@@ -268,6 +268,23 @@ describe('Segment routes', () => {
     assert.equal(published[0]!.key, 'u1', 'keyed by user_id like /events');
   });
 
+  it("analytics.js's one-letter paths (/v1/t, /v1/i, /v1/p, /v1/s, /v1/g, /v1/a, /v1/b) are the same routes", async () => {
+    const bodies: Record<string, object> = {
+      t: { event: 'Clicked', anonymousId: 'a1' },
+      i: { userId: 'u1' },
+      p: { anonymousId: 'a1', name: 'Home' },
+      s: { userId: 'u1', name: 'Main' },
+      g: { userId: 'u1', groupId: 'g1' },
+      a: { userId: 'u1', previousId: 'a1' },
+      b: { batch: [{ type: 'track', event: 'Batched', userId: 'u1' }] },
+    };
+    for (const [path, body] of Object.entries(bodies)) {
+      const r = await send(app.base, `/v1/${path}`, JSON.stringify({ ...body, writeKey: 'ignored without keys' }), { 'content-type': 'text/plain' });
+      assert.equal(r.status, 200, `/v1/${path}: ${JSON.stringify(r.json)}`);
+    }
+    assert.deepEqual(envelopes().map((e) => e.event_type), ['Clicked', 'identify', 'page', 'screen', 'group', 'alias', 'Batched']);
+  });
+
   it('a bad single message is 400 {"success": false, "message", "errors"} naming the fields, and nothing is written', async () => {
     const r = await send(app.base, '/v1/track', JSON.stringify({ properties: [] }));
     assert.equal(r.status, 400);
@@ -472,6 +489,12 @@ describe('Segment routes with keys', () => {
       assert.deepEqual(errorFields(r.json), [field], what);
     }
     assert.equal(published.length, 0);
+  });
+
+  it('the one-letter paths take keys the same way', async () => {
+    assert.equal((await send(app.base, '/v1/t', track())).status, 401);
+    assert.equal((await send(app.base, '/v1/t', track({ writeKey: READ_KEY }))).status, 403);
+    assert.equal((await send(app.base, '/v1/b', JSON.stringify({ batch: [{ type: 'track', event: 'x', userId: 'u' }], writeKey: WRITE_KEY }))).status, 200);
   });
 
   it('GET on a Segment path still needs a read key (only the declared POST routes take write keys)', async () => {
