@@ -2,7 +2,7 @@
  * Reads a request body as SDKs send it: plain, or compressed (`Content-Encoding: gzip`, `deflate`
  * or `br`). The limit applies to the bytes after decompression and is enforced while they stream:
  * a small compressed body that would expand without bound (a "zip bomb") is cut off as soon as the
- * output passes the limit, after inflating at most the limit plus one zlib chunk (16 KiB), and the
+ * output passes the limit, within a zlib chunk or two (16 KiB each) of it, and the
  * rest of the upload is never read.
  */
 import type { IncomingMessage } from 'node:http';
