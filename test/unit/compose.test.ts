@@ -2,7 +2,7 @@
  * docker-compose.yml cannot be run where the tests run (no Docker engine), so its contract with the
  * code is checked statically: every service built from the Dockerfile must be configured only by
  * variables src/config.ts reads, with values loadConfig accepts, pointing at services the file
- * defines, and the host ports and fixed names must be those of DESIGN.md.
+ * defines, and the host ports and fixed names must be those of docs/design.md.
  *
  * Each check returns a list of problems (empty = fine); the last test feeds broken copies of the
  * file to the checks to show that they do fail.
@@ -39,7 +39,7 @@ const COMPOSE_FILE = join(__dirname, '..', '..', 'docker-compose.yml');
 /** Variables a platform service may set besides CONFIG_VARIABLES. */
 const EXTRA_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'NODE_ENV'];
 
-/** DESIGN.md "Fixed names": when a service sets one of these, it must keep the fixed value. */
+/** docs/design.md "Fixed names": when a service sets one of these, it must keep the fixed value. */
 const FIXED_NAMES: Record<string, string> = {
   KAFKA_TOPIC: 'events.raw',
   KAFKA_DLQ_TOPIC: 'events.dlq',
@@ -198,7 +198,7 @@ function checkVariableNames(compose: Compose): string[] {
   return problems;
 }
 
-/** DESIGN.md: which kind of service owns each host port. */
+/** docs/design.md: which kind of service owns each host port. */
 const HOST_PORTS: { port: number; what: string; owns: (service: Service) => boolean }[] = [
   { port: 8000, what: 'the producer (built from the Dockerfile, running src/producer/server.ts)', owns: (s) => s.build !== undefined && commandOf(s).includes('src/producer/server.ts') },
   { port: 8001, what: 'the GraphQL API (built from the Dockerfile, running src/graphql/server.ts)', owns: (s) => s.build !== undefined && commandOf(s).includes('src/graphql/server.ts') },
@@ -214,13 +214,13 @@ function checkHostPorts(compose: Compose): string[] {
   for (const { port, what, owns } of HOST_PORTS) {
     const owners = ports.filter((p) => p.host === port);
     if (owners.length === 0) {
-      problems.push(`host port ${port} is not published; DESIGN.md gives it to ${what}`);
+      problems.push(`host port ${port} is not published; docs/design.md gives it to ${what}`);
       continue;
     }
     if (owners.length > 1) problems.push(`host port ${port} is published by more than one service: ${owners.map((o) => o.service).join(', ')}`);
     for (const owner of owners) {
       const service = compose.services?.[owner.service] ?? {};
-      if (!owns(service)) problems.push(`host port ${port} is published by service "${owner.service}", but DESIGN.md gives it to ${what}`);
+      if (!owns(service)) problems.push(`host port ${port} is published by service "${owner.service}", but docs/design.md gives it to ${what}`);
     }
   }
   // The platform's HTTP servers must listen where their port mapping points.
@@ -281,7 +281,7 @@ function checkFixedNames(compose: Compose): string[] {
     for (const [variable, fixed] of Object.entries(FIXED_NAMES)) {
       const value = env[variable];
       if (value !== undefined && value.trim() !== '' && value.trim() !== fixed) {
-        problems.push(`service "${name}": ${variable}=${value}, but DESIGN.md fixes it to ${fixed} (set it to that or leave it unset)`);
+        problems.push(`service "${name}": ${variable}=${value}, but docs/design.md fixes it to ${fixed} (set it to that or leave it unset)`);
       }
     }
   }
@@ -330,7 +330,7 @@ void test('every platform service variable is one src/config.ts reads (or an AWS
   assertNoProblems(checkVariableNames(readCompose()));
 });
 
-void test('host ports are those of DESIGN.md and map to the right services', () => {
+void test('host ports are those of docs/design.md and map to the right services', () => {
   assertNoProblems(checkHostPorts(readCompose()));
 });
 
@@ -380,7 +380,7 @@ void test('the checks catch a broken file', () => {
   services.bridge = { ...services.bridge, ports: ['8000:8000'] };
   services.producer = { ...services.producer, ports: [] };
   services.kafka = { ...services.kafka, ports: [] };
-  expectProblem('hostPorts', ports, /host port 8000 is published by service "bridge", but DESIGN.md gives it to the producer/);
+  expectProblem('hostPorts', ports, /host port 8000 is published by service "bridge", but docs/design.md gives it to the producer/);
   expectProblem('hostPorts', ports, /host port 9092 is not published/);
 
   const noWorkers = structuredClone(readCompose());
