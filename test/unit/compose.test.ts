@@ -380,7 +380,7 @@ void test('the checks catch a broken file', () => {
   services.bridge = { ...services.bridge, ports: ['8000:8000'] };
   services.producer = { ...services.producer, ports: [] };
   services.kafka = { ...services.kafka, ports: [] };
-  expectProblem('hostPorts', ports, /host port 8000 is published by service "bridge", but docs/design.md gives it to the producer/);
+  expectProblem('hostPorts', ports, /host port 8000 is published by service "bridge", but docs\/design\.md gives it to the producer/);
   expectProblem('hostPorts', ports, /host port 9092 is not published/);
 
   const noWorkers = structuredClone(readCompose());
