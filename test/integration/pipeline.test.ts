@@ -23,9 +23,10 @@ describe('pipeline', { timeout: 600_000 }, () => {
   before(async () => {
     p = await startPlatform({
       env: {
-        // Short, visible retries: 4 archive attempts over ~7 s.
-        COLD_RETRY_MAX_ATTEMPTS: '4',
+        // A short, visible archive budget: attempts 1 s then 2 s apart for 20 s, then the DLQ.
+        COLD_RETRY_MAX_ELAPSED_MS: '20000',
         COLD_RETRY_INITIAL_INTERVAL_MS: '1000',
+        COLD_RETRY_MAX_INTERVAL_MS: '2000',
         HOT_RETRY_INITIAL_INTERVAL_MS: '500',
         ACTIVITY_TIMEOUT_MS: '5000',
         KAFKA_PRODUCE_TIMEOUT_MS: '3000',
@@ -199,7 +200,24 @@ describe('pipeline', { timeout: 600_000 }, () => {
     assert.equal(groups[0]!.members.length, 2);
   });
 
-  it('S3 down: the hot write lands, the archive is retried, then the event is dead-lettered and its workflow Failed', async () => {
+  /**
+   * The archiveCold attempts a run's history shows: the fast-path attempt (a local activity
+   * marker), if any, plus the attempt number of the regular activity's last started attempt;
+   * `started` is false when the budget ran out while an attempt waited to be picked up (then no
+   * started event is written).
+   */
+  const archiveAttempts = async (id: string, runId: string) => {
+    const events = (await p.temporal.workflow.getHandle(id, runId).fetchHistory()).events ?? [];
+    const local = events.filter((e) => {
+      const data = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data;
+      return data && (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string }).activity_type === 'archiveCold';
+    }).length;
+    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'archiveCold');
+    const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
+    return { started: started !== undefined, total: local + (started?.activityTaskStartedEventAttributes?.attempt ?? 0) };
+  };
+
+  it('S3 down past the budget: the hot write lands, the archive is retried until the budget runs out, then dead-lettered with its true attempt count; replay-dlq restarts it', async () => {
     await stack('stop', 's3');
     try {
       const userId = `user-${randomUUID()}`;
@@ -214,12 +232,18 @@ describe('pipeline', { timeout: 600_000 }, () => {
       });
       assert.ok(retrying.lastFailure?.message, 'the last failure is visible');
 
-      const record = await waitFor('the DLQ record', () => dlq.records.find((r) => r.workflow_id === id), { timeoutMs: 60_000 });
+      const record = await waitFor('the DLQ record', () => dlq.records.find((r) => r.workflow_id === id), { timeoutMs: 90_000 });
       assert.equal(record.error.stage, 'archiveCold');
-      assert.equal(record.error.attempts, 4);
       assert.equal((record.original as EventEnvelope).event_id, id);
       assert.ok(record.run_id);
       assert.ok(Date.parse(record.failed_at));
+      // The last error as the S3 client raised it (the one the Web UI showed), and as many
+      // attempts as Temporal ran.
+      assert.notEqual(record.error.type, 'TimeoutFailure');
+      assert.ok(record.error.message.startsWith(retrying.lastFailure!.message!), `${record.error.message} vs ${retrying.lastFailure!.message}`);
+      assert.ok(record.error.attempts >= (retrying.attempt ?? 0), `at least the attempts seen pending (${record.error.attempts})`);
+      const history = await archiveAttempts(id, record.run_id);
+      if (history.started) assert.equal(record.error.attempts, history.total);
       const d = await waitFor('the workflow to be Failed', async () => {
         const x = await p.temporal.workflow.getHandle(id).describe();
         return x.status.name === 'FAILED' && x;
@@ -232,8 +256,8 @@ describe('pipeline', { timeout: 600_000 }, () => {
         cwd: REPO_ROOT,
         env: { ...process.env, ...p.env },
       });
-      assert.match(replay.stdout, new RegExp(`replay ${id}`));
-      assert.match(replay.stdout, /replayed 1, skipped 0/);
+      assert.match(replay.stdout, new RegExp(`^${id} restarted \\(previous run Failed\\)`, 'm'));
+      assert.match(replay.stdout, /^restarted 1, would restart 0, completed earlier 0, still running 0, refused 0$/m);
       await waitFor('the replayed run to complete', async () => {
         const x = await p.temporal.workflow.getHandle(id).describe();
         return x.runId !== record.run_id && x.status.name === 'COMPLETED';
@@ -243,6 +267,30 @@ describe('pipeline', { timeout: 600_000 }, () => {
     } finally {
       await stack('start', 's3');
     }
+  });
+
+  it('S3 back within the budget: the archive is retried until it works, and the event completes in its first run with no dead letter and no replay', async () => {
+    let id: string;
+    await stack('stop', 's3');
+    try {
+      const res = await postJson(`${p.producerUrl}/events`, { event_type: 'purchase', user_id: `user-${randomUUID()}`, payload: { amount: 7 } });
+      assert.equal(res.status, 202);
+      id = res.body.event_id as string;
+      await waitFor('archiveCold to be retrying', async () => {
+        const d = await describeWithCli(p, id);
+        return (d.pendingActivities ?? []).some((a) => a.activityType?.name === 'archiveCold' && (a.attempt ?? 0) >= 2);
+      });
+    } finally {
+      await stack('start', 's3');
+    }
+    const done = await completed(id);
+    const item = await getItem(p, id);
+    assert.ok(await getObject(p, archiveKey({ event_id: id, timestamp: item!.timestamp as string })), 'archived');
+    assert.ok((await archiveAttempts(id, done.runId)).total >= 2, 'archived by a retry');
+    const runs = [];
+    for await (const wf of p.temporal.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(wf);
+    assert.equal(runs.length, 1, 'one run: no replay was needed');
+    assert.equal(dlq.records.find((r) => r.workflow_id === id), undefined, 'no dead letter');
   });
 
   it('Temporal down: the bridge waits and retries without committing, then resumes by itself', async () => {
