@@ -1,13 +1,18 @@
 /**
  * Payload numbers kept as the client wrote them: parseExact, the DynamoDB Number rules on the
- * text, the producer's validation and the item codec.
+ * text, the producer's validation, the item codec and the GraphQL answer.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { fromAttribute, marshallItem, toAttribute, unmarshallItem } from '../../src/aws/itemCodec';
-import { serializeEnvelope } from '../../src/events/event';
+import { toItem } from '../../src/aws/layout';
+import { serializeEnvelope, type JsonObject } from '../../src/events/event';
 import { isRawNumber, numberShape, numberTextProblem, parseExact } from '../../src/events/exactJson';
 import { parseEnvelope, validateEventRequest } from '../../src/events/validate';
+import { buildGraphqlApp } from '../../src/graphql/app';
+import { createEventReader } from '../../src/graphql/eventReader';
+import { makeEnvelope } from '../support/events';
 
 const ctx = {
   receivedAtMs: Date.UTC(2026, 10, 25, 12),
@@ -142,5 +147,22 @@ describe('item codec', () => {
     assert.equal(JSON.stringify(fromAttribute({ N: '12345678901234567890' })), '12345678901234567890');
     assert.equal(JSON.stringify(fromAttribute({ N: '-9223372036854775808' })), '-9223372036854775808');
     assert.deepEqual(toAttribute(1.5), { N: '1.5' });
+  });
+});
+
+describe('GraphQL answers the stored digits', () => {
+  it('payload numbers read from DynamoDB reach the response text as stored', async () => {
+    const payloadText = '{"order_id":12345678901234567890,"min":-9223372036854775808,"p":0.1000000000000000055511151231257827,"l":[100000,0.5]}';
+    const event = makeEnvelope({ payload: parseExact(payloadText) as JsonObject });
+    const item = marshallItem(toItem(event, 4));
+    const dynamo = { send: async () => ({ Item: item }) } as unknown as Pick<DynamoDBClient, 'send'>;
+    const app = buildGraphqlApp({ reader: createEventReader({ dynamo, table: 't', shards: 4 }), limits: { defaultLimit: 10, maxLimit: 100 } });
+    try {
+      const res = await app.inject({ method: 'POST', url: '/graphql', payload: { query: `{ event(eventId: "${event.event_id}") { payload } }` } });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.body, `{"data":{"event":{"payload":${payloadText}}}}`);
+    } finally {
+      await app.close();
+    }
   });
 });

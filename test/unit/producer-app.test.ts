@@ -114,6 +114,20 @@ beforeEach(() => {
 });
 
 void describe('POST /events', () => {
+  void it('payload numbers reach Kafka digit for digit, in /events and in /events/batch; beyond DynamoDB 422 naming the field', async () => {
+    const payload = '{"order_id":12345678901234567890,"p":0.1000000000000000055511151231257827,"e":1E+5,"l":[1.0,-9223372036854775808]}';
+    const single = await post('/events', `{"event_type":"order","user_id":"u","payload":${payload}}`);
+    assert.equal(single.status, 202, JSON.stringify(single.json));
+    const batch = await post('/events/batch', `{"events":[{"event_type":"order","user_id":"u","payload":${payload}}]}`);
+    assert.equal(batch.status, 202, JSON.stringify(batch.json));
+    const values = published.flat().map((m) => String(m.value));
+    assert.equal(values.length, 2);
+    for (const value of values) assert.ok(value.endsWith(`"payload":${payload}}`), value);
+    const refused = await post('/events', '{"event_type":"order","user_id":"u","payload":{"a":[1e126]}}');
+    assert.equal(refused.status, 422);
+    assert.deepEqual(fieldsOf(refused.json), ['payload.a[0]']);
+  });
+
   void it("accepts the seed's curl body: 202 and exactly one Kafka message keyed by user_id", async () => {
     const before = idCounter;
     const { status, json } = await post('/events', SEED_CURL_BODY);

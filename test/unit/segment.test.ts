@@ -268,6 +268,15 @@ describe('Segment routes', () => {
     assert.equal(published[0]!.key, 'u1', 'keyed by user_id like /events');
   });
 
+  it('numbers keep their digits: an int64 userId and properties beyond a double reach Kafka as sent', async () => {
+    const body = '{"type":"track","event":"Paid","userId":12345678901234567890,"properties":{"order_id":-9223372036854775808,"amount":0.1000000000000000055511151231257827,"n":1E+5}}';
+    const r = await send(app.base, '/v1/batch', `{"batch":[${body}]}`);
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(String(published[0]!.key), '12345678901234567890');
+    assert.match(String(published[0]!.value), /"user_id":"12345678901234567890"/);
+    assert.match(String(published[0]!.value), /"properties":\{"order_id":-9223372036854775808,"amount":0\.1000000000000000055511151231257827,"n":1E\+5\}/);
+  });
+
   it("analytics.js's one-letter paths (/v1/t, /v1/i, /v1/p, /v1/s, /v1/g, /v1/a, /v1/b) are the same routes", async () => {
     const bodies: Record<string, object> = {
       t: { event: 'Clicked', anonymousId: 'a1' },
