@@ -6,6 +6,7 @@
  */
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { toClientOptions } from '@temporalio/envconfig';
+import { exactDataConverter } from './dataConverter';
 import type { TemporalConnectionSettings } from './profile';
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -36,7 +37,8 @@ export function temporalConnectionOptions(settings: TemporalConnectionSettings):
 
 export async function createTemporalClient(temporal: TemporalConnectionSettings): Promise<Client> {
   const connection = await Connection.connect({ ...temporalConnectionOptions(temporal), connectTimeout: CONNECT_TIMEOUT_MS });
-  return new Client({ connection, namespace: temporal.namespace });
+  // Payloads read back (redrive reads each run's input from its history) keep every digit.
+  return new Client({ connection, namespace: temporal.namespace, dataConverter: exactDataConverter });
 }
 
 /**
@@ -45,5 +47,5 @@ export async function createTemporalClient(temporal: TemporalConnectionSettings)
  */
 export function createLazyTemporalClient(temporal: TemporalConnectionSettings): { client: Client; connection: Connection } {
   const connection = Connection.lazy({ ...temporalConnectionOptions(temporal), connectTimeout: CONNECT_TIMEOUT_MS });
-  return { client: new Client({ connection, namespace: temporal.namespace }), connection };
+  return { client: new Client({ connection, namespace: temporal.namespace, dataConverter: exactDataConverter }), connection };
 }

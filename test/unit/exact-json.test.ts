@@ -12,6 +12,7 @@ import { isRawNumber, numberShape, numberTextProblem, parseExact } from '../../s
 import { parseEnvelope, validateEventRequest } from '../../src/events/validate';
 import { buildGraphqlApp } from '../../src/graphql/app';
 import { createEventReader } from '../../src/graphql/eventReader';
+import { createLazyTemporalClient } from '../../src/temporal/connection';
 import { makeEnvelope } from '../support/events';
 
 const ctx = {
@@ -164,5 +165,14 @@ describe('GraphQL answers the stored digits', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('Temporal clients decode payloads exactly', () => {
+  it("the platform's clients (redrive reads run inputs through them) keep every digit of a history payload", () => {
+    const { client } = createLazyTemporalClient({ address: '127.0.0.1:1', namespace: 'default' });
+    const text = '{"event":{"payload":{"order_id":12345678901234567890,"p":0.1000000000000000055511151231257827}}}';
+    const payload = { metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new TextEncoder().encode(text) };
+    assert.equal(JSON.stringify(client.options.loadedDataConverter.payloadConverter.fromPayload(payload)), text);
   });
 });
