@@ -190,8 +190,9 @@ export function validateEventRequest(body: unknown, ctx: RequestContext): Valida
       }
     }
   }
-  // The envelope carries the payload as JSON.stringify writes it, which can be longer than what
-  // the client sent (`9e15` becomes `9000000000000000`): the limit applies to the larger.
+  // The envelope carries the payload as JSON.stringify writes it. parseExact keeps each number's
+  // text, but a body parsed otherwise can grow (`9e15` becomes `9000000000000000`): the limit
+  // applies to the larger.
   const size = Math.max(ctx.sizeBytes ?? 0, utf8Length(JSON.stringify(body)));
   if (size > ctx.limits.maxEventBytes) {
     errors.push({ field: prefix ? prefix.replace(/\.$/, '') : 'body', message: `event is ${size} bytes; the limit is ${ctx.limits.maxEventBytes}` });
