@@ -300,8 +300,9 @@ describe('pipeline', { timeout: 600_000 }, () => {
       const res = await postJson(`${p.producerUrl}/events`, { event_type: 'page_view', user_id: `user-${randomUUID()}` });
       assert.equal(res.status, 202, 'the producer does not need Temporal');
       id = res.body.event_id as string;
-      await waitFor('a bridge to report it is retrying', () =>
-        ['bridge-1', 'bridge-2'].some((b) => p.output(b).some((l) => l.includes('cannot start workflow; retrying') && l.includes(id))),
+      // One line per backoff step and partition (not per record), naming the window's first offset.
+      await waitFor('a bridge to report it is backing off', () =>
+        ['bridge-1', 'bridge-2'].some((b) => p.output(b).some((l) => l.includes('cannot start workflows; backing off, nothing committed'))),
       );
     } finally {
       await stack('start', 'temporal');
