@@ -16,6 +16,7 @@ import type { Kafka } from 'kafkajs';
 import { createStartProcessEvent, type StartProcessEvent } from '../bridge/startProcessEvent';
 import { loadConfigOrExit } from '../config';
 import type { EventEnvelope } from '../events/event';
+import { parseExact } from '../events/exactJson';
 import { parseEnvelope } from '../events/validate';
 import { createKafka } from '../kafka/client';
 import type { DeadLetterRecord } from '../kafka/deadLetter';
@@ -62,7 +63,7 @@ export async function readDeadLetters(
     const position = `${partition}:${message.offset}`;
     let record: DeadLetterRecord;
     try {
-      record = JSON.parse(message.value?.toString('utf8') ?? '') as DeadLetterRecord;
+      record = parseExact(message.value?.toString('utf8') ?? '') as DeadLetterRecord;
     } catch {
       if (args.eventIds.size === 0 && !args.stage) unusable.push({ position, reason: 'not a dead-letter record' });
       return;
