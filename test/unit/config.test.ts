@@ -17,7 +17,7 @@ const problemsOf = (env: Record<string, string>) => {
 };
 
 describe('config', () => {
-  it('defaults to the local stack and the names in DESIGN.md', () => {
+  it('defaults to the local stack and the fixed names of docs/design.md', () => {
     const c = loadConfig({});
     assert.deepEqual(c.kafka.brokers, ['localhost:9092']);
     assert.equal(c.kafka.topic, 'events.raw');
