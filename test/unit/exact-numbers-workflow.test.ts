@@ -8,9 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { PutObjectCommand } from '@aws-sdk/client-s3';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { createStartProcessEvent } from '../../src/bridge/startProcessEvent';
 import type { Config } from '../../src/config';
@@ -19,7 +18,7 @@ import { parseExact } from '../../src/events/exactJson';
 import { exactDataConverter } from '../../src/temporal/dataConverter';
 import type { ProcessEventResult } from '../../workflows/types';
 import { makeEnvelope } from '../support/events';
-import { temporalCliPath } from '../support/paths';
+import { createLocalTemporal } from '../support/temporal';
 
 const retries: Config['retries'] = {
   hot: { maximumAttempts: 0, initialIntervalMs: 10, maximumIntervalMs: 50, maxElapsedMs: 3_000 },
@@ -36,13 +35,7 @@ describe('payload numbers through the processEvent workflow', { timeout: 120_000
   const objects = new Map<string, string>();
 
   before(async () => {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-    env = await TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'existing-path', path: temporalCliPath() },
-        searchAttributes: [defineSearchAttributeKey('EventType', SearchAttributeType.KEYWORD), defineSearchAttributeKey('UserId', SearchAttributeType.KEYWORD)],
-      },
-    });
+    env = await createLocalTemporal();
   });
 
   after(async () => {

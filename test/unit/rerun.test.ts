@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { redrive, parseRedriveArgs } from '../../src/cli/redrive';
@@ -21,7 +20,7 @@ import type { EventEnvelope } from '../../src/events/event';
 import type { DeadLetterRecord } from '../../src/kafka/deadLetter';
 import type { ProcessEventInput } from '../../workflows/types';
 import { makeEnvelope } from '../support/events';
-import { temporalCliPath } from '../support/paths';
+import { createLocalTemporal, eventIdOfCommand } from '../support/temporal';
 import { waitFor } from '../support/wait';
 
 /** Long budgets: a "stalled" event stays Running for the whole test. */
@@ -64,20 +63,10 @@ describe('replay-dlq and redrive outcomes', { timeout: 180_000 }, () => {
   const temporal = { address: '', namespace: 'default', taskQueue } as Config['temporal'];
   let start: ReturnType<typeof createStartProcessEvent>;
 
-  const idOf = (command: { input: { Item?: { event_id?: { S?: string } }; Key?: string } }) =>
-    command.input.Item?.event_id?.S ?? command.input.Key?.split('/').pop()?.replace('.json', '') ?? '';
+  const idOf = eventIdOfCommand;
 
   before(async () => {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-    env = await TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'existing-path', path: temporalCliPath() },
-        searchAttributes: [
-          defineSearchAttributeKey('EventType', SearchAttributeType.KEYWORD),
-          defineSearchAttributeKey('UserId', SearchAttributeType.KEYWORD),
-        ],
-      },
-    });
+    env = await createLocalTemporal();
     client = env.client;
     start = createStartProcessEvent(client, temporal, retries);
     const deps: ActivityDeps = {

@@ -7,16 +7,16 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Client, WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
 import type { Config } from '../../src/config';
 import { createStartProcessEvent } from '../../src/bridge/startProcessEvent';
 import type { DeadLetterRecord } from '../../src/kafka/deadLetter';
 import type { ProcessEventInput, ProcessEventResult } from '../../workflows/types';
 import { makeEnvelope } from '../support/events';
-import { temporalCliPath } from '../support/paths';
+import { createLocalTemporal, eventIdOfCommand } from '../support/temporal';
 import { waitFor } from '../support/wait';
 
 /**
@@ -57,21 +57,10 @@ describe('processEvent workflow', { timeout: 120_000 }, () => {
   const taskQueue = `test-${randomUUID()}`;
 
   const count = (m: Map<string, number>, id: string) => m.set(id, (m.get(id) ?? 0) + 1);
-  const idOf = (command: { input: { Item?: { event_id?: { S?: string } }; Key?: string } }) =>
-    command.input.Item?.event_id?.S ?? command.input.Key?.split('/').pop()?.replace('.json', '') ?? '';
+  const idOf = eventIdOfCommand;
 
   before(async () => {
-    // The failure cases fail on purpose; only errors are worth printing.
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-    env = await TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'existing-path', path: temporalCliPath() },
-        searchAttributes: [
-          defineSearchAttributeKey('EventType', SearchAttributeType.KEYWORD),
-          defineSearchAttributeKey('UserId', SearchAttributeType.KEYWORD),
-        ],
-      },
-    });
+    env = await createLocalTemporal();
     const deps: ActivityDeps = {
       dynamo: {
         send: async (command: never) => {
