@@ -2,6 +2,7 @@ import { Kafka, logLevel, Partitioners, type KafkaConfig, type LogEntry, type lo
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import './requestQueueFix';
+import './stuckConnectionFix';
 import { kafkajsSecurityOptions } from './security';
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
