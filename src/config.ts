@@ -137,7 +137,7 @@ const envSchema = z.object({
     .string()
     .trim()
     .toUpperCase()
-    .pipe(z.enum(SASL_MECHANISMS, { message: 'expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (MSK IAM is not supported: use SCRAM-SHA-512 on MSK)' }))
+    .pipe(z.enum(SASL_MECHANISMS, { message: 'expected PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM' }))
     .optional(),
   KAFKA_SASL_USERNAME: name('user name').optional(),
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
@@ -327,6 +327,105 @@ function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSetti
 
 /** Every variable the config reads, for env.example and docker-compose checks. */
 export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
+export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
+
+/** The processes that act on a variable (a processor is a bridge and a worker). */
+export type ConfigReader = 'all' | 'producer' | 'bridge' | 'worker' | 'graphql' | 'processor' | 'tools';
+
+/**
+ * Which process acts on each variable, for the README's configuration table
+ * (infra/config-table.ts). Every process loads and validates the whole config; this says where a
+ * setting takes effect. The retry settings are read by the bridge and travel in each workflow's
+ * input, so changing them needs a bridge restart, not a worker one. "tools" are the stack
+ * provisioning and the operator CLIs.
+ */
+export const CONFIG_READERS: Record<ConfigVariable, readonly ConfigReader[]> = {
+  ENVIRONMENT: ['all'],
+  LOG_LEVEL: ['all'],
+  HOST: ['producer', 'graphql', 'bridge'],
+  PRODUCER_PORT: ['producer', 'tools'],
+  GRAPHQL_PORT: ['graphql'],
+  WRITE_KEYS: ['producer'],
+  READ_KEYS: ['graphql', 'producer', 'bridge'],
+  API_KEYS: ['all'],
+  CORS_ORIGINS: ['producer'],
+  GRAPHQL_CORS_ORIGINS: ['graphql'],
+  TRUST_PROXY_HOPS: ['producer', 'graphql'],
+  RATE_LIMIT_WRITE_PER_SECOND: ['producer'],
+  RATE_LIMIT_WRITE_BURST: ['producer'],
+  RATE_LIMIT_READ_PER_SECOND: ['graphql', 'producer'],
+  RATE_LIMIT_READ_BURST: ['graphql', 'producer'],
+  HTTP_REQUEST_TIMEOUT_MS: ['producer', 'graphql'],
+  HTTP_HEADERS_TIMEOUT_MS: ['producer', 'graphql'],
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: ['producer', 'graphql'],
+  HTTP_MAX_REQUESTS_PER_SOCKET: ['producer', 'graphql'],
+  HTTP_TIMEOUT_CHECK_INTERVAL_MS: ['producer', 'graphql'],
+  KAFKA_BOOTSTRAP_SERVERS: ['producer', 'bridge', 'worker', 'tools'],
+  KAFKA_CLIENT_ID: ['producer', 'bridge', 'worker', 'tools'],
+  KAFKA_TOPIC: ['producer', 'bridge', 'tools'],
+  KAFKA_DLQ_TOPIC: ['bridge', 'worker', 'tools'],
+  KAFKA_CONSUMER_GROUP: ['bridge', 'tools'],
+  KAFKA_PRODUCE_TIMEOUT_MS: ['producer'],
+  PRODUCER_LINGER_MS: ['producer'],
+  PRODUCER_MAX_BATCH_RECORDS: ['producer'],
+  PRODUCER_MAX_BATCH_BYTES: ['producer'],
+  PRODUCER_MAX_INFLIGHT_BYTES: ['producer'],
+  PRODUCER_MAX_INFLIGHT_RECORDS: ['producer'],
+  KAFKA_SECURITY_PROTOCOL: ['producer', 'bridge', 'worker', 'tools'],
+  KAFKA_SASL_MECHANISM: ['producer', 'bridge', 'worker', 'tools'],
+  KAFKA_SASL_USERNAME: ['producer', 'bridge', 'worker', 'tools'],
+  KAFKA_SASL_PASSWORD: ['producer', 'bridge', 'worker', 'tools'],
+  KAFKA_SSL_CA_PATH: ['producer', 'bridge', 'worker', 'tools'],
+  KAFKA_SSL_CERT_PATH: ['producer', 'bridge', 'worker', 'tools'],
+  KAFKA_SSL_KEY_PATH: ['producer', 'bridge', 'worker', 'tools'],
+  KAFKA_SSL_KEY_PASSWORD: ['producer', 'bridge', 'worker', 'tools'],
+  TEMPORAL_ADDRESS: ['bridge', 'worker', 'tools'],
+  TEMPORAL_NAMESPACE: ['bridge', 'worker', 'tools'],
+  TEMPORAL_TASK_QUEUE: ['bridge', 'worker', 'tools'],
+  TEMPORAL_API_KEY: ['bridge', 'worker', 'tools'],
+  TEMPORAL_TLS: ['bridge', 'worker', 'tools'],
+  TEMPORAL_TLS_CLIENT_CERT_PATH: ['bridge', 'worker', 'tools'],
+  TEMPORAL_TLS_CLIENT_KEY_PATH: ['bridge', 'worker', 'tools'],
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: ['bridge', 'worker', 'tools'],
+  TEMPORAL_TLS_SERVER_NAME: ['bridge', 'worker', 'tools'],
+  TEMPORAL_CONFIG_FILE: ['bridge', 'worker', 'tools'],
+  TEMPORAL_PROFILE: ['bridge', 'worker', 'tools'],
+  AWS_REGION: ['worker', 'graphql', 'producer', 'bridge', 'tools'],
+  DYNAMODB_TABLE: ['worker', 'graphql', 'tools'],
+  DYNAMODB_ENDPOINT: ['worker', 'graphql', 'tools'],
+  S3_BUCKET: ['worker', 'tools'],
+  S3_ENDPOINT: ['worker', 'tools'],
+  S3_FORCE_PATH_STYLE: ['worker', 'tools'],
+  MAX_EVENT_BYTES: ['producer'],
+  MAX_BATCH_EVENTS: ['producer'],
+  MAX_BATCH_BYTES: ['producer'],
+  MAX_FUTURE_SKEW_SECONDS: ['producer'],
+  BRIDGE_START_CONCURRENCY: ['bridge'],
+  BRIDGE_START_TIMEOUT_MS: ['bridge'],
+  BRIDGE_HTTP_PORT: ['bridge', 'tools'],
+  PROCESSOR_EAGER_START: ['processor'],
+  WORKER_WORKFLOW_TASK_SLOTS: ['worker'],
+  HOT_RETRY_MAX_ATTEMPTS: ['bridge'],
+  HOT_RETRY_INITIAL_INTERVAL_MS: ['bridge'],
+  HOT_RETRY_MAX_INTERVAL_MS: ['bridge'],
+  HOT_RETRY_MAX_ELAPSED_MS: ['bridge'],
+  COLD_RETRY_MAX_ATTEMPTS: ['bridge'],
+  COLD_RETRY_INITIAL_INTERVAL_MS: ['bridge'],
+  COLD_RETRY_MAX_INTERVAL_MS: ['bridge'],
+  COLD_RETRY_MAX_ELAPSED_MS: ['bridge'],
+  ACTIVITY_TIMEOUT_MS: ['bridge'],
+  FAST_PATH_TIMEOUT_MS: ['bridge'],
+  GRAPHQL_DEFAULT_LIMIT: ['graphql'],
+  GRAPHQL_MAX_LIMIT: ['graphql'],
+  GRAPHQL_MAX_COST: ['graphql'],
+  GRAPHQL_MAX_ALIASES: ['graphql'],
+  GRAPHQL_MAX_FIELDS: ['graphql'],
+  GRAPHQL_MAX_DEPTH: ['graphql'],
+  GRAPHQL_MAX_STORAGE_CALLS: ['graphql'],
+  GRAPHQL_GRAPHIQL: ['graphql'],
+  GRAPHQL_INTROSPECTION: ['graphql'],
+  LATEST_INDEX_SHARDS: ['worker', 'graphql'],
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {

@@ -5,7 +5,7 @@
  * provision a private copy of every resource per run and remove it afterwards.
  */
 import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { type BucketLocationConstraint, CreateBucketCommand, type CreateBucketCommandInput, DeleteBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { temporal as proto } from '@temporalio/proto';
 import type { Logger } from 'pino';
@@ -94,6 +94,14 @@ export async function provisionTable(cfg: Config, opts: ProvisionOptions): Promi
   }
 }
 
+/**
+ * S3 creates a bucket in us-east-1 unless the request names another region, and refuses a request
+ * sent to another region's endpoint without one (IllegalLocationConstraintException).
+ */
+export function createBucketInput(bucket: string, region: string): CreateBucketCommandInput {
+  return region === 'us-east-1' ? { Bucket: bucket } : { Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } };
+}
+
 export async function provisionBucket(cfg: Config, opts: ProvisionOptions): Promise<string> {
   const client = createS3Client(cfg.aws);
   try {
@@ -108,8 +116,8 @@ export async function provisionBucket(cfg: Config, opts: ProvisionOptions): Prom
     });
     if (exists) return `bucket ${cfg.aws.bucket} exists`;
     if (opts.checkOnly) return `bucket ${cfg.aws.bucket} missing`;
-    await client.send(new CreateBucketCommand({ Bucket: cfg.aws.bucket }));
-    return `created bucket ${cfg.aws.bucket}`;
+    await client.send(new CreateBucketCommand(createBucketInput(cfg.aws.bucket, cfg.aws.region)));
+    return `created bucket ${cfg.aws.bucket} in ${cfg.aws.region}`;
   } finally {
     client.destroy();
   }

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { configurationTable, readmeWithTable } from '../../infra/config-table';
 import { CONFIG_VARIABLES, ConfigError, isSecretVariable, loadConfig, MAX_EVENT_BYTES_CAP, PRODUCER_MAX_BATCH_BYTES_CAP } from '../../src/config';
 import { REPO_ROOT } from '../support/paths';
 
@@ -149,6 +150,15 @@ describe('config', () => {
     const documented = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
     const missing = CONFIG_VARIABLES.filter((v) => !documented.has(v));
     assert.deepEqual(missing, [], `undocumented: ${missing.join(', ')}`);
+  });
+
+  it('the README\'s configuration table lists every variable of env.example, as infra/config-table.ts writes it', () => {
+    const example = readFileSync(join(REPO_ROOT, 'env.example'), 'utf8');
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    assert.equal(readme, readmeWithTable(readme, example), 'README.md is out of date: run infra/bin/node --import tsx infra/config-table.ts --write');
+    const listed = new Set([...readme.matchAll(/^\| [^|]+ \| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]));
+    assert.deepEqual(CONFIG_VARIABLES.filter((v) => !listed.has(v)), []);
+    assert.ok(!configurationTable(example).includes('| ? |'), 'every variable says where it acts');
   });
 
   for (const entry of ['src/producer/server.ts', 'src/bridge/main.ts', 'workers/main.ts', 'src/graphql/server.ts']) {

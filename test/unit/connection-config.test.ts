@@ -196,6 +196,30 @@ describe('Kafka security settings', () => {
     assert.equal(options({ KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: SECRET }).sasl?.mechanism, 'scram-sha-256');
   });
 
+  it('Amazon MSK with IAM: OAUTHBEARER with a token AWS\'s signer makes from the default credential chain, for AWS_REGION', async () => {
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    process.env.AWS_ACCESS_KEY_ID = 'AKIAMSKIAMTEST';
+    process.env.AWS_SECRET_ACCESS_KEY = SECRET;
+    try {
+      const { ssl, sasl } = options({ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_MECHANISM: 'aws_msk_iam', AWS_REGION: 'eu-west-1' });
+      assert.equal(ssl, true, 'TLS with the system CAs');
+      assert.ok(sasl && sasl.mechanism === 'oauthbearer', `oauthbearer, got ${sasl?.mechanism}`);
+      const first = await (sasl as { oauthBearerProvider: () => Promise<{ value: string }> }).oauthBearerProvider();
+      // The token is a base64url presigned kafka-cluster:Connect URL, signed for the region.
+      const url = new URL(Buffer.from(first.value, 'base64url').toString('utf8'));
+      assert.equal(url.host, 'kafka.eu-west-1.amazonaws.com');
+      assert.equal(url.searchParams.get('Action'), 'kafka-cluster:Connect');
+      assert.match(url.searchParams.get('X-Amz-Credential') ?? '', /^AKIAMSKIAMTEST\/\d{8}\/eu-west-1\/kafka-cluster\/aws4_request$/);
+      assert.ok(url.searchParams.get('X-Amz-Signature'), 'signed');
+      assert.doesNotMatch(first.value + url.href, new RegExp(SECRET), 'the secret key never travels');
+    } finally {
+      for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
   it('SSL with a private CA and a client certificate (mTLS): the PEM files reach kafkajs', () => {
     const { ssl, sasl } = options({
       KAFKA_SECURITY_PROTOCOL: 'SSL',
@@ -211,7 +235,9 @@ describe('Kafka security settings', () => {
   it('bad values stop startup naming the variable', () => {
     const sasl = { KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: SECRET };
     assertRejected({ KAFKA_SECURITY_PROTOCOL: 'TLS' }, 'KAFKA_SECURITY_PROTOCOL', /PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL/);
-    assertRejected({ ...sasl, KAFKA_SASL_MECHANISM: 'AWS_MSK_IAM' }, 'KAFKA_SASL_MECHANISM', /MSK IAM is not supported/);
+    assertRejected({ ...sasl, KAFKA_SASL_MECHANISM: 'GSSAPI' }, 'KAFKA_SASL_MECHANISM', /PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM/);
+    assertRejected({ ...sasl, KAFKA_SASL_MECHANISM: 'AWS_MSK_IAM' }, 'KAFKA_SASL_USERNAME', /AWS default credential chain/);
+    assertRejected({ KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT', KAFKA_SASL_MECHANISM: 'AWS_MSK_IAM' }, 'KAFKA_SECURITY_PROTOCOL', /must be SASL_SSL/);
     for (const variable of ['KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']) {
       const env: Record<string, string> = { ...sasl };
       delete env[variable];
