@@ -15,9 +15,8 @@ import { createKafka, createProducer } from '../src/kafka/client';
 import { createLogger } from '../src/logger';
 import { createTemporalClient } from '../src/temporal/connection';
 
-const EVENTS = Number(process.env.BENCH_BRIDGE_EVENTS ?? 1000);
-
-export async function benchBridge(): Promise<void> {
+export async function benchBridge({ quick }: { quick: boolean }): Promise<void> {
+  const EVENTS = Number(process.env.BENCH_BRIDGE_EVENTS ?? (quick ? 300 : 1000));
   const run = randomBytes(4).toString('hex');
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'error', ENVIRONMENT: 'development', TEMPORAL_TASK_QUEUE: `bench-${run}` });
   const logger = createLogger(config, 'bench');

@@ -6,18 +6,29 @@
  *   npm run bench                      everything
  *   npm run bench -- --quick           smaller rounds, without the pipeline's lever-by-lever rounds
  *   npm run bench -- --levers          with them (the default of a full run)
- *   npm run bench -- --only pipeline   one part: producer, bridge or pipeline
+ *   npm run bench -- --only pipeline   one part: producer, bridge, graphql or pipeline
  */
+import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { benchBridge } from './bridge';
+import { benchGraphql } from './graphql';
 import { benchPipeline } from './pipeline';
 import { benchProducer } from './producer';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, levers: { type: 'boolean' }, only: { type: 'string' } } });
-  const parts = { producer: () => benchProducer(), bridge: () => benchBridge(), pipeline: () => benchPipeline({ quick: values.quick, ...(values.levers !== undefined && { levers: values.levers }) }) };
+  const quick = values.quick;
+  const parts = {
+    producer: () => benchProducer({ quick }),
+    bridge: () => benchBridge({ quick }),
+    graphql: () => benchGraphql({ quick }),
+    pipeline: () => benchPipeline({ quick, ...(values.levers !== undefined && { levers: values.levers }) }),
+  };
   if (values.only !== undefined && !(values.only in parts)) throw new Error(`--only must be one of ${Object.keys(parts).join(', ')}, got ${values.only}`);
+  const started = performance.now();
+  console.log(`npm run bench${values.quick ? ' --quick' : ''}: ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, local stack (Temporal dev server, Kafka, dynalite, versitygw) on the same machine`);
   for (const [name, run] of Object.entries(parts)) if (values.only === undefined || values.only === name) await run();
+  console.log(`\nbench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
 main().then(

@@ -1,113 +1,79 @@
 /**
- * Producer throughput against the real local Kafka.
- *
- * Baseline: every request is its own Kafka produce request (linger 0, batch of 1), which is
- * what kafkajs does without the batching module. Candidate: the default coalescing (linger
- * PRODUCER_LINGER_MS, up to PRODUCER_MAX_BATCH_RECORDS). Both run in this process on the same
- * machine, one after the other, on a private topic that is deleted afterwards; figures are
- * reported as ratios against the baseline.
+ * The producer against a bare Express handler, both driven by autocannon from its own process at
+ * the same concurrency: the baseline parses the JSON and answers 202; the producer validates,
+ * stamps, encodes and waits for Kafka's acks=all (real local broker, private topic deleted
+ * afterwards). Single events (POST /events) and batches of 100 (POST /events/batch, reported in
+ * events/s). The per-client rate limit is off here: one load generator is one client.
  */
-import { Agent, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
-import { loadConfig } from '../src/config';
-import { createBatchingProducer } from '../src/kafka/batcher';
-import { createKafka, createProducer } from '../src/kafka/client';
+import { createKafka } from '../src/kafka/client';
 import { createLogger } from '../src/logger';
-import { createProducerApp } from '../src/producer/app';
-import { ProducerMetrics } from '../src/producer/metrics';
+import { provisionKafka } from '../src/provisioning';
+import { configFor, freePort, isolatedEnv } from '../test/support/platform';
+import { autocannon, median, startServer, type LoadResult } from './load';
 
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 4000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const BATCH = 100;
 
-const config = loadConfig({ ...process.env, KAFKA_TOPIC: `bench-${randomBytes(4).toString('hex')}`, LOG_LEVEL: 'error', ENVIRONMENT: 'development' });
-const logger = createLogger(config, 'bench');
-const kafka = createKafka(config.kafka, logger, '-bench');
-const body = JSON.stringify({ event_type: 'page_view', user_id: '123', payload: { page: '/home', referrer: 'google.com' } });
+const single = JSON.stringify({ event_type: 'page_view', user_id: '123', payload: { page: '/home', referrer: 'google.com' } });
+const batch = JSON.stringify({ events: Array.from({ length: BATCH }, (_, i) => ({ event_type: 'page_view', user_id: `u${i % 16}`, payload: { page: `/p/${i}`, referrer: 'google.com' } })) });
 
-function post(port: number, agent: Agent): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const req = request({ host: '127.0.0.1', port, path: '/events', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 202 ? resolve(Number(process.hrtime.bigint() - started) / 1e6) : reject(new Error(`status ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+export interface ProducerFigures {
+  rows: { name: string; result: LoadResult; eventsPerRequest: number; baseline: LoadResult }[];
 }
 
-async function run(name: string, lingerMs: number, maxBatchRecords: number) {
-  const producer = createProducer(kafka);
-  await producer.connect();
-  const metrics = new ProducerMetrics();
-  const batcher = createBatchingProducer(producer, { topic: config.kafka.topic, lingerMs, maxBatchRecords, maxBatchBytes: config.kafka.maxBatchBytes, timeoutMs: 10_000, onFlush: (n, ms) => metrics.recordFlush(n, ms) });
-  const app = createProducerApp({ publish: (m) => batcher.send(m), isReady: async () => true, limits: config.limits, newEventId: uuidv7, metrics, logger });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address() as AddressInfo;
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-
-  const once = async (n: number) => {
-    const latencies: number[] = [];
-    let next = 0;
-    const t0 = process.hrtime.bigint();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < n) {
-          next++;
-          latencies.push(await post(port, agent));
-        }
-      }),
-    );
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    latencies.sort((a, b) => a - b);
-    return { rps: n / seconds, p50: latencies[Math.floor(n * 0.5)]!, p99: latencies[Math.floor(n * 0.99)]! };
+export async function benchProducer({ quick }: { quick: boolean }): Promise<ProducerFigures> {
+  const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? (quick ? 4 : 10));
+  const rounds = quick ? 1 : 3;
+  // autocannon keeps its connections open past HTTP_MAX_REQUESTS_PER_SOCKET (Node then answers 503).
+  const env = await isolatedEnv({ LOG_LEVEL: 'error', RATE_LIMIT_WRITE_PER_SECOND: '0', HTTP_MAX_REQUESTS_PER_SOCKET: '0' });
+  const config = configFor(env);
+  const logger = createLogger(config, 'bench');
+  await provisionKafka(config, { logger, deadlineMs: 60_000 });
+  const bareUrl = `http://127.0.0.1:${await freePort()}`;
+  const producerUrl = `http://127.0.0.1:${config.http.producerPort}`;
+  const answers = async (url: string) => (await fetch(url)).status > 0;
+  const load = async (url: string, body: string) => {
+    const runs: LoadResult[] = [];
+    for (let i = 0; i < rounds; i++) runs.push(await autocannon({ url, connections: CONNECTIONS, seconds, method: 'POST', body, headers: { 'content-type': 'application/json' } }));
+    const failures = runs.reduce((sum, r) => sum + r.failures, 0);
+    if (failures > 0) throw new Error(`${url}: ${failures} requests failed (non-2xx or errors)`);
+    return { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), failures };
   };
-
-  await once(500); // warm-up: JIT, connections, topic metadata
-  const before = metrics.render().match(/producer_kafka_batches_total (\d+)/)![1];
-  const rounds = [];
-  for (let i = 0; i < ROUNDS; i++) rounds.push(await once(REQUESTS));
-  const after = metrics.render().match(/producer_kafka_batches_total (\d+)/)![1];
-  agent.destroy();
-  await new Promise((r) => server.close(r));
-  await batcher.flush();
-  await producer.disconnect();
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return {
-    name,
-    rps: median(rounds.map((r) => r.rps)),
-    p50: median(rounds.map((r) => r.p50)),
-    p99: median(rounds.map((r) => r.p99)),
-    recordsPerProduce: (REQUESTS * ROUNDS) / (Number(after) - Number(before)),
-  };
-}
-
-export async function benchProducer(): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect().catch(() => {
-    throw new Error('Kafka is not reachable: start the stack first (npm run stack:up)');
-  });
-  await admin.createTopics({ topics: [{ topic: config.kafka.topic, numPartitions: 4 }], waitForLeaders: true });
+  console.log(`\nproducer: autocannon, ${CONNECTIONS} connections, ${seconds} s x ${rounds} round(s) each (median), acks=all on the real broker\n`);
+  const bare = await startServer('bench/servers/bareExpress.ts', { PORT: new URL(bareUrl).port }, () => answers(bareUrl));
+  let bareSingle: LoadResult;
+  let bareBatch: LoadResult;
   try {
-    console.log(`producer: ${REQUESTS} requests x ${ROUNDS} rounds, ${CONCURRENCY} concurrent, acks=all, real Kafka (median of rounds)\n`);
-    const baseline = await run('one produce per request (baseline)', 0, 1);
-    const batched = await run(`coalesced (linger ${config.kafka.lingerMs} ms, <= ${config.kafka.maxBatchRecords})`, config.kafka.lingerMs, config.kafka.maxBatchRecords);
-    const rows = [baseline, batched].map((r) => [
-      r.name.padEnd(38),
-      `${r.rps.toFixed(0).padStart(6)} req/s`,
-      `x${(r.rps / baseline.rps).toFixed(2)}`.padStart(7),
-      `p50 ${r.p50.toFixed(1).padStart(6)} ms`,
-      `p99 ${r.p99.toFixed(1).padStart(6)} ms`,
-      `${r.recordsPerProduce.toFixed(1).padStart(6)} records/produce`,
-    ]);
-    for (const row of rows) console.log(row.join('  '));
+    await load(`${bareUrl}/events`, single); // warm-up
+    bareSingle = await load(`${bareUrl}/events`, single);
+    bareBatch = await load(`${bareUrl}/events/batch`, batch);
   } finally {
-    await admin.deleteTopics({ topics: [config.kafka.topic] }).catch(() => undefined);
-    await admin.disconnect();
+    await bare.stop();
   }
-}
+  const figures: ProducerFigures = { rows: [] };
+  const layouts: [string, Record<string, string>][] = [['producer', {}]];
+  if (!quick) layouts.push(['producer, one Kafka produce per request', { PRODUCER_LINGER_MS: '0', PRODUCER_MAX_BATCH_RECORDS: '1' }]);
+  for (const [name, extra] of layouts) {
+    const producer = await startServer('src/producer/server.ts', { ...env, ...extra }, async () => (await fetch(`${producerUrl}/ready`)).ok);
+    try {
+      await load(`${producerUrl}/events`, single); // warm-up: JIT, connections, topic metadata
+      figures.rows.push({ name: `${name}, POST /events`, result: await load(`${producerUrl}/events`, single), eventsPerRequest: 1, baseline: bareSingle });
+      figures.rows.push({ name: `${name}, POST /events/batch (${BATCH})`, result: await load(`${producerUrl}/events/batch`, batch), eventsPerRequest: BATCH, baseline: bareBatch });
+    } finally {
+      await producer.stop();
+    }
+  }
+  const admin = createKafka(config.kafka, logger, '-bench').admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [config.kafka.topic, config.kafka.dlqTopic] }).catch(() => undefined);
+  await admin.disconnect();
 
+  const line = (name: string, r: LoadResult, perRequest: number, base?: LoadResult) =>
+    console.log(
+      `${name.padEnd(52)} ${r.rps.toFixed(0).padStart(6)} req/s ${(r.rps * perRequest).toFixed(0).padStart(7)} events/s  p50 ${String(r.p50).padStart(4)} ms  p99 ${String(r.p99).padStart(4)} ms${base ? `  x${(r.rps / base.rps).toFixed(2)} of bare Express` : '  (baseline)'}`,
+    );
+  line('bare Express, POST /events', bareSingle, 1);
+  line(`bare Express, POST /events/batch (${BATCH})`, bareBatch, BATCH);
+  for (const row of figures.rows) line(row.name, row.result, row.eventsPerRequest, row.baseline);
+  return figures;
+}

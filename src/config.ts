@@ -166,6 +166,9 @@ const envSchema = z.object({
   S3_BUCKET: z.string().trim().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3-63 of a-z 0-9 . -)').default('event-platform-raw-events'),
   S3_ENDPOINT: url.optional(),
   S3_FORCE_PATH_STYLE: bool.optional(),
+  // Only whether it is set matters here (the SDK's default chain reads it itself): set, it
+  // replaces the local stack's static keys.
+  AWS_ACCESS_KEY_ID: z.string().trim().min(1).optional(),
 
   MAX_EVENT_BYTES: int(256, MAX_EVENT_BYTES_CAP).default(32_768),
   MAX_BATCH_EVENTS: int(1, 10_000).default(500),
@@ -283,7 +286,7 @@ function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSetti
       s3ForcePathStyle: env.S3_FORCE_PATH_STYLE ?? s3Endpoint !== undefined,
       // An endpoint outside production is the local stack, whose static keys then apply; in
       // production an endpoint is a VPC or FIPS endpoint of real AWS, reached with real credentials.
-      localStackKeys: local,
+      localStackKeys: local && env.AWS_ACCESS_KEY_ID === undefined,
     },
     limits: {
       maxEventBytes: env.MAX_EVENT_BYTES,
@@ -396,6 +399,7 @@ export const CONFIG_READERS: Record<ConfigVariable, readonly ConfigReader[]> = {
   S3_BUCKET: ['worker', 'tools'],
   S3_ENDPOINT: ['worker', 'tools'],
   S3_FORCE_PATH_STYLE: ['worker', 'tools'],
+  AWS_ACCESS_KEY_ID: ['worker', 'graphql', 'tools'],
   MAX_EVENT_BYTES: ['producer'],
   MAX_BATCH_EVENTS: ['producer'],
   MAX_BATCH_BYTES: ['producer'],

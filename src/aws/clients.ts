@@ -5,12 +5,12 @@ import { LOCAL_STACK_CREDENTIALS, type Config } from '../config';
 type AwsConfig = Config['aws'];
 
 /**
- * Outside production, with an endpoint (the local stack) and no AWS_ACCESS_KEY_ID in the
- * environment, use the local stack's static keys; otherwise leave credentials to the SDK's default
- * chain (env, profile, SSO, instance/task/pod role).
+ * Outside production, with an endpoint (the local stack) and no AWS_ACCESS_KEY_ID (config decides:
+ * `localStackKeys`), use the local stack's static keys; otherwise leave credentials to the SDK's
+ * default chain (env, profile, SSO, instance/task/pod role).
  */
 function credentialsFor(aws: AwsConfig, endpoint: string | undefined) {
-  return aws.localStackKeys && endpoint !== undefined && !process.env.AWS_ACCESS_KEY_ID ? LOCAL_STACK_CREDENTIALS : undefined;
+  return aws.localStackKeys && endpoint !== undefined ? LOCAL_STACK_CREDENTIALS : undefined;
 }
 
 export function createDynamoClient(aws: AwsConfig): DynamoDBClient {

@@ -22,7 +22,7 @@ import { waitFor } from './wait';
 
 export const quietLogger = pino({ level: 'silent' });
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {

@@ -71,5 +71,11 @@ describe('AWS clients: credentials and endpoints', () => {
       const local = LOCAL_STACK_CREDENTIALS.accessKeyId;
       assert.deepEqual(await keysOf({ ENVIRONMENT: environment }), { dynamo: local, s3: local, region: 'us-east-1' });
     }
+    // Keys in the environment mean the operator chose them: the SDK's chain (env first) applies.
+    process.env.AWS_ACCESS_KEY_ID = CHAIN_KEY;
+    process.env.AWS_SECRET_ACCESS_KEY = 'not-a-real-secret';
+    assert.deepEqual(await keysOf({ ENVIRONMENT: 'development', AWS_ACCESS_KEY_ID: CHAIN_KEY }), { dynamo: CHAIN_KEY, s3: CHAIN_KEY, region: 'us-east-1' });
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
   });
 });

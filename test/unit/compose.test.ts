@@ -37,7 +37,7 @@ type Env = Record<string, string | undefined>;
 const COMPOSE_FILE = join(__dirname, '..', '..', 'docker-compose.yml');
 
 /** Variables a platform service may set besides CONFIG_VARIABLES. */
-const EXTRA_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'NODE_ENV'];
+const EXTRA_VARIABLES = ['AWS_SECRET_ACCESS_KEY', 'NODE_ENV'];
 
 /** docs/design.md "Fixed names": when a service sets one of these, it must keep the fixed value. */
 const FIXED_NAMES: Record<string, string> = {

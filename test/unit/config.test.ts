@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { configurationTable, readmeWithTable } from '../../infra/config-table';
 import { CONFIG_VARIABLES, ConfigError, isSecretVariable, loadConfig, MAX_EVENT_BYTES_CAP, PRODUCER_MAX_BATCH_BYTES_CAP } from '../../src/config';
@@ -143,6 +143,19 @@ describe('config', () => {
     const budget = problemsOf({ COLD_RETRY_MAX_ELAPSED_MS: '20000', ACTIVITY_TIMEOUT_MS: '30000' });
     assert.deepEqual(budget.map((p) => p.variable), ['COLD_RETRY_MAX_ELAPSED_MS']);
     assert.match(budget[0]!.message, /at least ACTIVITY_TIMEOUT_MS \(30000\)/);
+  });
+
+  it('nothing but src/config.ts reads process.env in the platform\'s code (one validated place)', () => {
+    const readers: string[] = [];
+    const walk = (folder: string) => {
+      for (const entry of readdirSync(folder)) {
+        const path = join(folder, entry);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (/\.ts$/.test(entry) && /process\.env\b/.test(readFileSync(path, 'utf8'))) readers.push(relative(REPO_ROOT, path));
+      }
+    };
+    for (const folder of ['src', 'workers', 'activities', 'workflows']) walk(join(REPO_ROOT, folder));
+    assert.deepEqual(readers.filter((path) => path !== 'src/config.ts'), []);
   });
 
   it('env.example documents every variable', () => {
