@@ -93,7 +93,17 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
 
   // Every route needs a read key unless listed here (GraphiQL: the key goes in its Headers tab).
   if (deps.timeouts) applyServerTimeouts(app.server, deps.timeouts);
-  guardFastify(app, createGate(deps.access, ['GET', 'POST']), { publicRoutes: ['/health', '/graphiql', '/graphiql/assets/:file'], needed: 'read' });
+  const graphiqlOn = deps.graphiql !== false;
+  // A browser opening /graphql (HTML wanted, no query) is sent to GraphiQL, before the key check:
+  // the page is public and takes the key in its Headers tab. Anything else is the GraphQL endpoint.
+  if (graphiqlOn) {
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.method !== 'GET' || request.routeOptions.url !== '/graphql') return;
+      const query = request.query as { query?: unknown } | undefined;
+      if (query?.query === undefined && /\btext\/html\b/.test(request.headers.accept ?? '')) return reply.redirect('/graphiql', 302);
+    });
+  }
+  guardFastify(app, createGate(deps.access, ['GET', 'POST']), { publicRoutes: ['/', '/health', '/graphiql', '/graphiql/assets/:file'], needed: 'read' });
 
   void app.register(mercurius, {
     schema: SCHEMA,
@@ -118,5 +128,11 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
 
   if (deps.graphiql !== false) registerGraphiql(app);
   app.get('/health', async () => ({ status: 'ok' }));
+  // Entrance: people type the host, or open /graphql, in a browser. Both lead to GraphiQL when it
+  // is on; otherwise / says where the API is. A GET /graphql with a query, or from a client that
+  // does not ask for HTML, is still the GraphQL endpoint.
+  app.get('/', async (_request, reply) =>
+    graphiqlOn ? reply.redirect('/graphiql', 302) : { graphql: '/graphql', graphiql: 'off (GRAPHQL_GRAPHIQL=false)', health: '/health' },
+  );
   return app;
 }

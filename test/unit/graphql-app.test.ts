@@ -12,6 +12,7 @@ import { toItem } from '../../src/aws/layout';
 import { loadConfig } from '../../src/config';
 import { buildGraphqlApp } from '../../src/graphql/app';
 import { makeEnvelope } from '../support/events';
+import { graphqlApp, READ_KEY } from './http-fixtures';
 import { createEventReader, CursorError, decodeCursor, encodeCursor, type EventReader, type EventRecord } from '../../src/graphql/eventReader';
 
 const EVENTS: EventRecord[] = [
@@ -449,6 +450,52 @@ void describe('client errors are never outages: every argument of every query', 
       assert.ok(storageCalls.length >= 5);
     } finally {
       await graphql.close();
+    }
+  });
+});
+
+void describe('entrance pages', () => {
+  const BROWSER = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+
+  void it('GET / and a browser opening /graphql lead to GraphiQL, also with read keys set (the page takes the key)', async () => {
+    for (const { app } of [graphqlApp(), graphqlApp({ readKeys: [READ_KEY] })]) {
+      try {
+        for (const url of ['/', '/graphql']) {
+          const res = await app.inject({ method: 'GET', url, headers: BROWSER });
+          assert.equal(res.statusCode, 302, `${url}: ${res.body}`);
+          assert.equal(res.headers.location, '/graphiql');
+        }
+        const page = await app.inject({ method: 'GET', url: '/graphiql', headers: BROWSER });
+        assert.equal(page.statusCode, 200);
+      } finally {
+        await app.close();
+      }
+    }
+  });
+
+  void it('GET /graphql with a query, or from an API client, is still the GraphQL endpoint (and still needs its key)', async () => {
+    const { app, reads } = graphqlApp({ readKeys: [READ_KEY] });
+    try {
+      const query = encodeURIComponent('{ latestEvents(limit: 1) { eventId } }');
+      assert.equal((await app.inject({ method: 'GET', url: `/graphql?query=${query}`, headers: BROWSER })).statusCode, 401);
+      assert.equal((await app.inject({ method: 'GET', url: '/graphql', headers: { accept: 'application/json' } })).statusCode, 401);
+      const res = await app.inject({ method: 'GET', url: `/graphql?query=${query}`, headers: { ...BROWSER, authorization: `Bearer ${READ_KEY}` } });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(reads, ['latest']);
+    } finally {
+      await app.close();
+    }
+  });
+
+  void it('with GraphiQL off, GET / says where the API is, and /graphql is never redirected', async () => {
+    const { app } = graphqlApp(undefined, { graphiql: false });
+    try {
+      const root = await app.inject({ method: 'GET', url: '/', headers: BROWSER });
+      assert.equal(root.statusCode, 200);
+      assert.equal((JSON.parse(root.body) as { graphql: string }).graphql, '/graphql');
+      assert.notEqual((await app.inject({ method: 'GET', url: '/graphql', headers: BROWSER })).statusCode, 302);
+    } finally {
+      await app.close();
     }
   });
 });
