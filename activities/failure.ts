@@ -1,28 +1,13 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { PERMANENT_ERROR_TYPES } from '../src/contract/processEvent';
 
 /** The event itself is wrong; retrying cannot help. */
 export class InvalidEventError extends Error {
   override name = 'InvalidEventError';
 }
 
-/**
- * Errors that say this one request is wrong: the same request fails the same way however long
- * it is retried, so the step ends at once and the event goes to the dead-letter topic.
- *  - InvalidEventError: the envelope fails validation;
- *  - ValidationException, SerializationException: DynamoDB refuses the item itself;
- *  - EntityTooLarge, KeyTooLongError: S3 refuses this object or key.
- * Everything else is retried until the step's budget runs out: refused connections, timeouts,
- * 5xx, throttling, unknown errors, and also errors an operator fixes for every event at once
- * (AccessDenied, NoSuchBucket, ResourceNotFoundException, expired credentials): dead-lettering
- * them would drain the whole stream into the DLQ, whereas retries resume on their own.
- */
-export const PERMANENT_ERRORS: ReadonlySet<string> = new Set([
-  'InvalidEventError',
-  'ValidationException',
-  'SerializationException',
-  'EntityTooLarge',
-  'KeyTooLongError',
-]);
+/** Errors no retry can fix (src/contract/processEvent.ts says which and why). */
+const PERMANENT_ERRORS: ReadonlySet<string> = new Set(PERMANENT_ERROR_TYPES);
 
 /**
  * Called at the start of an activity: from the second attempt on, records the attempt number as

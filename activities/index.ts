@@ -10,7 +10,7 @@ import { archiveKey, toItem } from '../src/aws/layout';
 import { serializeEnvelope, type EventEnvelope } from '../src/events/event';
 import { parseEnvelope } from '../src/events/validate';
 import { publishDeadLetter, type DeadLetterRecord } from '../src/kafka/deadLetter';
-import type { HotOutcome } from '../workflows/types';
+import type { HotOutcome } from '../src/contract/processEvent';
 import { asActivityFailure, InvalidEventError, recordAttempt } from './failure';
 
 export interface ActivityDeps {

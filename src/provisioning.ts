@@ -14,7 +14,7 @@ import { createDynamoClient, createS3Client } from './aws/clients';
 import { tableDefinition } from './aws/layout';
 import { createKafka } from './kafka/client';
 import { createTemporalClient } from './temporal/connection';
-import { SEARCH_ATTRIBUTES } from './temporal/constants';
+import { SEARCH_ATTRIBUTES } from './contract/processEvent';
 
 export const RAW_TOPIC_PARTITIONS = 4;
 

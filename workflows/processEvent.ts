@@ -9,11 +9,10 @@ import {
 } from '@temporalio/workflow';
 import { defaultFailureConverter, defaultPayloadConverter, RetryState, TimeoutType } from '@temporalio/common';
 import type { Activities } from '../activities';
-import type { DeadLetterError } from '../src/kafka/deadLetter';
-import type { ProcessEventInput, ProcessEventResult, StepRetry } from './types';
+import { PERMANENT_ERROR_TYPES, type DeadLetterError, type ProcessEventInput, type ProcessEventResult, type StepRetry, type WorkflowStage } from '../src/contract/processEvent';
 
-/** Errors no retry can fix; activities throw them as non-retryable. */
-export const NON_RETRYABLE_ERROR_TYPES = ['InvalidEventError'];
+/** Errors no retry can fix (activities also throw them as non-retryable). */
+const NON_RETRYABLE_ERROR_TYPES: string[] = [...PERMANENT_ERROR_TYPES];
 
 /**
  * Capped exponential backoff, bounded by the step's elapsed budget (schedule-to-close) and, when
@@ -35,7 +34,7 @@ export function stepOptions(r: StepRetry, activityTimeoutMs: number): ActivityOp
   };
 }
 
-type Stage = 'storeHot' | 'archiveCold';
+type Stage = WorkflowStage;
 
 /** The attempt number an activity put in its failure details or heartbeat (activities/failure.ts). */
 function attemptIn(err: unknown): number {

@@ -8,8 +8,9 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
 import type { Config } from '../config';
 import type { EventEnvelope } from '../events/event';
-import { SEARCH_ATTRIBUTES, WORKFLOW_TYPE } from '../temporal/constants';
-import type { ProcessEventInput } from '../../workflows/types';
+import { SEARCH_ATTRIBUTES, WORKFLOW_TYPE, type ProcessEventInput } from '../contract/processEvent';
+// Type only: the start's arguments and result are checked against the workflow function.
+import type { processEvent } from '../../workflows';
 
 const EventTypeKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.eventType, SearchAttributeType.KEYWORD);
 const UserIdKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.userId, SearchAttributeType.KEYWORD);
@@ -70,11 +71,12 @@ export function createStartProcessEvent(
 ): StartProcessEvent {
   return async (event) => {
     const input: ProcessEventInput = { event, retries };
+    // Started by name (the bridge never loads workflow code), typed by the function.
     try {
       // Without a deadline the SDK retries an unreachable server for ~21 s per call, longer than
       // the bridge can go without heartbeating; with one, the call fails with DEADLINE_EXCEEDED
       // and the bridge's own backoff takes over.
-      await client.withDeadline(Date.now() + opts.timeoutMs, () => client.workflow.start(WORKFLOW_TYPE, {
+      await client.withDeadline(Date.now() + opts.timeoutMs, () => client.workflow.start<typeof processEvent>(WORKFLOW_TYPE, {
         workflowId: event.event_id,
         taskQueue: temporal.taskQueue,
         args: [input],

@@ -21,9 +21,8 @@ import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-w
 import { createStartProcessEvent, type StartProcessEvent } from '../bridge/startProcessEvent';
 import { loadConfigOrExit } from '../config';
 import { parseEnvelope } from '../events/validate';
-import { WORKFLOW_TYPE } from '../temporal/constants';
 import { createTemporalClient } from '../temporal/connection';
-import type { ProcessEventInput } from '../../workflows/types';
+import { WORKFLOW_TYPE, type ProcessEventInput } from '../contract/processEvent';
 import { describeOutcome, ENDED_NOT_COMPLETED, OutcomeTally, rerun, type EndedStatus, type RerunOutcome } from './rerun';
 
 const USAGE =

@@ -7,15 +7,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Producer } from 'kafkajs';
-import type { EventEnvelope, FieldError } from '../events/event';
+import type { DeadLetterError } from '../contract/processEvent';
+import type { EventEnvelope } from '../events/event';
 
-export interface DeadLetterError {
-  stage: 'storeHot' | 'archiveCold' | 'bridge';
-  type: string;
-  message: string;
-  attempts: number;
-  fields?: FieldError[];
-}
+export type { DeadLetterError } from '../contract/processEvent';
 
 export interface DeadLetterRecord {
   /** The envelope, or for an unparseable record its raw value as a string. */

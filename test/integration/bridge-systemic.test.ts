@@ -11,7 +11,7 @@ import type { Client } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { temporal as proto } from '@temporalio/proto';
 import { createTemporalClient } from '../../src/temporal/connection';
-import { SEARCH_ATTRIBUTES } from '../../src/temporal/constants';
+import { SEARCH_ATTRIBUTES } from '../../src/contract/processEvent';
 import { bridgeMetric, bridgeReady, rawTopicOffsets } from '../support/bridge';
 import { countByType, getItem, postJson, watchDlq } from '../support/clients';
 import { configFor, startPlatform, type Platform } from '../support/platform';

@@ -16,7 +16,7 @@ import type { Config } from '../../src/config';
 import type { JsonObject } from '../../src/events/event';
 import { parseExact } from '../../src/events/exactJson';
 import { exactDataConverter } from '../../src/temporal/dataConverter';
-import type { ProcessEventResult } from '../../workflows/types';
+import type { ProcessEventResult } from '../../src/contract/processEvent';
 import { makeEnvelope } from '../support/events';
 import { createLocalTemporal } from '../support/temporal';
 

@@ -18,7 +18,7 @@ import type { Config } from '../../src/config';
 import { createStartProcessEvent } from '../../src/bridge/startProcessEvent';
 import type { EventEnvelope } from '../../src/events/event';
 import type { DeadLetterRecord } from '../../src/kafka/deadLetter';
-import type { ProcessEventInput } from '../../workflows/types';
+import type { ProcessEventInput } from '../../src/contract/processEvent';
 import { makeEnvelope } from '../support/events';
 import { createLocalTemporal, eventIdOfCommand } from '../support/temporal';
 import { waitFor } from '../support/wait';

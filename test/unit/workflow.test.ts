@@ -14,7 +14,7 @@ import { createActivities, type ActivityDeps } from '../../activities';
 import type { Config } from '../../src/config';
 import { createStartProcessEvent } from '../../src/bridge/startProcessEvent';
 import type { DeadLetterRecord } from '../../src/kafka/deadLetter';
-import type { ProcessEventInput, ProcessEventResult } from '../../workflows/types';
+import type { ProcessEventInput, ProcessEventResult } from '../../src/contract/processEvent';
 import { makeEnvelope } from '../support/events';
 import { createLocalTemporal, eventIdOfCommand } from '../support/temporal';
 import { waitFor } from '../support/wait';
