@@ -224,7 +224,7 @@ export async function runCommand(cmd: Exclude<Command, { kind: 'help' }>, config
         return await runArchiveReplay(cmd.args, config, clients, io);
       case 'workflows replay': {
         // The replay worker logs each failing task at WARN; the per-run lines say it once.
-        Runtime.install({ logger: new DefaultLogger('ERROR') });
+        Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
         const results: RunReplay[] = [];
         const { replayed, broken } = await replayRuns(await clients.temporal(), cmd.args, config.temporal.taskQueue, (r) => {
           results.push(r);

@@ -12,12 +12,14 @@ import { after, describe, it } from 'node:test';
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { archiveReplay, dayPrefix, keyDay, parseArchiveReplayArgs, type ArchiveResult } from '../../src/cli/archiveReplay';
 import { UsageError } from '../../src/cli/args';
 import { formatDlqList, listRow, toEntry } from '../../src/cli/dlq';
 import { parseCommand } from '../../src/cli/events';
 import { collectStatus, formatStatus, partitionLags, type StatusReport } from '../../src/cli/status';
-import { replayQuery } from '../../src/cli/workflowsReplay';
+import { formatRunReplay, replayQuery, replayRuns, type RunReplay } from '../../src/cli/workflowsReplay';
 import { loadConfig } from '../../src/config';
 import { serializeEnvelope } from '../../src/events/event';
 import { makeEnvelope } from '../support/events';
@@ -199,6 +201,33 @@ describe('events workflows replay: the query', () => {
   it('is every processEvent run of the task queue, or the given query narrowed to processEvent', () => {
     assert.equal(replayQuery({}, 'events'), "WorkflowType = 'processEvent' AND TaskQueue = 'events'");
     assert.equal(replayQuery({ query: "ExecutionStatus = 'Running'" }, 'events'), "WorkflowType = 'processEvent' AND (ExecutionStatus = 'Running')");
+  });
+});
+
+describe('events workflows replay: a run that would break', () => {
+  it('is named, with the non-determinism, and counted as broken', { timeout: 120_000 }, async () => {
+    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
+    const text = readFileSync(join(REPO_ROOT, 'test', 'replay', 'histories', 'processEvent-budget-completed.json'), 'utf8');
+    // The history says the workflow scheduled an activity today's code never schedules.
+    const tampered = text.replace('"name": "archiveCold"', '"name": "archiveToTape"');
+    assert.notEqual(tampered, text);
+    const histories: Record<string, string> = { 'run-ok': text, 'run-broken': tampered };
+    const client = {
+      workflow: {
+        list: async function* () {
+          for (const workflowId of Object.keys(histories)) yield { workflowId, runId: `${workflowId}-r` };
+        },
+        getHandle: (id: string) => ({ fetchHistory: async () => historyFromJSON(JSON.parse(histories[id]!)) }),
+      },
+    };
+    const results: RunReplay[] = [];
+    const totals = await replayRuns(client as never, { limit: 10 }, 'events', (r) => results.push(r));
+    assert.deepEqual(totals, { replayed: 2, broken: 1 });
+    assert.equal(results.find((r) => r.workflow_id === 'run-ok')?.ok, true);
+    const broken = results.find((r) => r.workflow_id === 'run-broken')!;
+    assert.equal(broken.ok, false);
+    assert.equal(broken.kind, 'nondeterminism', broken.error);
+    assert.match(formatRunReplay(broken), /^run-broken \S+ BROKEN \(nondeterminism\): /);
   });
 });
 
