@@ -250,11 +250,15 @@ export function formatDlqList(rows: DlqListRow[]): string {
 }
 
 export async function dlqShow(
-  deps: { kafka: Pick<Kafka, 'admin' | 'consumer'>; dlqTopic: string; client: Pick<Client, 'workflow'> },
+  deps: { kafka: Pick<Kafka, 'admin' | 'consumer'>; dlqTopic: string; client: Pick<Client, 'workflow'> | Error },
   eventId: string,
 ): Promise<{ event_id: string; records: (DeadLetterRecord & { position: string })[]; latest_run: string }> {
   const entries = await scanDeadLetters(deps.kafka, deps.dlqTopic, { eventIds: new Set([eventId]) });
-  const latest = await latestStatus(deps.client, eventId).catch((err: unknown) => `unknown (${(err as Error).message})`);
+  const { client } = deps;
+  const latest =
+    client instanceof Error
+      ? `unknown (Temporal unreachable: ${client.message})`
+      : await latestStatus(client, eventId).catch((err: unknown) => `unknown (${(err as Error).message})`);
   return { event_id: eventId, records: entries.map((e) => ({ position: e.position, ...e.record! })), latest_run: latest };
 }
 

@@ -199,7 +199,9 @@ export async function runCommand(cmd: Exclude<Command, { kind: 'help' }>, config
         return EXIT.ok;
       }
       case 'dlq show': {
-        const shown = await dlqShow({ kafka: clients.kafka(), dlqTopic: config.kafka.dlqTopic, client: await clients.temporal() }, cmd.args.eventId);
+        // The records are worth showing while Temporal is away; the run's status then says so.
+        const client = await clients.temporal().catch((err: unknown) => err as Error);
+        const shown = await dlqShow({ kafka: clients.kafka(), dlqTopic: config.kafka.dlqTopic, client }, cmd.args.eventId);
         io.out(cmd.args.json ? json(shown) : formatDlqShow(shown));
         if (shown.records.length === 0) {
           io.err(`events: ${cmd.args.eventId} is not in the DLQ (${config.kafka.dlqTopic})`);
@@ -245,6 +247,7 @@ async function runArchiveReplay(args: ReturnType<typeof parseArchiveReplayArgs>,
   const client = await clients.temporal();
   const running: Partial<Record<ArchiveOutcome, number>> = {};
   let lastDrawn = 0;
+  let drawn = false;
   const counts = await archiveReplay(
     {
       s3: clients.s3(),
@@ -259,18 +262,25 @@ async function runArchiveReplay(args: ReturnType<typeof parseArchiveReplayArgs>,
     {
       onResult: (r) => {
         running[r.outcome] = (running[r.outcome] ?? 0) + 1;
+        // The progress line is wiped before each result line, so a terminal showing both
+        // streams never gets a result glued to it.
+        if (drawn) {
+          io.err('\r\x1b[K');
+          drawn = false;
+        }
         io.out(args.json ? JSON.stringify(r) : `${r.event_id ?? r.key} ${r.detail}`);
       },
       onProgress: ({ scanned, lastKey }) => {
         if (!io.errIsTTY || Date.now() - lastDrawn < 250) return;
         lastDrawn = Date.now();
+        drawn = true;
         const parts = Object.entries(running).map(([k, n]) => `${k} ${n}`).join(', ');
         io.err(`\r\x1b[Karchive replay: ${scanned} objects scanned${parts ? `, ${parts}` : ''}; at ${lastKey}`.slice(0, 200));
       },
       onNote: (note) => io.err(`events: ${note}`),
     },
   );
-  if (io.errIsTTY && lastDrawn > 0) io.err('\r\x1b[K');
+  if (drawn) io.err('\r\x1b[K');
   io.out(args.json ? JSON.stringify({ summary: counts }) : archiveSummary(counts));
   return counts.invalid + counts.failed > 0 ? EXIT.failed : EXIT.ok;
 }
