@@ -21,6 +21,7 @@ import { createTemporalClient } from '../temporal/connection';
 import { ARCHIVE_HELP, archiveReplay, archiveSummary, parseArchiveReplayArgs, type ArchiveOutcome } from './archiveReplay';
 import { EXIT, UsageError } from './args';
 import { DLQ_HELP, dlqShow, formatDlqList, formatDlqShow, listRow, parseDlqListArgs, parseDlqShowArgs, parseReplayArgs, replayDeadLetters, scanDeadLetters, type ReplayResult } from './dlq';
+import { parseRedriveArgs, REDRIVE_HELP, redrive, type RedriveArgs } from './redrive';
 import { collectStatus, formatStatus, parseStatusArgs, STATUS_HELP } from './status';
 import { formatRunReplay, parseWorkflowsReplayArgs, replayRuns, WORKFLOWS_REPLAY_HELP, type RunReplay } from './workflowsReplay';
 
@@ -36,6 +37,7 @@ Commands:
   dlq replay          run dead-lettered events again, one outcome per event
   archive replay      re-ingest archived events from S3 by date (restores lost DynamoDB items)
   workflows replay    replay runs' histories against the current workflow code
+  workflows redrive   run again the events whose runs ended Failed, Terminated, TimedOut or Canceled
 
 Run 'events <command> --help' for a command's flags.
 Exit codes: 0 ok, 1 failed / unhealthy / refused, 2 usage error, 78 invalid configuration.`;
@@ -53,14 +55,15 @@ Run 'events dlq <subcommand> --help' for its flags.`,
   replay               re-ingest archived events from S3 by date
 
 Run 'events archive replay --help' for its flags.`,
-  workflows: `Usage: events workflows replay [flags]
+  workflows: `Usage: events workflows <replay|redrive> [flags]
 
   replay               replay runs' histories against the current workflow code
+  redrive              run again the events whose runs ended other than Completed
 
-Run 'events workflows replay --help' for its flags.`,
+Run 'events workflows <subcommand> --help' for its flags.`,
 };
 
-const SUBCOMMANDS: Record<string, string[]> = { dlq: ['list', 'show', 'replay'], archive: ['replay'], workflows: ['replay'] };
+const SUBCOMMANDS: Record<string, string[]> = { dlq: ['list', 'show', 'replay'], archive: ['replay'], workflows: ['replay', 'redrive'] };
 
 /** A parsed command line: what to run, or a help text to print. */
 export type Command =
@@ -70,7 +73,8 @@ export type Command =
   | { kind: 'dlq show'; args: ReturnType<typeof parseDlqShowArgs> }
   | { kind: 'dlq replay'; args: ReturnType<typeof parseReplayArgs> }
   | { kind: 'archive replay'; args: ReturnType<typeof parseArchiveReplayArgs> }
-  | { kind: 'workflows replay'; args: ReturnType<typeof parseWorkflowsReplayArgs> };
+  | { kind: 'workflows replay'; args: ReturnType<typeof parseWorkflowsReplayArgs> }
+  | { kind: 'workflows redrive'; args: RedriveArgs };
 
 const isHelp = (a: string | undefined) => a === '--help' || a === '-h';
 
@@ -116,6 +120,10 @@ export function parseCommand(argv: string[]): Command {
     case 'archive replay': {
       const args = withUsage(ARCHIVE_HELP, () => parseArchiveReplayArgs(rest));
       return args.help ? { kind: 'help', text: ARCHIVE_HELP } : { kind, args };
+    }
+    case 'workflows redrive': {
+      const args = withUsage(REDRIVE_HELP, () => parseRedriveArgs(rest));
+      return args.help ? { kind: 'help', text: REDRIVE_HELP } : { kind, args };
     }
     default: {
       const args = withUsage(WORKFLOWS_REPLAY_HELP, () => parseWorkflowsReplayArgs(rest));
@@ -224,6 +232,12 @@ export async function runCommand(cmd: Exclude<Command, { kind: 'help' }>, config
       }
       case 'archive replay':
         return await runArchiveReplay(cmd.args, config, clients, io);
+      case 'workflows redrive': {
+        const client = await clients.temporal();
+        const start = createStartProcessEvent(client, config.temporal, config.retries);
+        const tally = await redrive({ client, start, taskQueue: config.temporal.taskQueue }, cmd.args, io.out);
+        return tally.refused > 0 ? EXIT.failed : EXIT.ok;
+      }
       case 'workflows replay': {
         // The replay worker logs each failing task at WARN; the per-run lines say it once.
         Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });

@@ -55,7 +55,7 @@ describe('events: the command line', () => {
   });
 
   it('has --help on every command and subcommand', () => {
-    for (const argv of [['-h'], ['status', '--help'], ['dlq', '--help'], ['dlq', 'list', '-h'], ['dlq', 'show', '--help'], ['dlq', 'replay', '--help'], ['archive', '--help'], ['archive', 'replay', '--help'], ['workflows', '-h'], ['workflows', 'replay', '--help']]) {
+    for (const argv of [['-h'], ['status', '--help'], ['dlq', '--help'], ['dlq', 'list', '-h'], ['dlq', 'show', '--help'], ['dlq', 'replay', '--help'], ['archive', '--help'], ['archive', 'replay', '--help'], ['workflows', '-h'], ['workflows', 'replay', '--help'], ['workflows', 'redrive', '--help']]) {
       const cmd = parseCommand(argv);
       assert.ok(cmd.kind === 'help', argv.join(' '));
       assert.match(cmd.text, /^Usage: events/, argv.join(' '));
@@ -96,7 +96,7 @@ describe('events: the command line', () => {
   it('bin/events runs the CLI: --help exits 0 and lists the commands', () => {
     const run = spawnSync(join(REPO_ROOT, 'bin', 'events'), ['--help'], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(run.status, 0, run.stderr);
-    for (const c of ['status', 'dlq list', 'dlq show', 'dlq replay', 'archive replay', 'workflows replay']) assert.match(run.stdout, new RegExp(`^  ${c}`, 'm'));
+    for (const c of ['status', 'dlq list', 'dlq show', 'dlq replay', 'archive replay', 'workflows replay', 'workflows redrive']) assert.match(run.stdout, new RegExp(`^  ${c}`, 'm'));
   });
 
   it('status exits 1 and says what is down when nothing answers', () => {

@@ -34,13 +34,14 @@ describe('dlq replay (npm run replay-dlq) arguments', () => {
   });
 });
 
-describe('redrive arguments', () => {
+describe('workflows redrive (npm run redrive) arguments', () => {
   it('reads --status (any case, repeatable), --event-type, --closed-after/--closed-before, --task-queue, --dry-run', () => {
     const args = parseRedriveArgs([
       '--status', 'timedout', '--status', 'Terminated', '--event-type', 'page_view',
       '--closed-after', '2026-11-25T10:00:00+01:00', '--closed-before', '2026-11-26', '--task-queue', 'events', '--dry-run',
     ]);
     assert.deepEqual(args, {
+      help: false,
       statuses: ['TimedOut', 'Terminated'],
       eventType: 'page_view',
       closedAfter: '2026-11-25T09:00:00.000Z',
@@ -69,15 +70,15 @@ describe('redrive arguments', () => {
     assert.throws(() => parseRedriveArgs(['--stage', 'x']), /--stage/);
   });
 
-  it('exits 2 with usage on a bad flag, before touching Temporal', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/redrive.ts', '--status', 'Done'], {
+  it('npm run redrive is events workflows redrive: exits 2 with usage on a bad flag, before touching Temporal', () => {
+    const run = spawnSync('npm', ['run', '--silent', 'redrive', '--', '--status', 'Done'], {
       cwd: REPO_ROOT,
       env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' },
       encoding: 'utf8',
       timeout: 30_000,
     });
     assert.equal(run.status, 2);
-    assert.match(run.stderr, /redrive: --status must be one of/);
-    assert.match(run.stderr, /Usage: npm run redrive/);
+    assert.match(run.stderr, /events: --status must be one of Failed, Terminated, TimedOut, Canceled, got "Done"/);
+    assert.match(run.stderr, /Usage: events workflows redrive/);
   });
 });
