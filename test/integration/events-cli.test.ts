@@ -1,7 +1,7 @@
 /**
  * The `events` CLI against the real stack and platform (one processor: bridge + worker), run as
  * a child process the way a person runs it (bin/events, the platform's environment): status
- * shows the lag and the run counts; dlq list / show / replay on an event dead-lettered while S3
+ * shows the run counts, and the lag while the processor is stopped; dlq list / show / replay on an event dead-lettered while S3
  * was stopped; archive replay restores DynamoDB items deleted after their runs completed, twice
  * without doubling anything, and --dry-run changes nothing; workflows replay passes on the
  * current workflow code. Every resource is the run's own (test/support/platform.ts).
@@ -77,7 +77,7 @@ describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('status: every component up and ready, the consumer lag per partition, runs by status, the DLQ depth', async () => {
+  it('status: every component up and ready, the consumer lag per partition (3 records while the processor is stopped), runs by status, the DLQ depth', async () => {
     const offsets = await rawTopicOffsets(p);
     const report = await waitFor('visibility to count the completed runs', async () => {
       const r = await cli('status', '--json', '--bridge-url', bridge);
@@ -106,10 +106,29 @@ describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
     assert.match(table.stdout, new RegExp(`completed ${ids.length + 1}$`, 'm'));
     assert.match(table.stdout, /^healthy$/m);
 
-    // A bridge that does not answer is named, and the exit code says so.
-    const down = await cli('status', '--bridge-url', 'http://127.0.0.1:1', '--timeout-ms', '2000');
-    assert.equal(down.code, 1);
-    assert.match(down.stdout, /^UNHEALTHY: bridge$/m);
+    // With the processor stopped, what is posted waits on the raw topic: status shows it as lag,
+    // names the bridge that does not answer, and exits 1.
+    await p.signal('processor-1', 'SIGTERM');
+    const waiting = await postJson(`${p.producerUrl}/events/batch`, { events: [0, 1, 2].map((n) => ({ event_type: `${type}_lag`, user_id: `lag-${n}`, payload: { n } })) });
+    assert.equal(waiting.status, 202);
+    const lagging = await cli('status', '--json', '--bridge-url', bridge, '--timeout-ms', '2000');
+    assert.equal(lagging.code, 1);
+    const r = JSON.parse(lagging.stdout) as StatusReport;
+    assert.deepEqual(r.processes.map((x) => [x.name, x.ok]), [['producer', true], ['bridge', false]]);
+    assert.ok(!('error' in r.consumerLag));
+    assert.equal(r.consumerLag.total, 3);
+    assert.equal(r.consumerLag.partitions.reduce((n, x) => n + x.lag, 0), 3);
+    const text = await cli('status', '--bridge-url', bridge, '--timeout-ms', '2000');
+    assert.match(text.stdout, /^Consumer lag \(.+\): 3$/m);
+    assert.match(text.stdout, /^UNHEALTHY: bridge$/m);
+
+    await p.restart('processor-1');
+    bridge = bridgeUrl(p, 'processor-1');
+    await waitFor('the lag to drain', async () => {
+      const again = await cli('status', '--json', '--bridge-url', bridge);
+      const parsed = JSON.parse(again.stdout) as StatusReport;
+      return again.code === 0 && !('error' in parsed.consumerLag) && parsed.consumerLag.total === 0;
+    }, { timeoutMs: 60_000 });
   });
 
   it('dlq list, show and replay on an event dead-lettered while S3 was stopped', async () => {
