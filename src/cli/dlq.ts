@@ -17,6 +17,7 @@ import { parseEnvelope } from '../events/validate';
 import type { DeadLetterRecord } from '../kafka/deadLetter';
 import { readTopicToEnd } from '../kafka/readToEnd';
 import { isoTime, parseFlags, UsageError } from './args';
+import { formatTable } from './format';
 import { describeOutcome, latestStatus, OutcomeTally, rerun, type RerunOutcome } from './rerun';
 
 export const STAGES = ['storeHot', 'archiveCold', 'bridge'] as const;
@@ -223,14 +224,6 @@ export function listRow(entry: DlqEntry): DlqListRow {
     truncated: r?.truncated !== undefined,
     problem: entry.problem ?? null,
   };
-}
-
-/** A plain text table: columns padded to their widest cell, long cells cut with "…". */
-export function formatTable(headers: string[], rows: string[][], maxCell = 60): string {
-  const cut = (s: string) => (s.length > maxCell ? `${s.slice(0, maxCell - 1)}…` : s);
-  const cells = [headers, ...rows.map((row) => row.map((c) => cut(c.replace(/\s+/g, ' '))))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)));
-  return cells.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
 export function formatDlqList(rows: DlqListRow[]): string {

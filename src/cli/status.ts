@@ -16,7 +16,7 @@ import type { Admin } from 'kafkajs';
 import type { Config } from '../config';
 import { WORKFLOW_TYPE } from '../temporal/constants';
 import { parseFlags, UsageError } from './args';
-import { formatTable } from './dlq';
+import { formatTable } from './format';
 
 export const STATUS_USAGE = 'Usage: events status [--json] [--producer-url URL] [--bridge-url URL]... [--timeout-ms N]';
 export const STATUS_HELP = `${STATUS_USAGE}
