@@ -2,11 +2,11 @@
  * The side effects of processEvent. `createActivities(deps)` takes its clients from the caller
  * (the worker builds real ones, tests pass fakes), so nothing here reads config or the env.
  */
-import { ConditionalCheckFailedException, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { marshallItem } from '../src/aws/itemCodec';
 import type { Producer } from 'kafkajs';
-import { archiveKey, toItem } from '../src/aws/layout';
+import { putEventItem } from '../src/aws/hotTable';
+import { archiveKey } from '../src/aws/layout';
 import { serializeEnvelope, type EventEnvelope } from '../src/events/event';
 import { parseEnvelope } from '../src/events/validate';
 import { publishDeadLetter, type DeadLetterRecord } from '../src/kafka/deadLetter';
@@ -36,17 +36,8 @@ export function createActivities(deps: ActivityDeps) {
     async storeHot(input: EventEnvelope): Promise<HotOutcome> {
       recordAttempt();
       try {
-        const event = checked(input);
-        await deps.dynamo.send(
-          new PutItemCommand({
-            TableName: deps.table,
-            Item: marshallItem(toItem(event, deps.latestIndexShards)),
-            ConditionExpression: 'attribute_not_exists(event_id)',
-          }),
-        );
-        return 'stored';
+        return await putEventItem(deps.dynamo, deps.table, checked(input), deps.latestIndexShards);
       } catch (err) {
-        if (err instanceof ConditionalCheckFailedException) return 'duplicate';
         throw asActivityFailure(err);
       }
     },

@@ -1,12 +1,12 @@
 /**
- * `npm run redrive -- [options]`: finds every processEvent run that ended other than Completed
+ * `events workflows redrive [options]` (also `npm run redrive -- [options]`): finds every processEvent run that ended other than Completed
  * (Failed, Terminated, TimedOut, Canceled) through Temporal visibility, and runs each event
  * again with the input its run was started with (the event from its history; the retry policy
  * of today's config). Says for each event what happened (src/cli/rerun.ts): completed earlier
  * (a later run of the same ID completed), still running, restarted, or refused with the reason.
  * Exits 1 when any was refused, 2 on a bad flag.
  *
- * Dead-lettered events are among the Failed runs; `replay-dlq` reaches the same ones from the
+ * Dead-lettered events are among the Failed runs; `events dlq replay` reaches the same ones from the
  * DLQ. Runs that were Terminated, TimedOut or Canceled never reach the DLQ: this finds them.
  *   --status S          only runs that ended so: Failed, Terminated, TimedOut, Canceled (repeatable)
  *   --event-type T      only events of this type
@@ -15,20 +15,37 @@
  *   --task-queue Q      runs of this task queue (default TEMPORAL_TASK_QUEUE)
  *   --dry-run           list what would be restarted, start nothing
  */
-import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
-import { createStartProcessEvent, type StartProcessEvent } from '../bridge/startProcessEvent';
-import { loadConfigOrExit } from '../config';
+import type { StartProcessEvent } from '../bridge/startProcessEvent';
 import { parseEnvelope } from '../events/validate';
-import { createTemporalClient } from '../temporal/connection';
 import { WORKFLOW_TYPE, type ProcessEventInput } from '../contract/processEvent';
+import { isoTime, parseFlags, UsageError } from './args';
 import { describeOutcome, ENDED_NOT_COMPLETED, OutcomeTally, rerun, type EndedStatus, type RerunOutcome } from './rerun';
 
-const USAGE =
-  'Usage: npm run redrive -- [--status Failed|Terminated|TimedOut|Canceled]... [--event-type T] [--closed-after ISO] [--closed-before ISO] [--task-queue Q] [--dry-run]';
+export const REDRIVE_USAGE =
+  'Usage: events workflows redrive [--status Failed|Terminated|TimedOut|Canceled]... [--event-type T] [--closed-after ISO] [--closed-before ISO] [--task-queue Q] [--dry-run]';
+
+export const REDRIVE_HELP = `${REDRIVE_USAGE}
+
+Finds, through Temporal visibility, every processEvent run that ended other than Completed and
+runs each event again with the event its run was started with and today's retry policy. Prints
+one line per event (completed earlier, still running, restarted, refused: <reason>), then a
+count of each. Exits 1 when any was refused.
+
+  --status S          only runs that ended so: Failed, Terminated, TimedOut, Canceled (repeatable;
+                      default all four)
+  --event-type T      only events of this type
+  --closed-after T    only runs that ended after this ISO-8601 time
+  --closed-before T   only runs that ended before this ISO-8601 time
+  --task-queue Q      runs of this task queue (default TEMPORAL_TASK_QUEUE)
+  --dry-run           list what would be restarted, start nothing
+  -h, --help          this help
+
+'npm run redrive -- <flags>' is the same command.`;
 
 export interface RedriveArgs {
+  help?: boolean;
   statuses: EndedStatus[];
   eventType?: string;
   closedAfter?: string;
@@ -37,24 +54,17 @@ export interface RedriveArgs {
   dryRun: boolean;
 }
 
-const isoTime = (flag: string, value: string | undefined): string | undefined => {
-  if (value === undefined) return undefined;
-  const ms = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) throw new Error(`${flag} must be an ISO-8601 time such as 2026-11-25T10:00:00Z, got "${value}"`);
-  return new Date(ms).toISOString();
-};
-
 // Values go into a visibility query between single quotes: allow only what cannot break out.
 const queryValue = (flag: string, value: string | undefined, pattern: RegExp, what: string): string | undefined => {
   if (value === undefined) return undefined;
-  if (!pattern.test(value)) throw new Error(`${flag} must be ${what}, got "${value}"`);
+  if (!pattern.test(value)) throw new UsageError(`${flag} must be ${what}, got "${value}"`);
   return value;
 };
 
 export function parseRedriveArgs(argv: string[]): RedriveArgs {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  const { values } = parseFlags(
+    argv,
+    {
       status: { type: 'string', multiple: true },
       'event-type': { type: 'string' },
       'closed-after': { type: 'string' },
@@ -62,15 +72,15 @@ export function parseRedriveArgs(argv: string[]): RedriveArgs {
       'task-queue': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
     },
-    strict: true,
-    allowPositionals: false,
-  });
+    REDRIVE_USAGE,
+  );
   const statuses = (values.status ?? []).map((s) => {
     const match = ENDED_NOT_COMPLETED.find((known) => known.toLowerCase() === s.toLowerCase());
-    if (!match) throw new Error(`--status must be one of ${ENDED_NOT_COMPLETED.join(', ')}, got "${s}"`);
+    if (!match) throw new UsageError(`--status must be one of ${ENDED_NOT_COMPLETED.join(', ')}, got "${s}"`);
     return match;
   });
   return {
+    help: values.help ?? false,
     statuses: statuses.length > 0 ? [...new Set(statuses)] : [...ENDED_NOT_COMPLETED],
     eventType: queryValue('--event-type', values['event-type'], /^[A-Za-z0-9_.:-]{1,128}$/, 'an event type ([A-Za-z0-9_.:-], 1-128 characters)'),
     closedAfter: isoTime('--closed-after', values['closed-after']),
@@ -126,30 +136,4 @@ export async function redrive(
   }
   write(tally.summary());
   return tally;
-}
-
-async function main(): Promise<void> {
-  let args: RedriveArgs;
-  try {
-    args = parseRedriveArgs(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`redrive: ${(err as Error).message}\n${USAGE}\n`);
-    process.exit(2);
-  }
-  const config = loadConfigOrExit();
-  const client = await createTemporalClient(config.temporal);
-  try {
-    const start = createStartProcessEvent(client, config.temporal, config.retries);
-    const tally = await redrive({ client, start, taskQueue: config.temporal.taskQueue }, args, (line) => process.stdout.write(`${line}\n`));
-    process.exitCode = tally.refused > 0 ? 1 : 0;
-  } finally {
-    await client.connection.close();
-  }
-}
-
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`redrive: ${(err as Error).message ?? String(err)}\n`);
-    process.exit(1);
-  });
 }

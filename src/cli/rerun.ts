@@ -34,7 +34,7 @@ export type RerunOutcome =
   | { kind: 'refused'; reason: string };
 
 /** The latest run's status under this workflow ID, or 'none'. */
-async function latestStatus(client: Pick<Client, 'workflow'>, workflowId: string): Promise<string> {
+export async function latestStatus(client: Pick<Client, 'workflow'>, workflowId: string): Promise<string> {
   try {
     const { status } = await client.workflow.getHandle(workflowId).describe();
     return STATUS_NAMES[status.name] ?? status.name;
@@ -83,12 +83,17 @@ export function describeOutcome(outcome: RerunOutcome): string {
 
 /** Counts per outcome, in a fixed order, for the closing line. */
 export class OutcomeTally {
-  private readonly counts = new Map<RerunOutcome['kind'], number>();
+  private readonly counts_ = new Map<RerunOutcome['kind'], number>();
   add(outcome: RerunOutcome): void {
-    this.counts.set(outcome.kind, (this.counts.get(outcome.kind) ?? 0) + 1);
+    this.counts_.set(outcome.kind, (this.counts_.get(outcome.kind) ?? 0) + 1);
   }
   get refused(): number {
-    return this.counts.get('refused') ?? 0;
+    return this.counts_.get('refused') ?? 0;
+  }
+  /** The counts by outcome, for JSON output. */
+  counts(): Record<string, number> {
+    const kinds: RerunOutcome['kind'][] = ['restarted', 'would-restart', 'completed-earlier', 'still-running', 'refused'];
+    return Object.fromEntries(kinds.map((kind) => [kind.replace(/-/g, '_'), this.counts_.get(kind) ?? 0]));
   }
   summary(): string {
     const order: [RerunOutcome['kind'], string][] = [
@@ -98,6 +103,6 @@ export class OutcomeTally {
       ['still-running', 'still running'],
       ['refused', 'refused'],
     ];
-    return order.map(([kind, label]) => `${label} ${this.counts.get(kind) ?? 0}`).join(', ');
+    return order.map(([kind, label]) => `${label} ${this.counts_.get(kind) ?? 0}`).join(', ');
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The dead-letter record. One shape for both sources, so one consumer (or `replay-dlq`) handles
+ * The dead-letter record. One shape for both sources, so one consumer (or `events dlq`) handles
  * both: `error.stage` says where it failed.
  *  - a workflow step that exhausted its retries: stage storeHot | archiveCold, with workflow_id
  *    and run_id (the Failed run in the Temporal Web UI);

@@ -252,7 +252,7 @@ describe('pipeline', { timeout: 600_000 }, () => {
 
       // Replay once S3 is back: the same event_id runs again (the failed run allows it) and completes.
       await stack('start', 's3');
-      const replay = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/replayDlq.ts', '--event-id', id], {
+      const replay = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/events.ts', 'dlq', 'replay', '--event-id', id], {
         cwd: REPO_ROOT,
         env: { ...process.env, ...p.env },
       });

@@ -1,5 +1,5 @@
 /**
- * replay-dlq against the real Kafka and Temporal of the local stack, on an isolated DLQ topic and
+ * `events dlq replay` (npm run replay-dlq) against the real Kafka and Temporal of the local stack, on an isolated DLQ topic and
  * task queue (no worker polls it, so a started run stays Running): it finishes when retention
  * has emptied a DLQ partition (deleteRecords moves the low watermark like retention does), and
  * reports per event what it did.
@@ -71,7 +71,7 @@ describe('replay-dlq on the real stack', { timeout: 180_000 }, () => {
   });
 
   const replayDlq = (...args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli/replayDlq.ts', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 60_000 }).then(
+    run(process.execPath, ['--import', 'tsx', 'src/cli/events.ts', 'dlq', 'replay', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 60_000 }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
       (e: { code?: number; killed?: boolean; stdout?: string; stderr?: string }) => ({ code: e.killed ? 'killed (hung)' : e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
     );

@@ -2,14 +2,15 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { parseRedriveArgs, redriveQuery } from '../../src/cli/redrive';
-import { parseReplayArgs } from '../../src/cli/replayDlq';
+import { parseReplayArgs } from '../../src/cli/dlq';
 import { REPO_ROOT } from '../support/paths';
 
-describe('replay-dlq arguments', () => {
-  it('reads repeated --event-id (lower-cased), --stage and --dry-run', () => {
-    const args = parseReplayArgs(['--event-id', 'AA', '--event-id', 'bb', '--stage', 'archiveCold', '--dry-run']);
+describe('dlq replay (npm run replay-dlq) arguments', () => {
+  it('reads repeated --event-id (lower-cased), repeated --stage, --since and --dry-run', () => {
+    const args = parseReplayArgs(['--event-id', 'AA', '--event-id', 'bb', '--stage', 'archiveCold', '--stage', 'bridge', '--since', '2026-11-25T11:00:00+01:00', '--dry-run']);
     assert.deepEqual([...args.eventIds], ['aa', 'bb']);
-    assert.equal(args.stage, 'archiveCold');
+    assert.deepEqual(args.stages, ['archiveCold', 'bridge']);
+    assert.equal(args.since, '2026-11-25T10:00:00.000Z');
     assert.equal(args.dryRun, true);
   });
 
@@ -17,28 +18,30 @@ describe('replay-dlq arguments', () => {
     assert.throws(() => parseReplayArgs(['--stage', 'cold']), /--stage must be one of storeHot, archiveCold, bridge, got "cold"/);
     assert.throws(() => parseReplayArgs(['--evnt-id', 'x']), /--evnt-id/);
     assert.throws(() => parseReplayArgs(['--event-id']), /--event-id/);
+    assert.throws(() => parseReplayArgs(['--since', 'yesterday']), /--since must be an ISO-8601 time/);
   });
 
-  it('exits 2 with usage on a bad flag, before touching Kafka', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/replayDlq.ts', '--stage', 'nope'], {
+  it('npm run replay-dlq is events dlq replay: exits 2 with usage on a bad flag, before touching Kafka', () => {
+    const run = spawnSync('npm', ['run', '--silent', 'replay-dlq', '--', '--stage', 'nope'], {
       cwd: REPO_ROOT,
       env: { ...process.env, KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:1' },
       encoding: 'utf8',
       timeout: 30_000,
     });
     assert.equal(run.status, 2);
-    assert.match(run.stderr, /replay-dlq: --stage must be one of/);
-    assert.match(run.stderr, /Usage: npm run replay-dlq/);
+    assert.match(run.stderr, /events: --stage must be one of storeHot, archiveCold, bridge, got "nope"/);
+    assert.match(run.stderr, /Usage: events dlq replay/);
   });
 });
 
-describe('redrive arguments', () => {
+describe('workflows redrive (npm run redrive) arguments', () => {
   it('reads --status (any case, repeatable), --event-type, --closed-after/--closed-before, --task-queue, --dry-run', () => {
     const args = parseRedriveArgs([
       '--status', 'timedout', '--status', 'Terminated', '--event-type', 'page_view',
       '--closed-after', '2026-11-25T10:00:00+01:00', '--closed-before', '2026-11-26', '--task-queue', 'events', '--dry-run',
     ]);
     assert.deepEqual(args, {
+      help: false,
       statuses: ['TimedOut', 'Terminated'],
       eventType: 'page_view',
       closedAfter: '2026-11-25T09:00:00.000Z',
@@ -67,15 +70,15 @@ describe('redrive arguments', () => {
     assert.throws(() => parseRedriveArgs(['--stage', 'x']), /--stage/);
   });
 
-  it('exits 2 with usage on a bad flag, before touching Temporal', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/redrive.ts', '--status', 'Done'], {
+  it('npm run redrive is events workflows redrive: exits 2 with usage on a bad flag, before touching Temporal', () => {
+    const run = spawnSync('npm', ['run', '--silent', 'redrive', '--', '--status', 'Done'], {
       cwd: REPO_ROOT,
       env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' },
       encoding: 'utf8',
       timeout: 30_000,
     });
     assert.equal(run.status, 2);
-    assert.match(run.stderr, /redrive: --status must be one of/);
-    assert.match(run.stderr, /Usage: npm run redrive/);
+    assert.match(run.stderr, /events: --status must be one of Failed, Terminated, TimedOut, Canceled, got "Done"/);
+    assert.match(run.stderr, /Usage: events workflows redrive/);
   });
 });

@@ -12,7 +12,7 @@ import { Worker } from '@temporalio/worker';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { redrive, parseRedriveArgs } from '../../src/cli/redrive';
-import { replayDeadLetters } from '../../src/cli/replayDlq';
+import { replayDeadLetters } from '../../src/cli/dlq';
 import { rerun } from '../../src/cli/rerun';
 import type { Config } from '../../src/config';
 import { createStartProcessEvent } from '../../src/bridge/startProcessEvent';
