@@ -16,7 +16,7 @@ import { createLogger } from '../src/logger';
 import { createTemporalClient } from '../src/temporal/connection';
 
 export async function benchBridge({ quick }: { quick: boolean }): Promise<void> {
-  const EVENTS = Number(process.env.BENCH_BRIDGE_EVENTS ?? (quick ? 300 : 1000));
+  const EVENTS = Number(process.env.BENCH_BRIDGE_EVENTS ?? (quick ? 200 : 1000));
   const run = randomBytes(4).toString('hex');
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'error', ENVIRONMENT: 'development', TEMPORAL_TASK_QUEUE: `bench-${run}` });
   const logger = createLogger(config, 'bench');

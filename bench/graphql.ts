@@ -27,7 +27,7 @@ export interface GraphqlFigures {
 
 export async function benchGraphql({ quick }: { quick: boolean }): Promise<GraphqlFigures[]> {
   const sizes = quick ? [10_000] : [10_000, 100_000];
-  const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? (quick ? 3 : 6));
+  const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? (quick ? 2 : 6));
   // autocannon keeps its connections open past HTTP_MAX_REQUESTS_PER_SOCKET (Node then answers 503).
   const env = await isolatedEnv({ LOG_LEVEL: 'error', RATE_LIMIT_READ_PER_SECOND: '0', HTTP_MAX_REQUESTS_PER_SOCKET: '0' });
   const config = configFor(env);

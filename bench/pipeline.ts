@@ -162,9 +162,9 @@ async function pipelineRound(name: string, opts: Parameters<typeof startPlatform
 }
 
 export async function benchPipeline({ quick, levers = !quick }: { quick: boolean; levers?: boolean }): Promise<void> {
-  const n = Number(process.env.BENCH_PIPELINE_EVENTS ?? (quick ? 500 : 2000));
+  const n = Number(process.env.BENCH_PIPELINE_EVENTS ?? (quick ? 400 : 1500));
   const idle = Number(process.env.BENCH_IDLE_EVENTS ?? (quick ? 20 : 50));
-  const ceilingRuns = Number(process.env.BENCH_CEILING_RUNS ?? (quick ? 300 : 1000));
+  const ceilingRuns = Number(process.env.BENCH_CEILING_RUNS ?? (quick ? 200 : 1000));
   console.log(`\npipeline: POST → item + object + Completed run; ${n} events in batches of ${BATCH}, ${idle} idle events one at a time; ceilings from ${ceilingRuns} runs each\n`);
 
   const c = await benchCeilings(ceilingRuns);

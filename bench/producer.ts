@@ -22,7 +22,7 @@ export interface ProducerFigures {
 }
 
 export async function benchProducer({ quick }: { quick: boolean }): Promise<ProducerFigures> {
-  const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? (quick ? 4 : 10));
+  const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? (quick ? 3 : 10));
   const rounds = quick ? 1 : 3;
   // autocannon keeps its connections open past HTTP_MAX_REQUESTS_PER_SOCKET (Node then answers 503).
   const env = await isolatedEnv({ LOG_LEVEL: 'error', RATE_LIMIT_WRITE_PER_SECOND: '0', HTTP_MAX_REQUESTS_PER_SOCKET: '0' });
