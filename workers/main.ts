@@ -13,6 +13,7 @@ import { createKafka, createProducer } from '../src/kafka/client';
 import { createLogger } from '../src/logger';
 import { exactDataConverter } from '../src/temporal/dataConverter';
 import { connectNativeConnection } from '../src/temporal/nativeConnection';
+import { describeWorkflowCode, workflowCode } from '../src/temporal/workflowCode';
 
 /**
  * SDK logs go through pino. Its INFO includes the workflow bundler's build report, so it speaks
@@ -40,12 +41,14 @@ export async function createWorker(config: Config, connection: NativeConnection,
     dynamo.destroy();
     s3.destroy();
   };
+  const code = workflowCode();
+  logger.info({ workflowCode: describeWorkflowCode(code) }, 'workflow code');
   try {
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      workflowsPath: require.resolve('../workflows'),
+      ...code,
       // Payload numbers keep every digit in workflow inputs and activity arguments.
       dataConverter: exactDataConverter,
       activities: createActivities({

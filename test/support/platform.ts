@@ -98,7 +98,7 @@ export interface Platform {
  * `processor-1`…, instead of the separate ones unless those are given too.
  */
 export async function startPlatform(
-  opts: { bridges?: number; workers?: number; processors?: number; env?: Record<string, string> } = {},
+  opts: { bridges?: number; workers?: number; processors?: number; env?: Record<string, string>; built?: string } = {},
 ): Promise<Platform> {
   const separate = opts.processors === undefined ? 2 : 0;
   const env = await isolatedEnv(opts.env);
@@ -112,7 +112,9 @@ export async function startPlatform(
   const entries = new Map<string, string>();
   const spawnProc = (name: string, entry: string) => {
     entries.set(name, entry);
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    // `built`: the output folder of a production build (npm run build): its compiled entry points.
+    const args = opts.built === undefined ? ['--import', 'tsx', entry] : [join(opts.built, entry.replace(/\.ts$/, '.js'))];
+    const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

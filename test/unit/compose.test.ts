@@ -138,11 +138,11 @@ function checkPlatformServicesExist(compose: Compose): string[] {
   const platform = platformServices(compose);
   const running = (script: string) => platform.filter(([, service]) => commandOf(service).includes(script));
   const wanted: [string, string, number][] = [
-    ['producer', 'src/producer/server.ts', 1],
-    ['bridge', 'src/bridge/main.ts', 2],
-    ['worker', 'workers/main.ts', 2],
-    ['graphql', 'src/graphql/server.ts', 1],
-    ['provision', 'infra/provision.ts', 1],
+    ['producer', 'src/producer/server', 1],
+    ['bridge', 'src/bridge/main', 2],
+    ['worker', 'workers/main', 2],
+    ['graphql', 'src/graphql/server', 1],
+    ['provision', 'infra/provision', 1],
   ];
   for (const [role, script, minimum] of wanted) {
     const services = running(script);
@@ -200,8 +200,8 @@ function checkVariableNames(compose: Compose): string[] {
 
 /** docs/design.md: which kind of service owns each host port. */
 const HOST_PORTS: { port: number; what: string; owns: (service: Service) => boolean }[] = [
-  { port: 8000, what: 'the producer (built from the Dockerfile, running src/producer/server.ts)', owns: (s) => s.build !== undefined && commandOf(s).includes('src/producer/server.ts') },
-  { port: 8001, what: 'the GraphQL API (built from the Dockerfile, running src/graphql/server.ts)', owns: (s) => s.build !== undefined && commandOf(s).includes('src/graphql/server.ts') },
+  { port: 8000, what: 'the producer (built from the Dockerfile, running the producer)', owns: (s) => s.build !== undefined && commandOf(s).includes('src/producer/server') },
+  { port: 8001, what: 'the GraphQL API (built from the Dockerfile, running the GraphQL server)', owns: (s) => s.build !== undefined && commandOf(s).includes('src/graphql/server') },
   { port: 7233, what: 'the Temporal dev server (temporalio image, server start-dev)', owns: (s) => /^temporalio\//.test(s.image ?? '') && commandOf(s).includes('start-dev') },
   { port: 8233, what: 'the Temporal Web UI (temporalio image, server start-dev)', owns: (s) => /^temporalio\//.test(s.image ?? '') && commandOf(s).includes('start-dev') },
   { port: 9092, what: 'Kafka (apache/kafka image)', owns: (s) => /^apache\/kafka/.test(s.image ?? '') },
@@ -227,9 +227,9 @@ function checkHostPorts(compose: Compose): string[] {
   for (const [name, service] of platformServices(compose)) {
     const config = configOf(service);
     if (config instanceof ConfigError) continue; // reported by checkConfigLoads
-    const listening = commandOf(service).includes('src/producer/server.ts')
+    const listening = commandOf(service).includes('src/producer/server')
       ? config.http.producerPort
-      : commandOf(service).includes('src/graphql/server.ts')
+      : commandOf(service).includes('src/graphql/server')
         ? config.http.graphqlPort
         : undefined;
     for (const p of ports.filter((p) => p.service === name)) {
@@ -385,5 +385,5 @@ void test('the checks catch a broken file', () => {
 
   const noWorkers = structuredClone(readCompose());
   delete noWorkers.services?.worker;
-  expectProblem('platformServicesExist', noWorkers, /runs workers\/main\.ts/);
+  expectProblem('platformServicesExist', noWorkers, /runs workers\/main \(the worker\)/);
 });
