@@ -4,6 +4,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Context } from '@temporalio/activity';
 import type { Producer } from 'kafkajs';
 import { putEventItem } from '../src/aws/hotTable';
 import { archiveKey } from '../src/aws/layout';
@@ -61,6 +62,8 @@ export function createActivities(deps: ActivityDeps) {
       try {
         const key = (record.original as Partial<EventEnvelope> | undefined)?.event_id ?? record.workflow_id ?? null;
         await publishDeadLetter(deps.producer, deps.dlqTopic, key, record);
+        // The SDK's activity logger adds the workflow id, which the worker logs as event_id.
+        Context.current().log.warn('event dead-lettered', { stage: record.error.stage, type: record.error.type, message: record.error.message, attempts: record.error.attempts });
       } catch (err) {
         throw asActivityFailure(err);
       }

@@ -16,6 +16,16 @@ import { connectNativeConnection } from '../src/temporal/nativeConnection';
 import { describeWorkflowCode, workflowCode } from '../src/temporal/workflowCode';
 
 /**
+ * An SDK log line about a run carries its workflow id, which is the event_id for every
+ * processEvent run: named so, a line is found with the same `event_id` query as the producer's
+ * and the bridge's.
+ */
+export function sdkLogFields(meta: Record<string, unknown> | undefined): Record<string, unknown> {
+  const workflowId = meta?.workflowId;
+  return typeof workflowId === 'string' ? { event_id: workflowId, temporal: meta } : { temporal: meta };
+}
+
+/**
  * SDK logs go through pino. Its INFO includes the workflow bundler's build report, so it speaks
  * at WARN unless LOG_LEVEL asks for debug. `shutdownSignals` become worker.shutdown() for every
  * worker of the process; a processor passes none and orders its own shutdown.
@@ -26,7 +36,7 @@ export function installRuntime(config: Config, logger: Logger, shutdownSignals: 
     shutdownSignals,
     logger: new DefaultLogger(sdkLevel, (entry) => {
       const method = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : 'debug';
-      logger[method]({ temporal: entry.meta }, entry.message);
+      logger[method](sdkLogFields(entry.meta), entry.message);
     }),
   });
 }

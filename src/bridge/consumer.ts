@@ -109,7 +109,8 @@ export function createBridge(deps: BridgeDeps) {
       return { done: false, kind: 'dead-letter', reason: `cannot publish to ${deps.dlqTopic}: ${(err as Error).message}` };
     }
     stats.deadLettered++;
-    logger.warn({ topic, partition, offset: message.offset, bytes: message.value?.length ?? 0, reason, fields }, 'record dead-lettered');
+    // Records are keyed by event_id; a record written straight to the topic may have another key.
+    logger.warn({ event_id: key, topic, partition, offset: message.offset, bytes: message.value?.length ?? 0, reason, fields }, 'record dead-lettered');
     return DONE;
   }
 

@@ -118,7 +118,9 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
         countOverload(err.message);
         return { acknowledged, error: 'Producer at capacity while Kafka is slow; retry later' };
       }
-      deps.logger.error({ err: (err as Error).message, events: events.length, written }, 'Kafka did not acknowledge');
+      const unacknowledged = events.filter((_, i) => !acknowledged[i]).map((e) => e.event_id);
+      // The first ids name the events a client is told to resend (all of them on a small batch).
+      deps.logger.error({ err: (err as Error).message, events: events.length, written, event_ids: unacknowledged.slice(0, 20) }, 'Kafka did not acknowledge');
       return { acknowledged, error: err instanceof KafkaUnavailableError ? 'Event stream unavailable; retry later' : 'Event stream error; retry later' };
     }
   }

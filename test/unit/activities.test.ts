@@ -5,6 +5,8 @@ import type { PutObjectCommand } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import type { Logger } from '@temporalio/common';
+import { sdkLogFields } from '../../workers/main';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { serializeEnvelope } from '../../src/events/event';
 import { makeEnvelope } from '../support/events';
@@ -173,5 +175,26 @@ describe('deadLetter', () => {
     assert.equal(sent[0]!.topic, 'events.dlq');
     assert.equal(sent[0]!.messages[0]!.key, event.event_id);
     assert.deepEqual(JSON.parse(sent[0]!.messages[0]!.value!), record);
+  });
+});
+
+/** An SDK Logger that keeps each line (what the worker's Runtime logger would receive). */
+function recordingLogger(lines: { message: string; meta?: Record<string, unknown> }[]): Logger {
+  const keep = (message: string, meta?: Record<string, unknown>) => void lines.push({ message, meta });
+  return { log: (_level: string, message: string, meta?: Record<string, unknown>) => keep(message, meta), trace: keep, debug: keep, info: keep, warn: keep, error: keep };
+}
+
+describe('logs about an event carry its event_id', () => {
+  it('the dead-letter line, through the SDK logger the worker maps to pino (workflow id = event_id)', async () => {
+    const { deps: d } = deps();
+    const event = makeEnvelope();
+    const record = { original: event, error: { stage: 'storeHot' as const, type: 'ValidationException', message: 'bad', attempts: 1 }, failed_at: '2026-11-25T10:00:00.000Z', workflow_id: event.event_id };
+    const lines: { message: string; meta?: Record<string, unknown> }[] = [];
+    const env = new MockActivityEnvironment({ workflowExecution: { workflowId: event.event_id, runId: 'run-1' } }, { logger: recordingLogger(lines) });
+    await env.run(createActivities(d).deadLetter, record);
+    const line = lines.find((l) => l.message === 'event dead-lettered');
+    assert.ok(line, `a dead-letter log line among ${JSON.stringify(lines.map((l) => l.message))}`);
+    assert.equal(sdkLogFields(line.meta).event_id, event.event_id);
+    assert.deepEqual(sdkLogFields({ taskQueue: 'events' }), { temporal: { taskQueue: 'events' } }, 'no event_id on lines about no run');
   });
 });
