@@ -18,6 +18,7 @@ export const TEMPORAL_SDK_METRICS = [
   'temporal_workflow_endtoend_latency_bucket',
   'temporal_activity_schedule_to_start_latency_bucket',
   'temporal_activity_execution_failed',
+  'temporal_local_activity_execution_latency_bucket',
   'temporal_local_activity_execution_failed',
   'temporal_worker_task_slots_available',
   'temporal_worker_task_slots_used',
@@ -35,6 +36,7 @@ const FINE_HISTOGRAMS = [
   'activity_schedule_to_start_latency',
   'activity_execution_latency',
   'local_activity_execution_latency',
+  'local_activity_succeed_endtoend_latency',
   'request_latency',
 ];
 
