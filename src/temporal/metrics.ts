@@ -22,7 +22,6 @@ export const TEMPORAL_SDK_METRICS = [
   'temporal_local_activity_execution_failed',
   'temporal_worker_task_slots_available',
   'temporal_worker_task_slots_used',
-  'temporal_request_failure',
 ] as const;
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
