@@ -1,6 +1,7 @@
 /**
  * The GraphQL API (Mercurius on Fastify), without `listen`: POST /graphql, GraphiQL at
- * /graphiql, GET /health. Read-only; every list takes a capped `limit` and an `after` cursor.
+ * /graphiql, GET /health, GET /metrics (src/graphql/metrics.ts). Read-only; every list takes a
+ * capped `limit` and an `after` cursor.
  */
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { GraphQLScalarType, NoSchemaIntrospectionCustomRule, type GraphQLSchema } from 'graphql';

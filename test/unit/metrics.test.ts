@@ -86,6 +86,28 @@ describe('producer metrics', () => {
     assert.match(text, /^producer_http_request_duration_seconds_bucket\{le="0.005",method="POST",route="\/events",status_code="202"\} \d+$/m);
   });
 
+  it('a request refused by the access rules counts under the route it asked for', async () => {
+    const own = new ProducerMetrics();
+    const app = createProducerApp({
+      publish: async () => undefined,
+      isReady: async () => true,
+      limits: LIMITS,
+      newEventId: () => '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b',
+      metrics: own,
+      logger: pino({ level: 'silent' }),
+      access: { writeKeys: ['wk-0123456789abcdef'], readKeys: [READ_KEY] },
+    });
+    const guarded = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => guarded.once('listening', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(guarded.address() as AddressInfo).port}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: EVENT });
+      assert.equal(res.status, 401);
+    } finally {
+      await new Promise<void>((resolve) => guarded.close(() => resolve()));
+    }
+    assert.deepEqual((await samples(own.registry, 'producer_http_request_duration_seconds')).map((s) => s.labels), [{ method: 'POST', route: '/events', status_code: '401' }]);
+  });
+
   it('Kafka produce requests: latency by result and records per request; in-flight gauges read from the batcher', async () => {
     const own = new ProducerMetrics();
     own.recordFlush(40, 12);
