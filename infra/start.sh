@@ -18,11 +18,16 @@ run() { echo "node --import tsx $1"; }
 # Two bridges (in processors or alone), two health ports: BRIDGE_HTTP_PORT and the next one (0 = any free port for both).
 bridge_port=${BRIDGE_HTTP_PORT:-8002}
 second_bridge_port=$(( bridge_port == 0 ? 0 : bridge_port + 1 ))
+# Two workers (in processors or alone), two Temporal SDK metrics ports likewise (0 = off for both).
+worker_metrics_port=${WORKER_METRICS_PORT:-9464}
+second_worker_metrics_port=$(( worker_metrics_port == 0 ? 0 : worker_metrics_port + 1 ))
 cat >&2 <<MSG
 
   Producer   http://localhost:${PRODUCER_PORT:-8000}/events
   GraphiQL   http://localhost:${GRAPHQL_PORT:-8001}/graphiql
   Bridges    http://localhost:$bridge_port/ready  http://localhost:$second_bridge_port/ready  (and /metrics)
+  Metrics    producer :${PRODUCER_PORT:-8000}, GraphQL :${GRAPHQL_PORT:-8001}, bridges :$bridge_port :$second_bridge_port,
+             workers (Temporal SDK) :$worker_metrics_port :$second_worker_metrics_port  (GET /metrics; infra/prometheus/prometheus.yml)
   Web UI     http://localhost:$TEMPORAL_UI_PORT
 
 MSG
@@ -35,8 +40,8 @@ case "${START_LAYOUT:-processors}" in
       --names producer,processor-1,processor-2,graphql \
       --prefix-colors cyan,magenta,magenta,green \
       "$(run src/producer/server.ts)" \
-      "BRIDGE_HTTP_PORT=$bridge_port $(run src/processor/main.ts)" \
-      "BRIDGE_HTTP_PORT=$second_bridge_port $(run src/processor/main.ts)" \
+      "BRIDGE_HTTP_PORT=$bridge_port WORKER_METRICS_PORT=$worker_metrics_port $(run src/processor/main.ts)" \
+      "BRIDGE_HTTP_PORT=$second_bridge_port WORKER_METRICS_PORT=$second_worker_metrics_port $(run src/processor/main.ts)" \
       "$(run src/graphql/server.ts)" | pretty ;;
   separate)
     node_modules/.bin/concurrently --kill-others-on-fail --kill-signal SIGTERM --prefix "[{name}]" \
@@ -45,8 +50,8 @@ case "${START_LAYOUT:-processors}" in
       "$(run src/producer/server.ts)" \
       "BRIDGE_HTTP_PORT=$bridge_port $(run src/bridge/main.ts)" \
       "BRIDGE_HTTP_PORT=$second_bridge_port $(run src/bridge/main.ts)" \
-      "$(run workers/main.ts)" \
-      "$(run workers/main.ts)" \
+      "WORKER_METRICS_PORT=$worker_metrics_port $(run workers/main.ts)" \
+      "WORKER_METRICS_PORT=$second_worker_metrics_port $(run workers/main.ts)" \
       "$(run src/graphql/server.ts)" | pretty ;;
   *) die "START_LAYOUT must be processors or separate, got ${START_LAYOUT}" ;;
 esac

@@ -185,6 +185,8 @@ const envSchema = z.object({
   // until the task completes, so a processor needs its bridge's starts in flight (partitions x
   // BRIDGE_START_CONCURRENCY) plus its pollers, or starts fall back to the task queue.
   WORKER_WORKFLOW_TASK_SLOTS: int(2, 10_000).default(128),
+  // The Temporal SDK's Prometheus exporter of a worker or processor (GET /metrics); 0 = off.
+  WORKER_METRICS_PORT: int(0, 65535).default(9464),
   // 0 = no attempt cap: the elapsed budget decides.
   HOT_RETRY_MAX_ATTEMPTS: int(0, 100_000).default(0),
   HOT_RETRY_INITIAL_INTERVAL_MS: int(10, 3_600_000).default(1_000),
@@ -296,7 +298,7 @@ function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSetti
     },
     bridge: { startConcurrency: env.BRIDGE_START_CONCURRENCY, httpPort: env.BRIDGE_HTTP_PORT, startTimeoutMs: env.BRIDGE_START_TIMEOUT_MS },
     processor: { eagerStart: env.PROCESSOR_EAGER_START },
-    worker: { workflowTaskSlots: env.WORKER_WORKFLOW_TASK_SLOTS },
+    worker: { workflowTaskSlots: env.WORKER_WORKFLOW_TASK_SLOTS, metricsPort: env.WORKER_METRICS_PORT },
     retries: {
       hot: {
         maximumAttempts: env.HOT_RETRY_MAX_ATTEMPTS,
@@ -409,6 +411,7 @@ export const CONFIG_READERS: Record<ConfigVariable, readonly ConfigReader[]> = {
   BRIDGE_HTTP_PORT: ['bridge', 'tools'],
   PROCESSOR_EAGER_START: ['processor'],
   WORKER_WORKFLOW_TASK_SLOTS: ['worker'],
+  WORKER_METRICS_PORT: ['worker'],
   HOT_RETRY_MAX_ATTEMPTS: ['bridge'],
   HOT_RETRY_INITIAL_INTERVAL_MS: ['bridge'],
   HOT_RETRY_MAX_INTERVAL_MS: ['bridge'],

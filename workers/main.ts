@@ -12,6 +12,7 @@ import { loadConfigOrExit, type Config } from '../src/config';
 import { createKafka, createProducer } from '../src/kafka/client';
 import { createLogger } from '../src/logger';
 import { exactDataConverter } from '../src/temporal/dataConverter';
+import { bindAddress, workerTelemetry } from '../src/temporal/metrics';
 import { connectNativeConnection } from '../src/temporal/nativeConnection';
 import { describeWorkflowCode, workflowCode } from '../src/temporal/workflowCode';
 
@@ -28,17 +29,28 @@ export function sdkLogFields(meta: Record<string, unknown> | undefined): Record<
 /**
  * SDK logs go through pino. Its INFO includes the workflow bundler's build report, so it speaks
  * at WARN unless LOG_LEVEL asks for debug. `shutdownSignals` become worker.shutdown() for every
- * worker of the process; a processor passes none and orders its own shutdown.
+ * worker of the process; a processor passes none and orders its own shutdown. The SDK's
+ * Prometheus exporter listens on WORKER_METRICS_PORT (src/temporal/metrics.ts). Once per
+ * process, before any connection: Core reads these options when it starts.
  */
 export function installRuntime(config: Config, logger: Logger, shutdownSignals: NodeJS.Signals[]): void {
   const sdkLevel: LogLevel = config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'WARN';
-  Runtime.install({
-    shutdownSignals,
-    logger: new DefaultLogger(sdkLevel, (entry) => {
-      const method = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : 'debug';
-      logger[method](sdkLogFields(entry.meta), entry.message);
-    }),
-  });
+  const telemetryOptions = workerTelemetry(config.http.host, config.worker.metricsPort);
+  try {
+    Runtime.install({
+      shutdownSignals,
+      ...(telemetryOptions ? { telemetryOptions } : {}),
+      logger: new DefaultLogger(sdkLevel, (entry) => {
+        const method = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : 'debug';
+        logger[method](sdkLogFields(entry.meta), entry.message);
+      }),
+    });
+  } catch (err) {
+    // Core binds the exporter's port right here; a port in use fails the start, naming it.
+    if (telemetryOptions) throw new Error(`WORKER_METRICS_PORT=${config.worker.metricsPort}: ${(err as Error).message}`, { cause: err });
+    throw err;
+  }
+  if (telemetryOptions) logger.info({ metrics: `http://${bindAddress(config.http.host, config.worker.metricsPort)}/metrics` }, 'Temporal SDK metrics exporter listening');
 }
 
 /** The worker on a given connection, with its own AWS and Kafka clients; `close()` after run() returned. */

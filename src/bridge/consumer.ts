@@ -208,7 +208,14 @@ export function createBridge(deps: BridgeDeps) {
   }
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
-    const messages = payload.batch.messages;
+    const { topic, partition, messages, highWatermark } = payload.batch;
+    // Lag from what the fetch already returned: the partition's end when it was fetched, less the
+    // next offset to finish. No extra request to Kafka, and it moves as windows finish.
+    const end = Number(highWatermark);
+    const lagFrom = (nextOffset: number) => {
+      if (Number.isFinite(end)) status.setLag(topic, partition, end - nextOffset);
+    };
+    if (messages.length > 0) lagFrom(Number(messages[0]!.offset));
     const heartbeats = keepHeartbeating(payload);
     const abandoned = () => !payload.isRunning() || payload.isStale() || heartbeats.rebalancing();
     try {
@@ -217,7 +224,10 @@ export function createBridge(deps: BridgeDeps) {
         const window = messages.slice(i, i + deps.concurrency);
         if (!(await processWindow(payload, window, abandoned))) return;
         // Every record up to here is done: safe to commit past the last one.
-        payload.resolveOffset(window[window.length - 1]!.offset);
+        const last = window[window.length - 1]!.offset;
+        payload.resolveOffset(last);
+        stats.consumed += window.length;
+        lagFrom(Number(last) + 1);
         await payload.commitOffsetsIfNecessary();
       }
     } finally {

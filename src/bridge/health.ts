@@ -35,8 +35,14 @@ export async function startHealthServer(opts: { host: string; port: number; apiK
     }
     if (path === '/metrics') {
       if (authorized && !authorized(req.headers)) return json(401, API_KEY_ERROR);
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
-      return res.end(status.render());
+      void status.text().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': status.contentType, 'cache-control': 'no-store' });
+          res.end(text);
+        },
+        (err: unknown) => json(500, { error: 'Metrics unavailable', errors: [{ field: 'metrics', message: (err as Error).message }] }),
+      );
+      return;
     }
     return json(404, { error: 'Not found', errors: [{ field: 'path', message: 'GET /health, /ready or /metrics' }] });
   });

@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import { loadConfigOrExit, type Config } from '../config';
 import { createKafka, createProducer } from '../kafka/client';
 import { createLogger } from '../logger';
+import { createProcessRegistry } from '../metrics/registry';
 import { createLazyTemporalClient } from '../temporal/connection';
 import { createBridge } from './consumer';
 import { startHealthServer } from './health';
@@ -31,7 +32,8 @@ export async function createBridgeProcess(
   opts: BridgeProcessOptions = {},
 ): Promise<{ run(): Promise<void>; stop(signal?: string): Promise<void> }> {
   const logger = createLogger(config, 'bridge');
-  const status = new BridgeStatus();
+  // The process's registry: a processor's bridge serves its process's Node metrics too.
+  const status = new BridgeStatus({ registry: createProcessRegistry() });
   // First, so probes answer (503) while Kafka and Temporal are still coming up.
   const http = await startHealthServer({ host: config.http.host, port: config.bridge.httpPort, apiKeys: config.http.apiKeys, status });
   const kafka = createKafka(config.kafka, logger, '-bridge');

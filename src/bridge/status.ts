@@ -1,7 +1,8 @@
 /**
  * What one bridge is doing, for GET /ready and GET /metrics: its counters, whether its consumer
- * is running, and which partitions are backing off and why.
+ * is running, how far behind each partition is, and which partitions are backing off and why.
  */
+import { Counter, Gauge, Registry } from 'prom-client';
 
 /** Why a partition's window is waiting instead of moving on. */
 export type BackoffKind =
@@ -35,9 +36,17 @@ export interface Readiness {
   lastCrash?: { at: string; error: string };
 }
 
+interface Lag {
+  topic: string;
+  partition: number;
+  lag: number;
+}
+
 export class BridgeStatus {
   /** Counters since the process started. `started` is read by the bench. */
   readonly stats = {
+    /** Records finished: started, found already started, or dead-lettered. */
+    consumed: 0,
     started: 0,
     alreadyStarted: 0,
     deadLettered: 0,
@@ -55,6 +64,18 @@ export class BridgeStatus {
   private consumer: ConsumerState = 'starting';
   private lastCrash?: { at: string; error: string };
   private readonly backoffs = new Map<number, Backoff>();
+  private readonly lags = new Map<string, Lag>();
+  readonly registry: Registry;
+
+  /** `registry`: the process's (createProcessRegistry); a bare one of its own when not given. */
+  constructor(opts: { registry?: Registry } = {}) {
+    this.registry = opts.registry ?? new Registry();
+    registerBridgeMetrics(this.registry, this, {
+      consumer: () => this.consumer,
+      backoffs: () => [...this.backoffs.values()],
+      lags: () => [...this.lags.values()],
+    });
+  }
 
   consumerState(): ConsumerState {
     return this.consumer;
@@ -65,9 +86,11 @@ export class BridgeStatus {
     if (state === 'crashed') {
       this.stats.consumerCrashes++;
       this.lastCrash = { at: new Date().toISOString(), error: `${error?.name ?? 'Error'}: ${error?.message ?? 'unknown'}` };
-      // The partitions are gone with the crash; the next owner reports its own backoff.
+      // The partitions are gone with the crash; the next owner reports its own backoff and lag.
       this.backoffs.clear();
+      this.lags.clear();
     }
+    if (state === 'stopped') this.lags.clear();
     this.consumer = state;
   }
 
@@ -99,36 +122,80 @@ export class BridgeStatus {
     return { ready: problems.length === 0, consumer: this.consumer, problems, backoff, ...(this.lastCrash ? { lastCrash: this.lastCrash } : {}) };
   }
 
-  /** Prometheus text exposition format. */
-  render(): string {
-    const lines: string[] = [];
-    const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]) => {
-      lines.push(`# HELP bridge_${name} ${help}`, `# TYPE bridge_${name} ${type}`);
-      for (const [labels, value] of samples) lines.push(`bridge_${name}${labels} ${value}`);
-    };
-    const s = this.stats;
-    metric('records_started_total', 'counter', 'Records whose processEvent workflow this bridge started.', [['', s.started]]);
-    metric('records_already_started_total', 'counter', 'Redelivered records whose workflow had already started.', [['', s.alreadyStarted]]);
-    metric('records_dead_lettered_total', 'counter', 'Records sent to the dead-letter topic by the bridge (unusable or rejected by Temporal).', [['', s.deadLettered]]);
-    metric('start_transient_failures_total', 'counter', 'Workflow starts that failed because Temporal was unreachable, slow or overloaded (retried).', [['', s.transientFailures]]);
-    metric('start_systemic_failures_total', 'counter', 'Workflow starts Temporal refused in a way that hits every record (retried, never dead-lettered).', [['', s.systemicFailures]]);
-    metric('dead_letter_failures_total', 'counter', 'Dead-letter publishes that failed (retried).', [['', s.deadLetterFailures]]);
-    metric('consumer_crashes_total', 'counter', 'Times the Kafka consumer crashed.', [['', s.consumerCrashes]]);
-    metric('consumer_restarts_total', 'counter', 'Times the Kafka consumer rejoined the group after a crash.', [['', s.consumerRestarts]]);
-    metric('group_joins_total', 'counter', 'Times this member joined its consumer group (1 at start, +1 per rebalance).', [['', s.groupJoins]]);
-    metric('heartbeat_failures_total', 'counter', 'Consumer-group heartbeats that failed while a window was in flight.', [['', s.heartbeatFailures]]);
-    metric('consumer_running', 'gauge', '1 while the Kafka consumer is a running member of its group.', [['', this.consumer === 'running' ? 1 : 0]]);
-    const kinds: BackoffKind[] = ['systemic', 'transient', 'dead-letter'];
-    const backoffs = [...this.backoffs.values()];
-    metric(
-      'partitions_backing_off',
-      'gauge',
-      'Partitions whose window is waiting out a failure that hits every record, by kind.',
-      kinds.map((kind) => [`{kind="${kind}"}`, backoffs.filter((b) => b.kind === kind).length]),
-    );
-    const oldest = backoffs.reduce((min, b) => Math.min(min, b.since), Date.now());
-    metric('backoff_seconds', 'gauge', 'How long the oldest ongoing backoff has lasted (0 when none).', [['', (Date.now() - oldest) / 1000]]);
-    metric('ready', 'gauge', '1 when GET /ready answers 200.', [['', this.readiness().ready ? 1 : 0]]);
-    return `${lines.join('\n')}\n`;
+  /** The consumer lag of a partition: records after the last one this bridge finished. */
+  setLag(topic: string, partition: number, lag: number): void {
+    this.lags.set(`${topic}\u0000${partition}`, { topic, partition, lag: Math.max(0, lag) });
   }
+
+  /**
+   * After a rebalance: partitions no longer assigned to this member stop reporting, so a moved
+   * partition is not shown by two bridges (its old owner's value would stay frozen).
+   */
+  keepLagOf(assigned: Record<string, number[]>): void {
+    for (const [key, { topic, partition }] of this.lags) if (!assigned[topic]?.includes(partition)) this.lags.delete(key);
+  }
+
+  /** Prometheus text of the bridge's registry (its process's in a bridge or processor process). */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+/**
+ * The bridge's metrics in `registry`, read at scrape time from the status: the counters stay the
+ * plain numbers the bridge logs and the bench reads, and a scrape costs a few map reads.
+ */
+function registerBridgeMetrics(registry: Registry, status: BridgeStatus, view: { consumer: () => ConsumerState; backoffs: () => Backoff[]; lags: () => Lag[] }): void {
+  const counter = (name: string, help: string, value: () => number) =>
+    new Counter({
+      name: `bridge_${name}`,
+      help,
+      registers: [registry],
+      // A counter mirrored from a number that only grows: reset, then set to it.
+      collect() {
+        this.reset();
+        this.inc(value());
+      },
+    });
+  const gauge = <L extends string>(name: string, help: string, labelNames: L[], collect: (g: Gauge<L>) => void) =>
+    new Gauge<L>({
+      name: `bridge_${name}`,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        collect(this);
+      },
+    });
+  const s = status.stats;
+  counter('records_consumed_total', 'Records of the raw topic this bridge finished (started, found started or dead-lettered); rate() is records per second.', () => s.consumed);
+  counter('records_started_total', 'Records whose processEvent workflow this bridge started.', () => s.started);
+  counter('records_already_started_total', 'Redelivered records whose workflow had already started.', () => s.alreadyStarted);
+  counter('records_dead_lettered_total', 'Records sent to the dead-letter topic by the bridge (unusable or rejected by Temporal).', () => s.deadLettered);
+  counter('start_transient_failures_total', 'Workflow starts that failed because Temporal was unreachable, slow or overloaded (retried).', () => s.transientFailures);
+  counter('start_systemic_failures_total', 'Workflow starts Temporal refused in a way that hits every record (retried, never dead-lettered).', () => s.systemicFailures);
+  counter('dead_letter_failures_total', 'Dead-letter publishes that failed (retried).', () => s.deadLetterFailures);
+  counter('consumer_crashes_total', 'Times the Kafka consumer crashed.', () => s.consumerCrashes);
+  counter('consumer_restarts_total', 'Times the Kafka consumer rejoined the group after a crash.', () => s.consumerRestarts);
+  counter('group_joins_total', 'Times this member joined its consumer group (1 at start, +1 per rebalance).', () => s.groupJoins);
+  counter('heartbeat_failures_total', 'Consumer-group heartbeats that failed while a window was in flight.', () => s.heartbeatFailures);
+  gauge('consumer_running', '1 while the Kafka consumer is a running member of its group.', [], (g) => g.set(view.consumer() === 'running' ? 1 : 0));
+  gauge('consumer_lag', 'Per assigned partition: records behind the partition end (high watermark of the last fetch minus the next offset to finish).', ['topic', 'partition'], (g) => {
+    g.reset();
+    for (const { topic, partition, lag } of view.lags()) g.set({ topic, partition: String(partition) }, lag);
+  });
+  const kinds: BackoffKind[] = ['systemic', 'transient', 'dead-letter'];
+  gauge('partitions_backing_off', 'Partitions whose window is waiting out a failure that hits every record, by kind.', ['kind'], (g) => {
+    const backoffs = view.backoffs();
+    for (const kind of kinds) g.set({ kind }, backoffs.filter((b) => b.kind === kind).length);
+  });
+  gauge('backoff_seconds', 'How long the oldest ongoing backoff has lasted (0 when none).', [], (g) => {
+    const now = Date.now();
+    g.set((now - view.backoffs().reduce((min, b) => Math.min(min, b.since), now)) / 1000);
+  });
+  gauge('ready', '1 when GET /ready answers 200.', [], (g) => g.set(status.readiness().ready ? 1 : 0));
 }

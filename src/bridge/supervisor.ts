@@ -24,9 +24,10 @@ export function superviseConsumer(opts: {
   let stopping = false;
   let restartTimer: NodeJS.Timeout | undefined;
 
-  consumer.on(consumer.events.GROUP_JOIN, () => {
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     if (status.consumerState() === 'crashed') logger.info({ crashes: status.stats.consumerCrashes }, 'consumer rejoined the group after a crash');
     status.stats.groupJoins++;
+    status.keepLagOf(payload.memberAssignment);
     status.setConsumer('running');
     delay = initialDelay;
   });

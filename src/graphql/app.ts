@@ -1,18 +1,21 @@
 /**
  * The GraphQL API (Mercurius on Fastify), without `listen`: POST /graphql, GraphiQL at
- * /graphiql, GET /health. Read-only; every list takes a capped `limit` and an `after` cursor.
+ * /graphiql, GET /health, GET /metrics (src/graphql/metrics.ts). Read-only; every list takes a
+ * capped `limit` and an `after` cursor.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { GraphQLScalarType, NoSchemaIntrospectionCustomRule, type GraphQLSchema } from 'graphql';
 import mercurius, { type MercuriusContext } from 'mercurius';
 import type { Logger } from 'pino';
 import { createGate, type AccessOptions } from '../http/access';
 import { guardFastify } from '../http/fastify';
 import { applyServerTimeouts, type ServerTimeouts } from '../http/hardening';
+import { fastifyHttpMetrics } from '../metrics/http';
 import { afterArg, BadArgument, eventIdArg, eventTypeArg, limitArg, userIdArg } from './arguments';
 import { checkShape, createCostEstimator, type CostLimits } from './cost';
 import { StorageBudget, StorageBudgetExceeded, type EventReader } from './eventReader';
 import { registerGraphiql } from './graphiql';
+import { GraphqlMetrics, INVALID_OPERATION, operationLabel } from './metrics';
 import { SCHEMA } from './schema';
 
 
@@ -31,6 +34,8 @@ export interface GraphqlAppDeps {
   access?: AccessOptions;
   /** Socket limits (slow clients); unset: Node's defaults. */
   timeouts?: ServerTimeouts;
+  /** GET /metrics; unset: a registry of the app's own (no process metrics). */
+  metrics?: GraphqlMetrics;
 }
 
 /** The defaults of config.ts, for callers (tests) that give only the argument limits. */
@@ -53,6 +58,24 @@ const JSONScalar = new GraphQLScalarType({
 export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
   // No per-request logs: a query log line per request is noise at analytics volumes.
   const app: FastifyInstance = Fastify({ logger: false });
+  const metrics = deps.metrics ?? new GraphqlMetrics();
+  fastifyHttpMetrics(app, metrics.http);
+  /** Per GraphQL request: what its metrics need, filled in as Mercurius works through it. */
+  const requests = new WeakMap<FastifyRequest, { storage?: StorageBudget; operation?: string; failed?: boolean }>();
+  const requestInfo = (request: FastifyRequest) => {
+    let info = requests.get(request);
+    if (!info) requests.set(request, (info = {}));
+    return info;
+  };
+  app.addHook('onResponse', async (request, reply) => {
+    // Only requests Mercurius took on (it built their context); refusals by the access rules
+    // are in the HTTP histogram.
+    const info = requests.get(request);
+    if (!info) return;
+    const operation = info.operation ?? INVALID_OPERATION;
+    metrics.operations.observe({ operation, outcome: info.failed || reply.statusCode >= 400 ? 'error' : 'ok' }, reply.elapsedTime / 1000);
+    if (info.operation !== undefined) metrics.storageCalls.observe({ operation }, info.storage?.calls ?? 0);
+  });
   const { defaultLimit, maxLimit } = deps.limits;
   const limits = { ...GRAPHQL_LIMIT_DEFAULTS, ...deps.limits };
   const estimators = new WeakMap<GraphQLSchema, ReturnType<typeof createCostEstimator>>();
@@ -114,7 +137,11 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
     // hold per HTTP request.
     allowBatchedQueries: false,
     validationRules: deps.introspection === false ? [NoSchemaIntrospectionCustomRule] : [],
-    context: () => ({ storage: new StorageBudget(limits.maxStorageCalls) }),
+    context: (request) => {
+      const storage = new StorageBudget(limits.maxStorageCalls);
+      requestInfo(request).storage = storage;
+      return { storage };
+    },
   }).after(() => {
     // Before GraphQL validation (quadratic in fields): the document's shape. Runs once per query
     // text (Mercurius caches what passed).
@@ -122,7 +149,12 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
     // Before execution, with this request's variables: the estimated cost.
     app.graphql.addHook('preExecution', async (schema, document, context, variables) => {
       const body = (context.reply.request.body ?? context.reply.request.query) as { operationName?: string } | undefined;
+      // Labelled first, so a request refused for its cost is counted under what it asked for.
+      requestInfo(context.reply.request).operation = operationLabel(document, body?.operationName);
       estimatorFor(schema)(document, variables as Record<string, unknown> | undefined, body?.operationName ?? undefined, limits.maxCost);
+    });
+    app.graphql.addHook('onResolution', async (execution, context) => {
+      if (execution.errors?.length) requestInfo(context.reply.request).failed = true;
     });
   });
 
@@ -134,5 +166,7 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
   app.get('/', async (_request, reply) =>
     graphiqlOn ? reply.redirect('/graphiql', 302) : { graphql: '/graphql', graphiql: 'off (GRAPHQL_GRAPHIQL=false)', health: '/health' },
   );
+  // Not public: needs a read key when READ_KEYS is set, like the producer's and the bridges'.
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
   return app;
 }

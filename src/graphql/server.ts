@@ -5,6 +5,8 @@ import { warnIfOpen } from '../http/access';
 import { createLogger } from '../logger';
 import { buildGraphqlApp } from './app';
 import { createEventReader } from './eventReader';
+import { GraphqlMetrics } from './metrics';
+import { createProcessRegistry } from '../metrics/registry';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -23,8 +25,9 @@ async function main(): Promise<void> {
     logger,
     access: { writeKeys: config.http.writeKeys, readKeys: config.http.readKeys, rateLimit: config.http.rateLimit.read, corsOrigins: config.http.graphqlCorsOrigins, trustedProxyHops: config.http.trustedProxyHops },
     timeouts: config.http.timeouts,
+    metrics: new GraphqlMetrics({ registry: createProcessRegistry() }),
   });
-  warnIfOpen(logger, config.environment, [{ kind: 'read', keys: config.http.readKeys, what: 'GraphQL (every stored event)' }]);
+  warnIfOpen(logger, config.environment, [{ kind: 'read', keys: config.http.readKeys, what: 'GraphQL (every stored event) and GET /metrics' }]);
   app.addHook('onClose', async () => dynamo.destroy());
 
   const shutdown = (signal: string) => {

@@ -39,7 +39,8 @@ async function connectWithRetry(config: Config, logger: Logger, stopping: () => 
 
 export async function runProcessor(config: Config): Promise<void> {
   const logger = createLogger(config, 'processor');
-  // No SDK signal handling: the shutdown order below matters (bridge, then worker).
+  // No SDK signal handling: the shutdown order below matters (bridge, then worker). The one
+  // Runtime of the process, with the SDK's metrics exporter, before any connection is made.
   installRuntime(config, logger, []);
   let signalled: string | undefined;
   let onSignal: (signal: string) => void = (signal) => (signalled = signal);

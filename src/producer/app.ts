@@ -14,6 +14,7 @@ import { describeType, isJsonObject, parseTimestamp, utf8Length, validateEventRe
 import { createGate, type AccessOptions } from '../http/access';
 import { accessRouter } from '../http/express';
 import { KafkaUnavailableError, ProducerOverloadedError } from '../kafka/batcher';
+import { expressHttpMetrics } from '../metrics/http';
 import type { ProducerMetrics } from './metrics';
 import { SEGMENT_PATHS, segmentRouteDeclarations, segmentRouter } from './segmentRoutes';
 
@@ -54,6 +55,8 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // First, so every answer is timed, refusals by the rules below included.
+  app.use(expressHttpMetrics(deps.metrics.http));
 
   // Access rules before any route: what is not declared here (GET /metrics, unknown paths,
   // routes added later) needs a read key. Oversized bodies are refused before they are read.
@@ -222,8 +225,8 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', kafka: ready ? 'reachable' : 'unreachable' });
   });
 
-  app.get('/metrics', (_req, res) => {
-    res.type('text/plain; version=0.0.4').send(deps.metrics.render());
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.contentType).send(await deps.metrics.text());
   });
 
   app.use((req, res) => {

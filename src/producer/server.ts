@@ -11,6 +11,7 @@ import { createKafka, createProducer } from '../kafka/client';
 import { warnIfOpen } from '../http/access';
 import { applyServerTimeouts } from '../http/hardening';
 import { createLogger } from '../logger';
+import { createProcessRegistry } from '../metrics/registry';
 import { createProducerApp } from './app';
 import { ProducerMetrics } from './metrics';
 
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
   const kafka = createKafka(config.kafka, logger, '-producer');
   const producer = createProducer(kafka);
   const admin = kafka.admin();
-  const metrics = new ProducerMetrics();
+  const metrics = new ProducerMetrics({ registry: createProcessRegistry() });
   const batcher = createBatchingProducer(producer, {
     topic: config.kafka.topic,
     lingerMs: config.kafka.lingerMs,
@@ -31,9 +32,7 @@ async function main(): Promise<void> {
     timeoutMs: config.kafka.produceTimeoutMs,
     maxInflightBytes: config.kafka.maxInflightBytes,
     maxInflightRecords: config.kafka.maxInflightRecords,
-    onFlush: (records, ms, error) => {
-      if (!error) metrics.recordFlush(records, ms);
-    },
+    onFlush: (records, ms, error) => metrics.recordFlush(records, ms, error !== undefined),
   });
   metrics.watchInFlight(() => batcher.inFlight());
   // The API is up (and /ready says 503) while Kafka is not; the first send connects.

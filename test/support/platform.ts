@@ -89,6 +89,8 @@ export interface Platform {
   restart(name: string): Promise<void>;
   /** Names of the platform processes, such as `producer`, `bridge-1`, `worker-2`, `processor-1`. */
   processes(): string[];
+  /** The Temporal SDK's metrics exporter of a worker or processor (its own WORKER_METRICS_PORT). */
+  workerMetricsUrl(name: string): string;
   stop(): Promise<void>;
 }
 
@@ -110,13 +112,23 @@ export async function startPlatform(
   mkdirSync(logDir, { recursive: true });
   const procs: Proc[] = [];
   const entries = new Map<string, string>();
+  // Every worker and processor of a run gets a port of its own for the SDK's metrics exporter,
+  // kept across restarts; the default (9464) would collide between them and with other runs.
+  const workerMetricsPorts = new Map<string, number>();
+  for (const name of [
+    ...Array.from({ length: opts.workers ?? separate }, (_, i) => `worker-${i + 1}`),
+    ...Array.from({ length: opts.processors ?? 0 }, (_, i) => `processor-${i + 1}`),
+  ]) {
+    workerMetricsPorts.set(name, Number(opts.env?.WORKER_METRICS_PORT ?? (await freePort())));
+  }
   const spawnProc = (name: string, entry: string) => {
     entries.set(name, entry);
+    const metricsPort = workerMetricsPorts.get(name);
     // `built`: the output folder of a production build (npm run build): its compiled entry points.
     const args = opts.built === undefined ? ['--import', 'tsx', entry] : [join(opts.built, entry.replace(/\.ts$/, '.js'))];
     const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...env, ...(metricsPort === undefined ? {} : { WORKER_METRICS_PORT: String(metricsPort) }) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output: string[] = [];
@@ -218,6 +230,11 @@ export async function startPlatform(
       await ready(name);
     },
     processes: () => procs.map((p) => p.name),
+    workerMetricsUrl(name) {
+      const port = workerMetricsPorts.get(name);
+      if (!port) throw new Error(`${name} has no metrics exporter (not a worker or processor, or WORKER_METRICS_PORT=0)`);
+      return `http://127.0.0.1:${port}/metrics`;
+    },
     stop,
   };
 }

@@ -185,10 +185,10 @@ function fakeConsumer() {
   return { consumer, eachBatch: (p: EachBatchPayload) => config!.eachBatch!(p) };
 }
 
-function fakePayload(partition: number, messages: KafkaMessage[]) {
+function fakePayload(partition: number, messages: KafkaMessage[], highWatermark?: string) {
   const seen = { resolved: [] as string[], heartbeats: 0, running: true };
   const payload = {
-    batch: { topic: 'events.raw', partition, messages },
+    batch: { topic: 'events.raw', partition, messages, highWatermark },
     resolveOffset: (offset: string) => void seen.resolved.push(offset),
     heartbeat: async () => void seen.heartbeats++,
     commitOffsetsIfNecessary: async () => undefined,
@@ -253,7 +253,7 @@ describe('bridge windows', () => {
     const ready = b.status.readiness();
     assert.equal(ready.ready, false);
     assert.match(ready.problems.join('\n'), /partition 0: Temporal rejects every workflow start .*INVALID_ARGUMENT .*search attribute EventType/);
-    assert.match(b.status.render(), /bridge_partitions_backing_off\{kind="systemic"\} 2/);
+    assert.match(await b.status.text(), /^bridge_partitions_backing_off\{kind="systemic"\} 2$/m);
     assert.ok(b.status.stats.systemicFailures >= 2 * 3 * 8);
 
     fixed = true;
@@ -309,6 +309,19 @@ describe('bridge windows', () => {
     assert.match(b.dlqSent[0]!.error.message, /^INVALID_ARGUMENT: input exceeds/);
     assert.deepEqual(p.seen.resolved, ['2']);
     assert.equal(b.status.stats.deadLettered, 1);
+  });
+
+  it('metrics: records consumed, starts, and the lag per partition from the batch high watermark, dropped once the partition is revoked', async () => {
+    const b = await bridgeWith(async () => 'started');
+    const metric = async (line: RegExp) => line.exec(await b.status.text())?.[1];
+    // 20 records from offset 100 of a partition whose end was 130 when fetched: 10 left behind.
+    await b.eachBatch(fakePayload(2, envelopes(20, 100), '130').payload);
+    assert.equal(await metric(/^bridge_records_consumed_total (\d+)$/m), '20');
+    assert.equal(await metric(/^bridge_records_started_total (\d+)$/m), '20');
+    assert.equal(await metric(/^bridge_consumer_lag\{topic="events.raw",partition="2"\} (\d+)$/m), '10');
+    assert.match(await b.status.text(), /^# TYPE bridge_records_consumed_total counter$/m);
+    b.status.keepLagOf({ 'events.raw': [0, 1] });
+    assert.equal(await metric(/^bridge_consumer_lag\{[^}]*partition="2"\} (\d+)$/m), undefined);
   });
 
   it('a DLQ that refuses writes holds the window (backoff, no commit) instead of crashing the consumer', async () => {
