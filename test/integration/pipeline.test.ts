@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { archiveKey } from '../../src/aws/layout';
 import type { EventEnvelope } from '../../src/events/event';
 import { countByType, describeWithCli, readKeys, getItem, getObject, graphql, listKeys, postJson, watchDlq } from '../support/clients';
+import { scrape, total } from '../support/metrics';
 import { REPO_ROOT } from '../support/paths';
 import { startPlatform, type Platform } from '../support/platform';
 import { waitFor } from '../support/wait';
@@ -198,6 +199,12 @@ describe('pipeline', { timeout: 600_000 }, () => {
     const { groups } = await admin.describeGroups([p.config.kafka.consumerGroup]);
     await admin.disconnect();
     assert.equal(groups[0]!.members.length, 2);
+
+    // Both workers' Temporal SDK exporters counted the runs, and, the tasks having come through
+    // the task queue (no eager start in this layout), their schedule-to-start latency.
+    const sdk = (await Promise.all(['worker-1', 'worker-2'].map((name) => scrape(p.workerMetricsUrl(name))))).flat();
+    assert.ok(total(sdk, 'temporal_workflow_completed', { workflow_type: 'processEvent' }) >= 200);
+    assert.ok(total(sdk, 'temporal_workflow_task_schedule_to_start_latency_count', { task_queue: p.config.temporal.taskQueue }) >= 200);
   });
 
   /**
