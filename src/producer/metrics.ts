@@ -25,8 +25,6 @@ export class ProducerMetrics {
   private readonly produceSeconds: Histogram<'result'>;
   private readonly batchRecords: Histogram;
   private inFlight: () => { records: number; bytes: number } = () => ({ records: 0, bytes: 0 });
-  /** Plain tallies behind render(), which in-process callers read without awaiting. */
-  private flushes = { count: 0, records: 0 };
 
   /** `registry`: the process's (createProcessRegistry); a bare one of its own when not given. */
   constructor(opts: { registry?: Registry } = {}) {
@@ -85,9 +83,6 @@ export class ProducerMetrics {
   recordFlush(records: number, ms: number, failed = false): void {
     this.produceSeconds.observe({ result: failed ? 'error' : 'ok' }, ms / 1000);
     this.batchRecords.observe(records);
-    if (failed) return;
-    this.flushes.count++;
-    this.flushes.records += records;
   }
 
   /** Prometheus text of the whole registry, as GET /metrics serves it. */
@@ -97,14 +92,5 @@ export class ProducerMetrics {
 
   get contentType(): string {
     return this.registry.contentType;
-  }
-
-  /**
-   * Acknowledged produce requests and their records, synchronously, in the exposition format:
-   * for in-process measurements (bench/producer.ts) that compare two readings. Scrapers use
-   * text().
-   */
-  render(): string {
-    return `producer_kafka_batches_total ${this.flushes.count}\nproducer_kafka_batch_records_total ${this.flushes.records}\n`;
   }
 }
