@@ -3,16 +3,19 @@
  * answer, then creates the topics, table, bucket and search attributes named by the environment
  * (see env.example). Idempotent. `--check` only reports. Exit code 1 when something is not ready.
  */
-import { loadConfigOrExit } from '../src/config';
+import type { Config } from '../src/config';
+import { runMain, type Running } from '../src/runMain';
 import { createLogger } from '../src/logger';
 import { provisionAll } from '../src/provisioning';
 
-async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+async function startProvision(config: Config): Promise<Running> {
   const logger = createLogger({ ...config, logLevel: 'error' }, 'provision');
-  const { ok, lines } = await provisionAll(config, { logger, checkOnly: process.argv.includes('--check') });
-  for (const line of lines) process.stderr.write(`  ${line}\n`);
-  process.exitCode = ok ? 0 : 1;
+  const done = (async () => {
+    const { ok, lines } = await provisionAll(config, { logger, checkOnly: process.argv.includes('--check') });
+    for (const line of lines) process.stderr.write(`  ${line}\n`);
+    return ok ? 0 : 1;
+  })();
+  return { done };
 }
 
-void main();
+void runMain('provision', startProvision);

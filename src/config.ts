@@ -1,5 +1,5 @@
 /**
- * The one place configuration is read. Every process calls `loadConfigOrExit()` once at startup;
+ * The one place configuration is read. Every process loads it once at startup (src/runMain.ts);
  * everything else receives the typed `Config` (or a slice of it) as an argument.
  *
  * Defaults point at the local stack (`npm run stack:up`). With ENVIRONMENT=production the AWS
@@ -529,12 +529,18 @@ function retryProblems(env: z.infer<typeof envSchema>): { variable: string; mess
 }
 
 /** For process entry points: a bad variable ends the process with a message naming it. */
+/** What a process prints when its configuration is invalid (then exits 78, EX_CONFIG). */
+export function configErrorText(err: ConfigError): string {
+  return `${err.message}\nSee env.example for every variable and its default.\n`;
+}
+
+/** For the CLI, which reads configuration only once its arguments asked for work; processes use runMain. */
 export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
   try {
     return loadConfig(env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\nSee env.example for every variable and its default.\n`);
+      process.stderr.write(configErrorText(err));
       process.exit(78); // EX_CONFIG
     }
     throw err;

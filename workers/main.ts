@@ -8,7 +8,8 @@ import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection } 
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
 import { createDynamoClient, createS3Client } from '../src/aws/clients';
-import { loadConfigOrExit, type Config } from '../src/config';
+import type { Config } from '../src/config';
+import { runMain, type Running } from '../src/runMain';
 import { createKafka, createProducer } from '../src/kafka/client';
 import { createLogger } from '../src/logger';
 import { exactDataConverter } from '../src/temporal/dataConverter';
@@ -92,27 +93,40 @@ export async function createWorker(config: Config, connection: NativeConnection,
   }
 }
 
-export async function runWorker(config: Config): Promise<void> {
+/**
+ * The worker as its own process. SIGINT/SIGTERM: stop polling, let running activities finish
+ * (shutdownGraceTime), then close Kafka, AWS and Temporal clients; `done` settles after that.
+ */
+export async function startWorker(config: Config): Promise<Running> {
   const logger = createLogger(config, 'worker');
-  installRuntime(config, logger, ['SIGINT', 'SIGTERM']);
+  // Signals go through runMain, which calls stop() below.
+  installRuntime(config, logger, []);
   const connection = await connectNativeConnection(config.temporal);
+  let created: Awaited<ReturnType<typeof createWorker>>;
   try {
-    const { worker, close } = await createWorker(config, connection, logger);
+    created = await createWorker(config, connection, logger);
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+  const { worker, close } = created;
+  const done = (async () => {
     try {
       logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
       await worker.run();
       logger.info('worker stopped');
     } finally {
       await close();
+      await connection.close();
     }
-  } finally {
-    await connection.close();
-  }
+  })();
+  return {
+    done,
+    async stop(signal) {
+      logger.info({ signal }, 'worker stopping');
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    },
+  };
 }
 
-if (require.main === module) {
-  runWorker(loadConfigOrExit()).catch((err: unknown) => {
-    process.stderr.write(`worker failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  });
-}
+if (require.main === module) void runMain('worker', startWorker);

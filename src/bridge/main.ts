@@ -4,7 +4,8 @@
  * /metrics on BRIDGE_HTTP_PORT.
  */
 import type { Client } from '@temporalio/client';
-import { loadConfigOrExit, type Config } from '../config';
+import type { Config } from '../config';
+import { runMain, type Running } from '../runMain';
 import { createKafka, createProducer } from '../kafka/client';
 import { createLogger } from '../logger';
 import { createProcessRegistry } from '../metrics/registry';
@@ -77,21 +78,11 @@ export async function createBridgeProcess(
   return { run, stop };
 }
 
-async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+/** The bridge as its own process: consuming once started; SIGINT/SIGTERM finish the window and commit. */
+export async function startBridge(config: Config): Promise<Running> {
   const bridge = await createBridgeProcess(config);
-  const shutdown = async (signal: string) => {
-    await bridge.stop(signal);
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
   await bridge.run();
+  return { stop: (signal) => bridge.stop(signal) };
 }
 
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`bridge failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  });
-}
+if (require.main === module) void runMain('bridge', startBridge);

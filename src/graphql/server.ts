@@ -1,6 +1,7 @@
 /** GraphQL process: listens on GRAPHQL_PORT; SIGINT/SIGTERM finish in-flight queries, then close. */
 import { createDynamoClient } from '../aws/clients';
-import { loadConfigOrExit } from '../config';
+import type { Config } from '../config';
+import { runMain, type Running } from '../runMain';
 import { warnIfOpen } from '../http/access';
 import { createLogger } from '../logger';
 import { buildGraphqlApp } from './app';
@@ -8,8 +9,7 @@ import { createEventReader } from './eventReader';
 import { GraphqlMetrics } from './metrics';
 import { createProcessRegistry } from '../metrics/registry';
 
-async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+export async function startGraphql(config: Config): Promise<Running> {
   const logger = createLogger(config, 'graphql');
   const dynamo = createDynamoClient(config.aws);
   const app = buildGraphqlApp({
@@ -30,21 +30,16 @@ async function main(): Promise<void> {
   warnIfOpen(logger, config.environment, [{ kind: 'read', keys: config.http.readKeys, what: 'GraphQL (every stored event) and GET /metrics' }]);
   app.addHook('onClose', async () => dynamo.destroy());
 
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'graphql stopping');
-    app.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-
   const url = await app.listen({ port: config.http.graphqlPort, host: config.http.host });
   logger.info({ url: `${url}/graphql`, graphiql: `${url}/graphiql` }, 'graphql listening');
+  return {
+    async stop(signal) {
+      logger.info({ signal }, 'graphql stopping');
+      await app.close(); // in-flight queries finish first
+    },
+  };
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`graphql failed: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+if (require.main === module) void runMain('graphql', startGraphql);
+
+

@@ -14,7 +14,8 @@ import { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createBridgeProcess } from '../bridge/main';
-import { loadConfigOrExit, type Config } from '../config';
+import type { Config } from '../config';
+import { runMain, type Running } from '../runMain';
 import { createLogger } from '../logger';
 import { connectNativeConnection } from '../temporal/nativeConnection';
 import { createWorker, installRuntime } from '../../workers/main';
@@ -37,16 +38,25 @@ async function connectWithRetry(config: Config, logger: Logger, stopping: () => 
   }
 }
 
-export async function runProcessor(config: Config): Promise<void> {
+/**
+ * Starts at once and does its work in `done`: waiting for Temporal can take as long as the server
+ * is away, and a signal meanwhile must end the process, not wait behind the connection.
+ */
+export async function startProcessor(config: Config): Promise<Running> {
   const logger = createLogger(config, 'processor');
   // No SDK signal handling: the shutdown order below matters (bridge, then worker). The one
   // Runtime of the process, with the SDK's metrics exporter, before any connection is made.
   installRuntime(config, logger, []);
   let signalled: string | undefined;
   let onSignal: (signal: string) => void = (signal) => (signalled = signal);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => onSignal(signal));
+  return {
+    done: runProcessor(config, logger, () => signalled, (handler) => (onSignal = handler)),
+    stop: async (signal) => onSignal(signal),
+  };
+}
 
-  const connection = await connectWithRetry(config, logger, () => signalled !== undefined);
+async function runProcessor(config: Config, logger: Logger, signalled: () => string | undefined, onSignal: (handler: (signal: string) => void) => void): Promise<void> {
+  const connection = await connectWithRetry(config, logger, () => signalled() !== undefined);
   if (!connection) return;
   try {
     const { worker, close } = await createWorker(config, connection, logger);
@@ -61,13 +71,14 @@ export async function runProcessor(config: Config): Promise<void> {
           // Every start the bridge made has been answered, so no eager task can arrive any more.
           if (worker.getState() === 'RUNNING') worker.shutdown();
         })());
-      onSignal = (signal) => void stop(signal);
+      onSignal((signal) => void stop(signal));
 
       // The worker polls before the first start, so eager tasks find it.
       const workerDone = worker.run();
       logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, eagerStart: config.processor.eagerStart }, 'worker running');
       try {
-        if (signalled) void stop(signalled);
+        const early = signalled();
+        if (early) void stop(early);
         else await bridge.run();
       } catch (err) {
         await stop('bridge failed');
@@ -90,12 +101,4 @@ export async function runProcessor(config: Config): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  runProcessor(loadConfigOrExit()).then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`processor failed: ${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) void runMain('processor', startProcessor);

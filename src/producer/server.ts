@@ -5,7 +5,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import { v7 as uuidv7 } from 'uuid';
-import { loadConfigOrExit } from '../config';
+import type { Config } from '../config';
+import { runMain, type Running } from '../runMain';
 import { createBatchingProducer } from '../kafka/batcher';
 import { createKafka, createProducer } from '../kafka/client';
 import { warnIfOpen } from '../http/access';
@@ -17,8 +18,7 @@ import { ProducerMetrics } from './metrics';
 
 const READY_TIMEOUT_MS = 2_000;
 
-async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+export async function startProducer(config: Config): Promise<Running> {
   const logger = createLogger(config, 'producer');
   const kafka = createKafka(config.kafka, logger, '-producer');
   const producer = createProducer(kafka);
@@ -62,33 +62,32 @@ async function main(): Promise<void> {
     { kind: 'read', keys: config.http.readKeys, what: 'GET /metrics' },
   ]);
 
-  const server: Server = applyServerTimeouts(createServer(app), config.http.timeouts).listen(config.http.producerPort, config.http.host, () => {
-    logger.info({ url: `http://${config.http.host}:${config.http.producerPort}`, topic: config.kafka.topic }, 'producer listening');
+  const server: Server = applyServerTimeouts(createServer(app), config.http.timeouts);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.http.producerPort, config.http.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
-  server.on('error', (err) => {
-    logger.fatal({ err: err.message }, 'cannot listen');
-    process.exit(1);
-  });
+  logger.info({ url: `http://${config.http.host}:${config.http.producerPort}`, topic: config.kafka.topic }, 'producer listening');
 
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'producer draining');
-    server.close(async () => {
+  return {
+    async stop(signal) {
+      logger.info({ signal }, 'producer draining');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A keep-alive connection whose request finishes during the drain would stay open until the
+      // keep-alive timeout, holding server.close() (so the flush and the exit) that long: each one
+      // is closed as soon as it is idle. Connections with a request in flight are left alone.
+      server.closeIdleConnections();
+      const idleCloser = setInterval(() => server.closeIdleConnections(), 100);
+      await closed;
+      clearInterval(idleCloser);
       await batcher.flush();
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
       logger.info('producer stopped');
-      process.exit(0);
-    });
-    // A keep-alive connection whose request finishes during the drain would stay open until the
-    // keep-alive timeout, holding server.close() (so the flush and the exit) that long: each one
-    // is closed as soon as it is idle. Connections with a request in flight are left alone.
-    server.closeIdleConnections();
-    setInterval(() => server.closeIdleConnections(), 100).unref();
+    },
   };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-void main();
+if (require.main === module) void runMain('producer', startProducer);
