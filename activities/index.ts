@@ -23,6 +23,8 @@ export interface ActivityDeps {
   dlqTopic: string;
   /** Shards of the latest-events index (LATEST_INDEX_SHARDS); readers use the same number. */
   latestIndexShards: number;
+  /** HOT_RETENTION_DAYS: items get expires_at for DynamoDB's TTL; 0 or absent = kept. */
+  hotRetentionDays?: number;
 }
 
 function checked(event: EventEnvelope): EventEnvelope {
@@ -37,7 +39,7 @@ export function createActivities(deps: ActivityDeps) {
     async storeHot(input: EventEnvelope): Promise<HotOutcome> {
       recordAttempt();
       try {
-        return await putEventItem(deps.dynamo, deps.table, checked(input), deps.latestIndexShards);
+        return await putEventItem(deps.dynamo, deps.table, checked(input), deps);
       } catch (err) {
         throw asActivityFailure(err);
       }

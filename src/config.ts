@@ -214,6 +214,10 @@ const envSchema = z.object({
   GRAPHQL_GRAPHIQL: bool.optional(),
   GRAPHQL_INTROSPECTION: bool.optional(),
   LATEST_INDEX_SHARDS: int(1, 64).default(4),
+  HOT_RETENTION_DAYS: int(0, 36_500).default(0),
+  HOT_SWEEP_INTERVAL_MS: int(0, 86_400_000).default(3_600_000),
+  ARCHIVE_TRANSITION_DAYS: int(0, 36_500).default(30),
+  ARCHIVE_EXPIRATION_DAYS: int(0, 36_500).default(0),
 });
 
 export type RetrySettings = {
@@ -327,6 +331,12 @@ function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSetti
       introspection: env.GRAPHQL_INTROSPECTION ?? env.ENVIRONMENT !== 'production',
     },
     latestIndexShards: env.LATEST_INDEX_SHARDS,
+    retention: {
+      hotDays: env.HOT_RETENTION_DAYS,
+      sweepIntervalMs: env.HOT_SWEEP_INTERVAL_MS,
+      archiveTransitionDays: env.ARCHIVE_TRANSITION_DAYS,
+      archiveExpirationDays: env.ARCHIVE_EXPIRATION_DAYS,
+    },
   };
 }
 
@@ -432,6 +442,10 @@ export const CONFIG_READERS: Record<ConfigVariable, readonly ConfigReader[]> = {
   GRAPHQL_GRAPHIQL: ['graphql'],
   GRAPHQL_INTROSPECTION: ['graphql'],
   LATEST_INDEX_SHARDS: ['worker', 'graphql'],
+  HOT_RETENTION_DAYS: ['worker', 'graphql', 'tools'],
+  HOT_SWEEP_INTERVAL_MS: ['worker'],
+  ARCHIVE_TRANSITION_DAYS: ['tools'],
+  ARCHIVE_EXPIRATION_DAYS: ['tools'],
 };
 
 export class ConfigError extends Error {
@@ -473,6 +487,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (env2.MAX_EVENT_BYTES > env2.PRODUCER_MAX_BATCH_BYTES) {
     problems.push({ variable: 'PRODUCER_MAX_BATCH_BYTES', message: `must be at least MAX_EVENT_BYTES (${env2.MAX_EVENT_BYTES}) so one event fits a produce request` });
+  }
+  if (env2.ARCHIVE_EXPIRATION_DAYS > 0 && env2.ARCHIVE_TRANSITION_DAYS > 0 && env2.ARCHIVE_EXPIRATION_DAYS <= env2.ARCHIVE_TRANSITION_DAYS) {
+    problems.push({ variable: 'ARCHIVE_EXPIRATION_DAYS', message: `must exceed ARCHIVE_TRANSITION_DAYS (${env2.ARCHIVE_TRANSITION_DAYS}), or objects expire before they move (0 = never expire)` });
   }
   if (env2.MAX_EVENT_BYTES > env2.MAX_BATCH_BYTES) {
     problems.push({ variable: 'MAX_EVENT_BYTES', message: `must not exceed MAX_BATCH_BYTES (${env2.MAX_BATCH_BYTES})` });

@@ -4,8 +4,28 @@
  * `infra/provision.ts` (the stack and docker-compose) and by the integration tests, which
  * provision a private copy of every resource per run and remove it afterwards.
  */
-import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { type BucketLocationConstraint, CreateBucketCommand, type CreateBucketCommandInput, DeleteBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  ResourceNotFoundException,
+  UpdateTimeToLiveCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import {
+  type BucketLocationConstraint,
+  CreateBucketCommand,
+  type CreateBucketCommandInput,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  GetBucketLifecycleConfigurationCommand,
+  HeadBucketCommand,
+  type LifecycleRule,
+  ListObjectsV2Command,
+  PutBucketLifecycleConfigurationCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { temporal as proto } from '@temporalio/proto';
 import type { Logger } from 'pino';
@@ -80,7 +100,7 @@ export async function provisionTable(cfg: Config, opts: ProvisionOptions): Promi
     });
     if (found) {
       const indexes = found.Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName).join(', ');
-      return `table ${cfg.aws.table} exists (${found.Table?.TableStatus}, indexes: ${indexes})`;
+      return `table ${cfg.aws.table} exists (${found.Table?.TableStatus}, indexes: ${indexes})${await tableTtl(client, cfg, opts)}`;
     }
     if (opts.checkOnly) return `table ${cfg.aws.table} missing`;
     await client.send(new CreateTableCommand(tableDefinition(cfg.aws.table)));
@@ -88,9 +108,67 @@ export async function provisionTable(cfg: Config, opts: ProvisionOptions): Promi
       const t = await describe();
       if (t.Table?.TableStatus !== 'ACTIVE') throw new Error(`status ${t.Table?.TableStatus}`);
     });
-    return `created table ${cfg.aws.table}`;
+    return `created table ${cfg.aws.table}${await tableTtl(client, cfg, opts)}`;
   } finally {
     client.destroy();
+  }
+}
+
+/** The attribute DynamoDB's TTL reads (src/aws/layout.ts writes it with HOT_RETENTION_DAYS). */
+export const TTL_ATTRIBUTE = 'expires_at';
+
+/** With HOT_RETENTION_DAYS set, TTL on expires_at (once); a server without TTL is said so. */
+async function tableTtl(client: DynamoDBClient, cfg: Config, opts: ProvisionOptions): Promise<string> {
+  if (cfg.retention.hotDays === 0) return '';
+  try {
+    const ttl = (await client.send(new DescribeTimeToLiveCommand({ TableName: cfg.aws.table }))).TimeToLiveDescription;
+    if (ttl?.AttributeName === TTL_ATTRIBUTE && (ttl.TimeToLiveStatus === 'ENABLED' || ttl.TimeToLiveStatus === 'ENABLING')) return `; TTL on ${TTL_ATTRIBUTE}`;
+    if (opts.checkOnly) return `; TTL off (HOT_RETENTION_DAYS=${cfg.retention.hotDays} wants it on ${TTL_ATTRIBUTE})`;
+    await client.send(new UpdateTimeToLiveCommand({ TableName: cfg.aws.table, TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true } }));
+    return `; TTL turned on for ${TTL_ATTRIBUTE}`;
+  } catch (err) {
+    if (/UnknownOperation|UnknownError|NotImplemented/.test((err as Error).name)) {
+      return '; this server has no TTL: the workers\' sweep deletes expired items (HOT_SWEEP_INTERVAL_MS)';
+    }
+    throw err;
+  }
+}
+
+/** The archive's lifecycle rule, replacing only the platform's own rule among the bucket's rules. */
+export const LIFECYCLE_RULE_ID = 'event-platform-archive';
+
+export function archiveLifecycleRule(transitionDays: number, expirationDays: number): LifecycleRule | undefined {
+  if (transitionDays === 0 && expirationDays === 0) return undefined;
+  return {
+    ID: LIFECYCLE_RULE_ID,
+    Status: 'Enabled',
+    Filter: { Prefix: 'events/' },
+    ...(transitionDays > 0 ? { Transitions: [{ Days: transitionDays, StorageClass: 'GLACIER_IR' }] } : {}),
+    ...(expirationDays > 0 ? { Expiration: { Days: expirationDays } } : {}),
+  };
+}
+
+async function bucketLifecycle(client: S3Client, cfg: Config, opts: ProvisionOptions): Promise<string> {
+  const rule = archiveLifecycleRule(cfg.retention.archiveTransitionDays, cfg.retention.archiveExpirationDays);
+  if (!rule) return '';
+  try {
+    let others: LifecycleRule[] = [];
+    try {
+      const current = (await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: cfg.aws.bucket }))).Rules ?? [];
+      const ours = current.find((r) => r.ID === LIFECYCLE_RULE_ID);
+      if (ours && JSON.stringify(ours.Transitions ?? []) === JSON.stringify(rule.Transitions ?? []) && ours.Expiration?.Days === rule.Expiration?.Days) {
+        return `; lifecycle rule ${LIFECYCLE_RULE_ID} in place`;
+      }
+      others = current.filter((r) => r.ID !== LIFECYCLE_RULE_ID);
+    } catch (err) {
+      if ((err as Error).name !== 'NoSuchLifecycleConfiguration') throw err;
+    }
+    if (opts.checkOnly) return `; lifecycle rule ${LIFECYCLE_RULE_ID} missing or different`;
+    await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: cfg.aws.bucket, LifecycleConfiguration: { Rules: [...others, rule] } }));
+    return `; lifecycle rule ${LIFECYCLE_RULE_ID} set`;
+  } catch (err) {
+    if ((err as Error).name === 'NotImplemented') return '; this S3 server has no lifecycle rules (objects stay where they are)';
+    throw err;
   }
 }
 
@@ -114,10 +192,10 @@ export async function provisionBucket(cfg: Config, opts: ProvisionOptions): Prom
         throw err;
       }
     });
-    if (exists) return `bucket ${cfg.aws.bucket} exists`;
+    if (exists) return `bucket ${cfg.aws.bucket} exists${await bucketLifecycle(client, cfg, opts)}`;
     if (opts.checkOnly) return `bucket ${cfg.aws.bucket} missing`;
     await client.send(new CreateBucketCommand(createBucketInput(cfg.aws.bucket, cfg.aws.region)));
-    return `created bucket ${cfg.aws.bucket} in ${cfg.aws.region}`;
+    return `created bucket ${cfg.aws.bucket} in ${cfg.aws.region}${await bucketLifecycle(client, cfg, opts)}`;
   } finally {
     client.destroy();
   }

@@ -8,6 +8,7 @@ import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection } 
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
 import { createDynamoClient, createS3Client } from '../src/aws/clients';
+import { sweepExpired } from '../src/aws/retention';
 import type { Config } from '../src/config';
 import { runMain, type Running } from '../src/runMain';
 import { createKafka, createProducer } from '../src/kafka/client';
@@ -54,12 +55,47 @@ export function installRuntime(config: Config, logger: Logger, shutdownSignals: 
   if (telemetryOptions) logger.info({ metrics: `http://${bindAddress(config.http.host, config.worker.metricsPort)}/metrics` }, 'Temporal SDK metrics exporter listening');
 }
 
+/**
+ * With HOT_RETENTION_DAYS set, every HOT_SWEEP_INTERVAL_MS (and once shortly after start) expired
+ * items are deleted through the time index (src/aws/retention.ts). A failed sweep is logged and
+ * tried again at the next interval: it never touches the event path.
+ */
+function startSweeper(config: Config, dynamo: ReturnType<typeof createDynamoClient>, logger: Logger): { stop(): void } {
+  const { hotDays, sweepIntervalMs } = config.retention;
+  if (hotDays === 0 || sweepIntervalMs === 0) return { stop: () => undefined };
+  let running = false;
+  const sweep = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const deleted = await sweepExpired({ dynamo, table: config.aws.table, shards: config.latestIndexShards, retentionDays: hotDays });
+      if (deleted > 0) logger.info({ deleted, retentionDays: hotDays }, 'expired items deleted');
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'retention sweep failed; trying again at the next interval');
+    } finally {
+      running = false;
+    }
+  };
+  const first = setTimeout(() => void sweep(), Math.min(sweepIntervalMs, 10_000));
+  const every = setInterval(() => void sweep(), sweepIntervalMs);
+  first.unref();
+  every.unref();
+  return {
+    stop() {
+      clearTimeout(first);
+      clearInterval(every);
+    },
+  };
+}
+
 /** The worker on a given connection, with its own AWS and Kafka clients; `close()` after run() returned. */
 export async function createWorker(config: Config, connection: NativeConnection, logger: Logger): Promise<{ worker: Worker; close(): Promise<void> }> {
   const dynamo = createDynamoClient(config.aws);
   const s3 = createS3Client(config.aws);
   const producer = createProducer(createKafka(config.kafka, logger, '-worker'));
+  const sweeper = startSweeper(config, dynamo, logger);
   const close = async () => {
+    sweeper.stop();
     await producer.disconnect();
     dynamo.destroy();
     s3.destroy();
@@ -82,6 +118,7 @@ export async function createWorker(config: Config, connection: NativeConnection,
         bucket: config.aws.bucket,
         dlqTopic: config.kafka.dlqTopic,
         latestIndexShards: config.latestIndexShards,
+        hotRetentionDays: config.retention.hotDays,
       }),
       maxConcurrentWorkflowTaskExecutions: config.worker.workflowTaskSlots,
       shutdownGraceTime: '20s',

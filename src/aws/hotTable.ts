@@ -12,13 +12,13 @@ export async function putEventItem(
   dynamo: Pick<DynamoDBClient, 'send'>,
   table: string,
   event: EventEnvelope,
-  latestIndexShards: number,
+  layout: { latestIndexShards: number; hotRetentionDays?: number },
 ): Promise<'stored' | 'duplicate'> {
   try {
     await dynamo.send(
       new PutItemCommand({
         TableName: table,
-        Item: marshallItem(toItem(event, latestIndexShards)),
+        Item: marshallItem(toItem(event, layout.latestIndexShards, layout.hotRetentionDays)),
         ConditionExpression: 'attribute_not_exists(event_id)',
       }),
     );

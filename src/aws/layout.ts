@@ -55,6 +55,8 @@ export interface EventItem {
   payload: JsonObject;
   time_id: string;
   time_bucket: string;
+  /** Epoch seconds after which DynamoDB's TTL may delete the item (HOT_RETENTION_DAYS); absent = kept. */
+  expires_at?: number;
 }
 
 export function timeId(timestamp: string, eventId: string): string {
@@ -81,7 +83,14 @@ export function shardOf(eventId: string, shards: number): number {
   return (hash >>> 0) % shards;
 }
 
-export function toItem(event: EventEnvelope, shards: number): EventItem {
+const DAY_MS = 86_400_000;
+
+/** The oldest timestamp still served with `retentionDays` of retention (0 = none: no bound). */
+export function retentionCutoff(retentionDays: number, nowMs: number): string | undefined {
+  return retentionDays > 0 ? new Date(nowMs - retentionDays * DAY_MS).toISOString() : undefined;
+}
+
+export function toItem(event: EventEnvelope, shards: number, retentionDays = 0): EventItem {
   return {
     event_id: event.event_id,
     event_type: event.event_type,
@@ -91,6 +100,7 @@ export function toItem(event: EventEnvelope, shards: number): EventItem {
     payload: event.payload,
     time_id: timeId(event.timestamp, event.event_id),
     time_bucket: timeBucket(shardOf(event.event_id, shards)),
+    ...(retentionDays > 0 ? { expires_at: Math.floor((Date.parse(event.timestamp) + retentionDays * DAY_MS) / 1000) } : {}),
   };
 }
 

@@ -130,6 +130,7 @@ export interface ArchiveDeps {
   bucket: string;
   table: string;
   latestIndexShards: number;
+  hotRetentionDays?: number;
 }
 
 /** The checkpoint: which run it belongs to, and the last key whose event is done. */
@@ -190,7 +191,7 @@ export async function replayArchivedEvent(deps: ArchiveDeps, event: EventEnvelop
   if ((await deps.start(event)) === 'started') return { outcome: 'started', detail: 'started' };
   // A run of this id is Running or Completed: Temporal refused a second one. Its item may still
   // be missing (the table was lost after the run): the conditional put restores it or finds it.
-  const put = await putEventItem(deps.dynamo, deps.table, event, deps.latestIndexShards);
+  const put = await putEventItem(deps.dynamo, deps.table, event, deps);
   return put === 'stored'
     ? { outcome: 'restored', detail: 'restored (its run exists; item written)' }
     : { outcome: 'present', detail: 'present (its run exists; item stored)' };

@@ -271,6 +271,7 @@ async function runArchiveReplay(args: ReturnType<typeof parseArchiveReplayArgs>,
       bucket: config.aws.bucket,
       table: config.aws.table,
       latestIndexShards: config.latestIndexShards,
+      hotRetentionDays: config.retention.hotDays,
     },
     args,
     {

@@ -10,7 +10,7 @@
  */
 import { GetItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshallItem, type Item } from '../aws/itemCodec';
-import { INDEX, timeBucket, type EventItem } from '../aws/layout';
+import { INDEX, retentionCutoff, timeBucket, type EventItem } from '../aws/layout';
 
 export interface EventRecord {
   eventId: string;
@@ -79,9 +79,14 @@ export interface EventReaderDeps {
   table: string;
   /** Partitions of the latest-events index (LATEST_INDEX_SHARDS); writers use the same number. */
   shards: number;
+  /** HOT_RETENTION_DAYS: older events are never served, deleted yet or not; 0 or absent = all. */
+  retentionDays?: number;
+  now?: () => number;
 }
 
 export function createEventReader(deps: EventReaderDeps) {
+  const cutoff = () => retentionCutoff(deps.retentionDays ?? 0, (deps.now ?? Date.now)());
+
   /**
    * The `want` newest items of one index partition older than `before`, following
    * LastEvaluatedKey: fewer than `want` only when the partition has no more.
@@ -89,21 +94,26 @@ export function createEventReader(deps: EventReaderDeps) {
   async function newest(index: string, keyName: string, keyValue: string, want: number, before: string | undefined, budget?: StorageBudget): Promise<EventItem[]> {
     const items: EventItem[] = [];
     let startKey: Item | undefined;
+    // Retention is a lower bound on the sort key, so expired items cost no reads at all. A key
+    // condition has one sort-key clause: with a cursor too it is BETWEEN (inclusive), and the
+    // cursor's own item is dropped below.
+    const from = cutoff();
+    const sortKey = before && from ? ' AND time_id BETWEEN :from AND :before' : before ? ' AND time_id < :before' : from ? ' AND time_id >= :from' : '';
     do {
       budget?.spend();
       const out = await deps.dynamo.send(
         new QueryCommand({
           TableName: deps.table,
           IndexName: index,
-          KeyConditionExpression: before ? '#k = :k AND time_id < :before' : '#k = :k',
+          KeyConditionExpression: `#k = :k${sortKey}`,
           ExpressionAttributeNames: { '#k': keyName },
-          ExpressionAttributeValues: { ':k': { S: keyValue }, ...(before ? { ':before': { S: before } } : {}) },
+          ExpressionAttributeValues: { ':k': { S: keyValue }, ...(before ? { ':before': { S: before } } : {}), ...(from ? { ':from': { S: from } } : {}) },
           ScanIndexForward: false,
           Limit: want - items.length,
           ExclusiveStartKey: startKey,
         }),
       );
-      items.push(...(out.Items ?? []).map((i) => unmarshallItem<EventItem>(i)));
+      items.push(...(out.Items ?? []).map((i) => unmarshallItem<EventItem>(i)).filter((i) => i.time_id !== before));
       startKey = out.LastEvaluatedKey;
     } while (startKey && items.length < want);
     return items;
@@ -134,7 +144,10 @@ export function createEventReader(deps: EventReaderDeps) {
     async byId(eventId: string, budget?: StorageBudget): Promise<EventRecord | null> {
       budget?.spend();
       const out = await deps.dynamo.send(new GetItemCommand({ TableName: deps.table, Key: { event_id: { S: eventId.toLowerCase() } } }));
-      return out.Item ? toRecord(unmarshallItem<EventItem>(out.Item)) : null;
+      if (!out.Item) return null;
+      const item = unmarshallItem<EventItem>(out.Item);
+      const from = cutoff();
+      return from && item.timestamp < from ? null : toRecord(item);
     },
   };
 }

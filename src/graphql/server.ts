@@ -17,6 +17,7 @@ export async function startGraphql(config: Config): Promise<Running> {
       dynamo,
       table: config.aws.table,
       shards: config.latestIndexShards,
+      retentionDays: config.retention.hotDays,
     }),
     limits: config.graphql,
     shards: config.latestIndexShards,

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { configurationTable, readmeWithTable } from '../../infra/config-table';
+import { archiveLifecycleRule } from '../../src/provisioning';
 import { CONFIG_VARIABLES, ConfigError, isSecretVariable, loadConfig, MAX_EVENT_BYTES_CAP, PRODUCER_MAX_BATCH_BYTES_CAP } from '../../src/config';
 import { REPO_ROOT } from '../support/paths';
 
@@ -187,4 +188,14 @@ describe('config', () => {
       assert.match(run.stderr, /TEMPORAL_ADDRESS: expected host:port/);
     });
   }
+});
+
+describe('retention settings', () => {
+  it('the archive rule: Glacier Instant Retrieval after the transition days, deletion only when asked, and never before the move', () => {
+    assert.deepEqual(archiveLifecycleRule(30, 0), { ID: 'event-platform-archive', Status: 'Enabled', Filter: { Prefix: 'events/' }, Transitions: [{ Days: 30, StorageClass: 'GLACIER_IR' }] });
+    assert.deepEqual(archiveLifecycleRule(30, 400)?.Expiration, { Days: 400 });
+    assert.equal(archiveLifecycleRule(0, 0), undefined, 'no rule at all');
+    assert.throws(() => loadConfig({ ARCHIVE_TRANSITION_DAYS: '30', ARCHIVE_EXPIRATION_DAYS: '30' }), (err: unknown) => err instanceof ConfigError && /ARCHIVE_EXPIRATION_DAYS: must exceed ARCHIVE_TRANSITION_DAYS/.test(err.message));
+    assert.deepEqual(loadConfig({}).retention, { hotDays: 0, sweepIntervalMs: 3_600_000, archiveTransitionDays: 30, archiveExpirationDays: 0 });
+  });
 });

@@ -43,10 +43,14 @@ export function fakeDynamo(items: EventItem[], pageCap: (partitionValue: string)
       const keyName = input.ExpressionAttributeNames!['#k']!;
       const keyValue = input.ExpressionAttributeValues![':k']!.S!;
       const before = input.ExpressionAttributeValues![':before']?.S;
+      const from = input.ExpressionAttributeValues![':from']?.S;
+      // `time_id BETWEEN :from AND :before` includes :before; `time_id < :before` does not.
+      const upToBefore = / BETWEEN :from AND :before/.test(input.KeyConditionExpression ?? '');
       const start = (input.ExclusiveStartKey as Record<string, AttributeValue> | undefined)?.time_id?.S;
       const matching = items
         .filter((i) => (i as unknown as Record<string, string>)[keyName] === keyValue)
-        .filter((i) => (before === undefined || i.time_id < before) && (start === undefined || i.time_id < start))
+        .filter((i) => (before === undefined || i.time_id < before || (upToBefore && i.time_id === before)) && (start === undefined || i.time_id < start))
+        .filter((i) => from === undefined || i.time_id >= from)
         .sort((a, b) => (a.time_id < b.time_id ? 1 : -1));
       const take = Math.min(input.Limit ?? Infinity, pageCap(keyValue));
       const page = matching.slice(0, take);
@@ -141,5 +145,42 @@ describe('latestEvents on an empty or sparse table', () => {
     const reader = createEventReader({ dynamo, table: 't', shards: SHARDS });
     assert.deepEqual((await reader.latest(10)).map((e) => e.eventId), newestFirst(old));
     assert.equal(dynamo.calls.length, SHARDS);
+  });
+});
+
+describe('retention (HOT_RETENTION_DAYS)', () => {
+  // One event every 6 minutes over 3 days, newest first; 2 days of retention keeps the newest 480.
+  const items = eventsSkewed(720);
+  const kept = items.filter((i) => i.timestamp >= new Date(NOW - 2 * 86_400_000).toISOString());
+
+  it('no list and no lookup serves an event past its retention, and pages through the rest without skips or repeats', async () => {
+    const dynamo = fakeDynamo(items, () => 7);
+    const reader = createEventReader({ dynamo, table: 't', shards: SHARDS, retentionDays: 2, now: () => NOW });
+    const reads: [string, Read, EventItem[]][] = [
+      ['latest', (limit, after) => reader.latest(limit, after), kept],
+      ['byType heavy', (limit, after) => reader.byType('heavy', limit, after), kept.filter((i) => i.event_type === 'heavy')],
+      ['byUser u-light', (limit, after) => reader.byUser('u-light', limit, after), kept.filter((i) => i.user_id === 'u-light')],
+    ];
+    for (const [name, read, expected] of reads) {
+      const seen: string[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const page = await read(25, after);
+        seen.push(...page.map((e) => e.eventId));
+        if (page.length < 25) break;
+        after = page.at(-1)!.cursor;
+      }
+      assert.deepEqual(seen, [...expected].sort((a, b) => (a.time_id < b.time_id ? 1 : -1)).map((i) => i.event_id), name);
+    }
+    const expired = items.find((i) => !kept.includes(i))!;
+    assert.equal(await reader.byId(expired.event_id), null, 'an expired item is not served, deleted yet or not');
+    assert.equal((await reader.byId(kept[0]!.event_id))?.eventId, kept[0]!.event_id);
+    assert.ok(dynamo.calls.every((c) => /time_id (>=|BETWEEN) :from/.test(c.KeyConditionExpression ?? '')), 'expired items are never read (a key condition, not a filter)');
+  });
+
+  it('items carry expires_at (epoch seconds) for DynamoDB TTL only when retention is on', () => {
+    const event = makeEnvelope({ timestamp: '2026-11-25T12:00:00.000Z' });
+    assert.equal(toItem(event, SHARDS, 30).expires_at, Date.parse('2026-12-25T12:00:00.000Z') / 1000);
+    assert.equal('expires_at' in toItem(event, SHARDS), false);
   });
 });
