@@ -10,7 +10,7 @@ const ROOT = join(__dirname, '..');
 const AUTOCANNON = require.resolve('autocannon/autocannon.js');
 
 export interface LoadResult {
-  /** Mean requests per second over the run. */
+  /** Requests answered 2xx per second over the run (refusals such as 503 do not count). */
   rps: number;
   p50: number;
   p99: number;
@@ -30,8 +30,8 @@ export async function autocannon(opts: { url: string; connections: number; secon
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`autocannon exited ${code}: ${stderr.slice(-500)}`);
-  const result = JSON.parse(stdout) as { requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number; timeouts: number };
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, failures: result.non2xx + result.errors + result.timeouts };
+  const result = JSON.parse(stdout) as { '2xx': number; duration: number; latency: { p50: number; p99: number }; non2xx: number; errors: number; timeouts: number };
+  return { rps: result['2xx'] / result.duration, p50: result.latency.p50, p99: result.latency.p99, failures: result.non2xx + result.errors + result.timeouts };
 }
 
 /** Starts `node --import tsx <entry>` with `env`, and resolves once `ready()` says so. */

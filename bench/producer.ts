@@ -22,7 +22,7 @@ export interface ProducerFigures {
 }
 
 export async function benchProducer({ quick }: { quick: boolean }): Promise<ProducerFigures> {
-  const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? (quick ? 3 : 10));
+  const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? (quick ? 3 : 5));
   const rounds = quick ? 1 : 3;
   // autocannon keeps its connections open past HTTP_MAX_REQUESTS_PER_SOCKET (Node then answers 503).
   const env = await isolatedEnv({ LOG_LEVEL: 'error', RATE_LIMIT_WRITE_PER_SECOND: '0', HTTP_MAX_REQUESTS_PER_SOCKET: '0' });
@@ -35,8 +35,9 @@ export async function benchProducer({ quick }: { quick: boolean }): Promise<Prod
   const load = async (url: string, body: string) => {
     const runs: LoadResult[] = [];
     for (let i = 0; i < rounds; i++) runs.push(await autocannon({ url, connections: CONNECTIONS, seconds, method: 'POST', body, headers: { 'content-type': 'application/json' } }));
+    // At saturation the producer refuses with 503 + Retry-After (admission, Kafka too slow):
+    // counted and shown, not a failure of the bench; only 2xx answers count as throughput.
     const failures = runs.reduce((sum, r) => sum + r.failures, 0);
-    if (failures > 0) throw new Error(`${url}: ${failures} requests failed (non-2xx or errors)`);
     return { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), failures };
   };
   console.log(`\nproducer: autocannon, ${CONNECTIONS} connections, ${seconds} s x ${rounds} round(s) each (median), acks=all on the real broker\n`);
@@ -70,7 +71,7 @@ export async function benchProducer({ quick }: { quick: boolean }): Promise<Prod
 
   const line = (name: string, r: LoadResult, perRequest: number, base?: LoadResult) =>
     console.log(
-      `${name.padEnd(52)} ${r.rps.toFixed(0).padStart(6)} req/s ${(r.rps * perRequest).toFixed(0).padStart(7)} events/s  p50 ${String(r.p50).padStart(4)} ms  p99 ${String(r.p99).padStart(4)} ms${base ? `  x${(r.rps / base.rps).toFixed(2)} of bare Express` : '  (baseline)'}`,
+      `${name.padEnd(52)} ${r.rps.toFixed(0).padStart(6)} req/s ${(r.rps * perRequest).toFixed(0).padStart(7)} events/s  p50 ${String(r.p50).padStart(4)} ms  p99 ${String(r.p99).padStart(4)} ms${base ? `  x${(r.rps / base.rps).toFixed(2)} of bare Express` : '  (baseline)'}${r.failures > 0 ? `  (${r.failures} refused or failed)` : ''}`,
     );
   line('bare Express, POST /events', bareSingle, 1);
   line(`bare Express, POST /events/batch (${BATCH})`, bareBatch, BATCH);
