@@ -11,6 +11,7 @@ import { archiveKey } from '../src/aws/layout';
 import { serializeEnvelope, type EventEnvelope } from '../src/events/event';
 import { parseEnvelope } from '../src/events/validate';
 import { publishDeadLetter, type DeadLetterRecord } from '../src/kafka/deadLetter';
+import { publishStored } from '../src/kafka/storedNotice';
 import type { HotOutcome } from '../src/contract/processEvent';
 import { asActivityFailure, InvalidEventError, recordAttempt } from './failure';
 
@@ -21,6 +22,11 @@ export interface ActivityDeps {
   table: string;
   bucket: string;
   dlqTopic: string;
+  /**
+   * Where storeHot announces each stored event (KAFKA_STORED_TOPIC), for GraphQL subscriptions;
+   * unset: no announcement (tools and tests that only store).
+   */
+  storedTopic?: string;
   /** Shards of the latest-events index (LATEST_INDEX_SHARDS); readers use the same number. */
   latestIndexShards: number;
   /** HOT_RETENTION_DAYS: items get expires_at for DynamoDB's TTL; 0 or absent = kept. */
@@ -35,11 +41,21 @@ function checked(event: EventEnvelope): EventEnvelope {
 
 export function createActivities(deps: ActivityDeps) {
   return {
-    /** Conditional put: the first write wins; a redelivered or replayed event is a duplicate, not an error. */
+    /**
+     * Conditional put: the first write wins; a redelivered or replayed event is a duplicate, not an
+     * error. Then the announcement to live subscribers, on both outcomes: a 'duplicate' may be the
+     * retry of an attempt that stored the item and died before announcing it. A failed
+     * announcement fails the attempt and Temporal retries it (the put is then a duplicate, which
+     * costs one conditional write), so every stored event is announced at least once; Kafka is on
+     * the event's path already (the bridge reads it from there), so this adds no new dependency.
+     */
     async storeHot(input: EventEnvelope): Promise<HotOutcome> {
       recordAttempt();
       try {
-        return await putEventItem(deps.dynamo, deps.table, checked(input), deps);
+        const event = checked(input);
+        const outcome = await putEventItem(deps.dynamo, deps.table, event, deps);
+        if (deps.storedTopic !== undefined) await publishStored(deps.producer, deps.storedTopic, event);
+        return outcome;
       } catch (err) {
         throw asActivityFailure(err);
       }

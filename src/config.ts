@@ -121,6 +121,8 @@ const envSchema = z.object({
   KAFKA_CLIENT_ID: name('client id').default('event-platform'),
   KAFKA_TOPIC: name('topic name').default('events.raw'),
   KAFKA_DLQ_TOPIC: name('topic name').default('events.dlq'),
+  // Announcements of stored events, for GraphQL subscriptions; every GraphQL instance reads all of it.
+  KAFKA_STORED_TOPIC: name('topic name').default('events.stored'),
   KAFKA_CONSUMER_GROUP: name('consumer group id').default('event-processors'),
   KAFKA_PRODUCE_TIMEOUT_MS: int(100, 120_000).default(5_000),
   PRODUCER_LINGER_MS: int(0, 1_000).default(2),
@@ -210,6 +212,10 @@ const envSchema = z.object({
   GRAPHQL_MAX_ALIASES: int(0, 100_000).default(30),
   GRAPHQL_MAX_FIELDS: int(10, 100_000).default(500),
   GRAPHQL_MAX_STORAGE_CALLS: int(1, 100_000).default(200),
+  // Live subscriptions (eventStored): open at once per read key (per client address without keys),
+  // and events waiting for one slow subscriber before it is cut off.
+  GRAPHQL_MAX_SUBSCRIPTIONS_PER_KEY: int(1, 100_000).default(10),
+  GRAPHQL_SUBSCRIPTION_QUEUE: int(1, 100_000).default(1_000),
   // Unset: on, except with ENVIRONMENT=production.
   GRAPHQL_GRAPHIQL: bool.optional(),
   GRAPHQL_INTROSPECTION: bool.optional(),
@@ -271,6 +277,7 @@ function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSetti
       clientId: env.KAFKA_CLIENT_ID,
       topic: env.KAFKA_TOPIC,
       dlqTopic: env.KAFKA_DLQ_TOPIC,
+      storedTopic: env.KAFKA_STORED_TOPIC,
       consumerGroup: env.KAFKA_CONSUMER_GROUP,
       produceTimeoutMs: env.KAFKA_PRODUCE_TIMEOUT_MS,
       lingerMs: env.PRODUCER_LINGER_MS,
@@ -327,6 +334,8 @@ function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSetti
       maxAliases: env.GRAPHQL_MAX_ALIASES,
       maxFields: env.GRAPHQL_MAX_FIELDS,
       maxStorageCalls: env.GRAPHQL_MAX_STORAGE_CALLS,
+      maxSubscriptionsPerKey: env.GRAPHQL_MAX_SUBSCRIPTIONS_PER_KEY,
+      subscriptionQueue: env.GRAPHQL_SUBSCRIPTION_QUEUE,
       graphiql: env.GRAPHQL_GRAPHIQL ?? env.ENVIRONMENT !== 'production',
       introspection: env.GRAPHQL_INTROSPECTION ?? env.ENVIRONMENT !== 'production',
     },
@@ -379,6 +388,7 @@ export const CONFIG_READERS: Record<ConfigVariable, readonly ConfigReader[]> = {
   KAFKA_CLIENT_ID: ['producer', 'bridge', 'worker', 'tools'],
   KAFKA_TOPIC: ['producer', 'bridge', 'tools'],
   KAFKA_DLQ_TOPIC: ['bridge', 'worker', 'tools'],
+  KAFKA_STORED_TOPIC: ['worker', 'graphql', 'tools'],
   KAFKA_CONSUMER_GROUP: ['bridge', 'tools'],
   KAFKA_PRODUCE_TIMEOUT_MS: ['producer'],
   PRODUCER_LINGER_MS: ['producer'],
@@ -439,6 +449,8 @@ export const CONFIG_READERS: Record<ConfigVariable, readonly ConfigReader[]> = {
   GRAPHQL_MAX_FIELDS: ['graphql'],
   GRAPHQL_MAX_DEPTH: ['graphql'],
   GRAPHQL_MAX_STORAGE_CALLS: ['graphql'],
+  GRAPHQL_MAX_SUBSCRIPTIONS_PER_KEY: ['graphql'],
+  GRAPHQL_SUBSCRIPTION_QUEUE: ['graphql'],
   GRAPHQL_GRAPHIQL: ['graphql'],
   GRAPHQL_INTROSPECTION: ['graphql'],
   LATEST_INDEX_SHARDS: ['worker', 'graphql'],
@@ -484,6 +496,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (env2.KAFKA_TOPIC === env2.KAFKA_DLQ_TOPIC) {
     problems.push({ variable: 'KAFKA_DLQ_TOPIC', message: 'must differ from KAFKA_TOPIC' });
+  }
+  if (env2.KAFKA_STORED_TOPIC === env2.KAFKA_TOPIC || env2.KAFKA_STORED_TOPIC === env2.KAFKA_DLQ_TOPIC) {
+    problems.push({ variable: 'KAFKA_STORED_TOPIC', message: 'must differ from KAFKA_TOPIC and KAFKA_DLQ_TOPIC' });
   }
   if (env2.MAX_EVENT_BYTES > env2.PRODUCER_MAX_BATCH_BYTES) {
     problems.push({ variable: 'PRODUCER_MAX_BATCH_BYTES', message: `must be at least MAX_EVENT_BYTES (${env2.MAX_EVENT_BYTES}) so one event fits a produce request` });

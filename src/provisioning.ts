@@ -37,6 +37,9 @@ import { createTemporalClient } from './temporal/connection';
 import { SEARCH_ATTRIBUTES } from './contract/processEvent';
 
 export const RAW_TOPIC_PARTITIONS = 4;
+/** events.stored: announcements of stored events, read by every GraphQL instance (subscriptions). */
+export const STORED_TOPIC_PARTITIONS = 4;
+export const STORED_TOPIC_RETENTION_MS = 3_600_000;
 
 export interface ProvisionOptions {
   checkOnly?: boolean;
@@ -73,6 +76,9 @@ export async function provisionKafka(cfg: Config, opts: ProvisionOptions): Promi
     const wanted = [
       { topic: cfg.kafka.topic, numPartitions: RAW_TOPIC_PARTITIONS },
       { topic: cfg.kafka.dlqTopic, numPartitions: 1 },
+      // Announcements for live subscribers, who only read from the latest offset: an hour of
+      // retention covers any consumer lag without keeping a second copy of every event.
+      { topic: cfg.kafka.storedTopic, numPartitions: STORED_TOPIC_PARTITIONS, configEntries: [{ name: 'retention.ms', value: String(STORED_TOPIC_RETENTION_MS) }] },
     ];
     const missing = wanted.filter((t) => !existing.has(t.topic));
     if (missing.length > 0 && opts.checkOnly) return `missing topics: ${missing.map((t) => t.topic).join(', ')}`;
@@ -258,7 +264,7 @@ export async function deprovision(cfg: Config, logger: Logger): Promise<void> {
   try {
     await admin.connect();
     const existing = new Set(await admin.listTopics());
-    const topics = [cfg.kafka.topic, cfg.kafka.dlqTopic].filter((t) => existing.has(t));
+    const topics = [cfg.kafka.topic, cfg.kafka.dlqTopic, cfg.kafka.storedTopic].filter((t) => existing.has(t));
     if (topics.length > 0) await admin.deleteTopics({ topics });
     await admin.deleteGroups([cfg.kafka.consumerGroup]).catch(() => undefined);
     await dynamo.send(new DeleteTableCommand({ TableName: cfg.aws.table })).catch((err: unknown) => {

@@ -117,6 +117,29 @@ describe('storeHot', () => {
     }
   });
 
+  it('announces the stored event on the stored topic after the put, on both outcomes', async () => {
+    for (const outcome of ['stored', 'duplicate'] as const) {
+      const dynamo = fakeClient(() => (outcome === 'duplicate' ? new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }) : undefined));
+      const { deps: d, sent } = deps({ dynamo: dynamo as unknown as ActivityDeps['dynamo'], storedTopic: 'events.stored' });
+      const event = makeEnvelope();
+      assert.equal(await new MockActivityEnvironment().run(createActivities(d).storeHot, event), outcome);
+      assert.equal(dynamo.calls.length, 1);
+      assert.deepEqual(sent.map((r) => r.topic), ['events.stored']);
+      assert.deepEqual(sent[0]!.messages, [{ key: event.event_id, value: serializeEnvelope(event) }]);
+    }
+  });
+
+  it('fails retryably when the announcement cannot be sent (the retry finds a duplicate and announces it)', async () => {
+    const { deps: d } = deps({
+      storedTopic: 'events.stored',
+      producer: { send: async () => Promise.reject(Object.assign(new Error('broker down'), { name: 'KafkaJSNumberOfRetriesExceeded' })) } as unknown as ActivityDeps['producer'],
+    });
+    const err = await new MockActivityEnvironment().run(createActivities(d).storeHot, makeEnvelope()).catch((e: unknown) => e);
+    assert.ok(err instanceof ApplicationFailure);
+    assert.equal(err.type, 'KafkaJSNumberOfRetriesExceeded');
+    assert.equal(err.nonRetryable, false);
+  });
+
   it('refuses an invalid event without retrying and without touching the table', async () => {
     const { deps: d, dynamo } = deps();
     const bad = makeEnvelope({ event_id: 'not-a-uuid' });

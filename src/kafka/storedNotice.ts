@@ -1,0 +1,30 @@
+/**
+ * The announcement that an event is stored (KAFKA_STORED_TOPIC): the envelope exactly as it was
+ * put into DynamoDB, keyed by event_id. Workers send it after the conditional put (on 'stored'
+ * and on 'duplicate', so a retry after a crash between put and send still announces it); every
+ * GraphQL instance reads the whole topic and fans it out to its live subscribers. Sending is
+ * at-least-once, so readers de-duplicate by event_id.
+ */
+import type { Producer } from 'kafkajs';
+import { serializeEnvelope, type EventEnvelope } from '../events/event';
+import { parseExact } from '../events/exactJson';
+import { parseEnvelope } from '../events/validate';
+
+export async function publishStored(producer: Pick<Producer, 'send'>, topic: string, event: EventEnvelope): Promise<void> {
+  // acks -1: an announcement the leader alone had would vanish with it, and the retry that could
+  // send it again happens only when this call fails.
+  await producer.send({ topic, acks: -1, messages: [{ key: event.event_id, value: serializeEnvelope(event) }] });
+}
+
+/** The envelope of a record of the stored topic, or undefined for a record that is not one. */
+export function parseStoredNotice(value: Buffer | null): EventEnvelope | undefined {
+  if (!value) return undefined;
+  let json: unknown;
+  try {
+    json = parseExact(value.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const parsed = parseEnvelope(json);
+  return parsed.ok ? parsed.value : undefined;
+}
