@@ -1,14 +1,17 @@
 /**
  * The GraphQL API (Mercurius on Fastify), without `listen`: POST /graphql, GraphiQL at
- * /graphiql, GET /health, GET /metrics (src/graphql/metrics.ts). Read-only; every list takes a
- * capped `limit` and an `after` cursor.
+ * /graphiql, GET /health, GET /metrics (src/graphql/metrics.ts), and live subscriptions over
+ * WebSocket (graphql-ws) at /graphql. Read-only; every list takes a capped `limit` and an
+ * `after` cursor.
  */
+import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { GraphQLScalarType, NoSchemaIntrospectionCustomRule, type GraphQLSchema } from 'graphql';
+import { GraphQLScalarType, NoSchemaIntrospectionCustomRule, specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import mercurius, { type MercuriusContext } from 'mercurius';
 import type { Logger } from 'pino';
 import { createGate, type AccessOptions } from '../http/access';
 import { guardFastify } from '../http/fastify';
+import { presentedKey } from '../http/keys';
 import { applyServerTimeouts, type ServerTimeouts } from '../http/hardening';
 import { fastifyHttpMetrics } from '../metrics/http';
 import { afterArg, BadArgument, eventIdArg, eventTypeArg, limitArg, userIdArg } from './arguments';
@@ -16,7 +19,9 @@ import { checkShape, createCostEstimator, type CostLimits } from './cost';
 import { StorageBudget, StorageBudgetExceeded, type EventReader } from './eventReader';
 import { registerGraphiql } from './graphiql';
 import { GraphqlMetrics, INVALID_OPERATION, operationLabel } from './metrics';
+import { createLiveFeed, TooManySubscriptions, type LiveFeed } from './liveFeed';
 import { SCHEMA } from './schema';
+import { admitSubscriber, SLOW_SUBSCRIBER_CLOSE_CODE, type LiveConnection } from './subscriptionAccess';
 
 
 export interface GraphqlAppDeps {
@@ -36,6 +41,11 @@ export interface GraphqlAppDeps {
   timeouts?: ServerTimeouts;
   /** GET /metrics; unset: a registry of the app's own (no process metrics). */
   metrics?: GraphqlMetrics;
+  /**
+   * Live subscriptions: the feed that stored events are published to (src/graphql/liveFeed.ts),
+   * and whether it is receiving them (for /health). Unset: a feed nobody publishes to.
+   */
+  live?: { feed: LiveFeed; ready?: () => boolean };
 }
 
 /** The defaults of config.ts, for callers (tests) that give only the argument limits. */
@@ -45,6 +55,8 @@ declare module 'mercurius' {
   interface MercuriusContext {
     /** This request's DynamoDB calls (GRAPHQL_MAX_STORAGE_CALLS). */
     storage?: StorageBudget;
+    /** A subscription connection's principal and socket (src/graphql/subscriptionAccess.ts). */
+    live?: LiveConnection;
   }
 }
 type RequestContext = MercuriusContext;
@@ -54,6 +66,8 @@ const JSONScalar = new GraphQLScalarType({
   serialize: (value) => value,
   parseValue: (value) => value,
 });
+
+const hasKeyHeader = (headers: Record<string, string | string[] | undefined>) => presentedKey(headers) !== undefined;
 
 export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
   // No per-request logs: a query log line per request is noise at analytics volumes.
@@ -101,7 +115,11 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
     }
   };
 
+  const feed = deps.live?.feed ?? createLiveFeed({ queueSize: 1_000, maxPerPrincipal: 10 });
+  const gate = createGate(deps.access, ['GET', 'POST']);
+
   type ListArgs = { limit?: number | null; after?: string | null };
+  type LiveArgs = { eventType?: string | null; userId?: string | null };
   const resolvers = {
     JSON: JSONScalar,
     Query: {
@@ -111,6 +129,26 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
       eventsByUser: (_: unknown, a: ListArgs & { userId: string }, ctx: RequestContext) =>
         guarded(() => deps.reader.byUser(userIdArg(a.userId), limitOf(a.limit), afterArg(a.after), ctx.storage)),
       event: (_: unknown, a: { eventId: string }, ctx: RequestContext) => guarded(() => deps.reader.byId(eventIdArg(a.eventId), ctx.storage)),
+    },
+    Subscription: {
+      eventStored: {
+        // Filtered in the feed, before an event is queued for this subscriber.
+        subscribe: (_: unknown, a: LiveArgs, ctx: RequestContext) => {
+          const filter = {
+            eventType: a.eventType == null ? undefined : eventTypeArg(a.eventType),
+            userId: a.userId == null ? undefined : userIdArg(a.userId),
+          };
+          const live = ctx.live;
+          if (!live) throw new mercurius.ErrorWithProps('subscriptions need a WebSocket connection (graphql-ws protocol) to /graphql', { code: 'BAD_REQUEST' });
+          try {
+            return feed.subscribe(live.principal, filter, (err) => live.socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, err.message));
+          } catch (err) {
+            if (err instanceof TooManySubscriptions) throw new mercurius.ErrorWithProps(err.message, { code: 'TOO_MANY_SUBSCRIPTIONS', limit: err.max });
+            throw err;
+          }
+        },
+        resolve: (event: unknown) => event,
+      },
     },
   };
 
@@ -126,7 +164,19 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
       if (query?.query === undefined && /\btext\/html\b/.test(request.headers.accept ?? '')) return reply.redirect('/graphiql', 302);
     });
   }
-  guardFastify(app, createGate(deps.access, ['GET', 'POST']), { publicRoutes: ['/', '/health', '/graphiql', '/graphiql/assets/:file'], needed: 'read' });
+  // Ours rather than Mercurius's, so connection_init can be seen before Mercurius acknowledges it;
+  // and before the guard, whose refusal of an upgrade must find the request marked as one (the
+  // plugin then destroys the socket after the 401 instead of leaving it open).
+  void app.register(fastifyWebsocket, { options: { maxPayload: 1_048_576 } });
+  void app.after(() => admitSubscriber(app.websocketServer, gate, deps.logger));
+  guardFastify(app, gate, {
+    publicRoutes: ['/', '/health', '/graphiql', '/graphiql/assets/:file'],
+    needed: 'read',
+    // A browser cannot set headers on a WebSocket: an upgrade without a key is let through (rate
+    // limited) and its key checked in connection_init (admitSubscriber). One with a key in its
+    // headers is checked here, like any request.
+    keyCheckedLater: (request) => request.routeOptions.url === '/graphql' && /^websocket$/i.test(request.headers.upgrade ?? '') && !hasKeyHeader(request.headers),
+  });
 
   void app.register(mercurius, {
     schema: SCHEMA,
@@ -142,6 +192,16 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
       requestInfo(request).storage = storage;
       return { storage };
     },
+    subscription: {
+      // The connection's principal, decided from its connection_init by admitSubscriber; a
+      // connection without one was refused there and is closed.
+      context: (socket) => {
+        const live = admitSubscriber.connectionOf(socket);
+        if (!live) throw new Error('connection refused in connection_init');
+        return { live };
+      },
+      keepAlive: 30_000,
+    },
   }).after(() => {
     // Before GraphQL validation (quadratic in fields): the document's shape. Runs once per query
     // text (Mercurius caches what passed).
@@ -156,10 +216,23 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
     app.graphql.addHook('onResolution', async (execution, context) => {
       if (execution.errors?.length) requestInfo(context.reply.request).failed = true;
     });
+    // Subscriptions run through graphql's subscribe(), which does not validate: the same checks
+    // as a query (shape, validation, cost per event delivered) before the subscription starts.
+    app.graphql.addHook('preSubscriptionExecution', async (schema, document, context) => {
+      checkShape(document, limits);
+      const rules = deps.introspection === false ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
+      const errors = validate(schema, document, rules);
+      if (errors.length > 0) throw new mercurius.ErrorWithProps(errors.map((e) => e.message).join('; '), { code: 'GRAPHQL_VALIDATION_FAILED' });
+      const vars = (context as { variables?: Record<string, unknown> }).variables;
+      estimatorFor(schema)(document, vars, undefined, limits.maxCost);
+    });
   });
 
   if (deps.graphiql !== false) registerGraphiql(app);
-  app.get('/health', async () => ({ status: 'ok' }));
+  // `subscriptions`: whether stored events are reaching this instance's subscribers.
+  const liveReady = deps.live?.ready;
+  app.get('/health', async () => (liveReady ? { status: 'ok', subscriptions: liveReady() ? 'ready' : 'starting' } : { status: 'ok' }));
+  app.addHook('onClose', async () => feed.closeAll());
   // Entrance: people type the host, or open /graphql, in a browser. Both lead to GraphiQL when it
   // is on; otherwise / says where the API is. A GET /graphql with a query, or from a client that
   // does not ask for HTML, is still the GraphQL endpoint.

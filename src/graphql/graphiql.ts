@@ -17,6 +17,8 @@ const ASSETS: Record<string, { path: string; type: string }> = {
 };
 
 const DEFAULT_QUERY = `# The newest events. Page with: latestEvents(limit: 10, after: "<cursor of the last event>")
+# Live, as they are stored (filters optional; with keys on, put the read key in Headers):
+#   subscription { eventStored(eventType: "page_view") { eventId eventType userId timestamp payload } }
 {
   latestEvents(limit: 10) {
     eventId
@@ -46,7 +48,12 @@ function page(graphqlPath: string, assetsPath: string): string {
   ${script('react-dom.production.min.js')}
   ${script('graphiql.min.js')}
   <script>
-    const fetcher = GraphiQL.createFetcher({ url: new URL(${JSON.stringify(graphqlPath)}, location.href).toString() });
+    // Subscriptions go over WebSocket (graphql-ws, bundled in graphiql.min.js) to the same path;
+    // the Headers tab is sent as the connection's connectionParams, so a read key works there too.
+    const url = new URL(${JSON.stringify(graphqlPath)}, location.href);
+    const subscriptionUrl = new URL(url);
+    subscriptionUrl.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const fetcher = GraphiQL.createFetcher({ url: url.toString(), subscriptionUrl: subscriptionUrl.toString() });
     ReactDOM.createRoot(document.getElementById('graphiql')).render(
       React.createElement(GraphiQL, { fetcher, defaultQuery: ${JSON.stringify(DEFAULT_QUERY)}, defaultEditorToolsVisibility: true }),
     );

@@ -29,4 +29,13 @@ type Query {
   "One event by its id, or null."
   event(eventId: ID!): Event
 }
+
+type Subscription {
+  """
+  Each event once, as soon as it is stored (and so readable by the queries), from the moment
+  of subscribing: no history. Both filters optional; given together, both must match. Over
+  WebSocket (graphql-ws protocol) at /graphql.
+  """
+  eventStored(eventType: String, userId: String): Event!
+}
 `;

@@ -3,15 +3,26 @@ import { createDynamoClient } from '../aws/clients';
 import type { Config } from '../config';
 import { runMain, type Running } from '../runMain';
 import { warnIfOpen } from '../http/access';
+import { createKafka } from '../kafka/client';
 import { createLogger } from '../logger';
 import { buildGraphqlApp } from './app';
 import { createEventReader } from './eventReader';
 import { GraphqlMetrics } from './metrics';
 import { createProcessRegistry } from '../metrics/registry';
+import { createLiveFeed } from './liveFeed';
+import { createStoredConsumer } from './storedConsumer';
 
 export async function startGraphql(config: Config): Promise<Running> {
   const logger = createLogger(config, 'graphql');
   const dynamo = createDynamoClient(config.aws);
+  const feed = createLiveFeed({ queueSize: config.graphql.subscriptionQueue, maxPerPrincipal: config.graphql.maxSubscriptionsPerKey });
+  const stored = createStoredConsumer({
+    kafka: createKafka(config.kafka, logger, '-graphql'),
+    topic: config.kafka.storedTopic,
+    groupBase: config.kafka.consumerGroup,
+    feed,
+    logger,
+  });
   const app = buildGraphqlApp({
     reader: createEventReader({
       dynamo,
@@ -27,11 +38,17 @@ export async function startGraphql(config: Config): Promise<Running> {
     access: { writeKeys: config.http.writeKeys, readKeys: config.http.readKeys, rateLimit: config.http.rateLimit.read, corsOrigins: config.http.graphqlCorsOrigins, trustedProxyHops: config.http.trustedProxyHops },
     timeouts: config.http.timeouts,
     metrics: new GraphqlMetrics({ registry: createProcessRegistry() }),
+    live: { feed, ready: () => stored.ready },
   });
   warnIfOpen(logger, config.environment, [{ kind: 'read', keys: config.http.readKeys, what: 'GraphQL (every stored event) and GET /metrics' }]);
-  app.addHook('onClose', async () => dynamo.destroy());
+  app.addHook('onClose', async () => {
+    await stored.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the stored-topic consumer failed'));
+    dynamo.destroy();
+  });
 
   const url = await app.listen({ port: config.http.graphqlPort, host: config.http.host });
+  // Queries work without Kafka; live subscriptions start once the consumer reads (retried).
+  void stored.start();
   logger.info({ url: `${url}/graphql`, graphiql: `${url}/graphiql` }, 'graphql listening');
   return {
     async stop(signal) {

@@ -5,12 +5,22 @@
  * too. Routes not listed as public, routes registered later, and requests that match no route
  * all need a `needed` key.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { admit, isRefusal, type Gate } from './access';
 import type { KeyKind } from './keys';
 import { SECURITY_HEADERS } from './hardening';
 
-export function guardFastify(app: FastifyInstance, gate: Gate, options: { publicRoutes: readonly string[]; needed: KeyKind }): void {
+export interface GuardOptions {
+  publicRoutes: readonly string[];
+  needed: KeyKind;
+  /**
+   * Requests whose key the route checks itself (a WebSocket upgrade: its key comes in the
+   * protocol's first message). They are rate-limited here like public routes.
+   */
+  keyCheckedLater?: (request: FastifyRequest) => boolean;
+}
+
+export function guardFastify(app: FastifyInstance, gate: Gate, options: GuardOptions): void {
   const publicRoutes = new Set(options.publicRoutes);
   app.addHook('onRequest', async (request, reply) => {
     void reply.headers(SECURITY_HEADERS);
@@ -20,7 +30,7 @@ export function guardFastify(app: FastifyInstance, gate: Gate, options: { public
       if (cors.preflight) return reply.code(204).send();
     }
     const route = request.routeOptions.url;
-    const access = route !== undefined && publicRoutes.has(route) ? 'public' : options.needed;
+    const access = (route !== undefined && publicRoutes.has(route)) || options.keyCheckedLater?.(request) ? 'public' : options.needed;
     const decision = admit(gate, access, request.headers, gate.clientAddress(request.socket.remoteAddress, request.headers));
     void reply.headers(decision.headers);
     if (isRefusal(decision)) return reply.code(decision.status).send(decision.body);

@@ -1,0 +1,123 @@
+/**
+ * Feeds a GraphQL process's live subscribers from the stored topic (KAFKA_STORED_TOPIC).
+ *
+ * Every GraphQL instance must see every stored event, so each one reads the topic in a consumer
+ * group of its own (unique per process: host, pid and a random part), from the latest offset: a
+ * subscriber gets events stored after it subscribed, never history (that is what the queries
+ * are for). Nothing is committed, and the group is deleted on shutdown; a group left behind by a
+ * crash holds no offsets and Kafka forgets it.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import { timeId } from '../aws/layout';
+import type { EventEnvelope } from '../events/event';
+import { parseStoredNotice } from '../kafka/storedNotice';
+import { encodeCursor, type EventRecord } from './eventReader';
+import type { LiveFeed } from './liveFeed';
+
+/** The GraphQL shape of a stored event, the same as the queries return for it. */
+export function eventRecord(event: EventEnvelope): EventRecord {
+  return {
+    eventId: event.event_id,
+    eventType: event.event_type,
+    userId: event.user_id,
+    timestamp: event.timestamp,
+    receivedAt: event.received_at,
+    payload: event.payload,
+    cursor: encodeCursor(timeId(event.timestamp, event.event_id)),
+  };
+}
+
+/** `<base>-graphql-<host>-<pid>-<random>`: unique per process, and recognisable in group listings. */
+export function liveGroupId(base: string): string {
+  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
+  return `${base}-graphql-${host}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+export interface StoredConsumer {
+  readonly groupId: string;
+  /** True once the consumer fetches from its partitions: events stored from then on reach subscribers. */
+  readonly ready: boolean;
+  /** Connects and reads; retried with backoff (Kafka down at startup) until it works or stop(). */
+  start(): Promise<void>;
+  /** Leaves and deletes the group. */
+  stop(): Promise<void>;
+}
+
+export function createStoredConsumer(deps: { kafka: Pick<Kafka, 'consumer' | 'admin'>; topic: string; groupBase: string; feed: LiveFeed; logger: Logger }): StoredConsumer {
+  const groupId = liveGroupId(deps.groupBase);
+  const consumer = deps.kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
+  let ready = false;
+  let started = false;
+  let stopped = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let wake: (() => void) | undefined;
+  // The first fetch comes after the group assigned the partitions and their starting offsets
+  // were resolved (the latest ones: nothing is committed), so from here nothing new is missed.
+  consumer.on(consumer.events.FETCH, () => {
+    if (!ready) deps.logger.info({ groupId, topic: deps.topic }, 'live subscriptions: reading stored events');
+    ready = true;
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    ready = false;
+    deps.logger.error({ err: payload.error, restart: payload.restart }, 'live subscriptions: stored-topic consumer crashed');
+  });
+  return {
+    groupId,
+    get ready() {
+      return ready;
+    },
+    async start() {
+      started = true;
+      for (let delay = 1_000; !stopped; delay = Math.min(delay * 2, 30_000)) {
+        try {
+          await run();
+          return;
+        } catch (err) {
+          if (stopped) return;
+          deps.logger.error({ err, retryInMs: delay }, 'live subscriptions unavailable: cannot read the stored topic');
+          await consumer.disconnect().catch(() => undefined);
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            retryTimer = setTimeout(resolve, delay);
+          });
+        }
+      }
+    },
+    async stop() {
+      ready = false;
+      stopped = true;
+      clearTimeout(retryTimer);
+      wake?.();
+      if (!started) return;
+      await consumer.disconnect();
+      const admin = deps.kafka.admin();
+      try {
+        await admin.connect();
+        await admin.deleteGroups([groupId]);
+      } catch (err) {
+        deps.logger.warn({ err, groupId }, 'live subscriptions: could not delete the consumer group (Kafka removes empty groups itself)');
+      } finally {
+        await admin.disconnect();
+      }
+    },
+  };
+
+  async function run(): Promise<void> {
+    await consumer.connect();
+    await consumer.subscribe({ topic: deps.topic, fromBeginning: false });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ message }) => {
+        const event = parseStoredNotice(message.value);
+        if (!event) {
+          deps.logger.warn({ topic: deps.topic, offset: message.offset }, 'live subscriptions: skipped a record that is not a stored event');
+          return;
+        }
+        deps.feed.publish(eventRecord(event));
+      },
+    });
+  }
+}
