@@ -51,12 +51,13 @@ export function createStoredConsumer(deps: { kafka: Pick<Kafka, 'consumer' | 'ad
   const consumer = deps.kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
   let ready = false;
   let started = false;
-  let stopped = false;
+  let stopped = false; // set by stop(); a last fetch during disconnect must not report ready
   let retryTimer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;
   // The first fetch comes after the group assigned the partitions and their starting offsets
   // were resolved (the latest ones: nothing is committed), so from here nothing new is missed.
   consumer.on(consumer.events.FETCH, () => {
+    if (stopped) return;
     if (!ready) deps.logger.info({ groupId, topic: deps.topic }, 'live subscriptions: reading stored events');
     ready = true;
   });

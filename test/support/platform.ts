@@ -41,6 +41,7 @@ export async function isolatedEnv(extra: Record<string, string> = {}): Promise<R
     LOG_LEVEL: 'info',
     KAFKA_TOPIC: `events.raw.test-${run}`,
     KAFKA_DLQ_TOPIC: `events.dlq.test-${run}`,
+    KAFKA_STORED_TOPIC: `events.stored.test-${run}`,
     KAFKA_CONSUMER_GROUP: `event-processors-test-${run}`,
     DYNAMODB_TABLE: `EventsHot-test-${run}`,
     S3_BUCKET: `event-platform-test-${run}`,
@@ -77,6 +78,8 @@ export interface Platform {
   config: Config;
   producerUrl: string;
   graphqlUrl: string;
+  /** Every GraphQL instance, `graphql` first (the others: `graphql-2`…, see `graphqls`). */
+  graphqlUrls: string[];
   temporal: Client;
   kafka: Kafka;
   dynamo: ReturnType<typeof createDynamoClient>;
@@ -97,10 +100,11 @@ export interface Platform {
 /**
  * `bridges` / `workers`: separate bridge and worker processes (2 of each unless given);
  * `processors`: bridge + worker processes (src/processor/main.ts, what `npm start` runs), named
- * `processor-1`…, instead of the separate ones unless those are given too.
+ * `processor-1`…, instead of the separate ones unless those are given too. `graphqls`: GraphQL
+ * processes (default 1): `graphql` on GRAPHQL_PORT, then `graphql-2`… on ports of their own.
  */
 export async function startPlatform(
-  opts: { bridges?: number; workers?: number; processors?: number; env?: Record<string, string>; built?: string } = {},
+  opts: { bridges?: number; workers?: number; processors?: number; graphqls?: number; env?: Record<string, string>; built?: string } = {},
 ): Promise<Platform> {
   const separate = opts.processors === undefined ? 2 : 0;
   const env = await isolatedEnv(opts.env);
@@ -111,7 +115,7 @@ export async function startPlatform(
   const logDir = join(REPO_ROOT, '.stack', 'test-logs', config.temporal.taskQueue);
   mkdirSync(logDir, { recursive: true });
   const procs: Proc[] = [];
-  const entries = new Map<string, string>();
+  const entries = new Map<string, { entry: string; extraEnv: Record<string, string> }>();
   // Every worker and processor of a run gets a port of its own for the SDK's metrics exporter,
   // kept across restarts; the default (9464) would collide between them and with other runs.
   const workerMetricsPorts = new Map<string, number>();
@@ -121,14 +125,14 @@ export async function startPlatform(
   ]) {
     workerMetricsPorts.set(name, Number(opts.env?.WORKER_METRICS_PORT ?? (await freePort())));
   }
-  const spawnProc = (name: string, entry: string) => {
-    entries.set(name, entry);
+  const spawnProc = (name: string, entry: string, extraEnv: Record<string, string> = {}) => {
+    entries.set(name, { entry, extraEnv });
     const metricsPort = workerMetricsPorts.get(name);
     // `built`: the output folder of a production build (npm run build): its compiled entry points.
     const args = opts.built === undefined ? ['--import', 'tsx', entry] : [join(opts.built, entry.replace(/\.ts$/, '.js'))];
     const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...env, ...(metricsPort === undefined ? {} : { WORKER_METRICS_PORT: String(metricsPort) }) },
+      env: { ...process.env, ...env, ...(metricsPort === undefined ? {} : { WORKER_METRICS_PORT: String(metricsPort) }), ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output: string[] = [];
@@ -148,6 +152,12 @@ export async function startPlatform(
 
   spawnProc('producer', ENTRY.producer);
   spawnProc('graphql', ENTRY.graphql);
+  const graphqlPorts = new Map<string, number>([['graphql', config.http.graphqlPort]]);
+  for (let i = 2; i <= (opts.graphqls ?? 1); i++) {
+    const port = await freePort();
+    graphqlPorts.set(`graphql-${i}`, port);
+    spawnProc(`graphql-${i}`, ENTRY.graphql, { GRAPHQL_PORT: String(port) });
+  }
   for (let i = 1; i <= (opts.workers ?? separate); i++) spawnProc(`worker-${i}`, ENTRY.worker);
   for (let i = 1; i <= (opts.bridges ?? separate); i++) spawnProc(`bridge-${i}`, ENTRY.bridge);
   for (let i = 1; i <= (opts.processors ?? 0); i++) spawnProc(`processor-${i}`, ENTRY.processor);
@@ -190,8 +200,9 @@ export async function startPlatform(
   const ready = async (name: string) => {
     if (name === 'producer') {
       await waitFor('producer /health', async () => (running('producer'), (await fetch(`${producerUrl}/health`)).ok), { timeoutMs: 60_000 });
-    } else if (name === 'graphql') {
-      await waitFor('graphql /health', async () => (running('graphql'), (await fetch(`${graphqlUrl}/health`)).ok), { timeoutMs: 60_000 });
+    } else if (graphqlPorts.has(name)) {
+      const url = `http://127.0.0.1:${graphqlPorts.get(name)}`;
+      await waitFor(`${name} /health`, async () => (running(name), (await fetch(`${url}/health`)).ok), { timeoutMs: 60_000 });
     } else {
       const markers = name.startsWith('worker') ? ['worker running'] : name.startsWith('bridge') ? ['bridge running'] : ['worker running', 'bridge running'];
       await waitFor(`${name} to start`, () => markers.every((m) => running(name).output.some((l) => l.includes(m))), { timeoutMs: 90_000 });
@@ -210,6 +221,7 @@ export async function startPlatform(
     config,
     producerUrl,
     graphqlUrl,
+    graphqlUrls: [...graphqlPorts.values()].map((port) => `http://127.0.0.1:${port}`),
     temporal,
     kafka,
     dynamo,
@@ -223,10 +235,10 @@ export async function startPlatform(
     },
     async restart(name) {
       const proc = procs.find((p) => p.name === name);
-      const entry = entries.get(name);
-      if (!proc || !entry) throw new Error(`no process ${name}`);
+      const spawned = entries.get(name);
+      if (!proc || !spawned) throw new Error(`no process ${name}`);
       if (proc.child.exitCode === null && proc.child.signalCode === null) throw new Error(`${name} is still running`);
-      spawnProc(name, entry);
+      spawnProc(name, spawned.entry, spawned.extraEnv);
       await ready(name);
     },
     processes: () => procs.map((p) => p.name),
