@@ -22,6 +22,10 @@
  * with all seven fields about 4,700, so the default budget of 50,000 lets both through and
  * refuses eleven such latestEvents side by side.
  *
+ * A subscription (`eventStored`) is checked the same way: its estimate is the cost of one event
+ * sent (1 per field, no storage read), so any reasonable selection passes and aliases or
+ * oversized documents are refused as for queries.
+ *
  * The figures are upper bounds, computed from the document alone. The reader also counts its
  * DynamoDB calls per request (GRAPHQL_MAX_STORAGE_CALLS), the last guard for what the estimate
  * cannot see (1 MB pages of large events).
