@@ -19,6 +19,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/config';
 import { buildGraphqlApp } from '../../src/graphql/app';
 import { encodeCursor, type EventReader, type EventRecord } from '../../src/graphql/eventReader';
+import { createLiveFeed } from '../../src/graphql/liveFeed';
 import { waitFor } from '../support/wait';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -48,6 +49,7 @@ describe('GraphiQL in headless Chromium', { skip: missing, timeout: 120_000 }, (
   let keyedUrl = '';
   let profile = '';
   let browser: BrowserContext;
+  const feed = createLiveFeed({ queueSize: 100, maxPerPrincipal: 10 });
 
   before(async () => {
     // The limits of the default configuration: what a developer's `npm start` serves.
@@ -55,7 +57,7 @@ describe('GraphiQL in headless Chromium', { skip: missing, timeout: 120_000 }, (
     app = buildGraphqlApp({ reader, limits: config.graphql, shards: config.latestIndexShards });
     await app.listen({ port: 0, host: '127.0.0.1' });
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    keyedApp = buildGraphqlApp({ reader, limits: config.graphql, shards: config.latestIndexShards, access: { readKeys: [READ_KEY] } });
+    keyedApp = buildGraphqlApp({ reader, limits: config.graphql, shards: config.latestIndexShards, access: { readKeys: [READ_KEY] }, live: { feed } });
     await keyedApp.listen({ port: 0, host: '127.0.0.1' });
     keyedUrl = `http://127.0.0.1:${(keyedApp.server.address() as AddressInfo).port}`;
     profile = mkdtempSync(join(tmpdir(), 'graphiql-chromium-'));
@@ -108,13 +110,13 @@ describe('GraphiQL in headless Chromium', { skip: missing, timeout: 120_000 }, (
   }
 
   /** Types a query into the editor, runs it and returns the response pane's text once it shows the event. */
-  async function runTypedQuery(page: Page): Promise<string> {
+  async function runTypedQuery(page: Page, query = `{ eventsByUser(userId: "${EVENT.userId}", limit: 5) { eventId userId payload } }`): Promise<string> {
     const editor = page.locator('.graphiql-query-editor .CodeMirror').first();
     await editor.click();
     await page.keyboard.press('Control+A');
     await page.keyboard.press('Delete');
     // insertText, not type: the editor closes brackets as they are typed.
-    await page.keyboard.insertText(`{ eventsByUser(userId: "${EVENT.userId}", limit: 5) { eventId userId payload } }`);
+    await page.keyboard.insertText(query);
     await page.locator('.graphiql-execute-button').click();
     const response = page.locator('.graphiql-response');
     await response.getByText(EVENT.eventId, { exact: false }).first().waitFor({ timeout: 30_000 });
@@ -153,6 +155,31 @@ describe('GraphiQL in headless Chromium', { skip: missing, timeout: 120_000 }, (
     problems.length = 0;
     await docsShowSchema(page);
     assert.match(await runTypedQuery(page), /\/pricing/);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('runs a subscription with the key from the Headers tab and shows a stored event as it arrives', async () => {
+    const { page, problems } = await openGraphiql(keyedUrl);
+    await page.getByText('Headers', { exact: true }).first().click();
+    await page.locator('.graphiql-editor-tool .CodeMirror').last().click();
+    await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${READ_KEY}` }));
+    problems.length = 0; // the schema fetch before the key was typed is a 401
+    const editor = page.locator('.graphiql-query-editor .CodeMirror').first();
+    await editor.click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Delete');
+    await page.keyboard.insertText(`subscription { eventStored(userId: "${EVENT.userId}") { eventId userId payload } }`);
+    // The Headers edit is taken after a debounce: run until the subscription is open on the server.
+    await waitFor('the subscription open on the server', async () => {
+      if (feed.count() === 1) return true;
+      await page.locator('.graphiql-execute-button').click();
+      return false;
+    }, { timeoutMs: 30_000, intervalMs: 1_000 });
+    feed.publish({ ...EVENT, eventId: '0192f1c4-8d1e-7c3a-9b2f-000000000042', payload: { page: '/live' } });
+    const response = page.locator('.graphiql-response');
+    await response.getByText('/live', { exact: false }).first().waitFor({ timeout: 30_000 });
+    assert.match(await response.innerText(), /000000000042/);
     assert.deepEqual(problems, []);
     await page.close();
   });
