@@ -6,7 +6,7 @@
  */
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { GraphQLScalarType, NoSchemaIntrospectionCustomRule, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLScalarType, NoSchemaIntrospectionCustomRule, specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import mercurius, { type MercuriusContext } from 'mercurius';
 import type { Logger } from 'pino';
 import { createGate, type AccessOptions } from '../http/access';
@@ -211,6 +211,9 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
       const body = (context.reply.request.body ?? context.reply.request.query) as { operationName?: string } | undefined;
       // Labelled first, so a request refused for its cost is counted under what it asked for.
       requestInfo(context.reply.request).operation = operationLabel(document, body?.operationName);
+      if (getOperationAST(document, body?.operationName ?? undefined)?.operation === 'subscription') {
+        throw new mercurius.ErrorWithProps('subscriptions run over a WebSocket to /graphql (graphql-ws protocol), not over HTTP requests', { code: 'BAD_REQUEST' }, 400);
+      }
       estimatorFor(schema)(document, variables as Record<string, unknown> | undefined, body?.operationName ?? undefined, limits.maxCost);
     });
     app.graphql.addHook('onResolution', async (execution, context) => {

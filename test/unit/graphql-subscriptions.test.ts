@@ -178,6 +178,37 @@ describe('eventStored subscriptions', () => {
   });
 });
 
+describe('eventStored subscriptions without keys', () => {
+  it('answers a subscription sent as an HTTP request with 400 and where to send it', async () => {
+    const app = buildGraphqlApp({ reader: {} as EventReader, limits: { defaultLimit: 10, maxLimit: 100 } });
+    try {
+      const res = await app.inject({ method: 'POST', url: '/graphql', payload: { query: 'subscription { eventStored { eventId } }' } });
+      assert.equal(res.statusCode, 400);
+      assert.match(res.json<{ errors: { message: string }[] }>().errors[0]!.message, /WebSocket to \/graphql \(graphql-ws protocol\)/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('caps open subscriptions per client address', async () => {
+    const feed = createLiveFeed({ queueSize: 10, maxPerPrincipal: 2 });
+    const app = buildGraphqlApp({ reader: {} as EventReader, limits: { defaultLimit: 10, maxLimit: 100 }, live: { feed } });
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const c = createClient({ url: `${address.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+    try {
+      const open = [watch(c), watch(c)];
+      await waitFor('2 open', () => feed.count('ip:127.0.0.1') === 2, { timeoutMs: 5_000, intervalMs: 10 });
+      const errors = (await watch(c).ended) as { message: string }[];
+      assert.match(errors[0]!.message, /at most 2 open at once per client address/);
+      for (const w of open) w.stop();
+      await waitFor('none open', () => feed.count() === 0, { timeoutMs: 5_000, intervalMs: 10 });
+    } finally {
+      await c.dispose();
+      await app.close();
+    }
+  });
+});
+
 describe('live feed', () => {
   it('cuts off a subscriber whose queue is full, and keeps serving the others', async () => {
     const feed = createLiveFeed({ queueSize: 2, maxPerPrincipal: 10 });
