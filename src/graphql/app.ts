@@ -211,8 +211,10 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
       const body = (context.reply.request.body ?? context.reply.request.query) as { operationName?: string } | undefined;
       // Labelled first, so a request refused for its cost is counted under what it asked for.
       requestInfo(context.reply.request).operation = operationLabel(document, body?.operationName);
+      // 200 with the error, like any GraphQL error of a well-formed request: GraphiQL sends a
+      // subscription over HTTP when it runs one before its editor parsed the document.
       if (getOperationAST(document, body?.operationName ?? undefined)?.operation === 'subscription') {
-        throw new mercurius.ErrorWithProps('subscriptions run over a WebSocket to /graphql (graphql-ws protocol), not over HTTP requests', { code: 'BAD_REQUEST' }, 400);
+        throw new mercurius.ErrorWithProps('subscriptions run over a WebSocket to /graphql (graphql-ws protocol), not over HTTP requests', { code: 'BAD_REQUEST' }, 200);
       }
       estimatorFor(schema)(document, variables as Record<string, unknown> | undefined, body?.operationName ?? undefined, limits.maxCost);
     });

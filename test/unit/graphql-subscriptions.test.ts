@@ -179,11 +179,13 @@ describe('eventStored subscriptions', () => {
 });
 
 describe('eventStored subscriptions without keys', () => {
-  it('answers a subscription sent as an HTTP request with 400 and where to send it', async () => {
+  it('answers a subscription sent as an HTTP request with an error saying where to send it', async () => {
     const app = buildGraphqlApp({ reader: {} as EventReader, limits: { defaultLimit: 10, maxLimit: 100 } });
     try {
       const res = await app.inject({ method: 'POST', url: '/graphql', payload: { query: 'subscription { eventStored { eventId } }' } });
-      assert.equal(res.statusCode, 400);
+      // 200, as for any GraphQL error in a well-formed request: GraphiQL sends a subscription over
+      // HTTP when it runs one before its editor parsed the document, and shows this message.
+      assert.equal(res.statusCode, 200);
       assert.match(res.json<{ errors: { message: string }[] }>().errors[0]!.message, /WebSocket to \/graphql \(graphql-ws protocol\)/);
     } finally {
       await app.close();
