@@ -22,6 +22,7 @@ export async function startGraphql(config: Config): Promise<Running> {
     groupBase: config.kafka.consumerGroup,
     feed,
     logger,
+    retentionDays: config.retention.hotDays,
   });
   const app = buildGraphqlApp({
     reader: createEventReader({

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { timeId } from '../aws/layout';
+import { retentionCutoff, timeId } from '../aws/layout';
 import type { EventEnvelope } from '../events/event';
 import { parseStoredNotice } from '../kafka/storedNotice';
 import { encodeCursor, type EventRecord } from './eventReader';
@@ -30,6 +30,15 @@ export function eventRecord(event: EventEnvelope): EventRecord {
   };
 }
 
+/**
+ * Whether the queries would serve this event: with HOT_RETENTION_DAYS set they never return one
+ * older than the retention, so neither do subscriptions (a late event, stored but already past it).
+ */
+export function withinRetention(event: Pick<EventEnvelope, 'timestamp'>, retentionDays: number, nowMs: number): boolean {
+  const from = retentionCutoff(retentionDays, nowMs);
+  return from === undefined || event.timestamp >= from;
+}
+
 /** `<base>-graphql-<host>-<pid>-<random>`: unique per process, and recognisable in group listings. */
 export function liveGroupId(base: string): string {
   const host = hostname().replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
@@ -46,7 +55,15 @@ export interface StoredConsumer {
   stop(): Promise<void>;
 }
 
-export function createStoredConsumer(deps: { kafka: Pick<Kafka, 'consumer' | 'admin'>; topic: string; groupBase: string; feed: LiveFeed; logger: Logger }): StoredConsumer {
+export function createStoredConsumer(deps: {
+  kafka: Pick<Kafka, 'consumer' | 'admin'>;
+  topic: string;
+  groupBase: string;
+  feed: LiveFeed;
+  logger: Logger;
+  /** HOT_RETENTION_DAYS, as the reader applies it; 0 or absent = no limit. */
+  retentionDays?: number;
+}): StoredConsumer {
   const groupId = liveGroupId(deps.groupBase);
   const consumer = deps.kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
   let ready = false;
@@ -117,7 +134,7 @@ export function createStoredConsumer(deps: { kafka: Pick<Kafka, 'consumer' | 'ad
           deps.logger.warn({ topic: deps.topic, offset: message.offset }, 'live subscriptions: skipped a record that is not a stored event');
           return;
         }
-        deps.feed.publish(eventRecord(event));
+        if (withinRetention(event, deps.retentionDays ?? 0, Date.now())) deps.feed.publish(eventRecord(event));
       },
     });
   }

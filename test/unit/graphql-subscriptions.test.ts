@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { buildGraphqlApp, GRAPHQL_LIMIT_DEFAULTS } from '../../src/graphql/app';
 import type { EventReader, EventRecord } from '../../src/graphql/eventReader';
 import { createLiveFeed, RecentIds, SlowSubscriberError, type LiveFeed } from '../../src/graphql/liveFeed';
-import { eventRecord } from '../../src/graphql/storedConsumer';
+import { eventRecord, withinRetention } from '../../src/graphql/storedConsumer';
 import { keyHeadersOf } from '../../src/graphql/subscriptionAccess';
 import { parseStoredNotice } from '../../src/kafka/storedNotice';
 import { serializeEnvelope } from '../../src/events/event';
@@ -232,6 +232,13 @@ describe('live feed', () => {
     await assert.rejects(slow.next(), SlowSubscriberError);
     assert.deepEqual(await slow.next(), { value: undefined, done: true });
     assert.equal(feed.count(), 0);
+  });
+
+  it('passes on only events the queries would serve under HOT_RETENTION_DAYS', () => {
+    const now = Date.parse('2026-11-26T00:00:00.000Z');
+    assert.equal(withinRetention({ timestamp: '2026-11-20T00:00:00.000Z' }, 7, now), true);
+    assert.equal(withinRetention({ timestamp: '2026-11-18T23:59:59.999Z' }, 7, now), false);
+    assert.equal(withinRetention({ timestamp: '2001-01-01T00:00:00.000Z' }, 0, now), true);
   });
 
   it('forgets the oldest ids first', () => {
