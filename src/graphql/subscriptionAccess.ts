@@ -67,13 +67,13 @@ function decide(gate: Gate, request: IncomingMessage, payload: unknown): { princ
 }
 
 /**
- * Watches every new WebSocket's first message. Registered before Mercurius handles the socket, so
- * its listener runs first: by the time Mercurius asks for the connection's context (in
+ * Watches every new WebSocket until its connection_init. Registered before Mercurius handles the
+ * socket, so its listener runs first: by the time Mercurius asks for the connection's context (in
  * connection_init), the decision is made.
  */
 export function admitSubscriber(wss: WebSocketServer, gate: Gate, logger?: Logger): void {
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
-    socket.once('message', (data: RawData) => {
+    const onMessage = (data: RawData) => {
       let message: { type?: unknown; payload?: unknown } | undefined;
       try {
         message = JSON.parse(data.toString()) as typeof message;
@@ -81,6 +81,7 @@ export function admitSubscriber(wss: WebSocketServer, gate: Gate, logger?: Logge
         message = undefined;
       }
       if (message?.type !== 'connection_init') return; // Mercurius answers protocol errors itself
+      socket.off('message', onMessage);
       const verdict = decide(gate, request, message.payload);
       if ('code' in verdict) {
         logger?.debug({ code: verdict.code, reason: verdict.reason }, 'subscription connection refused');
@@ -88,7 +89,8 @@ export function admitSubscriber(wss: WebSocketServer, gate: Gate, logger?: Logge
         return;
       }
       admitted.set(socket, { principal: verdict.principal, socket });
-    });
+    };
+    socket.on('message', onMessage);
   });
 }
 
