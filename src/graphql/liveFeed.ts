@@ -27,6 +27,13 @@ export interface LiveFeedOptions {
   maxPerPrincipal: number;
   /** Event ids remembered for de-duplication. */
   recentIds?: number;
+  /** Told of every stored event received (new or a repeat) and every cut-off, for metrics. */
+  observer?: LiveFeedObserver;
+}
+
+export interface LiveFeedObserver {
+  received(outcome: 'new' | 'repeat'): void;
+  cutOff(): void;
 }
 
 /** Why a subscriber was cut off; its message is what the client is told. */
@@ -102,12 +109,15 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     sub.queue.length = 0;
     sub.failed = err;
     sub.end();
+    options.observer?.cutOff();
     sub.onCutOff?.(err);
   };
 
   return {
     publish(event) {
-      if (!recent.add(event.eventId)) return false;
+      const isNew = recent.add(event.eventId);
+      options.observer?.received(isNew ? 'new' : 'repeat');
+      if (!isNew) return false;
       for (const sub of subscribers) {
         if (!matches(sub.filter, event)) continue;
         if (sub.waiting) {

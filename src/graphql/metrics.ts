@@ -8,8 +8,9 @@
  * Requests that never reach execution (not parseable, not valid) are `invalid`.
  */
 import { getOperationAST, Kind, type DocumentNode, type SelectionSetNode } from 'graphql';
-import { Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { httpRequestHistogram, LATENCY_BUCKETS, type HttpLabels } from '../metrics/registry';
+import type { LiveFeedObserver } from './liveFeed';
 
 export const INVALID_OPERATION = 'invalid';
 
@@ -21,6 +22,9 @@ export class GraphqlMetrics {
   readonly http: Histogram<HttpLabels>;
   readonly operations: Histogram<'operation' | 'outcome'>;
   readonly storageCalls: Histogram<'operation'>;
+  readonly storedEvents: Counter<'outcome'>;
+  readonly subscriberCutOffs: Counter;
+  private openSubscriptions: () => number = () => 0;
 
   /** `registry`: the process's (createProcessRegistry); a bare one of its own when not given. */
   constructor(opts: { registry?: Registry } = {}) {
@@ -40,6 +44,36 @@ export class GraphqlMetrics {
       buckets: STORAGE_CALL_BUCKETS,
       registers: [registry],
     });
+    this.storedEvents = new Counter({
+      name: 'graphql_stored_events_total',
+      help: 'Stored-event announcements read from the stored topic, by outcome: new (sent to matching subscribers) or repeat (seen recently, dropped).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    this.subscriberCutOffs = new Counter({
+      name: 'graphql_subscriptions_cut_off_total',
+      help: 'Subscribers disconnected because their queue was full (GRAPHQL_SUBSCRIPTION_QUEUE).',
+      registers: [registry],
+    });
+    const open = () => this.openSubscriptions();
+    new Gauge({
+      name: 'graphql_subscriptions_open',
+      help: 'Live subscriptions (eventStored) open on this instance.',
+      registers: [registry],
+      collect() {
+        this.set(open());
+      },
+    });
+  }
+
+  /** For the live feed: counts what it receives and whom it cuts off. */
+  liveObserver(): LiveFeedObserver {
+    return { received: (outcome) => this.storedEvents.inc({ outcome }), cutOff: () => this.subscriberCutOffs.inc() };
+  }
+
+  /** Where graphql_subscriptions_open reads its value at each scrape. */
+  watchSubscriptions(count: () => number): void {
+    this.openSubscriptions = count;
   }
 
   text(): Promise<string> {

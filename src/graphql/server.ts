@@ -15,7 +15,9 @@ import { createStoredConsumer } from './storedConsumer';
 export async function startGraphql(config: Config): Promise<Running> {
   const logger = createLogger(config, 'graphql');
   const dynamo = createDynamoClient(config.aws);
-  const feed = createLiveFeed({ queueSize: config.graphql.subscriptionQueue, maxPerPrincipal: config.graphql.maxSubscriptionsPerKey });
+  const metrics = new GraphqlMetrics({ registry: createProcessRegistry() });
+  const feed = createLiveFeed({ queueSize: config.graphql.subscriptionQueue, maxPerPrincipal: config.graphql.maxSubscriptionsPerKey, observer: metrics.liveObserver() });
+  metrics.watchSubscriptions(() => feed.count());
   const stored = createStoredConsumer({
     kafka: createKafka(config.kafka, logger, '-graphql'),
     topic: config.kafka.storedTopic,
@@ -38,7 +40,7 @@ export async function startGraphql(config: Config): Promise<Running> {
     logger,
     access: { writeKeys: config.http.writeKeys, readKeys: config.http.readKeys, rateLimit: config.http.rateLimit.read, corsOrigins: config.http.graphqlCorsOrigins, trustedProxyHops: config.http.trustedProxyHops },
     timeouts: config.http.timeouts,
-    metrics: new GraphqlMetrics({ registry: createProcessRegistry() }),
+    metrics,
     live: { feed, ready: () => stored.ready },
   });
   warnIfOpen(logger, config.environment, [{ kind: 'read', keys: config.http.readKeys, what: 'GraphQL (every stored event) and GET /metrics' }]);

@@ -12,6 +12,7 @@ import { buildGraphqlApp, GRAPHQL_LIMIT_DEFAULTS } from '../../src/graphql/app';
 import type { EventReader, EventRecord } from '../../src/graphql/eventReader';
 import { createLiveFeed, RecentIds, SlowSubscriberError, type LiveFeed } from '../../src/graphql/liveFeed';
 import { eventRecord, withinRetention } from '../../src/graphql/storedConsumer';
+import { GraphqlMetrics } from '../../src/graphql/metrics';
 import { keyHeadersOf } from '../../src/graphql/subscriptionAccess';
 import { parseStoredNotice } from '../../src/kafka/storedNotice';
 import { serializeEnvelope } from '../../src/events/event';
@@ -239,6 +240,23 @@ describe('live feed', () => {
     assert.equal(withinRetention({ timestamp: '2026-11-20T00:00:00.000Z' }, 7, now), true);
     assert.equal(withinRetention({ timestamp: '2026-11-18T23:59:59.999Z' }, 7, now), false);
     assert.equal(withinRetention({ timestamp: '2001-01-01T00:00:00.000Z' }, 0, now), true);
+  });
+
+  it('counts announcements (new, repeat), cut-offs and open subscriptions for /metrics', async () => {
+    const metrics = new GraphqlMetrics();
+    const feed = createLiveFeed({ queueSize: 1, maxPerPrincipal: 10, observer: metrics.liveObserver() });
+    metrics.watchSubscriptions(() => feed.count());
+    feed.subscribe('ip:a', {});
+    const e = record();
+    feed.publish(e);
+    feed.publish(e);
+    assert.match(await metrics.text(), /graphql_subscriptions_open 1\b/);
+    feed.publish(record()); // the subscriber never reads: its queue of 1 is full
+    const text = await metrics.text();
+    assert.match(text, /graphql_stored_events_total\{outcome="new"\} 2\b/);
+    assert.match(text, /graphql_stored_events_total\{outcome="repeat"\} 1\b/);
+    assert.match(text, /graphql_subscriptions_cut_off_total 1\b/);
+    assert.match(text, /graphql_subscriptions_open 0\b/);
   });
 
   it('forgets the oldest ids first', () => {
