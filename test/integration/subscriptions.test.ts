@@ -130,6 +130,12 @@ describe('GraphQL subscriptions on two instances', { timeout: 300_000 }, () => {
     assert.match(sample.receivedAt, /Z$/);
     assert.ok(sample.cursor.length > 0);
     assert.equal((sample.payload as { big: number }).big, 12);
+
+    // What an operator sees on the second instance: its two subscriptions, the events it read.
+    const metrics = await (await fetch(`${g2}/metrics`, { headers: { authorization: `Bearer ${READ_KEY}` } })).text();
+    assert.match(metrics, /graphql_subscriptions_open 2\b/);
+    const read = Number(/graphql_stored_events_total\{outcome="new"\} (\d+)/.exec(metrics)?.[1]);
+    assert.ok(read >= posted.length + probes.size, `read ${read} announcements`);
   });
 
   it('an announcement sent twice (a retried storeHot) reaches a subscriber once', async () => {
