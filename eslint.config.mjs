@@ -9,7 +9,10 @@ const workflowForbiddenImports = {
     { group: ['node:*'], message: 'Workflow code runs in the Temporal sandbox: no Node built-ins.' },
     { group: ['@aws-sdk/*', 'kafkajs', 'pino', 'express', 'fastify', 'mercurius'], message: 'Workflow code does no I/O: call an activity.' },
     { group: ['**/config', '**/config.js', '**/src/config'], message: 'Workflow code must not read configuration: pass values in as workflow input.' },
-    { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Only @temporalio/workflow and @temporalio/common are workflow-safe.' },
+    {
+      group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
+      message: 'Only @temporalio/workflow and @temporalio/common are workflow-safe.',
+    },
   ],
   paths: ['fs', 'path', 'os', 'crypto', 'child_process', 'http', 'https', 'net', 'dns', 'process', 'uuid'].map((name) => ({
     name,

@@ -67,9 +67,7 @@ export function createActivities(deps: ActivityDeps) {
       try {
         const event = checked(input);
         const key = archiveKey(event);
-        await deps.s3.send(
-          new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: serializeEnvelope(event), ContentType: 'application/json' }),
-        );
+        await deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: serializeEnvelope(event), ContentType: 'application/json' }));
         return { key };
       } catch (err) {
         throw asActivityFailure(err);
@@ -81,7 +79,12 @@ export function createActivities(deps: ActivityDeps) {
         const key = (record.original as Partial<EventEnvelope> | undefined)?.event_id ?? record.workflow_id ?? null;
         await publishDeadLetter(deps.producer, deps.dlqTopic, key, record);
         // The SDK's activity logger adds the workflow id, which the worker logs as event_id.
-        Context.current().log.warn('event dead-lettered', { stage: record.error.stage, type: record.error.type, message: record.error.message, attempts: record.error.attempts });
+        Context.current().log.warn('event dead-lettered', {
+          stage: record.error.stage,
+          type: record.error.type,
+          message: record.error.message,
+          attempts: record.error.attempts,
+        });
       } catch (err) {
         throw asActivityFailure(err);
       }

@@ -37,7 +37,15 @@ export async function benchBridge({ quick }: { quick: boolean }): Promise<void> 
     await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
     const now = new Date().toISOString();
     const messages = Array.from({ length: EVENTS }, (_, i) => {
-      const event: EventEnvelope = { schema_version: SCHEMA_VERSION, event_id: uuidv7(), event_type: 'bench', user_id: `u${i % 64}`, timestamp: now, received_at: now, payload: { i } };
+      const event: EventEnvelope = {
+        schema_version: SCHEMA_VERSION,
+        event_id: uuidv7(),
+        event_type: 'bench',
+        user_id: `u${i % 64}`,
+        timestamp: now,
+        received_at: now,
+        payload: { i },
+      };
       ids.push(event.event_id);
       return { key: event.user_id, value: serializeEnvelope(event) };
     });

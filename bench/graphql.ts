@@ -54,7 +54,9 @@ export async function benchGraphql({ quick }: { quick: boolean }): Promise<Graph
         ['event(eventId)', `{ event(eventId: "${someId}") { eventId eventType userId timestamp payload } }`],
         ['latestEvents(limit: 100)', '{ latestEvents(limit: 100) { eventId eventType userId timestamp payload cursor } }'],
       ];
-      console.log(`\ngraphql: ${size} items (${writeRate.toFixed(0)} items/s written with BatchWriteItem), autocannon ${CONNECTIONS} connections, ${seconds} s per query\n`);
+      console.log(
+        `\ngraphql: ${size} items (${writeRate.toFixed(0)} items/s written with BatchWriteItem), autocannon ${CONNECTIONS} connections, ${seconds} s per query\n`,
+      );
       const rows: GraphqlFigures['rows'] = [];
       for (const [name, query] of queries) {
         const body = JSON.stringify({ query });
@@ -64,7 +66,9 @@ export async function benchGraphql({ quick }: { quick: boolean }): Promise<Graph
         rows.push({ name, result });
         const base = rows[0]!.result;
         // autocannon's latencies are whole milliseconds, so the ratio is taken on requests/s.
-        console.log(`${name.padEnd(28)} p50 ${String(result.p50).padStart(4)} ms  p99 ${String(result.p99).padStart(4)} ms  ${result.rps.toFixed(0).padStart(6)} req/s  x${(result.rps / base.rps).toFixed(3)} of baseline req/s`);
+        console.log(
+          `${name.padEnd(28)} p50 ${String(result.p50).padStart(4)} ms  p99 ${String(result.p99).padStart(4)} ms  ${result.rps.toFixed(0).padStart(6)} req/s  x${(result.rps / base.rps).toFixed(3)} of baseline req/s`,
+        );
       }
       results.push({ items: size, rows });
     }
@@ -87,7 +91,15 @@ async function writeItems(dynamo: ReturnType<typeof createDynamoClient>, table: 
         const chunk = Array.from({ length: Math.min(25, count - next) }, () => from + next++);
         let requests = chunk.map((i) => {
           const timestamp = new Date(now - ((i * 7_919) % (10 * 86_400_000))).toISOString();
-          const event: EventEnvelope = { schema_version: SCHEMA_VERSION, event_id: uuidv7(), event_type: `type${i % 8}`, user_id: `user${i % 1000}`, timestamp, received_at: timestamp, payload: { i, page: `/p/${i % 50}`, referrer: 'google.com' } };
+          const event: EventEnvelope = {
+            schema_version: SCHEMA_VERSION,
+            event_id: uuidv7(),
+            event_type: `type${i % 8}`,
+            user_id: `user${i % 1000}`,
+            timestamp,
+            received_at: timestamp,
+            payload: { i, page: `/p/${i % 50}`, referrer: 'google.com' },
+          };
           someId = event.event_id;
           return { PutRequest: { Item: marshallItem(toItem(event, shards)) } };
         });

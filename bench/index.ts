@@ -26,7 +26,9 @@ async function main(): Promise<void> {
   };
   if (values.only !== undefined && !(values.only in parts)) throw new Error(`--only must be one of ${Object.keys(parts).join(', ')}, got ${values.only}`);
   const started = performance.now();
-  console.log(`npm run bench${values.quick ? ' --quick' : ''}: ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, local stack (Temporal dev server, Kafka, dynalite, versitygw) on the same machine`);
+  console.log(
+    `npm run bench${values.quick ? ' --quick' : ''}: ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, local stack (Temporal dev server, Kafka, dynalite, versitygw) on the same machine`,
+  );
   for (const [name, run] of Object.entries(parts)) if (values.only === undefined || values.only === name) await run();
   console.log(`\nbench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }

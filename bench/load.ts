@@ -18,7 +18,14 @@ export interface LoadResult {
   failures: number;
 }
 
-export async function autocannon(opts: { url: string; connections: number; seconds: number; method?: string; body?: string; headers?: Record<string, string> }): Promise<LoadResult> {
+export async function autocannon(opts: {
+  url: string;
+  connections: number;
+  seconds: number;
+  method?: string;
+  body?: string;
+  headers?: Record<string, string>;
+}): Promise<LoadResult> {
   const args = [AUTOCANNON, '--json', '-c', String(opts.connections), '-d', String(opts.seconds), '-m', opts.method ?? 'GET'];
   for (const [name, value] of Object.entries(opts.headers ?? {})) args.push('-H', `${name}=${value}`);
   if (opts.body !== undefined) args.push('-b', opts.body);
@@ -30,13 +37,24 @@ export async function autocannon(opts: { url: string; connections: number; secon
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`autocannon exited ${code}: ${stderr.slice(-500)}`);
-  const result = JSON.parse(stdout) as { '2xx': number; duration: number; latency: { p50: number; p99: number }; non2xx: number; errors: number; timeouts: number };
+  const result = JSON.parse(stdout) as {
+    '2xx': number;
+    duration: number;
+    latency: { p50: number; p99: number };
+    non2xx: number;
+    errors: number;
+    timeouts: number;
+  };
   return { rps: result['2xx'] / result.duration, p50: result.latency.p50, p99: result.latency.p99, failures: result.non2xx + result.errors + result.timeouts };
 }
 
 /** Starts `node --import tsx <entry>` with `env`, and resolves once `ready()` says so. */
 export async function startServer(entry: string, env: Record<string, string>, ready: () => Promise<boolean>): Promise<{ stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2000)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

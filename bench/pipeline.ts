@@ -43,7 +43,13 @@ async function waitForCount(client: Client, query: string, target: number, timeo
 }
 
 /** Starts `n` workflows, `IN_FLIGHT_STARTS` at a time, and waits until all are Completed: runs per second. */
-async function ceiling(client: Client, taskQueue: string, workflowType: string, n: number, requestEagerStart: boolean): Promise<{ rate: number; eager: number }> {
+async function ceiling(
+  client: Client,
+  taskQueue: string,
+  workflowType: string,
+  n: number,
+  requestEagerStart: boolean,
+): Promise<{ rate: number; eager: number }> {
   const run = randomBytes(3).toString('hex');
   let next = 0;
   let eager = 0;
@@ -61,17 +67,30 @@ async function ceiling(client: Client, taskQueue: string, workflowType: string, 
   return { rate: n / ((performance.now() - started) / 1000), eager };
 }
 
-export async function benchCeilings(n: number, workerOptions: Partial<WorkerOptions> = {}): Promise<{ bare: number; bareEager: number; twoActivities: number; twoLocalEager: number; eagerShare: number }> {
+export async function benchCeilings(
+  n: number,
+  workerOptions: Partial<WorkerOptions> = {},
+): Promise<{ bare: number; bareEager: number; twoActivities: number; twoLocalEager: number; eagerShare: number }> {
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'error', ENVIRONMENT: 'development' });
   Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const workflowBundle: WorkflowBundleWithSourceMap = await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: new DefaultLogger('ERROR') });
+  const workflowBundle: WorkflowBundleWithSourceMap = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./workflows'),
+    logger: new DefaultLogger('ERROR'),
+  });
   const queues: string[] = [];
   const round = async (workflowType: string, eager: boolean) => {
     const taskQueue = `bench-ceiling-${randomBytes(4).toString('hex')}`;
     queues.push(taskQueue);
-    const worker = await Worker.create({ connection, namespace: config.temporal.namespace, taskQueue, workflowBundle, activities: { noop: async () => undefined }, ...workerOptions });
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue,
+      workflowBundle,
+      activities: { noop: async () => undefined },
+      ...workerOptions,
+    });
     return worker.runUntil(() => ceiling(client, taskQueue, workflowType, n, eager));
   };
   try {
@@ -79,7 +98,13 @@ export async function benchCeilings(n: number, workerOptions: Partial<WorkerOpti
     const bareEager = await round('bareWorkflow', true);
     const twoActivities = await round('twoActivitiesWorkflow', false);
     const twoLocalEager = await round('twoLocalActivitiesWorkflow', true);
-    return { bare: bare.rate, bareEager: bareEager.rate, twoActivities: twoActivities.rate, twoLocalEager: twoLocalEager.rate, eagerShare: bareEager.eager / n };
+    return {
+      bare: bare.rate,
+      bareEager: bareEager.rate,
+      twoActivities: twoActivities.rate,
+      twoLocalEager: twoLocalEager.rate,
+      eagerShare: bareEager.eager / n,
+    };
   } finally {
     for (const taskQueue of queues) {
       for await (const wf of client.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) {
@@ -165,10 +190,14 @@ export async function benchPipeline({ quick, levers = !quick }: { quick: boolean
   const n = Number(process.env.BENCH_PIPELINE_EVENTS ?? (quick ? 400 : 1500));
   const idle = Number(process.env.BENCH_IDLE_EVENTS ?? (quick ? 20 : 50));
   const ceilingRuns = Number(process.env.BENCH_CEILING_RUNS ?? (quick ? 200 : 1000));
-  console.log(`\npipeline: POST → item + object + Completed run; ${n} events in batches of ${BATCH}, ${idle} idle events one at a time; ceilings from ${ceilingRuns} runs each\n`);
+  console.log(
+    `\npipeline: POST → item + object + Completed run; ${n} events in batches of ${BATCH}, ${idle} idle events one at a time; ceilings from ${ceilingRuns} runs each\n`,
+  );
 
   const c = await benchCeilings(ceilingRuns);
-  console.log(`ceilings/s: bare ${c.bare.toFixed(1)}, bare eager ${c.bareEager.toFixed(1)} (${(100 * c.eagerShare).toFixed(0)}% eager), two regular activities ${c.twoActivities.toFixed(1)}, two local eager ${c.twoLocalEager.toFixed(1)}`);
+  console.log(
+    `ceilings/s: bare ${c.bare.toFixed(1)}, bare eager ${c.bareEager.toFixed(1)} (${(100 * c.eagerShare).toFixed(0)}% eager), two regular activities ${c.twoActivities.toFixed(1)}, two local eager ${c.twoLocalEager.toFixed(1)}`,
+  );
   const rounds: [string, Parameters<typeof startPlatform>[0]][] = [
     ['before: 2 bridges + 2 workers, regular activities', { bridges: 2, workers: 2, env: { FAST_PATH_TIMEOUT_MS: '0' } }],
     ['now: 2 processors, eager start, fast path', { processors: 2 }],
@@ -193,7 +222,9 @@ export async function benchPipeline({ quick, levers = !quick }: { quick: boolean
 
   console.log('');
   const row = (what: string, rate: number, note = '') =>
-    console.log(`${what.padEnd(58)} ${rate.toFixed(1).padStart(7)}/s  x${(rate / before.rate).toFixed(2)} of before  ${((100 * rate) / c.bareEager).toFixed(0).padStart(3)}% of eager bare${note}`);
+    console.log(
+      `${what.padEnd(58)} ${rate.toFixed(1).padStart(7)}/s  x${(rate / before.rate).toFixed(2)} of before  ${((100 * rate) / c.bareEager).toFixed(0).padStart(3)}% of eager bare${note}`,
+    );
   row('ceiling: bare workflow', c.bare);
   row('ceiling: bare workflow, eager start', c.bareEager, `  (${(100 * c.eagerShare).toFixed(0)}% started eagerly)`);
   row('ceiling: two no-op regular activities', c.twoActivities);

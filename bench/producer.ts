@@ -15,7 +15,9 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const BATCH = 100;
 
 const single = JSON.stringify({ event_type: 'page_view', user_id: '123', payload: { page: '/home', referrer: 'google.com' } });
-const batch = JSON.stringify({ events: Array.from({ length: BATCH }, (_, i) => ({ event_type: 'page_view', user_id: `u${i % 16}`, payload: { page: `/p/${i}`, referrer: 'google.com' } })) });
+const batch = JSON.stringify({
+  events: Array.from({ length: BATCH }, (_, i) => ({ event_type: 'page_view', user_id: `u${i % 16}`, payload: { page: `/p/${i}`, referrer: 'google.com' } })),
+});
 
 export interface ProducerFigures {
   rows: { name: string; result: LoadResult; eventsPerRequest: number; baseline: LoadResult }[];
@@ -34,7 +36,8 @@ export async function benchProducer({ quick }: { quick: boolean }): Promise<Prod
   const answers = async (url: string) => (await fetch(url)).status > 0;
   const load = async (url: string, body: string) => {
     const runs: LoadResult[] = [];
-    for (let i = 0; i < rounds; i++) runs.push(await autocannon({ url, connections: CONNECTIONS, seconds, method: 'POST', body, headers: { 'content-type': 'application/json' } }));
+    for (let i = 0; i < rounds; i++)
+      runs.push(await autocannon({ url, connections: CONNECTIONS, seconds, method: 'POST', body, headers: { 'content-type': 'application/json' } }));
     // At saturation the producer refuses with 503 + Retry-After (admission, Kafka too slow):
     // counted and shown, not a failure of the bench; only 2xx answers count as throughput.
     const failures = runs.reduce((sum, r) => sum + r.failures, 0);
@@ -59,7 +62,12 @@ export async function benchProducer({ quick }: { quick: boolean }): Promise<Prod
     try {
       await load(`${producerUrl}/events`, single); // warm-up: JIT, connections, topic metadata
       figures.rows.push({ name: `${name}, POST /events`, result: await load(`${producerUrl}/events`, single), eventsPerRequest: 1, baseline: bareSingle });
-      figures.rows.push({ name: `${name}, POST /events/batch (${BATCH})`, result: await load(`${producerUrl}/events/batch`, batch), eventsPerRequest: BATCH, baseline: bareBatch });
+      figures.rows.push({
+        name: `${name}, POST /events/batch (${BATCH})`,
+        result: await load(`${producerUrl}/events/batch`, batch),
+        eventsPerRequest: BATCH,
+        baseline: bareBatch,
+      });
     } finally {
       await producer.stop();
     }

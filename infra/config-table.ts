@@ -38,7 +38,12 @@ export function documentedVariables(envExample: string): DocumentedVariable[] {
     } else if (variable?.[2]) {
       const commented = variable[1] !== undefined;
       const value = variable[3]?.trim() ?? '';
-      variables.push({ name: variable[2], section, default: commented && !/^(true|false)$/.test(value) ? '' : value, meaning: blockUsed ? '〃' : firstSentence(comment) });
+      variables.push({
+        name: variable[2],
+        section,
+        default: commented && !/^(true|false)$/.test(value) ? '' : value,
+        meaning: blockUsed ? '〃' : firstSentence(comment),
+      });
       blockUsed = true;
     } else if (line.startsWith('#')) {
       if (blockUsed) comment = [];

@@ -32,27 +32,35 @@ const url = z
   .string()
   .trim()
   .refine((v) => /^https?:\/\/[^/\s]+/.test(v), 'expected an http(s) URL such as http://127.0.0.1:4567');
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' }).transform((v) => v === 'true' || v === '1' || v === 'yes');
 /** A file the process reads at startup (certificates, keys, config files). */
 const existingFile = z
   .string()
   .trim()
   .refine((path) => existsSync(path) && statSync(path).isFile(), 'no such file');
-const commaList = (v: string) => v.split(',').map((item) => item.trim()).filter(Boolean);
+const commaList = (v: string) =>
+  v
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 /** API keys: token characters only, so a key fits `Authorization: Bearer` and Basic alike. */
 const keyList = z
   .string()
   .default('')
   .transform(commaList)
-  .refine((keys) => keys.every((k) => /^[A-Za-z0-9._~+/=-]{16,256}$/.test(k)), 'expected a comma-separated list of keys, each 16-256 characters of A-Z a-z 0-9 . _ ~ + / = -');
+  .refine(
+    (keys) => keys.every((k) => /^[A-Za-z0-9._~+/=-]{16,256}$/.test(k)),
+    'expected a comma-separated list of keys, each 16-256 characters of A-Z a-z 0-9 . _ ~ + / = -',
+  );
 /** Allowed CORS origins: `*` or exact origins (scheme://host[:port], no path). */
 const originList = z
   .string()
   .default('')
   .transform(commaList)
-  .refine((origins) => origins.every((o) => o === '*' || /^https?:\/\/[^/\s,]+$/.test(o)), 'expected * or a comma-separated list of origins such as https://shop.example.com (no path, no trailing slash)');
+  .refine(
+    (origins) => origins.every((o) => o === '*' || /^https?:\/\/[^/\s,]+$/.test(o)),
+    'expected * or a comma-separated list of origins such as https://shop.example.com (no path, no trailing slash)',
+  );
 
 /**
  * Largest MAX_EVENT_BYTES. An accepted event becomes one DynamoDB item (at most 400 KB = 409 600
@@ -87,7 +95,9 @@ export function isSecretVariable(name: string): boolean {
 /** Raw schema: one key per environment variable, each validated on its own so errors name it. */
 const envSchema = z.object({
   ENVIRONMENT: z.enum(['development', 'test', 'production'], { message: 'expected development, test or production' }).default('development'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'expected fatal, error, warn, info, debug, trace or silent' }).default('info'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'expected fatal, error, warn, info, debug, trace or silent' })
+    .default('info'),
   HOST: name('host').default('127.0.0.1'),
   // Replaced by WRITE_KEYS and READ_KEYS. Refusing to start is safer than ignoring it, which
   // would leave APIs open that their operator believes protected.
@@ -116,7 +126,12 @@ const envSchema = z.object({
     .string()
     .trim()
     .default('localhost:9092')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .refine((list) => list.length > 0 && list.every((s) => hostPort.test(s)), 'expected a comma-separated list of host:port, such as localhost:9092'),
   KAFKA_CLIENT_ID: name('client id').default('event-platform'),
   KAFKA_TOPIC: name('topic name').default('events.raw'),
@@ -162,10 +177,22 @@ const envSchema = z.object({
   TEMPORAL_CONFIG_FILE: existingFile.optional(),
   TEMPORAL_PROFILE: name('profile name').optional(),
 
-  AWS_REGION: z.string().trim().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1').default('us-east-1'),
-  DYNAMODB_TABLE: z.string().trim().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'expected a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)').default('EventsHot'),
+  AWS_REGION: z
+    .string()
+    .trim()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1')
+    .default('us-east-1'),
+  DYNAMODB_TABLE: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'expected a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)')
+    .default('EventsHot'),
   DYNAMODB_ENDPOINT: url.optional(),
-  S3_BUCKET: z.string().trim().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3-63 of a-z 0-9 . -)').default('event-platform-raw-events'),
+  S3_BUCKET: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3-63 of a-z 0-9 . -)')
+    .default('event-platform-raw-events'),
   S3_ENDPOINT: url.optional(),
   S3_FORCE_PATH_STYLE: bool.optional(),
   // Only whether it is set matters here (the SDK's default chain reads it itself): set, it
@@ -478,12 +505,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((issue) => {
-        const variable = String(issue.path[0] ?? '(environment)');
-        const got = present[variable];
-        const shown = got === undefined ? '' : isSecretVariable(variable) ? ' (value not shown: it is a secret)' : ` (got "${got}")`;
-        return { variable, message: `${issue.message}${shown}` };
-      }).map((problem) => redactSecrets(problem, present)),
+      parsed.error.issues
+        .map((issue) => {
+          const variable = String(issue.path[0] ?? '(environment)');
+          const got = present[variable];
+          const shown = got === undefined ? '' : isSecretVariable(variable) ? ' (value not shown: it is a secret)' : ` (got "${got}")`;
+          return { variable, message: `${issue.message}${shown}` };
+        })
+        .map((problem) => redactSecrets(problem, present)),
     );
   }
   const env2 = parsed.data;
@@ -501,10 +530,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push({ variable: 'KAFKA_STORED_TOPIC', message: 'must differ from KAFKA_TOPIC and KAFKA_DLQ_TOPIC' });
   }
   if (env2.MAX_EVENT_BYTES > env2.PRODUCER_MAX_BATCH_BYTES) {
-    problems.push({ variable: 'PRODUCER_MAX_BATCH_BYTES', message: `must be at least MAX_EVENT_BYTES (${env2.MAX_EVENT_BYTES}) so one event fits a produce request` });
+    problems.push({
+      variable: 'PRODUCER_MAX_BATCH_BYTES',
+      message: `must be at least MAX_EVENT_BYTES (${env2.MAX_EVENT_BYTES}) so one event fits a produce request`,
+    });
   }
   if (env2.ARCHIVE_EXPIRATION_DAYS > 0 && env2.ARCHIVE_TRANSITION_DAYS > 0 && env2.ARCHIVE_EXPIRATION_DAYS <= env2.ARCHIVE_TRANSITION_DAYS) {
-    problems.push({ variable: 'ARCHIVE_EXPIRATION_DAYS', message: `must exceed ARCHIVE_TRANSITION_DAYS (${env2.ARCHIVE_TRANSITION_DAYS}), or objects expire before they move (0 = never expire)` });
+    problems.push({
+      variable: 'ARCHIVE_EXPIRATION_DAYS',
+      message: `must exceed ARCHIVE_TRANSITION_DAYS (${env2.ARCHIVE_TRANSITION_DAYS}), or objects expire before they move (0 = never expire)`,
+    });
   }
   if (env2.MAX_EVENT_BYTES > env2.MAX_BATCH_BYTES) {
     problems.push({ variable: 'MAX_EVENT_BYTES', message: `must not exceed MAX_BATCH_BYTES (${env2.MAX_BATCH_BYTES})` });
@@ -552,9 +587,15 @@ function retryProblems(env: z.infer<typeof envSchema>): { variable: string; mess
       problems.push({ variable: `${step}_RETRY_INITIAL_INTERVAL_MS`, message: `must not exceed ${step}_RETRY_MAX_INTERVAL_MS (${maximum}), got ${initial}` });
     }
     if (env.ACTIVITY_TIMEOUT_MS > budget) {
-      problems.push({ variable: `${step}_RETRY_MAX_ELAPSED_MS`, message: `must be at least ACTIVITY_TIMEOUT_MS (${env.ACTIVITY_TIMEOUT_MS}) so one attempt fits, got ${budget}` });
+      problems.push({
+        variable: `${step}_RETRY_MAX_ELAPSED_MS`,
+        message: `must be at least ACTIVITY_TIMEOUT_MS (${env.ACTIVITY_TIMEOUT_MS}) so one attempt fits, got ${budget}`,
+      });
     } else if (initial >= budget) {
-      problems.push({ variable: `${step}_RETRY_MAX_ELAPSED_MS`, message: `must exceed ${step}_RETRY_INITIAL_INTERVAL_MS (${initial}) or nothing is ever retried, got ${budget}` });
+      problems.push({
+        variable: `${step}_RETRY_MAX_ELAPSED_MS`,
+        message: `must exceed ${step}_RETRY_INITIAL_INTERVAL_MS (${initial}) or nothing is ever retried, got ${budget}`,
+      });
     }
   }
   return problems;

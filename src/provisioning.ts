@@ -78,7 +78,11 @@ export async function provisionKafka(cfg: Config, opts: ProvisionOptions): Promi
       { topic: cfg.kafka.dlqTopic, numPartitions: 1 },
       // Announcements for live subscribers, who only read from the latest offset: an hour of
       // retention covers any consumer lag without keeping a second copy of every event.
-      { topic: cfg.kafka.storedTopic, numPartitions: STORED_TOPIC_PARTITIONS, configEntries: [{ name: 'retention.ms', value: String(STORED_TOPIC_RETENTION_MS) }] },
+      {
+        topic: cfg.kafka.storedTopic,
+        numPartitions: STORED_TOPIC_PARTITIONS,
+        configEntries: [{ name: 'retention.ms', value: String(STORED_TOPIC_RETENTION_MS) }],
+      },
     ];
     const missing = wanted.filter((t) => !existing.has(t.topic));
     if (missing.length > 0 && opts.checkOnly) return `missing topics: ${missing.map((t) => t.topic).join(', ')}`;
@@ -134,7 +138,7 @@ async function tableTtl(client: DynamoDBClient, cfg: Config, opts: ProvisionOpti
     return `; TTL turned on for ${TTL_ATTRIBUTE}`;
   } catch (err) {
     if (/UnknownOperation|UnknownError|NotImplemented/.test((err as Error).name)) {
-      return '; this server has no TTL: the workers\' sweep deletes expired items (HOT_SWEEP_INTERVAL_MS)';
+      return "; this server has no TTL: the workers' sweep deletes expired items (HOT_SWEEP_INTERVAL_MS)";
     }
     throw err;
   }
@@ -183,7 +187,9 @@ async function bucketLifecycle(client: S3Client, cfg: Config, opts: ProvisionOpt
  * sent to another region's endpoint without one (IllegalLocationConstraintException).
  */
 export function createBucketInput(bucket: string, region: string): CreateBucketCommandInput {
-  return region === 'us-east-1' ? { Bucket: bucket } : { Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } };
+  return region === 'us-east-1'
+    ? { Bucket: bucket }
+    : { Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } };
 }
 
 export async function provisionBucket(cfg: Config, opts: ProvisionOptions): Promise<string> {

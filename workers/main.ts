@@ -52,7 +52,8 @@ export function installRuntime(config: Config, logger: Logger, shutdownSignals: 
     if (telemetryOptions) throw new Error(`WORKER_METRICS_PORT=${config.worker.metricsPort}: ${(err as Error).message}`, { cause: err });
     throw err;
   }
-  if (telemetryOptions) logger.info({ metrics: `http://${bindAddress(config.http.host, config.worker.metricsPort)}/metrics` }, 'Temporal SDK metrics exporter listening');
+  if (telemetryOptions)
+    logger.info({ metrics: `http://${bindAddress(config.http.host, config.worker.metricsPort)}/metrics` }, 'Temporal SDK metrics exporter listening');
 }
 
 /**

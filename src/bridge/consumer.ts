@@ -165,9 +165,7 @@ export function createBridge(deps: BridgeDeps) {
       }
       if (abandoned()) return false;
       // One failure stands for the window: the one an operator most needs to see.
-      const worst = outcomes
-        .filter((o): o is Exclude<Outcome, { done: true }> => !o.done)
-        .reduce((a, b) => (SEVERITY[b.kind] > SEVERITY[a.kind] ? b : a));
+      const worst = outcomes.filter((o): o is Exclude<Outcome, { done: true }> => !o.done).reduce((a, b) => (SEVERITY[b.kind] > SEVERITY[a.kind] ? b : a));
       const since = status.backoffOf(partition)?.since ?? Date.now();
       status.setBackoff(partition, {
         kind: worst.kind,
@@ -178,9 +176,20 @@ export function createBridge(deps: BridgeDeps) {
         ...(worst.code ? { code: worst.code } : {}),
         reason: worst.reason,
       });
-      const line = { topic, partition, kind: worst.kind, code: worst.code, error: worst.reason, waiting: failed.length, fromOffset: failed[0]!.offset, step, retryInMs: delay };
+      const line = {
+        topic,
+        partition,
+        kind: worst.kind,
+        code: worst.code,
+        error: worst.reason,
+        waiting: failed.length,
+        fromOffset: failed[0]!.offset,
+        step,
+        retryInMs: delay,
+      };
       if (worst.kind === 'transient') logger.warn(line, 'cannot start workflows; backing off, nothing committed');
-      else if (worst.kind === 'systemic') logger.error(line, 'Temporal rejects every workflow start (namespace setup?); backing off, nothing dead-lettered or committed');
+      else if (worst.kind === 'systemic')
+        logger.error(line, 'Temporal rejects every workflow start (namespace setup?); backing off, nothing dead-lettered or committed');
       else logger.error(line, 'cannot publish to the dead-letter topic; backing off, nothing committed');
       await sleepUnless(delay, abandoned);
       if (abandoned()) return false;

@@ -64,7 +64,7 @@ function grpcCause(err: unknown): { code?: number; message: string } {
   let message = '';
   for (let e = err as ErrorLike | undefined, depth = 0; e && depth < 5; e = e.cause as ErrorLike | undefined, depth++) {
     if (typeof e !== 'object') break;
-    const text = typeof e.details === 'string' && e.details ? e.details : e.message ?? '';
+    const text = typeof e.details === 'string' && e.details ? e.details : (e.message ?? '');
     if (typeof e.code === 'number') return { code: e.code, message: text };
     if (!message && text) message = text;
   }

@@ -76,18 +76,20 @@ export function createStartProcessEvent(
       // Without a deadline the SDK retries an unreachable server for ~21 s per call, longer than
       // the bridge can go without heartbeating; with one, the call fails with DEADLINE_EXCEEDED
       // and the bridge's own backoff takes over.
-      await client.withDeadline(Date.now() + opts.timeoutMs, () => client.workflow.start<typeof processEvent>(WORKFLOW_TYPE, {
-        workflowId: event.event_id,
-        taskQueue: temporal.taskQueue,
-        args: [input],
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-        typedSearchAttributes: new TypedSearchAttributes([
-          { key: EventTypeKey, value: event.event_type },
-          { key: UserIdKey, value: event.user_id },
-        ]),
-        staticSummary: workflowSummary(event),
-        ...(opts.requestEagerStart ? { requestEagerStart: true } : {}),
-      }));
+      await client.withDeadline(Date.now() + opts.timeoutMs, () =>
+        client.workflow.start<typeof processEvent>(WORKFLOW_TYPE, {
+          workflowId: event.event_id,
+          taskQueue: temporal.taskQueue,
+          args: [input],
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+          typedSearchAttributes: new TypedSearchAttributes([
+            { key: EventTypeKey, value: event.event_type },
+            { key: UserIdKey, value: event.user_id },
+          ]),
+          staticSummary: workflowSummary(event),
+          ...(opts.requestEagerStart ? { requestEagerStart: true } : {}),
+        }),
+      );
       return 'started';
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return 'already-started';

@@ -149,7 +149,11 @@ export class BridgeStatus {
  * The bridge's metrics in `registry`, read at scrape time from the status: the counters stay the
  * plain numbers the bridge logs and the bench reads, and a scrape costs a few map reads.
  */
-function registerBridgeMetrics(registry: Registry, status: BridgeStatus, view: { consumer: () => ConsumerState; backoffs: () => Backoff[]; lags: () => Lag[] }): void {
+function registerBridgeMetrics(
+  registry: Registry,
+  status: BridgeStatus,
+  view: { consumer: () => ConsumerState; backoffs: () => Backoff[]; lags: () => Lag[] },
+): void {
   const counter = (name: string, help: string, value: () => number) =>
     new Counter({
       name: `bridge_${name}`,
@@ -172,22 +176,39 @@ function registerBridgeMetrics(registry: Registry, status: BridgeStatus, view: {
       },
     });
   const s = status.stats;
-  counter('records_consumed_total', 'Records of the raw topic this bridge finished (started, found started or dead-lettered); rate() is records per second.', () => s.consumed);
+  counter(
+    'records_consumed_total',
+    'Records of the raw topic this bridge finished (started, found started or dead-lettered); rate() is records per second.',
+    () => s.consumed,
+  );
   counter('records_started_total', 'Records whose processEvent workflow this bridge started.', () => s.started);
   counter('records_already_started_total', 'Redelivered records whose workflow had already started.', () => s.alreadyStarted);
   counter('records_dead_lettered_total', 'Records sent to the dead-letter topic by the bridge (unusable or rejected by Temporal).', () => s.deadLettered);
-  counter('start_transient_failures_total', 'Workflow starts that failed because Temporal was unreachable, slow or overloaded (retried).', () => s.transientFailures);
-  counter('start_systemic_failures_total', 'Workflow starts Temporal refused in a way that hits every record (retried, never dead-lettered).', () => s.systemicFailures);
+  counter(
+    'start_transient_failures_total',
+    'Workflow starts that failed because Temporal was unreachable, slow or overloaded (retried).',
+    () => s.transientFailures,
+  );
+  counter(
+    'start_systemic_failures_total',
+    'Workflow starts Temporal refused in a way that hits every record (retried, never dead-lettered).',
+    () => s.systemicFailures,
+  );
   counter('dead_letter_failures_total', 'Dead-letter publishes that failed (retried).', () => s.deadLetterFailures);
   counter('consumer_crashes_total', 'Times the Kafka consumer crashed.', () => s.consumerCrashes);
   counter('consumer_restarts_total', 'Times the Kafka consumer rejoined the group after a crash.', () => s.consumerRestarts);
   counter('group_joins_total', 'Times this member joined its consumer group (1 at start, +1 per rebalance).', () => s.groupJoins);
   counter('heartbeat_failures_total', 'Consumer-group heartbeats that failed while a window was in flight.', () => s.heartbeatFailures);
   gauge('consumer_running', '1 while the Kafka consumer is a running member of its group.', [], (g) => g.set(view.consumer() === 'running' ? 1 : 0));
-  gauge('consumer_lag', 'Per assigned partition: records behind the partition end (high watermark of the last fetch minus the next offset to finish).', ['topic', 'partition'], (g) => {
-    g.reset();
-    for (const { topic, partition, lag } of view.lags()) g.set({ topic, partition: String(partition) }, lag);
-  });
+  gauge(
+    'consumer_lag',
+    'Per assigned partition: records behind the partition end (high watermark of the last fetch minus the next offset to finish).',
+    ['topic', 'partition'],
+    (g) => {
+      g.reset();
+      for (const { topic, partition, lag } of view.lags()) g.set({ topic, partition: String(partition) }, lag);
+    },
+  );
   const kinds: BackoffKind[] = ['systemic', 'transient', 'dead-letter'];
   gauge('partitions_backing_off', 'Partitions whose window is waiting out a failure that hits every record, by kind.', ['kind'], (g) => {
     const backoffs = view.backoffs();

@@ -11,13 +11,7 @@ import type { BridgeStatus } from './status';
 
 const MAX_RESTART_DELAY_MS = 30_000;
 
-export function superviseConsumer(opts: {
-  consumer: Consumer;
-  runConfig: ConsumerRunConfig;
-  status: BridgeStatus;
-  logger: Logger;
-  restartDelayMs?: number;
-}) {
+export function superviseConsumer(opts: { consumer: Consumer; runConfig: ConsumerRunConfig; status: BridgeStatus; logger: Logger; restartDelayMs?: number }) {
   const { consumer, runConfig, status, logger } = opts;
   const initialDelay = opts.restartDelayMs ?? 1_000;
   let delay = initialDelay;

@@ -221,7 +221,11 @@ export interface ArchiveReplayHooks {
   onNote?(note: string): void;
 }
 
-export async function archiveReplay(deps: ArchiveDeps, args: ArchiveReplayArgs, hooks: ArchiveReplayHooks): Promise<Record<ArchiveOutcome | 'skipped', number>> {
+export async function archiveReplay(
+  deps: ArchiveDeps,
+  args: ArchiveReplayArgs,
+  hooks: ArchiveReplayHooks,
+): Promise<Record<ArchiveOutcome | 'skipped', number>> {
   const counts = Object.fromEntries([...ARCHIVE_OUTCOMES, 'skipped'].map((k) => [k, 0])) as Record<ArchiveOutcome | 'skipped', number>;
   const startKey = dayPrefix(args.from); // every key of that day sorts after its prefix
   let startAfter = startKey;
@@ -260,7 +264,8 @@ export async function archiveReplay(deps: ArchiveDeps, args: ArchiveReplayArgs, 
       try {
         const body = await (await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }))).Body!.transformToString('utf8');
         const parsed = parseEnvelope(parseExact(body));
-        if (!parsed.ok) return { event_id: null, key, outcome: 'invalid', detail: `invalid: not a valid event (${parsed.errors.map((e) => e.field).join(', ')})` };
+        if (!parsed.ok)
+          return { event_id: null, key, outcome: 'invalid', detail: `invalid: not a valid event (${parsed.errors.map((e) => e.field).join(', ')})` };
         const event = parsed.value;
         if ((args.type !== undefined && event.event_type !== args.type) || (args.user !== undefined && event.user_id !== args.user)) return undefined;
         return { event_id: event.event_id, key, ...(await replayArchivedEvent(deps, event, args.dryRun)) };

@@ -42,7 +42,8 @@ export function parseFlags<O extends Options>(argv: string[], options: O, usage:
 export function isoTime(flag: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) throw new UsageError(`${flag} must be an ISO-8601 time such as 2026-11-25T10:00:00Z, got "${value}"`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms))
+    throw new UsageError(`${flag} must be an ISO-8601 time such as 2026-11-25T10:00:00Z, got "${value}"`);
   return new Date(ms).toISOString();
 }
 

@@ -98,7 +98,11 @@ const stagesOf = (values: string[] | undefined): string[] | undefined => {
 export function parseDlqListArgs(argv: string[]): { help: boolean; json: boolean; selection: DlqSelection } {
   const { values } = parseFlags(argv, { since: { type: 'string' }, stage: { type: 'string', multiple: true }, json: { type: 'boolean' } }, DLQ_USAGE.list);
   if (values.help) return { help: true, json: false, selection: { eventIds: new Set() } };
-  return { help: false, json: values.json ?? false, selection: { eventIds: new Set(), stages: stagesOf(values.stage), since: isoTime('--since', values.since) } };
+  return {
+    help: false,
+    json: values.json ?? false,
+    selection: { eventIds: new Set(), stages: stagesOf(values.stage), since: isoTime('--since', values.since) },
+  };
 }
 
 export function parseDlqShowArgs(argv: string[]): { help: boolean; json: boolean; eventId: string } {
@@ -259,12 +263,24 @@ export async function dlqShow(
 export function formatDlqShow(shown: Awaited<ReturnType<typeof dlqShow>>): string {
   const lines = [`event ${shown.event_id}: ${shown.records.length} dead-letter record(s); latest workflow run: ${shown.latest_run}`];
   for (const r of shown.records) {
-    lines.push('', `record ${r.position}`, `  failed at   ${r.failed_at}`, `  stage       ${r.error?.stage}`, `  error       ${r.error?.type}: ${r.error?.message}`, `  attempts    ${r.error?.attempts}`);
+    lines.push(
+      '',
+      `record ${r.position}`,
+      `  failed at   ${r.failed_at}`,
+      `  stage       ${r.error?.stage}`,
+      `  error       ${r.error?.type}: ${r.error?.message}`,
+      `  attempts    ${r.error?.attempts}`,
+    );
     for (const e of r.errors?.slice(1) ?? []) lines.push(`  also        ${e.stage} ${e.type}: ${e.message} (${e.attempts} attempts)`);
     if (r.workflow_id) lines.push(`  run         ${r.workflow_id} / ${r.run_id ?? '?'}`);
     if (r.source) lines.push(`  source      ${r.source.topic} ${r.source.partition}:${r.source.offset}`);
     if (r.truncated) lines.push(`  truncated   ${r.truncated.original_bytes} bytes, sha256 ${r.truncated.sha256}`);
-    lines.push('  original', ...JSON.stringify(r.original, null, 2).split('\n').map((l) => `    ${l}`));
+    lines.push(
+      '  original',
+      ...JSON.stringify(r.original, null, 2)
+        .split('\n')
+        .map((l) => `    ${l}`),
+    );
   }
   return lines.join('\n');
 }

@@ -20,7 +20,19 @@ import { kafkaClientConfig } from '../kafka/client';
 import { createTemporalClient } from '../temporal/connection';
 import { ARCHIVE_HELP, archiveReplay, archiveSummary, parseArchiveReplayArgs, type ArchiveOutcome } from './archiveReplay';
 import { EXIT, UsageError } from './args';
-import { DLQ_HELP, dlqShow, formatDlqList, formatDlqShow, listRow, parseDlqListArgs, parseDlqShowArgs, parseReplayArgs, replayDeadLetters, scanDeadLetters, type ReplayResult } from './dlq';
+import {
+  DLQ_HELP,
+  dlqShow,
+  formatDlqList,
+  formatDlqShow,
+  listRow,
+  parseDlqListArgs,
+  parseDlqShowArgs,
+  parseReplayArgs,
+  replayDeadLetters,
+  scanDeadLetters,
+  type ReplayResult,
+} from './dlq';
 import { parseRedriveArgs, REDRIVE_HELP, redrive, type RedriveArgs } from './redrive';
 import { collectStatus, formatStatus, parseStatusArgs, STATUS_HELP } from './status';
 import { formatRunReplay, parseWorkflowsReplayArgs, replayRuns, WORKFLOWS_REPLAY_HELP, type RunReplay } from './workflowsReplay';
@@ -102,7 +114,8 @@ export function parseCommand(argv: string[]): Command {
   if (!subs) throw new UsageError(`unknown command '${first}'`, MAIN_HELP);
   if (second === undefined) throw new UsageError(`missing subcommand of '${first}' (one of ${subs.join(', ')})`, GROUP_HELP[first]);
   if (isHelp(second)) return { kind: 'help', text: GROUP_HELP[first]! };
-  if (!subs.includes(second)) throw new UsageError(`unknown command '${first} ${second}' (one of ${subs.map((s) => `${first} ${s}`).join(', ')})`, GROUP_HELP[first]);
+  if (!subs.includes(second))
+    throw new UsageError(`unknown command '${first} ${second}' (one of ${subs.map((s) => `${first} ${s}`).join(', ')})`, GROUP_HELP[first]);
   const kind = `${first} ${second}`;
   switch (kind) {
     case 'dlq list': {
@@ -289,7 +302,9 @@ async function runArchiveReplay(args: ReturnType<typeof parseArchiveReplayArgs>,
         if (!io.errIsTTY || Date.now() - lastDrawn < 250) return;
         lastDrawn = Date.now();
         drawn = true;
-        const parts = Object.entries(running).map(([k, n]) => `${k} ${n}`).join(', ');
+        const parts = Object.entries(running)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ');
         io.err(`\r\x1b[Karchive replay: ${scanned} objects scanned${parts ? `, ${parts}` : ''}; at ${lastKey}`.slice(0, 200));
       },
       onNote: (note) => io.err(`events: ${note}`),

@@ -28,10 +28,7 @@ const STATUS_NAMES: Record<string, string> = {
 };
 
 export type RerunOutcome =
-  | { kind: 'completed-earlier' }
-  | { kind: 'still-running' }
-  | { kind: 'restarted' | 'would-restart'; previous: string }
-  | { kind: 'refused'; reason: string };
+  { kind: 'completed-earlier' } | { kind: 'still-running' } | { kind: 'restarted' | 'would-restart'; previous: string } | { kind: 'refused'; reason: string };
 
 /** The latest run's status under this workflow ID, or 'none'. */
 export async function latestStatus(client: Pick<Client, 'workflow'>, workflowId: string): Promise<string> {

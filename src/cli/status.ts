@@ -90,10 +90,7 @@ export interface StatusReport {
 }
 
 /** Lag per partition: end minus committed; with no commit, the whole retained partition (end minus low). */
-export function partitionLags(
-  ends: { partition: number; low: string; high: string }[],
-  committed: { partition: number; offset: string }[],
-): PartitionLag[] {
+export function partitionLags(ends: { partition: number; low: string; high: string }[], committed: { partition: number; offset: string }[]): PartitionLag[] {
   return ends
     .map((e) => {
       const c = committed.find((x) => x.partition === e.partition)?.offset;
@@ -225,7 +222,10 @@ export function formatStatus(r: StatusReport): string {
   out.push(
     formatTable(
       ['COMPONENT', 'STATE', 'DETAIL'],
-      [...r.services.map((s) => [s.name, s.ok ? 'up' : 'DOWN', s.detail]), ...r.processes.map((p) => [p.name, p.ok ? 'ready' : 'NOT READY', `${p.url} ${p.detail}`])],
+      [
+        ...r.services.map((s) => [s.name, s.ok ? 'up' : 'DOWN', s.detail]),
+        ...r.processes.map((p) => [p.name, p.ok ? 'ready' : 'NOT READY', `${p.url} ${p.detail}`]),
+      ],
       120,
     ),
   );
@@ -234,15 +234,26 @@ export function formatStatus(r: StatusReport): string {
   if ('error' in lag) out.push(`Consumer lag (group ${lag.group} on ${lag.topic}): unknown, ${lag.error}`);
   else {
     out.push(`Consumer lag (group ${lag.group} on ${lag.topic}): ${lag.total}`);
-    out.push(formatTable(['PARTITION', 'COMMITTED', 'END', 'LAG'], lag.partitions.map((p) => [String(p.partition), p.committed ?? '-', p.end, String(p.lag)])));
+    out.push(
+      formatTable(
+        ['PARTITION', 'COMMITTED', 'END', 'LAG'],
+        lag.partitions.map((p) => [String(p.partition), p.committed ?? '-', p.end, String(p.lag)]),
+      ),
+    );
   }
   out.push('');
   const wf = r.workflows;
   if ('error' in wf) out.push(`processEvent runs (task queue ${wf.taskQueue}): unknown, ${wf.error}`);
-  else out.push(`processEvent runs (task queue ${wf.taskQueue}): running ${wf.running}, failed ${wf.failed}, terminated ${wf.terminated}, completed ${wf.completed}`);
+  else
+    out.push(
+      `processEvent runs (task queue ${wf.taskQueue}): running ${wf.running}, failed ${wf.failed}, terminated ${wf.terminated}, completed ${wf.completed}`,
+    );
   const dlq = r.dlq;
   if ('error' in dlq) out.push(`DLQ ${dlq.topic}: unknown, ${dlq.error}`);
-  else out.push(`DLQ ${dlq.topic}: ${dlq.depth} record(s)${dlq.partitions.length > 1 ? ` (${dlq.partitions.map((p) => `partition ${p.partition}: ${p.depth}`).join(', ')})` : ''}`);
+  else
+    out.push(
+      `DLQ ${dlq.topic}: ${dlq.depth} record(s)${dlq.partitions.length > 1 ? ` (${dlq.partitions.map((p) => `partition ${p.partition}: ${p.depth}`).join(', ')})` : ''}`,
+    );
   out.push('');
   const down = [...r.services, ...r.processes].filter((x) => !x.ok).map((x) => x.name);
   out.push(r.healthy ? 'healthy' : `UNHEALTHY: ${down.join(', ')}`);

@@ -3,14 +3,7 @@
  * clock and id generator passed in, so the bridge, the producer and tests share one rule set.
  * Workflow-safe: no Node imports.
  */
-import {
-  REQUEST_FIELDS,
-  SCHEMA_VERSION,
-  type EventEnvelope,
-  type EventLimits,
-  type FieldError,
-  type JsonObject,
-} from './event';
+import { REQUEST_FIELDS, SCHEMA_VERSION, type EventEnvelope, type EventLimits, type FieldError, type JsonObject } from './event';
 import { isRawNumber, numberTextProblem } from './exactJson';
 
 export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;

@@ -23,7 +23,6 @@ import { createLiveFeed, TooManySubscriptions, type LiveFeed } from './liveFeed'
 import { SCHEMA } from './schema';
 import { admitSubscriber, SLOW_SUBSCRIBER_CLOSE_CODE, type LiveConnection } from './subscriptionAccess';
 
-
 export interface GraphqlAppDeps {
   reader: EventReader;
   /** Argument limits, and the cost limits of src/graphql/cost.ts (defaults: GRAPHQL_LIMIT_DEFAULTS). */
@@ -175,63 +174,70 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
     // A browser cannot set headers on a WebSocket: an upgrade without a key is let through (rate
     // limited) and its key checked in connection_init (admitSubscriber). One with a key in its
     // headers is checked here, like any request.
-    keyCheckedLater: (request) => request.routeOptions.url === '/graphql' && /^websocket$/i.test(request.headers.upgrade ?? '') && !hasKeyHeader(request.headers),
+    keyCheckedLater: (request) =>
+      request.routeOptions.url === '/graphql' && /^websocket$/i.test(request.headers.upgrade ?? '') && !hasKeyHeader(request.headers),
   });
 
-  void app.register(mercurius, {
-    schema: SCHEMA,
-    resolvers,
-    graphiql: false, // served by registerGraphiql, without a CDN
-    path: '/graphql',
-    // One operation per request: a JSON array of queries is refused (400), so the limits below
-    // hold per HTTP request.
-    allowBatchedQueries: false,
-    validationRules: deps.introspection === false ? [NoSchemaIntrospectionCustomRule] : [],
-    context: (request) => {
-      const storage = new StorageBudget(limits.maxStorageCalls);
-      requestInfo(request).storage = storage;
-      return { storage };
-    },
-    subscription: {
-      // The connection's principal, decided from its connection_init by admitSubscriber; a
-      // connection without one was refused there and is closed.
-      context: (socket) => {
-        const live = admitSubscriber.connectionOf(socket);
-        if (!live) throw new Error('connection refused in connection_init');
-        return { live };
+  void app
+    .register(mercurius, {
+      schema: SCHEMA,
+      resolvers,
+      graphiql: false, // served by registerGraphiql, without a CDN
+      path: '/graphql',
+      // One operation per request: a JSON array of queries is refused (400), so the limits below
+      // hold per HTTP request.
+      allowBatchedQueries: false,
+      validationRules: deps.introspection === false ? [NoSchemaIntrospectionCustomRule] : [],
+      context: (request) => {
+        const storage = new StorageBudget(limits.maxStorageCalls);
+        requestInfo(request).storage = storage;
+        return { storage };
       },
-      keepAlive: 30_000,
-    },
-  }).after(() => {
-    // Before GraphQL validation (quadratic in fields): the document's shape. Runs once per query
-    // text (Mercurius caches what passed).
-    app.graphql.addHook('preValidation', async (_schema, document) => checkShape(document, limits));
-    // Before execution, with this request's variables: the estimated cost.
-    app.graphql.addHook('preExecution', async (schema, document, context, variables) => {
-      const body = (context.reply.request.body ?? context.reply.request.query) as { operationName?: string } | undefined;
-      // Labelled first, so a request refused for its cost is counted under what it asked for.
-      requestInfo(context.reply.request).operation = operationLabel(document, body?.operationName);
-      // 200 with the error, like any GraphQL error of a well-formed request: GraphiQL sends a
-      // subscription over HTTP when it runs one before its editor parsed the document.
-      if (getOperationAST(document, body?.operationName ?? undefined)?.operation === 'subscription') {
-        throw new mercurius.ErrorWithProps('subscriptions run over a WebSocket to /graphql (graphql-ws protocol), not over HTTP requests', { code: 'BAD_REQUEST' }, 200);
-      }
-      estimatorFor(schema)(document, variables as Record<string, unknown> | undefined, body?.operationName ?? undefined, limits.maxCost);
+      subscription: {
+        // The connection's principal, decided from its connection_init by admitSubscriber; a
+        // connection without one was refused there and is closed.
+        context: (socket) => {
+          const live = admitSubscriber.connectionOf(socket);
+          if (!live) throw new Error('connection refused in connection_init');
+          return { live };
+        },
+        keepAlive: 30_000,
+      },
+    })
+    .after(() => {
+      // Before GraphQL validation (quadratic in fields): the document's shape. Runs once per query
+      // text (Mercurius caches what passed).
+      app.graphql.addHook('preValidation', async (_schema, document) => checkShape(document, limits));
+      // Before execution, with this request's variables: the estimated cost.
+      app.graphql.addHook('preExecution', async (schema, document, context, variables) => {
+        const body = (context.reply.request.body ?? context.reply.request.query) as { operationName?: string } | undefined;
+        // Labelled first, so a request refused for its cost is counted under what it asked for.
+        requestInfo(context.reply.request).operation = operationLabel(document, body?.operationName);
+        // 200 with the error, like any GraphQL error of a well-formed request: GraphiQL sends a
+        // subscription over HTTP when it runs one before its editor parsed the document.
+        if (getOperationAST(document, body?.operationName ?? undefined)?.operation === 'subscription') {
+          throw new mercurius.ErrorWithProps(
+            'subscriptions run over a WebSocket to /graphql (graphql-ws protocol), not over HTTP requests',
+            { code: 'BAD_REQUEST' },
+            200,
+          );
+        }
+        estimatorFor(schema)(document, variables as Record<string, unknown> | undefined, body?.operationName ?? undefined, limits.maxCost);
+      });
+      app.graphql.addHook('onResolution', async (execution, context) => {
+        if (execution.errors?.length) requestInfo(context.reply.request).failed = true;
+      });
+      // Subscriptions run through graphql's subscribe(), which does not validate: the same checks
+      // as a query (shape, validation, cost per event delivered) before the subscription starts.
+      app.graphql.addHook('preSubscriptionExecution', async (schema, document, context) => {
+        checkShape(document, limits);
+        const rules = deps.introspection === false ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
+        const errors = validate(schema, document, rules);
+        if (errors.length > 0) throw new mercurius.ErrorWithProps(errors.map((e) => e.message).join('; '), { code: 'GRAPHQL_VALIDATION_FAILED' });
+        const vars = (context as { variables?: Record<string, unknown> }).variables;
+        estimatorFor(schema)(document, vars, undefined, limits.maxCost);
+      });
     });
-    app.graphql.addHook('onResolution', async (execution, context) => {
-      if (execution.errors?.length) requestInfo(context.reply.request).failed = true;
-    });
-    // Subscriptions run through graphql's subscribe(), which does not validate: the same checks
-    // as a query (shape, validation, cost per event delivered) before the subscription starts.
-    app.graphql.addHook('preSubscriptionExecution', async (schema, document, context) => {
-      checkShape(document, limits);
-      const rules = deps.introspection === false ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
-      const errors = validate(schema, document, rules);
-      if (errors.length > 0) throw new mercurius.ErrorWithProps(errors.map((e) => e.message).join('; '), { code: 'GRAPHQL_VALIDATION_FAILED' });
-      const vars = (context as { variables?: Record<string, unknown> }).variables;
-      estimatorFor(schema)(document, vars, undefined, limits.maxCost);
-    });
-  });
 
   if (deps.graphiql !== false) registerGraphiql(app);
   // `subscriptions`: whether stored events are reaching this instance's subscribers.

@@ -188,7 +188,12 @@ export function createCostEstimator(schema: GraphQLSchema, lists: ListArguments)
     const add = (amount: number) => {
       cost += amount;
       if (cost > maxCost) {
-        throw new QueryTooExpensive('the estimated cost', cost, maxCost, 'ask for fewer events (a smaller limit), fewer fields or fewer aliases; see the README for the cost model');
+        throw new QueryTooExpensive(
+          'the estimated cost',
+          cost,
+          maxCost,
+          'ask for fewer events (a smaller limit), fewer fields or fewer aliases; see the README for the cost model',
+        );
       }
     };
     const walk = (set: SelectionSetNode, parent: GraphQLNamedType, times: number, path: ReadonlySet<string>): void => {

@@ -91,7 +91,14 @@ export function createEventReader(deps: EventReaderDeps) {
    * The `want` newest items of one index partition older than `before`, following
    * LastEvaluatedKey: fewer than `want` only when the partition has no more.
    */
-  async function newest(index: string, keyName: string, keyValue: string, want: number, before: string | undefined, budget?: StorageBudget): Promise<EventItem[]> {
+  async function newest(
+    index: string,
+    keyName: string,
+    keyValue: string,
+    want: number,
+    before: string | undefined,
+    budget?: StorageBudget,
+  ): Promise<EventItem[]> {
     const items: EventItem[] = [];
     let startKey: Item | undefined;
     // Retention is a lower bound on the sort key, so expired items cost no reads at all. A key

@@ -46,7 +46,10 @@ export class SlowSubscriberError extends Error {
 
 export class TooManySubscriptions extends Error {
   override name = 'TooManySubscriptions';
-  constructor(readonly max: number, readonly per: 'key' | 'client address') {
+  constructor(
+    readonly max: number,
+    readonly per: 'key' | 'client address',
+  ) {
     super(`too many subscriptions: at most ${max} open at once per ${per}; close one first`);
   }
 }

@@ -16,7 +16,11 @@ export async function startGraphql(config: Config): Promise<Running> {
   const logger = createLogger(config, 'graphql');
   const dynamo = createDynamoClient(config.aws);
   const metrics = new GraphqlMetrics({ registry: createProcessRegistry() });
-  const feed = createLiveFeed({ queueSize: config.graphql.subscriptionQueue, maxPerPrincipal: config.graphql.maxSubscriptionsPerKey, observer: metrics.liveObserver() });
+  const feed = createLiveFeed({
+    queueSize: config.graphql.subscriptionQueue,
+    maxPerPrincipal: config.graphql.maxSubscriptionsPerKey,
+    observer: metrics.liveObserver(),
+  });
   metrics.watchSubscriptions(() => feed.count());
   const stored = createStoredConsumer({
     kafka: createKafka(config.kafka, logger, '-graphql'),
@@ -38,7 +42,13 @@ export async function startGraphql(config: Config): Promise<Running> {
     graphiql: config.graphql.graphiql,
     introspection: config.graphql.introspection,
     logger,
-    access: { writeKeys: config.http.writeKeys, readKeys: config.http.readKeys, rateLimit: config.http.rateLimit.read, corsOrigins: config.http.graphqlCorsOrigins, trustedProxyHops: config.http.trustedProxyHops },
+    access: {
+      writeKeys: config.http.writeKeys,
+      readKeys: config.http.readKeys,
+      rateLimit: config.http.rateLimit.read,
+      corsOrigins: config.http.graphqlCorsOrigins,
+      trustedProxyHops: config.http.trustedProxyHops,
+    },
     timeouts: config.http.timeouts,
     metrics,
     live: { feed, ready: () => stored.ready },
@@ -62,5 +72,3 @@ export async function startGraphql(config: Config): Promise<Running> {
 }
 
 if (require.main === module) void runMain('graphql', startGraphql);
-
-

@@ -41,7 +41,9 @@ export function withinRetention(event: Pick<EventEnvelope, 'timestamp'>, retenti
 
 /** `<base>-graphql-<host>-<pid>-<random>`: unique per process, and recognisable in group listings. */
 export function liveGroupId(base: string): string {
-  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
+  const host = hostname()
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .slice(0, 64);
   return `${base}-graphql-${host}-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 

@@ -53,7 +53,8 @@ const reasonOf = (text: string) => Buffer.from(text, 'utf8').subarray(0, 123).to
 function decide(gate: Gate, request: IncomingMessage, payload: unknown): { principal: string } | { code: number; reason: string } {
   const fromParams = keyHeadersOf(payload);
   // A key in connectionParams replaces one in the upgrade headers; without one, the headers count.
-  const headers: RequestHeaders = Object.keys(fromParams).length > 0 ? { ...request.headers, authorization: undefined, 'x-api-key': undefined, ...fromParams } : request.headers;
+  const headers: RequestHeaders =
+    Object.keys(fromParams).length > 0 ? { ...request.headers, authorization: undefined, 'x-api-key': undefined, ...fromParams } : request.headers;
   const ip = gate.clientAddress(request.socket.remoteAddress, request.headers);
   const decision = admit(gate, 'read', headers, ip);
   if (isRefusal(decision)) {

@@ -51,7 +51,10 @@ export function createGate(options: AccessOptions = {}, corsMethods: readonly st
 export function clientAddress(socketAddress: string | undefined, forwardedFor: string | string[] | undefined, hops: number): string {
   const socket = socketAddress ?? 'unknown';
   if (hops <= 0 || forwardedFor === undefined) return socket;
-  const chain = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map((a) => a.trim()).filter(Boolean);
+  const chain = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
   return chain.length >= hops ? chain[chain.length - hops]! : socket;
 }
 
@@ -95,7 +98,12 @@ export function admit(gate: Gate, needed: RouteAccess, headers: RequestHeaders, 
         headers: rateHeaders,
         body: {
           error: `Too many requests; retry after ${decision.retryAfterSeconds} s`,
-          errors: [{ field: match ? 'authorization' : 'client', message: `at most ${decision.limit} requests at once, refilled over ${decision.policy.split('w=')[1]} s, per ${match ? 'key' : 'client address'}` }],
+          errors: [
+            {
+              field: match ? 'authorization' : 'client',
+              message: `at most ${decision.limit} requests at once, refilled over ${decision.policy.split('w=')[1]} s, per ${match ? 'key' : 'client address'}`,
+            },
+          ],
         },
       };
     }
@@ -117,7 +125,14 @@ export function admitBodyKey(gate: Gate, needed: KeyKind, key: unknown, field = 
   return keyDecision(needed, presented, match, {}, presented === undefined ? 'authorization' : field, `${HOW}, or "${field}" in the body`);
 }
 
-function keyDecision(needed: KeyKind, presented: string | undefined, match: KeyMatch | undefined, rateHeaders: Record<string, string>, field: string, how: string): Admission | Refusal {
+function keyDecision(
+  needed: KeyKind,
+  presented: string | undefined,
+  match: KeyMatch | undefined,
+  rateHeaders: Record<string, string>,
+  field: string,
+  how: string,
+): Admission | Refusal {
   const www = { ...rateHeaders, 'www-authenticate': 'Bearer' };
   if (presented === undefined) {
     return { status: 401, headers: www, body: { error: 'Missing API key', errors: [{ field, message: `${how}, with a key from ${SIDE[needed].keys}` }] } };
@@ -129,7 +144,10 @@ function keyDecision(needed: KeyKind, presented: string | undefined, match: KeyM
     return {
       status: 403,
       headers: rateHeaders,
-      body: { error: `A ${match.kind} key cannot be used here`, errors: [{ field, message: `this route is for ${SIDE[needed].use} and needs a key from ${SIDE[needed].keys}` }] },
+      body: {
+        error: `A ${match.kind} key cannot be used here`,
+        errors: [{ field, message: `this route is for ${SIDE[needed].use} and needs a key from ${SIDE[needed].keys}` }],
+      },
     };
   }
   return { headers: rateHeaders };

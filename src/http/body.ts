@@ -32,7 +32,10 @@ export const SUPPORTED_ENCODINGS = ['identity', ...Object.keys(DECODERS)];
 
 /** The whole body, decompressed, at most `limit` bytes; rejects with a BodyError. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase() || 'identity';
+  const encoding =
+    String(req.headers['content-encoding'] ?? 'identity')
+      .trim()
+      .toLowerCase() || 'identity';
   const decoder = encoding === 'identity' ? undefined : DECODERS[encoding];
   if (encoding !== 'identity' && !decoder) {
     return Promise.reject(new BodyError(415, `Content-Encoding ${encoding} is not supported; use ${SUPPORTED_ENCODINGS.join(', ')}`, 'content-encoding'));
@@ -65,7 +68,11 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     });
     source.on('end', () => stop(undefined));
     source.on('error', (err: Error) =>
-      stop(inflater ? new BodyError(400, `Body is not valid ${encoding} data: ${err.message}`, 'body') : new BodyError(400, `Request body could not be read: ${err.message}`, 'body')),
+      stop(
+        inflater
+          ? new BodyError(400, `Body is not valid ${encoding} data: ${err.message}`, 'body')
+          : new BodyError(400, `Request body could not be read: ${err.message}`, 'body'),
+      ),
     );
     // An upload cut off by the client: nothing to answer, but the promise must settle.
     req.on('close', () => {

@@ -33,7 +33,11 @@ export function createCorsPolicy(origins: readonly string[], methods: readonly s
       const preflight = method === 'OPTIONS' && origin !== undefined && typeof headers['access-control-request-method'] === 'string';
       if (origin === undefined || (!any && !allowed.has(origin.toLowerCase()))) return { headers: vary, preflight };
       const allowOrigin = { 'access-control-allow-origin': any ? '*' : origin, ...vary };
-      if (!preflight) return { headers: { ...allowOrigin, 'access-control-expose-headers': 'Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy' }, preflight };
+      if (!preflight)
+        return {
+          headers: { ...allowOrigin, 'access-control-expose-headers': 'Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy' },
+          preflight,
+        };
       return {
         preflight,
         headers: {

@@ -35,19 +35,21 @@ export function accessRouter(gate: Gate, routes: readonly DeclaredRoute[], fallb
     next();
   });
 
-  const guard = (access: RouteAccess, maxBodyBytes?: number, keyInBody = false): RequestHandler => (req, res, next) => {
-    if (access === 'write' && gate.cors) res.set(gate.cors.answer(req.method, req.headers).headers);
-    const decision = admit(gate, access, req.headers, gate.clientAddress(req.socket.remoteAddress, req.headers), { keyInBody });
-    res.set(decision.headers);
-    if (isRefusal(decision)) return void res.status(decision.status).json(decision.body);
-    res.locals.keyPending = decision.keyPending;
-    const over = maxBodyBytes === undefined ? undefined : declaredLengthOver(req.headers, maxBodyBytes);
-    if (over !== undefined && maxBodyBytes !== undefined) {
-      // Close instead of draining the body the client is still sending.
-      return void res.status(413).set('connection', 'close').json(bodyTooLarge(over, maxBodyBytes));
-    }
-    next('router');
-  };
+  const guard =
+    (access: RouteAccess, maxBodyBytes?: number, keyInBody = false): RequestHandler =>
+    (req, res, next) => {
+      if (access === 'write' && gate.cors) res.set(gate.cors.answer(req.method, req.headers).headers);
+      const decision = admit(gate, access, req.headers, gate.clientAddress(req.socket.remoteAddress, req.headers), { keyInBody });
+      res.set(decision.headers);
+      if (isRefusal(decision)) return void res.status(decision.status).json(decision.body);
+      res.locals.keyPending = decision.keyPending;
+      const over = maxBodyBytes === undefined ? undefined : declaredLengthOver(req.headers, maxBodyBytes);
+      if (over !== undefined && maxBodyBytes !== undefined) {
+        // Close instead of draining the body the client is still sending.
+        return void res.status(413).set('connection', 'close').json(bodyTooLarge(over, maxBodyBytes));
+      }
+      next('router');
+    };
 
   for (const route of routes) {
     router[route.method](route.path, guard(route.access, route.maxBodyBytes, route.keyInBody));

@@ -10,7 +10,6 @@ export type KeyKind = 'write' | 'read';
 
 export type RequestHeaders = Record<string, string | string[] | undefined>;
 
-
 const digest = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
 
 /**

@@ -180,7 +180,12 @@ export function createBatchingProducer(producer: Pick<Producer, 'send'>, opts: B
       const mine = chunkOfMessage[i]!;
       // Every request carrying this caller's records settles (each within timeoutMs) before it
       // gets its answer, so the answer says what was written.
-      const outcomes = [...new Set(mine)].map((c) => sends[c]!.then(() => [c, undefined] as const, (err: unknown) => [c, err as KafkaUnavailableError] as const));
+      const outcomes = [...new Set(mine)].map((c) =>
+        sends[c]!.then(
+          () => [c, undefined] as const,
+          (err: unknown) => [c, err as KafkaUnavailableError] as const,
+        ),
+      );
       const settled = Promise.all(outcomes).then((results) => {
         const failures = new Map(results.filter(([, err]) => err !== undefined));
         if (failures.size === 0) return pending.resolve();
@@ -199,7 +204,9 @@ export function createBatchingProducer(producer: Pick<Producer, 'send'>, opts: B
       // Nothing in flight: always admitted, so a request larger than a cap is not refused forever.
       if (admittedRecords > 0 && (admittedRecords + messages.length > maxInflightRecords || admittedBytes + bytes > maxInflightBytes)) {
         return Promise.reject(
-          new ProducerOverloadedError(`Producer at capacity: ${admittedRecords} records (${admittedBytes} bytes) waiting for Kafka; limits ${maxInflightRecords} records, ${maxInflightBytes} bytes`),
+          new ProducerOverloadedError(
+            `Producer at capacity: ${admittedRecords} records (${admittedBytes} bytes) waiting for Kafka; limits ${maxInflightRecords} records, ${maxInflightBytes} bytes`,
+          ),
         );
       }
       admittedRecords += messages.length;

@@ -70,8 +70,7 @@ export interface PublishOptions {
  * DLQ topic. Everything else (error, source position, workflow ids) is kept.
  */
 export function truncateDeadLetter(record: DeadLetterRecord, prefixBytes: number, rawValue?: Buffer | null): DeadLetterRecord {
-  const value =
-    rawValue ?? Buffer.from(typeof record.original === 'string' ? record.original : (JSON.stringify(record.original) ?? 'null'), 'utf8');
+  const value = rawValue ?? Buffer.from(typeof record.original === 'string' ? record.original : (JSON.stringify(record.original) ?? 'null'), 'utf8');
   const sourceKey = record.source?.key ?? null;
   const keyBytes = sourceKey === null ? 0 : Buffer.byteLength(sourceKey, 'utf8');
   // The error can grow with the value too (one field error per bad key of a huge object).

@@ -58,9 +58,14 @@ export function kafkaSecurityProblems(env: KafkaSecurityEnv): Problem[] {
   if (!usesSsl) for (const v of SSL_VARIABLES) if (env[v] !== undefined) unused(v, 'TLS needs SSL or SASL_SSL');
   if (!usesSasl) for (const v of SASL_VARIABLES) if (env[v] !== undefined) unused(v, 'SASL needs SASL_PLAINTEXT or SASL_SSL');
   if (usesSasl && env.KAFKA_SASL_MECHANISM === 'AWS_MSK_IAM') {
-    if (protocol !== 'SASL_SSL') problems.push({ variable: 'KAFKA_SECURITY_PROTOCOL', message: 'must be SASL_SSL with KAFKA_SASL_MECHANISM=AWS_MSK_IAM (MSK takes IAM on its TLS port, 9098)' });
+    if (protocol !== 'SASL_SSL')
+      problems.push({
+        variable: 'KAFKA_SECURITY_PROTOCOL',
+        message: 'must be SASL_SSL with KAFKA_SASL_MECHANISM=AWS_MSK_IAM (MSK takes IAM on its TLS port, 9098)',
+      });
     for (const v of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
-      if (env[v] !== undefined) problems.push({ variable: v, message: 'is set, but AWS_MSK_IAM signs with the AWS default credential chain and uses no user name or password' });
+      if (env[v] !== undefined)
+        problems.push({ variable: v, message: 'is set, but AWS_MSK_IAM signs with the AWS default credential chain and uses no user name or password' });
     }
   } else if (usesSasl) {
     for (const v of SASL_VARIABLES) {

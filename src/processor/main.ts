@@ -50,12 +50,22 @@ export async function startProcessor(config: Config): Promise<Running> {
   let signalled: string | undefined;
   let onSignal: (signal: string) => void = (signal) => (signalled = signal);
   return {
-    done: runProcessor(config, logger, () => signalled, (handler) => (onSignal = handler)),
+    done: runProcessor(
+      config,
+      logger,
+      () => signalled,
+      (handler) => (onSignal = handler),
+    ),
     stop: async (signal) => onSignal(signal),
   };
 }
 
-async function runProcessor(config: Config, logger: Logger, signalled: () => string | undefined, onSignal: (handler: (signal: string) => void) => void): Promise<void> {
+async function runProcessor(
+  config: Config,
+  logger: Logger,
+  signalled: () => string | undefined,
+  onSignal: (handler: (signal: string) => void) => void,
+): Promise<void> {
   const connection = await connectWithRetry(config, logger, () => signalled() !== undefined);
   if (!connection) return;
   try {

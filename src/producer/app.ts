@@ -41,7 +41,11 @@ const RETRY_AFTER_SECONDS = 5;
 const BATCH_FIELDS = ['events', 'sent_at'];
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly errors: FieldError[] = []) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly errors: FieldError[] = [],
+  ) {
     super(message);
   }
 }
@@ -81,7 +85,9 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
   const jsonBody = (req: Request): unknown => {
     const type = req.headers['content-type'] ?? '';
     if (!/^application\/(.+\+)?json\b/i.test(type)) {
-      throw new HttpError(415, 'Content-Type must be application/json', [{ field: 'content-type', message: `expected application/json, got ${type || 'nothing'}` }]);
+      throw new HttpError(415, 'Content-Type must be application/json', [
+        { field: 'content-type', message: `expected application/json, got ${type || 'nothing'}` },
+      ]);
     }
     const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
     if (raw.trim() === '') throw new HttpError(400, 'Request body is empty', [{ field: 'body', message: 'expected a JSON object' }]);
@@ -150,7 +156,9 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     const size = Buffer.isBuffer(req.body) ? req.body.length : 0;
     if (size > deps.limits.maxEventBytes) {
       deps.metrics.inc('events_rejected_total');
-      throw new HttpError(413, `Event is ${size} bytes; the limit is ${deps.limits.maxEventBytes}`, [{ field: 'body', message: `at most ${deps.limits.maxEventBytes} bytes` }]);
+      throw new HttpError(413, `Event is ${size} bytes; the limit is ${deps.limits.maxEventBytes}`, [
+        { field: 'body', message: `at most ${deps.limits.maxEventBytes} bytes` },
+      ]);
     }
     const result = validateEventRequest(input, { receivedAtMs, limits: deps.limits, newEventId: deps.newEventId, sizeBytes: size });
     if (!result.ok) {
@@ -170,9 +178,11 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
       .filter((k) => !BATCH_FIELDS.includes(k))
       .map((k) => ({ field: k, message: `unknown field; allowed: ${BATCH_FIELDS.join(', ')}` }));
     const events = input.events;
-    if (!Array.isArray(events)) batchErrors.push({ field: 'events', message: events === undefined ? 'required' : `expected an array, got ${describeType(events)}` });
+    if (!Array.isArray(events))
+      batchErrors.push({ field: 'events', message: events === undefined ? 'required' : `expected an array, got ${describeType(events)}` });
     else if (events.length === 0) batchErrors.push({ field: 'events', message: 'expected at least one event' });
-    else if (events.length > deps.limits.maxBatchEvents) batchErrors.push({ field: 'events', message: `at most ${deps.limits.maxBatchEvents} events per batch, got ${events.length}` });
+    else if (events.length > deps.limits.maxBatchEvents)
+      batchErrors.push({ field: 'events', message: `at most ${deps.limits.maxBatchEvents} events per batch, got ${events.length}` });
     let clockSkewMs = 0;
     if (input.sent_at !== undefined) {
       const sentAt = parseTimestamp(input.sent_at);
@@ -182,7 +192,8 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     if (batchErrors.length > 0 || !Array.isArray(events)) throw new HttpError(422, 'Invalid batch', batchErrors);
 
     // 'unavailable': valid, given an event_id, but not acknowledged by Kafka (see the 503 below).
-    const results: ({ index: number; status: 'accepted' | 'unavailable'; event_id: string } | { index: number; status: 'rejected'; errors: FieldError[] })[] = [];
+    const results: ({ index: number; status: 'accepted' | 'unavailable'; event_id: string } | { index: number; status: 'rejected'; errors: FieldError[] })[] =
+      [];
     const accepted: EventEnvelope[] = [];
     events.forEach((item: unknown, index) => {
       const r = validateEventRequest(item, {
@@ -214,7 +225,18 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     res.status(accepted.length > 0 ? 202 : 422).json({ accepted: accepted.length, rejected, results });
   });
 
-  app.use(segmentRouter({ gate, admit, publish, limits: deps.limits, newEventId: deps.newEventId, now, metrics: deps.metrics, retryAfterSeconds: RETRY_AFTER_SECONDS }));
+  app.use(
+    segmentRouter({
+      gate,
+      admit,
+      publish,
+      limits: deps.limits,
+      newEventId: deps.newEventId,
+      now,
+      metrics: deps.metrics,
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    }),
+  );
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
@@ -230,7 +252,10 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
   });
 
   app.use((req, res) => {
-    res.status(404).json({ error: `No route for ${req.method} ${req.path}`, routes: ['POST /events', 'POST /events/batch', ...SEGMENT_PATHS.map((p) => `POST ${p}`), 'GET /health', 'GET /ready', 'GET /metrics'] });
+    res.status(404).json({
+      error: `No route for ${req.method} ${req.path}`,
+      routes: ['POST /events', 'POST /events/batch', ...SEGMENT_PATHS.map((p) => `POST ${p}`), 'GET /health', 'GET /ready', 'GET /metrics'],
+    });
   });
 
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
@@ -243,7 +268,10 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
     if (status === 413) {
       deps.metrics.inc('events_rejected_total');
-      res.status(413).json({ error: `Request body exceeds ${deps.limits.maxBatchBytes} bytes`, errors: [{ field: 'body', message: `at most ${deps.limits.maxBatchBytes} bytes` }] });
+      res.status(413).json({
+        error: `Request body exceeds ${deps.limits.maxBatchBytes} bytes`,
+        errors: [{ field: 'body', message: `at most ${deps.limits.maxBatchBytes} bytes` }],
+      });
       return;
     }
     if (status !== undefined && status >= 400 && status < 500) {

@@ -42,8 +42,22 @@ const MAX_EVENT_TYPE_LENGTH = 128;
 
 /** Fields of a message that the mapping reads; any other field is kept under payload.extra. */
 const KNOWN_FIELDS = new Set([
-  'type', 'event', 'name', 'category', 'groupId', 'previousId', 'userId', 'anonymousId', 'messageId',
-  'timestamp', 'sentAt', 'properties', 'traits', 'context', 'integrations', 'writeKey',
+  'type',
+  'event',
+  'name',
+  'category',
+  'groupId',
+  'previousId',
+  'userId',
+  'anonymousId',
+  'messageId',
+  'timestamp',
+  'sentAt',
+  'properties',
+  'traits',
+  'context',
+  'integrations',
+  'writeKey',
 ]);
 /** Object-valued fields stored as they are under payload.<name>. */
 const OBJECT_FIELDS = ['properties', 'traits', 'context', 'integrations'] as const;
@@ -116,11 +130,17 @@ export function mapSegmentMessage(message: unknown, ctx: SegmentMessageContext):
 
   let eventType: string = type;
   if (type === 'track') {
-    if (typeof message.event !== 'string' || message.event === '') err('event', absent(message.event) || message.event === '' ? 'required for track' : `expected a string, got ${describeType(message.event)}`);
+    if (typeof message.event !== 'string' || message.event === '')
+      err('event', absent(message.event) || message.event === '' ? 'required for track' : `expected a string, got ${describeType(message.event)}`);
     else eventType = eventTypeForTrack(message.event);
   }
-  if (type === 'group' && idValue(message.groupId) === undefined) err('groupId', absent(message.groupId) || message.groupId === '' ? 'required for group' : `expected a string, got ${describeType(message.groupId)}`);
-  if (type === 'alias' && idValue(message.previousId) === undefined) err('previousId', absent(message.previousId) || message.previousId === '' ? 'required for alias' : `expected a string, got ${describeType(message.previousId)}`);
+  if (type === 'group' && idValue(message.groupId) === undefined)
+    err('groupId', absent(message.groupId) || message.groupId === '' ? 'required for group' : `expected a string, got ${describeType(message.groupId)}`);
+  if (type === 'alias' && idValue(message.previousId) === undefined)
+    err(
+      'previousId',
+      absent(message.previousId) || message.previousId === '' ? 'required for alias' : `expected a string, got ${describeType(message.previousId)}`,
+    );
   for (const field of ['name', 'category'] as const) {
     const v = message[field];
     if (!absent(v) && typeof v !== 'string') err(field, `expected a string, got ${describeType(v)}`);
@@ -132,7 +152,8 @@ export function mapSegmentMessage(message: unknown, ctx: SegmentMessageContext):
 
   let eventId: string | undefined;
   if (!absent(message.messageId)) {
-    if (typeof message.messageId !== 'string' || message.messageId === '') err('messageId', `expected a non-empty string, got ${describeType(message.messageId)}`);
+    if (typeof message.messageId !== 'string' || message.messageId === '')
+      err('messageId', `expected a non-empty string, got ${describeType(message.messageId)}`);
     else eventId = eventIdForMessageId(message.messageId);
   }
 

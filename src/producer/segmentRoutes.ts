@@ -43,7 +43,9 @@ const pathsOf = (name: string): string[] => [`/v1/${name}`, `/v1/${name.charAt(0
 /** The routes for the access rules: write key (or `writeKey` in the body), body limits. */
 export function segmentRouteDeclarations(limits: { maxEventBytes: number; maxBatchBytes: number }): DeclaredRoute[] {
   return [
-    ...SEGMENT_TYPES.flatMap((t) => pathsOf(t).map((path): DeclaredRoute => ({ method: 'post', path, access: 'write', maxBodyBytes: limits.maxEventBytes, keyInBody: true }))),
+    ...SEGMENT_TYPES.flatMap((t) =>
+      pathsOf(t).map((path): DeclaredRoute => ({ method: 'post', path, access: 'write', maxBodyBytes: limits.maxEventBytes, keyInBody: true })),
+    ),
     ...pathsOf('batch').map((path): DeclaredRoute => ({ method: 'post', path, access: 'write', maxBodyBytes: segmentBatchLimit(limits), keyInBody: true })),
   ];
 }
@@ -83,7 +85,8 @@ async function readJson(req: Request, res: Response, limit: number, gate: Gate):
   if (parseError !== undefined || !isJsonObject(body)) {
     // A request whose key would be in a body we cannot read is not authenticated.
     if (!checkBodyKey(gate, res, undefined)) return undefined;
-    const problem = parseError !== undefined ? `not valid JSON: ${parseError}` : `expected a JSON object, got ${body === undefined ? 'nothing' : describeType(body)}`;
+    const problem =
+      parseError !== undefined ? `not valid JSON: ${parseError}` : `expected a JSON object, got ${body === undefined ? 'nothing' : describeType(body)}`;
     fail(res, 400, 'Request body is not a JSON object', [{ field: 'body', message: problem }]);
     return undefined;
   }
@@ -99,7 +102,10 @@ export function segmentRouter(deps: SegmentRouteDeps): express.Router {
     const published = await deps.publish(events);
     if (published.error) {
       const written = published.acknowledged.filter(Boolean).length;
-      res.status(503).set('Retry-After', String(deps.retryAfterSeconds)).json({ success: false, message: published.error, accepted: written, unavailable: events.length - written });
+      res
+        .status(503)
+        .set('Retry-After', String(deps.retryAfterSeconds))
+        .json({ success: false, message: published.error, accepted: written, unavailable: events.length - written });
       return;
     }
     res.status(200).json({ success: true, ...extra });
@@ -125,7 +131,8 @@ export function segmentRouter(deps: SegmentRouteDeps): express.Router {
     if (!body) return;
     const errors: FieldError[] = [];
     const batch = body.batch;
-    if (!Array.isArray(batch)) errors.push({ field: 'batch', message: batch === undefined ? 'required: an array of messages' : `expected an array, got ${describeType(batch)}` });
+    if (!Array.isArray(batch))
+      errors.push({ field: 'batch', message: batch === undefined ? 'required: an array of messages' : `expected an array, got ${describeType(batch)}` });
     else if (batch.length === 0) errors.push({ field: 'batch', message: 'expected at least one message' });
     let batchClockSkewMs: number | undefined;
     if (body.sentAt !== undefined && body.sentAt !== null) {

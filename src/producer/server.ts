@@ -55,7 +55,13 @@ export async function startProducer(config: Config): Promise<Running> {
     newEventId: uuidv7,
     metrics,
     logger,
-    access: { writeKeys: config.http.writeKeys, readKeys: config.http.readKeys, rateLimit: config.http.rateLimit.write, corsOrigins: config.http.corsOrigins, trustedProxyHops: config.http.trustedProxyHops },
+    access: {
+      writeKeys: config.http.writeKeys,
+      readKeys: config.http.readKeys,
+      rateLimit: config.http.rateLimit.write,
+      corsOrigins: config.http.corsOrigins,
+      trustedProxyHops: config.http.trustedProxyHops,
+    },
   });
   warnIfOpen(logger, config.environment, [
     { kind: 'write', keys: config.http.writeKeys, what: 'posting events' },

@@ -63,9 +63,15 @@ describe('fault suite: zero lost, zero doubled', { timeout: 25 * 60_000 }, () =>
   async function recovered(name: string, since: number): Promise<number> {
     const id = await load.current!.probe(name);
     await waitFor(`probe ${id} stored after "${name}"`, () => getItem(p, id), { timeoutMs: 300_000, intervalMs: 250 });
-    const key = archiveKey({ event_id: id, timestamp: (load.current!.ledger.accepted.get(id)!.request.timestamp as string) });
-    await waitFor(`probe ${id} archived`, () => p.s3.send(new HeadObjectCommand({ Bucket: p.config.aws.bucket, Key: key })).then(() => true), { timeoutMs: 300_000, intervalMs: 250 });
-    await waitFor(`probe ${id} completed`, async () => (await p.temporal.workflow.getHandle(id).describe()).status.name === 'COMPLETED', { timeoutMs: 300_000, intervalMs: 250 });
+    const key = archiveKey({ event_id: id, timestamp: load.current!.ledger.accepted.get(id)!.request.timestamp as string });
+    await waitFor(`probe ${id} archived`, () => p.s3.send(new HeadObjectCommand({ Bucket: p.config.aws.bucket, Key: key })).then(() => true), {
+      timeoutMs: 300_000,
+      intervalMs: 250,
+    });
+    await waitFor(`probe ${id} completed`, async () => (await p.temporal.workflow.getHandle(id).describe()).status.name === 'COMPLETED', {
+      timeoutMs: 300_000,
+      intervalMs: 250,
+    });
     return (Date.now() - since) / 1000;
   }
 
@@ -98,12 +104,45 @@ describe('fault suite: zero lost, zero doubled', { timeout: 25 * 60_000 }, () =>
     const has = (name: string) => p.processes().includes(name);
     const workerTarget = has('worker-1') ? 'worker-1' : 'processor-1';
     const bridgeTarget = has('bridge-1') ? 'bridge-1' : 'processor-2';
-    await fault('kill -9 a worker during its activities', () => killAndRestart(workerTarget, 'SIGKILL'), async () => undefined);
-    await fault('kill -9 a bridge mid-window, restart it', () => killAndRestart(bridgeTarget, 'SIGKILL'), async () => undefined);
-    await fault('restart the Kafka broker', () => stack('stop', 'kafka').then(() => undefined), () => stack('start', 'kafka').then(() => undefined));
-    await fault('Temporal stopped for 60 s', async () => { await stack('stop', 'temporal'); await seconds(60_000); }, () => stack('start', 'temporal').then(() => undefined));
-    await fault('dynalite stopped for 30 s', async () => { await stack('stop', 'dynamodb'); await seconds(30_000); }, () => stack('start', 'dynamodb').then(() => undefined));
-    await fault('versitygw stopped for 60 s', async () => { await stack('stop', 's3'); await seconds(60_000); }, () => stack('start', 's3').then(() => undefined));
+    await fault(
+      'kill -9 a worker during its activities',
+      () => killAndRestart(workerTarget, 'SIGKILL'),
+      async () => undefined,
+    );
+    await fault(
+      'kill -9 a bridge mid-window, restart it',
+      () => killAndRestart(bridgeTarget, 'SIGKILL'),
+      async () => undefined,
+    );
+    await fault(
+      'restart the Kafka broker',
+      () => stack('stop', 'kafka').then(() => undefined),
+      () => stack('start', 'kafka').then(() => undefined),
+    );
+    await fault(
+      'Temporal stopped for 60 s',
+      async () => {
+        await stack('stop', 'temporal');
+        await seconds(60_000);
+      },
+      () => stack('start', 'temporal').then(() => undefined),
+    );
+    await fault(
+      'dynalite stopped for 30 s',
+      async () => {
+        await stack('stop', 'dynamodb');
+        await seconds(30_000);
+      },
+      () => stack('start', 'dynamodb').then(() => undefined),
+    );
+    await fault(
+      'versitygw stopped for 60 s',
+      async () => {
+        await stack('stop', 's3');
+        await seconds(60_000);
+      },
+      () => stack('start', 's3').then(() => undefined),
+    );
     await fault(
       'SIGTERM every platform process, start them again',
       async () => {

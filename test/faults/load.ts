@@ -99,11 +99,23 @@ export function createLoad(opts: LoadOptions) {
       if (asBatch) {
         const res = await post('/events/batch', { events: todo.map((e) => e.request) });
         const results = (res?.body.results as ItemResult[] | undefined) ?? [];
-        todo.forEach((e, i) => settle(e, res?.status, results.find((r) => r.index === i), retryLater));
+        todo.forEach((e, i) =>
+          settle(
+            e,
+            res?.status,
+            results.find((r) => r.index === i),
+            retryLater,
+          ),
+        );
       } else {
         for (const e of todo) {
           const res = await post('/events', e.request);
-          settle(e, res?.status, res ? { index: 0, status: res.status === 202 ? 'accepted' : String(res.status), event_id: res.body.event_id as string | undefined } : undefined, retryLater);
+          settle(
+            e,
+            res?.status,
+            res ? { index: 0, status: res.status === 202 ? 'accepted' : String(res.status), event_id: res.body.event_id as string | undefined } : undefined,
+            retryLater,
+          );
         }
       }
       todo = retryLater;

@@ -48,9 +48,16 @@ describe('access rules on the running servers', { timeout: 180_000 }, () => {
   });
 
   it('slow-loris clients are cut off by both servers', async () => {
-    for (const [base, path] of [[p.producerUrl, '/events'], [p.graphqlUrl, '/graphql']] as const) {
+    for (const [base, path] of [
+      [p.producerUrl, '/events'],
+      [p.graphqlUrl, '/graphql'],
+    ] as const) {
       await slowLoris(base, `POST ${path} HTTP/1.1\r\nHost: x\r\nX-Slow: `, 20_000);
-      await slowLoris(base, `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\nX-API-Key: ${path === '/events' ? WRITE_KEY : READ_KEY}\r\n\r\n{`, 20_000);
+      await slowLoris(
+        base,
+        `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\nX-API-Key: ${path === '/events' ? WRITE_KEY : READ_KEY}\r\n\r\n{`,
+        20_000,
+      );
     }
   });
 

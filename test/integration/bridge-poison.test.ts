@@ -67,7 +67,8 @@ describe('bridge: an oversized non-JSON record on the raw topic', { timeout: 300
       assert.equal(ready.body.consumer, 'running');
       assert.equal(await bridgeMetric(p, bridge, 'bridge_consumer_crashes_total'), 0, `${bridge} never crashed`);
     }
-    const deadLettered = (await bridgeMetric(p, 'bridge-1', 'bridge_records_dead_lettered_total')) + (await bridgeMetric(p, 'bridge-2', 'bridge_records_dead_lettered_total'));
+    const deadLettered =
+      (await bridgeMetric(p, 'bridge-1', 'bridge_records_dead_lettered_total')) + (await bridgeMetric(p, 'bridge-2', 'bridge_records_dead_lettered_total'));
     assert.equal(deadLettered, 1);
   });
 });

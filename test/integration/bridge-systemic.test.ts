@@ -59,12 +59,18 @@ describe('bridge: Temporal rejects every start (search attributes not registered
 
     // Both bridges back off on the rejection, several steps each.
     for (const bridge of BRIDGES) {
-      const ready = await waitFor(`${bridge} /ready to report the rejection`, async () => {
-        const r = await bridgeReady(p, bridge);
-        return r.status === 503 && r.body.problems.some((l) => /rejects every workflow start/.test(l)) && r;
-      }, { timeoutMs: 60_000 });
+      const ready = await waitFor(
+        `${bridge} /ready to report the rejection`,
+        async () => {
+          const r = await bridgeReady(p, bridge);
+          return r.status === 503 && r.body.problems.some((l) => /rejects every workflow start/.test(l)) && r;
+        },
+        { timeoutMs: 60_000 },
+      );
       assert.match(ready.body.problems.join('\n'), /INVALID_ARGUMENT .*no mapping defined for search attribute/);
-      await waitFor(`${bridge} to retry a few times`, async () => (await bridgeMetric(p, bridge, 'bridge_start_systemic_failures_total')) >= 3, { timeoutMs: 60_000 });
+      await waitFor(`${bridge} to retry a few times`, async () => (await bridgeMetric(p, bridge, 'bridge_start_systemic_failures_total')) >= 3, {
+        timeoutMs: 60_000,
+      });
     }
     // One error line per backoff step and partition, standing for every record of the window.
     for (const bridge of BRIDGES) {
@@ -79,7 +85,10 @@ describe('bridge: Temporal rejects every start (search attributes not registered
 
     assert.deepEqual(dlq.records, [], 'nothing dead-lettered');
     const offsets = await rawTopicOffsets(p);
-    assert.ok(offsets.every((o) => o.committed <= 0), `nothing committed: ${JSON.stringify(offsets)}`);
+    assert.ok(
+      offsets.every((o) => o.committed <= 0),
+      `nothing committed: ${JSON.stringify(offsets)}`,
+    );
     for (const bridge of BRIDGES) assert.equal(await bridgeMetric(p, bridge, 'bridge_records_dead_lettered_total'), 0);
 
     // The fix an operator would make: register the attributes.

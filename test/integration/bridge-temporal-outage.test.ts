@@ -61,7 +61,9 @@ describe('bridge: Temporal down for 3 minutes', { timeout: 900_000 }, () => {
     };
     for (let i = 0; i < 20; i++) await post(i);
     for (const id of ids) await waitFor(`event ${id} stored`, () => getItem(p, id));
-    await waitFor('the first events committed', async () => (await rawTopicOffsets(p)).every((o) => o.committed === o.end || (o.end === 0 && o.committed === -1)));
+    await waitFor('the first events committed', async () =>
+      (await rawTopicOffsets(p)).every((o) => o.committed === o.end || (o.end === 0 && o.committed === -1)),
+    );
     const before = await rawTopicOffsets(p);
     const group = await describeGroup(p);
     assert.equal(group.members.length, 2);
@@ -86,7 +88,9 @@ describe('bridge: Temporal down for 3 minutes', { timeout: 900_000 }, () => {
         if (ready.body.problems.length > 0) assert.equal(ready.status, 503);
       }
       assert.ok(
-        (await Promise.all(BRIDGES.map((b) => bridgeReady(p, b)))).some((r) => r.status === 503 && r.body.problems.some((l) => /Temporal is unreachable/.test(l))),
+        (await Promise.all(BRIDGES.map((b) => bridgeReady(p, b)))).some(
+          (r) => r.status === 503 && r.body.problems.some((l) => /Temporal is unreachable/.test(l)),
+        ),
         'a bridge with a backlog reports Temporal as unreachable',
       );
     } finally {
@@ -102,7 +106,11 @@ describe('bridge: Temporal down for 3 minutes', { timeout: 900_000 }, () => {
     const joinsAfter = await Promise.all(BRIDGES.map((b) => bridgeMetric(p, b, 'bridge_group_joins_total')));
     assert.deepEqual(joinsAfter, joinsBefore, 'no member rejoined its group');
     // Nothing could start while Temporal was down, so nothing was committed past the pre-outage ends.
-    for (const committed of committedDuringOutage) assert.deepEqual(committed, before.map((o) => o.committed));
+    for (const committed of committedDuringOutage)
+      assert.deepEqual(
+        committed,
+        before.map((o) => o.committed),
+      );
 
     // The backlog drains: every event exactly once, nothing dead-lettered.
     const back = Date.now();

@@ -41,7 +41,11 @@ describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
   const cli = (...args: string[]) =>
     promisify(execFile)(join(REPO_ROOT, 'bin', 'events'), args, { cwd: REPO_ROOT, env: { ...process.env, ...p.env }, timeout: 120_000 }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (e: { code?: number; killed?: boolean; stdout?: string; stderr?: string }) => ({ code: e.killed ? -1 : (e.code ?? -1), stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
+      (e: { code?: number; killed?: boolean; stdout?: string; stderr?: string }) => ({
+        code: e.killed ? -1 : (e.code ?? -1),
+        stdout: e.stdout ?? '',
+        stderr: e.stderr ?? '',
+      }),
     );
   const status = async (id: string) => (await p.temporal.workflow.getHandle(id).describe()).status.name;
   const completed = (id: string) => waitFor(`workflow ${id} to complete`, async () => (await status(id)) === 'COMPLETED', { timeoutMs: 60_000 });
@@ -85,8 +89,22 @@ describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
       return r.code === 0 && !('error' in parsed.workflows) && parsed.workflows.completed === ids.length + 1 && parsed;
     });
     assert.equal(report.healthy, true);
-    assert.deepEqual(report.services.map((s) => [s.name, s.ok]), [['kafka', true], ['temporal', true], ['dynamodb', true], ['s3', true]]);
-    assert.deepEqual(report.processes.map((s) => [s.name, s.ok]), [['producer', true], ['bridge', true]]);
+    assert.deepEqual(
+      report.services.map((s) => [s.name, s.ok]),
+      [
+        ['kafka', true],
+        ['temporal', true],
+        ['dynamodb', true],
+        ['s3', true],
+      ],
+    );
+    assert.deepEqual(
+      report.processes.map((s) => [s.name, s.ok]),
+      [
+        ['producer', true],
+        ['bridge', true],
+      ],
+    );
     assert.ok(!('error' in report.consumerLag));
     assert.equal(report.consumerLag.group, p.config.kafka.consumerGroup);
     assert.deepEqual(
@@ -109,26 +127,41 @@ describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
     // With the processor stopped, what is posted waits on the raw topic: status shows it as lag,
     // names the bridge that does not answer, and exits 1.
     await p.signal('processor-1', 'SIGTERM');
-    const waiting = await postJson(`${p.producerUrl}/events/batch`, { events: [0, 1, 2].map((n) => ({ event_type: `${type}_lag`, user_id: `lag-${n}`, payload: { n } })) });
+    const waiting = await postJson(`${p.producerUrl}/events/batch`, {
+      events: [0, 1, 2].map((n) => ({ event_type: `${type}_lag`, user_id: `lag-${n}`, payload: { n } })),
+    });
     assert.equal(waiting.status, 202);
     const lagging = await cli('status', '--json', '--bridge-url', bridge, '--timeout-ms', '2000');
     assert.equal(lagging.code, 1);
     const r = JSON.parse(lagging.stdout) as StatusReport;
-    assert.deepEqual(r.processes.map((x) => [x.name, x.ok]), [['producer', true], ['bridge', false]]);
+    assert.deepEqual(
+      r.processes.map((x) => [x.name, x.ok]),
+      [
+        ['producer', true],
+        ['bridge', false],
+      ],
+    );
     assert.ok(!('error' in r.consumerLag));
     assert.equal(r.consumerLag.total, 3);
-    assert.equal(r.consumerLag.partitions.reduce((n, x) => n + x.lag, 0), 3);
+    assert.equal(
+      r.consumerLag.partitions.reduce((n, x) => n + x.lag, 0),
+      3,
+    );
     const text = await cli('status', '--bridge-url', bridge, '--timeout-ms', '2000');
     assert.match(text.stdout, /^Consumer lag \(.+\): 3$/m);
     assert.match(text.stdout, /^UNHEALTHY: bridge$/m);
 
     await p.restart('processor-1');
     bridge = bridgeUrl(p, 'processor-1');
-    await waitFor('the lag to drain', async () => {
-      const again = await cli('status', '--json', '--bridge-url', bridge);
-      const parsed = JSON.parse(again.stdout) as StatusReport;
-      return again.code === 0 && !('error' in parsed.consumerLag) && parsed.consumerLag.total === 0;
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      'the lag to drain',
+      async () => {
+        const again = await cli('status', '--json', '--bridge-url', bridge);
+        const parsed = JSON.parse(again.stdout) as StatusReport;
+        return again.code === 0 && !('error' in parsed.consumerLag) && parsed.consumerLag.total === 0;
+      },
+      { timeoutMs: 60_000 },
+    );
   });
 
   it('dlq list, show and replay on an event dead-lettered while S3 was stopped', async () => {
@@ -175,13 +208,19 @@ describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
     const replay = await cli('dlq', 'replay', '--event-id', id, '--json');
     assert.equal(replay.code, 0, replay.stderr);
     const out = JSON.parse(replay.stdout) as { results: ReplayResult[]; summary: Record<string, number> };
-    assert.deepEqual(out.results.map((r) => [r.event_id, r.outcome, r.stage]), [[id, 'restarted', 'archiveCold']]);
+    assert.deepEqual(
+      out.results.map((r) => [r.event_id, r.outcome, r.stage]),
+      [[id, 'restarted', 'archiveCold']],
+    );
     assert.equal(out.summary.restarted, 1);
     await completed(id);
     assert.ok(await getItem(p, id));
 
     // The alias keeps working, and a second replay finds the event done.
-    const again = await promisify(execFile)('npm', ['run', '--silent', 'replay-dlq', '--', '--event-id', id], { cwd: REPO_ROOT, env: { ...process.env, ...p.env } });
+    const again = await promisify(execFile)('npm', ['run', '--silent', 'replay-dlq', '--', '--event-id', id], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...p.env },
+    });
     assert.match(again.stdout, new RegExp(`^${id} completed earlier \\[dead-lettered at archiveCold`, 'm'));
   });
 
@@ -199,11 +238,17 @@ describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
 
     const dry = await cli('archive', 'replay', ...range, '--dry-run', '--json');
     assert.equal(dry.code, 0, dry.stderr);
-    const dryLines = dry.stdout.trim().split('\n').map((l) => JSON.parse(l) as ArchiveResult & { summary?: Record<string, number> });
+    const dryLines = dry.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ArchiveResult & { summary?: Record<string, number> });
     const dryResults = dryLines.filter((l) => !l.summary);
     assert.deepEqual(new Set(dryResults.map((r) => r.event_id)), new Set(ids), 'every event of the range, none outside it');
     assert.equal(dryResults.find((r) => r.event_id === gone)!.outcome, 'would-start');
-    assert.deepEqual(dryResults.filter((r) => r.event_id !== gone).map((r) => r.outcome), Array(ids.length - 1).fill('would-restore'));
+    assert.deepEqual(
+      dryResults.filter((r) => r.event_id !== gone).map((r) => r.outcome),
+      Array(ids.length - 1).fill('would-restore'),
+    );
     assert.equal(await countByType(p, type), 1, 'the dry run wrote nothing');
     assert.equal(existsSync(checkpoint), false);
     assert.equal(await countRuns(`EventType = '${type}'`), ids.length, 'the dry run started nothing');
@@ -212,7 +257,10 @@ describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, new RegExp(`^${gone} started$`, 'm'));
     for (const id of ids.slice(1)) assert.match(first.stdout, new RegExp(`^${id} restored \\(its run exists; item written\\)$`, 'm'));
-    assert.match(first.stdout, new RegExp(`^started 1, restored ${ids.length - 1}, present 0, would start 0, would restore 0, invalid 0, failed 0, skipped 0$`, 'm'));
+    assert.match(
+      first.stdout,
+      new RegExp(`^started 1, restored ${ids.length - 1}, present 0, would start 0, would restore 0, invalid 0, failed 0, skipped 0$`, 'm'),
+    );
     assert.doesNotMatch(first.stdout, new RegExp(outsideId));
     await completed(gone);
     assert.equal(await countByType(p, type), ids.length + 1, 'every item is back');

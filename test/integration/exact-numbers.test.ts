@@ -30,10 +30,13 @@ const SENT: Record<string, string> = {
   beyond_2_53: '9007199254740993',
   plain: '42',
 };
-const PAYLOAD_TEXT = `{${Object.entries(SENT).map(([k, v]) => `"${k}":${v}`).join(',')},"list":[1.0,${SENT.order_id}],"nested":{"id":${SENT.int64_min}}}`;
+const PAYLOAD_TEXT = `{${Object.entries(SENT)
+  .map(([k, v]) => `"${k}":${v}`)
+  .join(',')},"list":[1.0,${SENT.order_id}],"nested":{"id":${SENT.int64_min}}}`;
 
 /** The same number: sign, significant digits and exponent (DynamoDB may write 1E+5 as 100000). */
-const sameNumber = (stored: string, sent: string, what: string) => assert.deepEqual(numberShape(stored), numberShape(sent), `${what}: stored ${stored}, sent ${sent}`);
+const sameNumber = (stored: string, sent: string, what: string) =>
+  assert.deepEqual(numberShape(stored), numberShape(sent), `${what}: stored ${stored}, sent ${sent}`);
 
 describe('payload numbers kept exactly through the pipeline', { timeout: 300_000 }, () => {
   let p: Platform;
@@ -62,8 +65,9 @@ describe('payload numbers kept exactly through the pipeline', { timeout: 300_000
     assert.ok(object.body.endsWith(`"payload":${PAYLOAD_TEXT}}`), object.body);
 
     // DynamoDB: each a Number (N) with the digits sent.
-    const out = await waitFor('the DynamoDB item', async () =>
-      (await p.dynamo.send(new GetItemCommand({ TableName: p.config.aws.table, Key: { event_id: { S: id } }, ConsistentRead: true }))).Item,
+    const out = await waitFor(
+      'the DynamoDB item',
+      async () => (await p.dynamo.send(new GetItemCommand({ TableName: p.config.aws.table, Key: { event_id: { S: id } }, ConsistentRead: true }))).Item,
     );
     const payload = out.payload?.M as Record<string, AttributeValue>;
     for (const [field, text] of Object.entries(SENT)) {
@@ -105,7 +109,11 @@ describe('payload numbers kept exactly through the pipeline', { timeout: 300_000
       const res = await post(`{"event_id":"${id}","event_type":"order_placed","user_id":"u","payload":{"ok":1,"order":{"ids":[7,${text}]}}}`);
       assert.equal(res.status, 422, `${text}: ${JSON.stringify(res.body)}`);
       const errors = res.body.errors as { field: string; message: string }[];
-      assert.deepEqual(errors.map((e) => e.field), ['payload.order.ids[1]'], text);
+      assert.deepEqual(
+        errors.map((e) => e.field),
+        ['payload.order.ids[1]'],
+        text,
+      );
       assert.match(errors[0]!.message, message, text);
     }
   });

@@ -104,7 +104,10 @@ describe('GraphiQL in headless Chromium', { skip: missing, timeout: 120_000 }, (
     const docs = page.locator('.graphiql-doc-explorer');
     await docs.getByText('Query', { exact: true }).first().click({ timeout: 30_000 });
     for (const field of ['latestEvents', 'eventsByType', 'eventsByUser', 'event']) {
-      await docs.locator('.graphiql-doc-explorer-field-name', { hasText: new RegExp(`^${field}$`) }).first().waitFor({ timeout: 30_000 });
+      await docs
+        .locator('.graphiql-doc-explorer-field-name', { hasText: new RegExp(`^${field}$`) })
+        .first()
+        .waitFor({ timeout: 30_000 });
     }
     assert.equal(await page.locator('.graphiql-doc-explorer-error').count(), 0, 'no "Error fetching schema"');
   }
@@ -171,11 +174,15 @@ describe('GraphiQL in headless Chromium', { skip: missing, timeout: 120_000 }, (
     await page.keyboard.press('Delete');
     await page.keyboard.insertText(`subscription { eventStored(userId: "${EVENT.userId}") { eventId userId payload } }`);
     // The Headers edit is taken after a debounce: run until the subscription is open on the server.
-    await waitFor('the subscription open on the server', async () => {
-      if (feed.count() === 1) return true;
-      await page.locator('.graphiql-execute-button').click();
-      return false;
-    }, { timeoutMs: 30_000, intervalMs: 1_000 });
+    await waitFor(
+      'the subscription open on the server',
+      async () => {
+        if (feed.count() === 1) return true;
+        await page.locator('.graphiql-execute-button').click();
+        return false;
+      },
+      { timeoutMs: 30_000, intervalMs: 1_000 },
+    );
     feed.publish({ ...EVENT, eventId: '0192f1c4-8d1e-7c3a-9b2f-000000000042', payload: { page: '/live' } });
     const response = page.locator('.graphiql-response');
     await response.getByText('/live', { exact: false }).first().waitFor({ timeout: 30_000 });

@@ -39,7 +39,9 @@ describe('GraphQL on the real table', { timeout: 60_000 }, () => {
       const ts = new Date(NOW - Math.floor(i / 2) * 7 * 3_600_000).toISOString();
       events.push(makeEnvelope({ event_type: i % 2 ? 'click' : 'page_view', user_id: `u${i % 3}`, timestamp: ts, payload: { i } }));
     }
-    await Promise.all(events.map((e) => client.send(new PutItemCommand({ TableName: config.aws.table, Item: marshallItem(toItem(e, config.latestIndexShards)) }))));
+    await Promise.all(
+      events.map((e) => client.send(new PutItemCommand({ TableName: config.aws.table, Item: marshallItem(toItem(e, config.latestIndexShards)) }))),
+    );
     app = buildGraphqlApp({
       reader: createEventReader({ dynamo: client, table: config.aws.table, shards: config.latestIndexShards }),
       limits: config.graphql,
@@ -64,7 +66,9 @@ describe('GraphQL on the real table', { timeout: 60_000 }, () => {
     const ids: string[] = [];
     let after = '';
     for (let page = 0; page < 50; page++) {
-      const r = await query<Record<string, Row[]>>(`{ ${field}(${args} limit: ${pageSize}${after ? `, after: "${after}"` : ''}) { eventId timestamp cursor } }`);
+      const r = await query<Record<string, Row[]>>(
+        `{ ${field}(${args} limit: ${pageSize}${after ? `, after: "${after}"` : ''}) { eventId timestamp cursor } }`,
+      );
       assert.equal(r.errors, undefined, JSON.stringify(r.errors));
       const rows = r.data![field]!;
       ids.push(...rows.map((x) => x.eventId));
@@ -76,7 +80,10 @@ describe('GraphQL on the real table', { timeout: 60_000 }, () => {
 
   it('latestEvents: newest first across days and shards, pages neither overlap nor skip', async () => {
     const first = await query<{ latestEvents: Row[] }>('{ latestEvents(limit: 5) { eventId timestamp cursor } }');
-    assert.deepEqual(first.data?.latestEvents.map((e) => e.eventId), newestFirst(events).slice(0, 5));
+    assert.deepEqual(
+      first.data?.latestEvents.map((e) => e.eventId),
+      newestFirst(events).slice(0, 5),
+    );
     assert.deepEqual(await allPages('latestEvents', '', 7), newestFirst(events));
   });
 
@@ -95,7 +102,9 @@ describe('GraphQL on the real table', { timeout: 60_000 }, () => {
 
   it('event(eventId) reads one event, null when absent', async () => {
     const target = events[7]!;
-    const r = await query<{ a: { userId: string } | null; b: null }>(`{ a: event(eventId: "${target.event_id}") { userId } b: event(eventId: "${randomUUID()}") { userId } }`);
+    const r = await query<{ a: { userId: string } | null; b: null }>(
+      `{ a: event(eventId: "${target.event_id}") { userId } b: event(eventId: "${randomUUID()}") { userId } }`,
+    );
     assert.deepEqual(r.data, { a: { userId: target.user_id }, b: null });
   });
 
@@ -208,7 +217,10 @@ describe('GraphQL paging with large payloads', { timeout: 600_000 }, () => {
         assert.equal(new Set(ids).size, ids.length, 'no event appears twice');
         assert.deepEqual(ids, expected);
         const nonEmpty = sizes.filter((n) => n > 0);
-        assert.ok(nonEmpty.slice(0, -1).every((n) => n === limit), `pages before the last are full: ${sizes.join(',')}`);
+        assert.ok(
+          nonEmpty.slice(0, -1).every((n) => n === limit),
+          `pages before the last are full: ${sizes.join(',')}`,
+        );
       });
     }
   }

@@ -71,11 +71,20 @@ describe('metrics of every process', { timeout: 300_000 }, () => {
     assert.equal(total(sdk, 'temporal_workflow_completed', { workflow_type: 'processEvent' }), EVENTS);
     assert.equal(total(sdk, 'temporal_workflow_failed', { workflow_type: 'processEvent' }), 0);
     assert.ok(total(sdk, 'temporal_worker_task_slots_available', { worker_type: 'WorkflowWorker' }) > 0);
-    assert.ok(sdk.some((s) => s.name === 'temporal_workflow_task_execution_latency_bucket' && s.labels.le === '0.001'), 'task latencies in seconds from 1 ms');
+    assert.ok(
+      sdk.some((s) => s.name === 'temporal_workflow_task_execution_latency_bucket' && s.labels.le === '0.001'),
+      'task latencies in seconds from 1 ms',
+    );
     // Eager starts hand the first task over without a poll, so a processor reports no
     // schedule-to-start for healthy events; the first attempts run as local activities.
     const present: string[] = TEMPORAL_SDK_METRICS.filter((name) => has(sdk, name));
-    for (const name of ['temporal_workflow_completed', 'temporal_worker_task_slots_available', 'temporal_worker_task_slots_used', 'temporal_workflow_task_execution_latency_bucket', 'temporal_local_activity_execution_latency_bucket']) {
+    for (const name of [
+      'temporal_workflow_completed',
+      'temporal_worker_task_slots_available',
+      'temporal_worker_task_slots_used',
+      'temporal_workflow_task_execution_latency_bucket',
+      'temporal_local_activity_execution_latency_bucket',
+    ]) {
       assert.ok(present.includes(name), `${name} exported`);
     }
 

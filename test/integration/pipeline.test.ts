@@ -142,7 +142,10 @@ describe('pipeline', { timeout: 600_000 }, () => {
     assert.equal(res.status, 202);
     assert.equal(res.body.accepted, 2);
     const results = res.body.results as { status: string; event_id?: string; errors?: { field: string }[] }[];
-    assert.deepEqual(results[1]!.errors?.map((e) => e.field), ['events[1].user_id']);
+    assert.deepEqual(
+      results[1]!.errors?.map((e) => e.field),
+      ['events[1].user_id'],
+    );
     for (const r of results.filter((x) => x.status === 'accepted')) await waitFor('batch item stored', () => getItem(p, r.event_id!));
   });
 
@@ -167,7 +170,10 @@ describe('pipeline', { timeout: 600_000 }, () => {
     const invalid = await waitFor('the invalid envelope in the DLQ', () =>
       dlq.records.find((r) => (r.original as { marker?: string } | null)?.marker === marker),
     );
-    assert.ok(invalid.error.fields?.some((f) => f.field === 'event_id'), 'names the missing field');
+    assert.ok(
+      invalid.error.fields?.some((f) => f.field === 'event_id'),
+      'names the missing field',
+    );
 
     const after = await postJson(`${p.producerUrl}/events`, { event_type: 'page_view', user_id: 'after-poison' });
     await waitFor('an event after the poison records to be stored', () => getItem(p, after.body.event_id as string));
@@ -186,10 +192,14 @@ describe('pipeline', { timeout: 600_000 }, () => {
     assert.equal(ids.size, 200);
 
     await waitFor('200 items', async () => (await countByType(p, eventType)) === 200, { timeoutMs: 120_000, intervalMs: 1_000 });
-    const keys = await waitFor('200 objects', async () => {
-      const k = (await listKeys(p, 'events/2026/11/21/')).filter((key) => ids.has(key.slice(-41, -5)));
-      return k.length === 200 && k;
-    }, { timeoutMs: 60_000, intervalMs: 1_000 });
+    const keys = await waitFor(
+      '200 objects',
+      async () => {
+        const k = (await listKeys(p, 'events/2026/11/21/')).filter((key) => ids.has(key.slice(-41, -5)));
+        return k.length === 200 && k;
+      },
+      { timeoutMs: 60_000, intervalMs: 1_000 },
+    );
     assert.equal(new Set(keys).size, 200);
     assert.equal(await countByType(p, eventType), 200, 'still exactly 200 once everything settled');
 
@@ -297,7 +307,11 @@ describe('pipeline', { timeout: 600_000 }, () => {
     const runs = [];
     for await (const wf of p.temporal.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(wf);
     assert.equal(runs.length, 1, 'one run: no replay was needed');
-    assert.equal(dlq.records.find((r) => r.workflow_id === id), undefined, 'no dead letter');
+    assert.equal(
+      dlq.records.find((r) => r.workflow_id === id),
+      undefined,
+      'no dead letter',
+    );
   });
 
   it('Temporal down: the bridge waits and retries without committing, then resumes by itself', async () => {
@@ -337,10 +351,14 @@ describe('pipeline', { timeout: 600_000 }, () => {
     } finally {
       await stack('start', 'kafka');
     }
-    const accepted = await waitFor('the producer to accept again', async () => {
-      const res = await postJson(`${p.producerUrl}/events`, { event_type: 'page_view', user_id: `user-${randomUUID()}` });
-      return res.status === 202 && (res.body.event_id as string);
-    }, { timeoutMs: 60_000, intervalMs: 1_000 });
+    const accepted = await waitFor(
+      'the producer to accept again',
+      async () => {
+        const res = await postJson(`${p.producerUrl}/events`, { event_type: 'page_view', user_id: `user-${randomUUID()}` });
+        return res.status === 202 && (res.body.event_id as string);
+      },
+      { timeoutMs: 60_000, intervalMs: 1_000 },
+    );
     await waitFor('the event to flow through after Kafka returned', () => getItem(p, accepted), { timeoutMs: 120_000, intervalMs: 1_000 });
   });
 
@@ -368,9 +386,13 @@ describe('pipeline', { timeout: 600_000 }, () => {
     // And none of them was published: what reached Kafka is exactly what was answered 202.
     const published = await readKeys(p, p.config.kafka.topic, userId);
     assert.deepEqual(published.sort(), accepted.map((r) => r.id).sort());
-    await waitFor(`all ${accepted.length} accepted events to be stored`, async () => {
-      const rows = await Promise.all(accepted.map((r) => getItem(p, r.id)));
-      return rows.every(Boolean);
-    }, { timeoutMs: 60_000, intervalMs: 1_000 });
+    await waitFor(
+      `all ${accepted.length} accepted events to be stored`,
+      async () => {
+        const rows = await Promise.all(accepted.map((r) => getItem(p, r.id)));
+        return rows.every(Boolean);
+      },
+      { timeoutMs: 60_000, intervalMs: 1_000 },
+    );
   });
 });

@@ -39,7 +39,10 @@ describe('processors: bridge + worker in one process', { timeout: 300_000 }, () 
   it('SIGTERM: each processor stops its bridge, drains its worker and exits 0', async () => {
     for (const name of ['processor-1', 'processor-2']) {
       assert.equal(await p.signal(name, 'SIGTERM'), 0, `${name} exit code`);
-      assert.ok(p.output(name).some((l) => l.includes('processor stopped')), `${name} logged its drain`);
+      assert.ok(
+        p.output(name).some((l) => l.includes('processor stopped')),
+        `${name} logged its drain`,
+      );
     }
   });
 });

@@ -76,7 +76,9 @@ after(async () => {
 
 function batch(client: number, n: number): string {
   const filler = 'x'.repeat(1_900);
-  return JSON.stringify({ events: Array.from({ length: EVENTS_PER_BATCH }, (_, i) => ({ event_type: 'load', user_id: `c${client}`, payload: { n, i, filler } })) });
+  return JSON.stringify({
+    events: Array.from({ length: EVENTS_PER_BATCH }, (_, i) => ({ event_type: 'load', user_id: `c${client}`, payload: { n, i, filler } })),
+  });
 }
 
 async function metric(name: string): Promise<number> {
@@ -88,7 +90,12 @@ async function metric(name: string): Promise<number> {
 
 it(`Kafka frozen for ${FREEZE_MS / 1000} s under ${CLIENTS} clients: bounded memory, immediate 503s, recovery`, { timeout: 300_000 }, async (t) => {
   const post = (body: string) =>
-    fetch(`${url}/events/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(PRODUCE_TIMEOUT_MS + 15_000) });
+    fetch(`${url}/events/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(PRODUCE_TIMEOUT_MS + 15_000),
+    });
   const warm = await post(batch(0, 0));
   assert.equal(warm.status, 202, await warm.text());
 
@@ -144,8 +151,15 @@ it(`Kafka frozen for ${FREEZE_MS / 1000} s under ${CLIENTS} clients: bounded mem
     process.kill(pid, 'SIGCONT');
   }
 
-  t.diagnostic(`producer RSS ${rssBefore.toFixed(0)} MB before, ${maxRss.toFixed(0)} MB at most while frozen; in-flight bytes at most ${maxInflightBytes}; answers ${JSON.stringify([...statuses])}`);
-  t.diagnostic(`RSS every 5 s: ${timeline.filter((_, i) => i % 20 === 0).map((v) => v.toFixed(0)).join(' ')}`);
+  t.diagnostic(
+    `producer RSS ${rssBefore.toFixed(0)} MB before, ${maxRss.toFixed(0)} MB at most while frozen; in-flight bytes at most ${maxInflightBytes}; answers ${JSON.stringify([...statuses])}`,
+  );
+  t.diagnostic(
+    `RSS every 5 s: ${timeline
+      .filter((_, i) => i % 20 === 0)
+      .map((v) => v.toFixed(0))
+      .join(' ')}`,
+  );
   assert.deepEqual(problems.slice(0, 5), [], `${problems.length} requests went wrong`);
   assert.ok(maxRss < RSS_BOUND_MB, `producer RSS reached ${maxRss.toFixed(0)} MB (bound ${RSS_BOUND_MB} MB)`);
   assert.ok(maxInflightBytes <= config.kafka.maxInflightBytes, `in-flight bytes ${maxInflightBytes} over the cap ${config.kafka.maxInflightBytes}`);
@@ -154,10 +168,6 @@ it(`Kafka frozen for ${FREEZE_MS / 1000} s under ${CLIENTS} clients: bounded mem
   assert.equal(await metric('requests_overloaded_total'), overloadedBefore + (statuses.get('503 at capacity') ?? 0), '/metrics counts every refusal');
 
   // Kafka is back: the producer recovers without a restart.
-  await waitFor(
-    'a post to be accepted after SIGCONT',
-    async () => (await post(batch(0, -1))).status === 202,
-    { timeoutMs: 120_000, intervalMs: 1_000 },
-  );
+  await waitFor('a post to be accepted after SIGCONT', async () => (await post(batch(0, -1))).status === 202, { timeoutMs: 120_000, intervalMs: 1_000 });
   assert.equal(producer.exitCode, null, `producer still running (${output.slice(-5).join(' | ')})`);
 });

@@ -31,7 +31,11 @@ before(async () => {
   const env = await isolatedEnv({ PRODUCER_LINGER_MS: '1000', HTTP_KEEP_ALIVE_TIMEOUT_MS: String(KEEP_ALIVE_MS) });
   config = configFor(env);
   await provisionKafka(config, { logger: quietLogger, deadlineMs: 60_000 });
-  producer = spawn(process.execPath, ['--import', 'tsx', 'src/producer/server.ts'], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  producer = spawn(process.execPath, ['--import', 'tsx', 'src/producer/server.ts'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   exited = new Promise((resolve) => producer.once('exit', (code) => resolve(code)));
   for (const stream of [producer.stdout, producer.stderr]) {
     stream?.setEncoding('utf8');
@@ -66,28 +70,32 @@ async function inflightRecords(): Promise<number> {
   return Number(/^producer_inflight_records (\d+)$/m.exec(text)?.[1] ?? 0);
 }
 
-it('SIGTERM with keep-alive requests in flight: all answered 202, all on Kafka, and the producer exits without waiting for the keep-alive timeout', { timeout: 120_000 }, async () => {
-  const agent = new Agent({ keepAlive: true, maxSockets: REQUESTS });
-  try {
-    const answers = Array.from({ length: REQUESTS }, (_, i) => post(agent, { event_type: 'drain', user_id: `u${i}` }));
-    await waitFor(`${REQUESTS} requests waiting in the producer`, async () => (await inflightRecords()) >= REQUESTS, { intervalMs: 50 });
-    producer.kill('SIGTERM');
-    const results = await Promise.all(answers);
-    assert.deepEqual(
-      results.map((r) => r.status),
-      Array<number>(REQUESTS).fill(202),
-    );
-    // Well before the 120 s keep-alive timeout: the drain does not wait for idle clients.
-    const code = await Promise.race([exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 30_000).unref())]);
-    assert.equal(code, 0, `producer exit (${output.slice(-3).join(' | ')})`);
-    assert.ok(output.some((l) => l.includes('producer stopped')));
+it(
+  'SIGTERM with keep-alive requests in flight: all answered 202, all on Kafka, and the producer exits without waiting for the keep-alive timeout',
+  { timeout: 120_000 },
+  async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: REQUESTS });
+    try {
+      const answers = Array.from({ length: REQUESTS }, (_, i) => post(agent, { event_type: 'drain', user_id: `u${i}` }));
+      await waitFor(`${REQUESTS} requests waiting in the producer`, async () => (await inflightRecords()) >= REQUESTS, { intervalMs: 50 });
+      producer.kill('SIGTERM');
+      const results = await Promise.all(answers);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        Array<number>(REQUESTS).fill(202),
+      );
+      // Well before the 120 s keep-alive timeout: the drain does not wait for idle clients.
+      const code = await Promise.race([exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 30_000).unref())]);
+      assert.equal(code, 0, `producer exit (${output.slice(-3).join(' | ')})`);
+      assert.ok(output.some((l) => l.includes('producer stopped')));
 
-    const onKafka = new Set<string>();
-    await readTopicToEnd(createKafka(config.kafka, quietLogger, '-test'), config.kafka.topic, (m) => {
-      onKafka.add((JSON.parse(String(m.value)) as { event_id: string }).event_id);
-    });
-    for (const r of results) assert.ok(onKafka.has(r.body.event_id!), `${r.body.event_id} answered 202 and on Kafka`);
-  } finally {
-    agent.destroy();
-  }
-});
+      const onKafka = new Set<string>();
+      await readTopicToEnd(createKafka(config.kafka, quietLogger, '-test'), config.kafka.topic, (m) => {
+        onKafka.add((JSON.parse(String(m.value)) as { event_id: string }).event_id);
+      });
+      for (const r of results) assert.ok(onKafka.has(r.body.event_id!), `${r.body.event_id} answered 202 and on Kafka`);
+    } finally {
+      agent.destroy();
+    }
+  },
+);

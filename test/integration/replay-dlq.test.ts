@@ -28,7 +28,8 @@ describe('replay-dlq on the real stack', { timeout: 180_000 }, () => {
   let temporal: Client;
   const kept = [makeEnvelope(), makeEnvelope()];
   const expired = [makeEnvelope(), makeEnvelope(), makeEnvelope()];
-  const record = (event: object) => JSON.stringify({ original: event, error: { stage: 'archiveCold', type: 'Error', message: 'S3 down', attempts: 9 }, failed_at: new Date().toISOString() });
+  const record = (event: object) =>
+    JSON.stringify({ original: event, error: { stage: 'archiveCold', type: 'Error', message: 'S3 down', attempts: 9 }, failed_at: new Date().toISOString() });
 
   before(async () => {
     env = await isolatedEnv();
@@ -50,7 +51,10 @@ describe('replay-dlq on the real stack', { timeout: 180_000 }, () => {
         admin.deleteTopicRecords({ topic: config.kafka.dlqTopic, partitions: [{ partition: 0, offset: String(expired.length) }] }).then(() => true),
       );
       const offsets = await admin.fetchTopicOffsets(config.kafka.dlqTopic);
-      assert.deepEqual(offsets.find((o) => o.partition === 0), { partition: 0, offset: '3', low: '3', high: '3' });
+      assert.deepEqual(
+        offsets.find((o) => o.partition === 0),
+        { partition: 0, offset: '3', low: '3', high: '3' },
+      );
     } finally {
       await admin.disconnect();
     }
@@ -58,7 +62,10 @@ describe('replay-dlq on the real stack', { timeout: 180_000 }, () => {
 
   after(async () => {
     for await (const wf of temporal.workflow.list({ query: `TaskQueue = '${config.temporal.taskQueue}'` })) {
-      await temporal.workflow.getHandle(wf.workflowId, wf.runId).terminate('test cleanup').catch(() => undefined);
+      await temporal.workflow
+        .getHandle(wf.workflowId, wf.runId)
+        .terminate('test cleanup')
+        .catch(() => undefined);
       await temporal.workflowService
         .deleteWorkflowExecution({ namespace: config.temporal.namespace, workflowExecution: { workflowId: wf.workflowId, runId: wf.runId } })
         .catch(() => undefined);
@@ -71,9 +78,17 @@ describe('replay-dlq on the real stack', { timeout: 180_000 }, () => {
   });
 
   const replayDlq = (...args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli/events.ts', 'dlq', 'replay', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 60_000 }).then(
+    run(process.execPath, ['--import', 'tsx', 'src/cli/events.ts', 'dlq', 'replay', ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (e: { code?: number; killed?: boolean; stdout?: string; stderr?: string }) => ({ code: e.killed ? 'killed (hung)' : e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
+      (e: { code?: number; killed?: boolean; stdout?: string; stderr?: string }) => ({
+        code: e.killed ? 'killed (hung)' : e.code,
+        stdout: e.stdout ?? '',
+        stderr: e.stderr ?? '',
+      }),
     );
 
   it('a bounded scan ends although one partition was emptied by retention', async () => {
@@ -96,7 +111,8 @@ describe('replay-dlq on the real stack', { timeout: 180_000 }, () => {
 
     const first = await replayDlq();
     assert.equal(first.code, 0, first.stderr);
-    for (const e of kept) assert.match(first.stdout, new RegExp(`^${e.event_id} restarted \\(it had no run\\) \\[dead-lettered at archiveCold: S3 down\\]`, 'm'));
+    for (const e of kept)
+      assert.match(first.stdout, new RegExp(`^${e.event_id} restarted \\(it had no run\\) \\[dead-lettered at archiveCold: S3 down\\]`, 'm'));
     assert.match(first.stdout, /^restarted 2, would restart 0, completed earlier 0, still running 0, refused 0$/m);
     for (const e of kept) assert.equal((await temporal.workflow.getHandle(e.event_id).describe()).status.name, 'RUNNING');
 

@@ -26,8 +26,11 @@ after(async () => {
 it('expired events are never served and the sweep deletes them; the others stay', { timeout: 120_000 }, async () => {
   assert.match(await provisionTable(p.config, { logger: quietLogger }), /no TTL: the workers' sweep deletes expired items/);
   const ages = [1, 3, 10];
-  const events = ages.map((days) => makeEnvelope({ event_type: 'retention', user_id: 'u-retention', timestamp: new Date(Date.now() - days * DAY).toISOString() }));
-  for (const event of events) assert.equal(await putEventItem(p.dynamo, p.config.aws.table, event, { latestIndexShards: p.config.latestIndexShards, hotRetentionDays: 2 }), 'stored');
+  const events = ages.map((days) =>
+    makeEnvelope({ event_type: 'retention', user_id: 'u-retention', timestamp: new Date(Date.now() - days * DAY).toISOString() }),
+  );
+  for (const event of events)
+    assert.equal(await putEventItem(p.dynamo, p.config.aws.table, event, { latestIndexShards: p.config.latestIndexShards, hotRetentionDays: 2 }), 'stored');
   const [fresh, old, older] = events.map((e) => e.event_id) as [string, string, string];
 
   // Served or not, whatever the sweep has done so far.
@@ -35,13 +38,27 @@ it('expired events are never served and the sweep deletes them; the others stay'
     p,
     '{ byType: eventsByType(eventType: "retention") { eventId } byUser: eventsByUser(userId: "u-retention") { eventId } latest: latestEvents(limit: 100) { eventId } }',
   );
-  for (const name of ['byType', 'byUser', 'latest']) assert.deepEqual(lists.data?.[name]?.map((e) => e.eventId).filter((id) => events.some((e) => e.event_id === id)), [fresh], name);
-  for (const [id, served] of [[fresh, true], [old, false], [older, false]] as const) {
+  for (const name of ['byType', 'byUser', 'latest'])
+    assert.deepEqual(
+      lists.data?.[name]?.map((e) => e.eventId).filter((id) => events.some((e) => e.event_id === id)),
+      [fresh],
+      name,
+    );
+  for (const [id, served] of [
+    [fresh, true],
+    [old, false],
+    [older, false],
+  ] as const) {
     const one = await graphql<{ event: { eventId: string } | null }>(p, `{ event(eventId: "${id}") { eventId } }`);
     assert.equal(one.data?.event?.eventId ?? null, served ? id : null);
   }
 
-  await waitFor('the sweep to delete the expired items', async () => (await getItem(p, old)) === undefined && (await getItem(p, older)) === undefined, { timeoutMs: 60_000 });
+  await waitFor('the sweep to delete the expired items', async () => (await getItem(p, old)) === undefined && (await getItem(p, older)) === undefined, {
+    timeoutMs: 60_000,
+  });
   assert.ok(await getItem(p, fresh), 'the event within retention stays');
-  assert.ok(p.output('processor-1').some((line) => line.includes('expired items deleted')), 'the processor logged its sweep');
+  assert.ok(
+    p.output('processor-1').some((line) => line.includes('expired items deleted')),
+    'the processor logged its sweep',
+  );
 });

@@ -41,16 +41,22 @@ before(async () => {
   config = loadConfig({ AWS_REGION: REGION, S3_ENDPOINT: `http://127.0.0.1:${port}`, S3_BUCKET: `region-test-${Date.now()}` });
   // The local stack's keys, which the config uses for a local endpoint.
   const { accessKeyId, secretAccessKey } = await createS3Client(config.aws).config.credentials();
-  server = spawn(versitygwPath(), ['--access', accessKeyId, '--secret', secretAccessKey, '--region', REGION, '--port', `127.0.0.1:${port}`, 'posix', dataDir], { stdio: 'ignore' });
+  server = spawn(versitygwPath(), ['--access', accessKeyId, '--secret', secretAccessKey, '--region', REGION, '--port', `127.0.0.1:${port}`, 'posix', dataDir], {
+    stdio: 'ignore',
+  });
   s3 = createS3Client(config.aws);
-  await waitFor('versitygw (eu-west-1) to answer', async () => {
-    try {
-      await s3.send(new GetBucketLocationCommand({ Bucket: 'none-such' }));
-    } catch (err) {
-      return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404;
-    }
-    return false;
-  }, { timeoutMs: 30_000 });
+  await waitFor(
+    'versitygw (eu-west-1) to answer',
+    async () => {
+      try {
+        await s3.send(new GetBucketLocationCommand({ Bucket: 'none-such' }));
+      } catch (err) {
+        return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404;
+      }
+      return false;
+    },
+    { timeoutMs: 30_000 },
+  );
 });
 
 after(async () => {

@@ -28,7 +28,10 @@ interface StoredEvent {
 }
 
 async function eventsOf(p: Platform, userId: string): Promise<StoredEvent[]> {
-  const r = await graphql<{ eventsByUser: StoredEvent[] }>(p, `{ eventsByUser(userId: ${JSON.stringify(userId)}, limit: 100) { eventId eventType userId timestamp payload } }`);
+  const r = await graphql<{ eventsByUser: StoredEvent[] }>(
+    p,
+    `{ eventsByUser(userId: ${JSON.stringify(userId)}, limit: 100) { eventId eventType userId timestamp payload } }`,
+  );
   assert.equal(r.errors, undefined, JSON.stringify(r.errors));
   return r.data!.eventsByUser;
 }
@@ -38,7 +41,10 @@ async function eventsOf(p: Platform, userId: string): Promise<StoredEvent[]> {
  * answered by the producer, but the client's connection is cut before the answer reaches it: the
  * SDK sees a network error after its batch was written, and sends the same batch again.
  */
-async function startLossyProxy(target: string, dropAnswers: number): Promise<{ url: string; requests: { retryCount?: string; status: number; dropped: boolean }[]; close(): Promise<void> }> {
+async function startLossyProxy(
+  target: string,
+  dropAnswers: number,
+): Promise<{ url: string; requests: { retryCount?: string; status: number; dropped: boolean }[]; close(): Promise<void> }> {
   const requests: { retryCount?: string; status: number; dropped: boolean }[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -82,16 +88,26 @@ describe('Segment SDK against the platform', { timeout: 300_000 }, () => {
     const analytics = new Analytics({ writeKey: WRITE_KEY, host: p.producerUrl, flushAt: 3, flushInterval: 60_000 });
     const errors: unknown[] = [];
     analytics.on('error', (e) => errors.push(e));
-    analytics.track({ userId, anonymousId, event: 'Order Completed', properties: { orderId: 'o-1', total: 42.5, items: [{ sku: 'a', qty: 2 }] }, timestamp: new Date('2026-11-20T08:00:00Z') });
+    analytics.track({
+      userId,
+      anonymousId,
+      event: 'Order Completed',
+      properties: { orderId: 'o-1', total: 42.5, items: [{ sku: 'a', qty: 2 }] },
+      timestamp: new Date('2026-11-20T08:00:00Z'),
+    });
     analytics.identify({ userId, traits: { email: 'ada@example.com', plan: 'pro' } });
     analytics.page({ anonymousId, category: 'Docs', name: 'Pricing', properties: { path: '/pricing' } });
     await analytics.closeAndFlush({ timeout: 30_000 });
     assert.deepEqual(errors, [], 'the SDK reports no delivery error');
 
-    const byUser = await waitFor('the track and identify events in GraphQL', async () => {
-      const events = await eventsOf(p, userId);
-      return events.length === 2 && events;
-    }, { timeoutMs: 60_000 });
+    const byUser = await waitFor(
+      'the track and identify events in GraphQL',
+      async () => {
+        const events = await eventsOf(p, userId);
+        return events.length === 2 && events;
+      },
+      { timeoutMs: 60_000 },
+    );
     const track = byUser.find((e) => e.eventType === 'Order_Completed');
     const identify = byUser.find((e) => e.eventType === 'identify');
     assert.ok(track && identify, JSON.stringify(byUser.map((e) => e.eventType)));
@@ -107,10 +123,14 @@ describe('Segment SDK against the platform', { timeout: 300_000 }, () => {
     assert.deepEqual(identify.payload.traits, { email: 'ada@example.com', plan: 'pro' });
     assert.ok(!JSON.stringify(byUser).includes(WRITE_KEY), 'the write key is not stored');
 
-    const [page] = await waitFor('the page event in GraphQL', async () => {
-      const events = await eventsOf(p, anonymousId);
-      return events.length === 1 && events;
-    }, { timeoutMs: 60_000 });
+    const [page] = await waitFor(
+      'the page event in GraphQL',
+      async () => {
+        const events = await eventsOf(p, anonymousId);
+        return events.length === 1 && events;
+      },
+      { timeoutMs: 60_000 },
+    );
     assert.equal(page!.eventType, 'page');
     assert.equal(page!.userId, anonymousId);
     assert.equal(page!.payload.name, 'Pricing');
@@ -121,14 +141,20 @@ describe('Segment SDK against the platform', { timeout: 300_000 }, () => {
   it('a gzip batch with the key in the body (as browser SDKs send it) is stored', async () => {
     const userId = `user-${randomUUID()}`;
     const messageId = `ajs-next-${randomUUID()}`;
-    const body = gzipSync(JSON.stringify({ batch: [{ type: 'screen', userId, name: 'Checkout', messageId }], writeKey: WRITE_KEY, sentAt: new Date().toISOString() }));
+    const body = gzipSync(
+      JSON.stringify({ batch: [{ type: 'screen', userId, name: 'Checkout', messageId }], writeKey: WRITE_KEY, sentAt: new Date().toISOString() }),
+    );
     const res = await fetch(`${p.producerUrl}/v1/batch`, { method: 'POST', headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip' }, body });
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { success: true });
-    const [screen] = await waitFor('the screen event', async () => {
-      const events = await eventsOf(p, userId);
-      return events.length === 1 && events;
-    }, { timeoutMs: 60_000 });
+    const [screen] = await waitFor(
+      'the screen event',
+      async () => {
+        const events = await eventsOf(p, userId);
+        return events.length === 1 && events;
+      },
+      { timeoutMs: 60_000 },
+    );
     assert.equal(screen!.eventType, 'screen');
     assert.equal(screen!.eventId, eventIdForMessageId(messageId));
   });
@@ -150,7 +176,13 @@ describe('Segment SDK against the platform', { timeout: 300_000 }, () => {
     // The premise: the first delivery was written (200 from the producer) and its answer lost, and
     // the SDK sent the same batch again.
     assert.equal(proxy.requests.length, 2, JSON.stringify(proxy.requests));
-    assert.deepEqual(proxy.requests.map((r) => [r.status, r.dropped]), [[200, true], [200, false]]);
+    assert.deepEqual(
+      proxy.requests.map((r) => [r.status, r.dropped]),
+      [
+        [200, true],
+        [200, false],
+      ],
+    );
     assert.equal(proxy.requests[1]!.retryCount, '1');
 
     // Both deliveries are on Kafka: 2 x 5 records of this user, carrying 5 distinct event_ids.
@@ -164,19 +196,25 @@ describe('Segment SDK against the platform', { timeout: 300_000 }, () => {
     // Every record has become its workflow and every workflow has finished: whatever was going to
     // be stored is stored.
     for (const id of distinct) {
-      await waitFor(`workflow ${id} to complete`, async () => (await p.temporal.workflow.getHandle(id).describe()).status.name === 'COMPLETED', { timeoutMs: 60_000 });
+      await waitFor(`workflow ${id} to complete`, async () => (await p.temporal.workflow.getHandle(id).describe()).status.name === 'COMPLETED', {
+        timeoutMs: 60_000,
+      });
     }
-    await waitFor('the bridge to commit past both deliveries', async () => {
-      const admin = p.kafka.admin();
-      await admin.connect();
-      try {
-        const ends = await admin.fetchTopicOffsets(p.config.kafka.topic);
-        const committed = (await admin.fetchOffsets({ groupId: p.config.kafka.consumerGroup, topics: [p.config.kafka.topic] }))[0]!.partitions;
-        return ends.every((e) => e.offset === '0' || committed.find((c) => c.partition === e.partition)?.offset === e.offset);
-      } finally {
-        await admin.disconnect();
-      }
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      'the bridge to commit past both deliveries',
+      async () => {
+        const admin = p.kafka.admin();
+        await admin.connect();
+        try {
+          const ends = await admin.fetchTopicOffsets(p.config.kafka.topic);
+          const committed = (await admin.fetchOffsets({ groupId: p.config.kafka.consumerGroup, topics: [p.config.kafka.topic] }))[0]!.partitions;
+          return ends.every((e) => e.offset === '0' || committed.find((c) => c.partition === e.partition)?.offset === e.offset);
+        } finally {
+          await admin.disconnect();
+        }
+      },
+      { timeoutMs: 60_000 },
+    );
 
     const events = await eventsOf(p, userId);
     assert.equal(events.length, count, `one item per messageId: ${events.length}`);

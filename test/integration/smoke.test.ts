@@ -73,7 +73,14 @@ describe('local stack smoke', { timeout: 120_000 }, () => {
       const result = await worker.runUntil(client.workflow.execute('echo', { taskQueue, workflowId, args: ['ping'] }));
       assert.equal(result, 'ping');
       const { stdout } = await promisify(execFile)(temporalCliPath(), [
-        'workflow', 'list', '--address', config.temporal.address, '--query', `WorkflowId = '${workflowId}'`, '-o', 'json',
+        'workflow',
+        'list',
+        '--address',
+        config.temporal.address,
+        '--query',
+        `WorkflowId = '${workflowId}'`,
+        '-o',
+        'json',
       ]);
       const listed = JSON.parse(stdout) as { execution: { workflowId: string }; status: string }[];
       assert.equal(listed.length, 1);

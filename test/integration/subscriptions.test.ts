@@ -80,7 +80,11 @@ describe('GraphQL subscriptions on two instances', { timeout: 300_000 }, () => {
     p = await startPlatform({ processors: 1, graphqls: 2, env: { WRITE_KEYS: WRITE_KEY, READ_KEYS: READ_KEY } });
     // Each instance reads the stored topic from the latest offset once its consumer fetches.
     for (const base of p.graphqlUrls) {
-      await waitFor(`${base} subscriptions ready`, async () => ((await (await fetch(`${base}/health`)).json()) as { subscriptions?: string }).subscriptions === 'ready', { timeoutMs: 60_000 });
+      await waitFor(
+        `${base} subscriptions ready`,
+        async () => ((await (await fetch(`${base}/health`)).json()) as { subscriptions?: string }).subscriptions === 'ready',
+        { timeoutMs: 60_000 },
+      );
     }
   });
   after(async () => {
@@ -110,18 +114,38 @@ describe('GraphQL subscriptions on two instances', { timeout: 300_000 }, () => {
 
     const posted: { id: string; type: string; user: string }[] = [];
     for (let i = 0; i < 3; i++) {
-      for (const [type, user] of [[T1, U1], [T1, U2], [T2, U1], [T2, U2]] as const) posted.push({ id: await post(type, user, { i, big: 12 }), type, user });
+      for (const [type, user] of [
+        [T1, U1],
+        [T1, U2],
+        [T2, U1],
+        [T2, U2],
+      ] as const)
+        posted.push({ id: await post(type, user, { i, big: 12 }), type, user });
     }
     const expected = (s: Subscriber) =>
-      posted.filter((e) => (s === byUser ? e.user === U1 : s === byType ? e.type === T1 : e.type === T1 && e.user === U1)).map((e) => e.id).sort();
-    const received = (s: Subscriber) => s.events.filter((e) => !probes.has(e.eventId)).map((e) => e.eventId).sort();
-    await waitFor('every subscriber to receive its events', () => subs.every((s) => received(s).length >= expected(s).length), { timeoutMs: 120_000, intervalMs: 250 });
+      posted
+        .filter((e) => (s === byUser ? e.user === U1 : s === byType ? e.type === T1 : e.type === T1 && e.user === U1))
+        .map((e) => e.id)
+        .sort();
+    const received = (s: Subscriber) =>
+      s.events
+        .filter((e) => !probes.has(e.eventId))
+        .map((e) => e.eventId)
+        .sort();
+    await waitFor('every subscriber to receive its events', () => subs.every((s) => received(s).length >= expected(s).length), {
+      timeoutMs: 120_000,
+      intervalMs: 250,
+    });
 
     for (const s of subs) {
       assert.deepEqual(received(s), expected(s), s.name);
       const ids = s.events.map((e) => e.eventId);
       assert.equal(new Set(ids).size, ids.length, `${s.name} got an event twice`);
-      assert.deepEqual(await Promise.all(s.readable), s.events.map(() => true), `${s.name}: an event arrived before it was readable`);
+      assert.deepEqual(
+        await Promise.all(s.readable),
+        s.events.map(() => true),
+        `${s.name}: an event arrived before it was readable`,
+      );
     }
     const sample = both.events.find((e) => !probes.has(e.eventId))!;
     assert.equal(sample.eventType, T1);
@@ -147,7 +171,11 @@ describe('GraphQL subscriptions on two instances', { timeout: 300_000 }, () => {
     try {
       const send = (value: string) => producer.send({ topic: p.config.kafka.storedTopic, messages: [{ key: 'one-partition', value }] });
       // Open when a probe arrives; the repeats and the terminator share its partition, so they arrive in order.
-      await waitFor('the subscription to be open', async () => (await send(serializeEnvelope(makeEnvelope({ event_type: type, payload: { probe: true } }))), sub.events.length > 0), { timeoutMs: 30_000, intervalMs: 500 });
+      await waitFor(
+        'the subscription to be open',
+        async () => (await send(serializeEnvelope(makeEnvelope({ event_type: type, payload: { probe: true } }))), sub.events.length > 0),
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
       const twice = makeEnvelope({ event_type: type });
       const last = makeEnvelope({ event_type: type });
       for (const e of [twice, twice, twice, last]) await send(serializeEnvelope(e));
@@ -165,7 +193,10 @@ describe('GraphQL subscriptions on two instances', { timeout: 300_000 }, () => {
       [g2, { authorization: `Bearer ${WRITE_KEY}` }, 4403],
     ] as const) {
       const closed = await new Promise<{ code: number; reason: string }>((resolve) => {
-        client(base, params).subscribe({ query: 'subscription { eventStored { eventId } }' }, { next: () => undefined, error: (e) => resolve(e as { code: number; reason: string }), complete: () => resolve({ code: 0, reason: 'completed' }) });
+        client(base, params).subscribe(
+          { query: 'subscription { eventStored { eventId } }' },
+          { next: () => undefined, error: (e) => resolve(e as { code: number; reason: string }), complete: () => resolve({ code: 0, reason: 'completed' }) },
+        );
       });
       assert.equal(closed.code, code, closed.reason);
       assert.match(closed.reason, code === 4401 ? /Missing API key/ : /write key cannot be used here/);

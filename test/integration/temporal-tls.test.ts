@@ -95,11 +95,12 @@ describe('Temporal over mutual TLS (src/temporal settings)', { timeout: 120_000 
       const result = await worker.runUntil(client.workflow.execute('echo', { taskQueue, workflowId, args: ['over tls'] }));
       assert.equal(result, 'over tls');
       assert.ok(proxy.clients.length >= 2, `both connections went through the proxy (saw ${proxy.clients.length})`);
-      assert.ok(proxy.clients.every((cn) => cn === 'client'), 'each presented the client certificate');
+      assert.ok(
+        proxy.clients.every((cn) => cn === 'client'),
+        'each presented the client certificate',
+      );
     } finally {
-      await client.workflowService
-        .deleteWorkflowExecution({ namespace: temporal.namespace, workflowExecution: { workflowId } })
-        .catch(() => undefined);
+      await client.workflowService.deleteWorkflowExecution({ namespace: temporal.namespace, workflowExecution: { workflowId } }).catch(() => undefined);
       await client.connection.close();
       await connection.close();
     }

@@ -38,20 +38,33 @@ async function main(): Promise<void> {
     Promise.reject(ApplicationFailure.create({ type: 'ValidationException', message: 'Number overflow', nonRetryable: true, details: [{ attempt: 1 }] }));
   let coldCalls = 0;
   const cases: [string, Record<string, (...args: unknown[]) => Promise<unknown>>, ProcessEventInput?][] = [
-    ['fast-completed', { storeHot: async () => 'stored', archiveCold: async () => ({ key: 'events/2026/11/25/x.json' }), deadLetter: async () => undefined }, fastInput],
+    [
+      'fast-completed',
+      { storeHot: async () => 'stored', archiveCold: async () => ({ key: 'events/2026/11/25/x.json' }), deadLetter: async () => undefined },
+      fastInput,
+    ],
     [
       'fast-cold-fallback-completed',
-      { storeHot: async () => 'stored', archiveCold: async () => (++coldCalls <= 2 ? refused() : { key: 'events/2026/11/25/x.json' }), deadLetter: async () => undefined },
+      {
+        storeHot: async () => 'stored',
+        archiveCold: async () => (++coldCalls <= 2 ? refused() : { key: 'events/2026/11/25/x.json' }),
+        deadLetter: async () => undefined,
+      },
       fastInput,
     ],
     ['fast-cold-gave-up', { storeHot: async () => 'stored', archiveCold: refused, deadLetter: async () => undefined }, fastInput],
-    ['fast-hot-non-retryable', { storeHot: nonRetryable, archiveCold: async () => ({ key: 'events/2026/11/25/x.json' }), deadLetter: async () => undefined }, fastInput],
+    [
+      'fast-hot-non-retryable',
+      { storeHot: nonRetryable, archiveCold: async () => ({ key: 'events/2026/11/25/x.json' }), deadLetter: async () => undefined },
+      fastInput,
+    ],
     ['budget-completed', { storeHot: async () => 'stored', archiveCold: async () => ({ key: 'events/2026/11/25/x.json' }), deadLetter: async () => undefined }],
     ['budget-cold-gave-up', { storeHot: async () => 'stored', archiveCold: refused, deadLetter: async () => undefined }],
     [
       'budget-hot-non-retryable',
       {
-        storeHot: async () => Promise.reject(ApplicationFailure.create({ type: 'ValidationException', message: 'Number overflow', nonRetryable: true, details: [{ attempt: 1 }] })),
+        storeHot: async () =>
+          Promise.reject(ApplicationFailure.create({ type: 'ValidationException', message: 'Number overflow', nonRetryable: true, details: [{ attempt: 1 }] })),
         archiveCold: async () => ({ key: 'events/2026/11/25/x.json' }),
         deadLetter: async () => undefined,
       },

@@ -77,7 +77,16 @@ export interface CliDescription {
 /** `temporal workflow describe -o json`: the same view an operator gets. */
 export async function describeWithCli(p: Platform, workflowId: string): Promise<CliDescription> {
   const { stdout } = await promisify(execFile)(temporalCliPath(), [
-    'workflow', 'describe', '--address', p.config.temporal.address, '--namespace', p.config.temporal.namespace, '-w', workflowId, '-o', 'json',
+    'workflow',
+    'describe',
+    '--address',
+    p.config.temporal.address,
+    '--namespace',
+    p.config.temporal.namespace,
+    '-w',
+    workflowId,
+    '-o',
+    'json',
   ]);
   return JSON.parse(stdout) as CliDescription;
 }

@@ -108,7 +108,10 @@ describe('storeHot', () => {
 
   it('records its attempt number as heartbeat details from the second attempt on (counted when the budget cuts an attempt)', async () => {
     const { deps: d } = deps();
-    for (const [attempt, expected] of [[1, []], [2, [{ attempt: 2 }]]] as const) {
+    for (const [attempt, expected] of [
+      [1, []],
+      [2, [{ attempt: 2 }]],
+    ] as const) {
       const env = new MockActivityEnvironment({ attempt });
       const beats: unknown[] = [];
       env.on('heartbeat', (details: unknown) => beats.push(details));
@@ -124,7 +127,10 @@ describe('storeHot', () => {
       const event = makeEnvelope();
       assert.equal(await new MockActivityEnvironment().run(createActivities(d).storeHot, event), outcome);
       assert.equal(dynamo.calls.length, 1);
-      assert.deepEqual(sent.map((r) => r.topic), ['events.stored']);
+      assert.deepEqual(
+        sent.map((r) => r.topic),
+        ['events.stored'],
+      );
       assert.deepEqual(sent[0]!.messages, [{ key: event.event_id, value: serializeEnvelope(event) }]);
     }
   });
@@ -132,7 +138,9 @@ describe('storeHot', () => {
   it('fails retryably when the announcement cannot be sent (the retry finds a duplicate and announces it)', async () => {
     const { deps: d } = deps({
       storedTopic: 'events.stored',
-      producer: { send: async () => Promise.reject(Object.assign(new Error('broker down'), { name: 'KafkaJSNumberOfRetriesExceeded' })) } as unknown as ActivityDeps['producer'],
+      producer: {
+        send: async () => Promise.reject(Object.assign(new Error('broker down'), { name: 'KafkaJSNumberOfRetriesExceeded' })),
+      } as unknown as ActivityDeps['producer'],
     });
     const err = await new MockActivityEnvironment().run(createActivities(d).storeHot, makeEnvelope()).catch((e: unknown) => e);
     assert.ok(err instanceof ApplicationFailure);
@@ -171,7 +179,12 @@ describe('archiveCold', () => {
 });
 
 describe('archiveCold failures', () => {
-  for (const [name, nonRetryable] of [['EntityTooLarge', true], ['KeyTooLongError', true], ['SlowDown', false], ['NoSuchBucket', false]] as const) {
+  for (const [name, nonRetryable] of [
+    ['EntityTooLarge', true],
+    ['KeyTooLongError', true],
+    ['SlowDown', false],
+    ['NoSuchBucket', false],
+  ] as const) {
     it(`${name} is ${nonRetryable ? 'not retried' : 'retried'}`, async () => {
       const s3 = fakeClient(() => Object.assign(new Error('x'), { name }));
       const { deps: d } = deps({ s3: s3 as unknown as ActivityDeps['s3'] });
@@ -204,14 +217,26 @@ describe('deadLetter', () => {
 /** An SDK Logger that keeps each line (what the worker's Runtime logger would receive). */
 function recordingLogger(lines: { message: string; meta?: Record<string, unknown> }[]): Logger {
   const keep = (message: string, meta?: Record<string, unknown>) => void lines.push({ message, meta });
-  return { log: (_level: string, message: string, meta?: Record<string, unknown>) => keep(message, meta), trace: keep, debug: keep, info: keep, warn: keep, error: keep };
+  return {
+    log: (_level: string, message: string, meta?: Record<string, unknown>) => keep(message, meta),
+    trace: keep,
+    debug: keep,
+    info: keep,
+    warn: keep,
+    error: keep,
+  };
 }
 
 describe('logs about an event carry its event_id', () => {
   it('the dead-letter line, through the SDK logger the worker maps to pino (workflow id = event_id)', async () => {
     const { deps: d } = deps();
     const event = makeEnvelope();
-    const record = { original: event, error: { stage: 'storeHot' as const, type: 'ValidationException', message: 'bad', attempts: 1 }, failed_at: '2026-11-25T10:00:00.000Z', workflow_id: event.event_id };
+    const record = {
+      original: event,
+      error: { stage: 'storeHot' as const, type: 'ValidationException', message: 'bad', attempts: 1 },
+      failed_at: '2026-11-25T10:00:00.000Z',
+      workflow_id: event.event_id,
+    };
     const lines: { message: string; meta?: Record<string, unknown> }[] = [];
     const env = new MockActivityEnvironment({ workflowExecution: { workflowId: event.event_id, runId: 'run-1' } }, { logger: recordingLogger(lines) });
     await env.run(createActivities(d).deadLetter, record);

@@ -56,7 +56,8 @@ describe('producer with write and read keys', () => {
   let p: ProducerUnderTest;
   before(async () => (p = await startProducer(KEYS)));
   after(() => p.close());
-  const postEvent = (headers: Record<string, string>, path = '/events') => raw(p.base, 'POST', path, { ...JSON_TYPE, ...headers }, path.includes('batch') ? JSON.stringify({ events: [JSON.parse(EVENT)] }) : EVENT);
+  const postEvent = (headers: Record<string, string>, path = '/events') =>
+    raw(p.base, 'POST', path, { ...JSON_TYPE, ...headers }, path.includes('batch') ? JSON.stringify({ events: [JSON.parse(EVENT)] }) : EVENT);
 
   it('refuses a missing, unknown or malformed key with 401 naming the header; nothing is published', async () => {
     const attempts: Record<string, string>[] = [
@@ -79,7 +80,12 @@ describe('producer with write and read keys', () => {
   });
 
   it('accepts every configured write key (rotation) as Bearer, X-API-Key or Basic user name', async () => {
-    const forms: Record<string, string>[] = [{ authorization: `Bearer ${WRITE_KEY}` }, { 'x-api-key': WRITE_KEY_2 }, { authorization: basic(WRITE_KEY) }, { authorization: basic(WRITE_KEY_2, 'x') }];
+    const forms: Record<string, string>[] = [
+      { authorization: `Bearer ${WRITE_KEY}` },
+      { 'x-api-key': WRITE_KEY_2 },
+      { authorization: basic(WRITE_KEY) },
+      { authorization: basic(WRITE_KEY_2, 'x') },
+    ];
     for (const headers of forms) {
       assert.equal((await postEvent(headers)).status, 202, JSON.stringify(headers));
     }
@@ -112,10 +118,34 @@ describe('producer with write and read keys', () => {
 
   it('what a scanner tries never gets past the gate without a key', async () => {
     const paths = [
-      '/events', '/EVENTS', '/Events/', '/events/', '//events', '/events//', '/%65vents', '/%65%76%65%6e%74%73', '/events?x=1', '/events;x',
-      '/events/batch', '/events/batch/', '/EVENTS/BATCH', '//events//batch', '/events/%62atch', '/events/batch?debug=1',
-      '/metrics', '/METRICS', '/metrics/', '//metrics', '/%6detrics', '/metrics?format=json',
-      '/', '/admin', '/.env', '/health/../metrics', '/%2e%2e/metrics', '/graphql',
+      '/events',
+      '/EVENTS',
+      '/Events/',
+      '/events/',
+      '//events',
+      '/events//',
+      '/%65vents',
+      '/%65%76%65%6e%74%73',
+      '/events?x=1',
+      '/events;x',
+      '/events/batch',
+      '/events/batch/',
+      '/EVENTS/BATCH',
+      '//events//batch',
+      '/events/%62atch',
+      '/events/batch?debug=1',
+      '/metrics',
+      '/METRICS',
+      '/metrics/',
+      '//metrics',
+      '/%6detrics',
+      '/metrics?format=json',
+      '/',
+      '/admin',
+      '/.env',
+      '/health/../metrics',
+      '/%2e%2e/metrics',
+      '/graphql',
     ];
     for (const path of paths) {
       for (const method of METHODS) {
@@ -158,11 +188,30 @@ describe('GraphQL with write and read keys', () => {
   const body = JSON.stringify({ query: '{ latestEvents { eventId } }' });
 
   it('the %67raphql bypass and every other spelling of /graphql need a key (GET, POST, HEAD, OPTIONS)', async () => {
-    const paths = ['/graphql', '/%67raphql', '/%67%72%61%70%68%71%6c', '/graphq%6C', '/graphql/', '//graphql', '/GRAPHQL', '/GraphQL/', '/graphql?x=1', '/%67raphql?x=1', '/graphql;x', '/./graphql', '/graphiql/../graphql'];
+    const paths = [
+      '/graphql',
+      '/%67raphql',
+      '/%67%72%61%70%68%71%6c',
+      '/graphq%6C',
+      '/graphql/',
+      '//graphql',
+      '/GRAPHQL',
+      '/GraphQL/',
+      '/graphql?x=1',
+      '/%67raphql?x=1',
+      '/graphql;x',
+      '/./graphql',
+      '/graphiql/../graphql',
+    ];
     for (const path of paths) {
       for (const method of ['GET', 'POST', 'HEAD', 'OPTIONS']) {
         const url = method === 'GET' || method === 'HEAD' ? `${path}${path.includes('?') ? '&' : '?'}query=${query}` : path;
-        const res = await app.inject({ method: method as 'GET', url, headers: { 'content-type': 'application/json' }, ...(method === 'POST' ? { payload: body } : {}) });
+        const res = await app.inject({
+          method: method as 'GET',
+          url,
+          headers: { 'content-type': 'application/json' },
+          ...(method === 'POST' ? { payload: body } : {}),
+        });
         assert.equal(res.statusCode, 401, `${method} ${url}: ${res.statusCode} ${res.body.slice(0, 100)}`);
         assert.doesNotMatch(res.body, /"data"/, `${method} ${url}`);
       }
@@ -171,7 +220,8 @@ describe('GraphQL with write and read keys', () => {
   });
 
   it('a read key reads (also through the percent-encoded path); a write key gets 403; none gets 401', async () => {
-    const q = (headers: Record<string, string>, url = '/graphql') => app.inject({ method: 'POST', url, headers, payload: { query: '{ latestEvents { eventId } }' } });
+    const q = (headers: Record<string, string>, url = '/graphql') =>
+      app.inject({ method: 'POST', url, headers, payload: { query: '{ latestEvents { eventId } }' } });
     const none = await q({});
     assert.equal(none.statusCode, 401);
     assert.equal(errorField(none.body), 'authorization');
@@ -285,18 +335,27 @@ describe('key config', () => {
       ['WRITE_KEYS', 'key:with-colon-00000000'],
     ] as const) {
       const problems = problemsOf({ [variable]: value });
-      assert.deepEqual(problems.map((p) => p.variable), [variable]);
+      assert.deepEqual(
+        problems.map((p) => p.variable),
+        [variable],
+      );
       assert.match(problems[0]!.message, /16-256 characters/);
       for (const part of value.split(',')) assert.ok(!JSON.stringify(problems).includes(part.trim()), part);
     }
     const both = problemsOf({ WRITE_KEYS: WRITE_KEY, READ_KEYS: `${READ_KEY},${WRITE_KEY}` });
-    assert.deepEqual(both.map((p) => p.variable), ['READ_KEYS']);
+    assert.deepEqual(
+      both.map((p) => p.variable),
+      ['READ_KEYS'],
+    );
     assert.ok(!JSON.stringify(both).includes(WRITE_KEY));
   });
 
   it('API_KEYS is no longer read: a process with it set refuses to start instead of running open', () => {
     const problems = problemsOf({ API_KEYS: WRITE_KEY });
-    assert.deepEqual(problems.map((p) => p.variable), ['API_KEYS']);
+    assert.deepEqual(
+      problems.map((p) => p.variable),
+      ['API_KEYS'],
+    );
     assert.match(problems[0]!.message, /WRITE_KEYS.*READ_KEYS/);
     assert.ok(!JSON.stringify(problems).includes(WRITE_KEY));
   });

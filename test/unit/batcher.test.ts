@@ -6,7 +6,13 @@
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Message, ProducerRecord, RecordMetadata } from 'kafkajs';
-import { createBatchingProducer, KafkaUnavailableError, ProducerOverloadedError, RECORD_OVERHEAD_BYTES, type BatchingProducerOptions } from '../../src/kafka/batcher';
+import {
+  createBatchingProducer,
+  KafkaUnavailableError,
+  ProducerOverloadedError,
+  RECORD_OVERHEAD_BYTES,
+  type BatchingProducerOptions,
+} from '../../src/kafka/batcher';
 
 interface Deferred {
   resolve: (value: RecordMetadata[]) => void;
@@ -139,7 +145,10 @@ void describe('createBatchingProducer', () => {
     const kafka = fakeProducer();
     const batcher = createBatchingProducer(kafka, { ...OPTIONS, maxBatchRecords: 10 });
     const caller = watch(batcher.send(Array.from({ length: 25 }, (_, i) => message(i))));
-    assert.deepEqual(kafka.calls.map((c) => c.messages.length), [10, 10, 5]);
+    assert.deepEqual(
+      kafka.calls.map((c) => c.messages.length),
+      [10, 10, 5],
+    );
     kafka.settle(0, 'ack');
     kafka.settle(1, 'ack');
     await drainMicrotasks();
@@ -158,7 +167,11 @@ void describe('createBatchingProducer', () => {
     const batcher = createBatchingProducer(kafka, { ...OPTIONS, maxBatchBytes: 1_000 });
     const callers = [0, 1, 2, 3, 4].map((i) => watch(batcher.send([big(i)])));
     mock.timers.tick(OPTIONS.lingerMs);
-    assert.deepEqual(kafka.calls.flatMap((c) => c.messages), [0, 1, 2, 3, 4].map(big), 'every record, in order');
+    assert.deepEqual(
+      kafka.calls.flatMap((c) => c.messages),
+      [0, 1, 2, 3, 4].map(big),
+      'every record, in order',
+    );
     assert.ok(kafka.calls.length >= 3, 'five 401-byte records need at least three 1000-byte requests');
     for (const call of kafka.calls) {
       assert.ok(call.messages.reduce((n, m) => n + String(m.value).length + String(m.key).length, 0) <= 1_000);
@@ -210,7 +223,10 @@ void describe('createBatchingProducer', () => {
 
     mock.timers.tick(1_999);
     await drainMicrotasks();
-    assert.ok(callers.every((c) => c.state() === 'pending'), 'still waiting just before the timeout');
+    assert.ok(
+      callers.every((c) => c.state() === 'pending'),
+      'still waiting just before the timeout',
+    );
 
     mock.timers.tick(1);
     await Promise.all(callers.map((c) => c.done));
@@ -277,7 +293,11 @@ void describe('createBatchingProducer', () => {
       [6, 6, 3],
       'b starts a new request instead of being split 4 + 2',
     );
-    assert.deepEqual(kafka.calls.flatMap((call) => call.messages), batch(0, 15), 'every record, in order');
+    assert.deepEqual(
+      kafka.calls.flatMap((call) => call.messages),
+      batch(0, 15),
+      'every record, in order',
+    );
     kafka.settle(0, 'ack');
     kafka.settle(1, new Error('NOT_ENOUGH_REPLICAS'));
     kafka.settle(2, new Error('NOT_ENOUGH_REPLICAS'));
@@ -346,7 +366,11 @@ void describe('createBatchingProducer', () => {
     const fits = watch(batcher.send([message(7), message(8)]));
 
     mock.timers.tick(OPTIONS.lingerMs);
-    assert.deepEqual(kafka.calls.flatMap((c) => c.messages), [1, 2, 3, 7, 8].map(message), 'the refused records never reach Kafka');
+    assert.deepEqual(
+      kafka.calls.flatMap((c) => c.messages),
+      [1, 2, 3, 7, 8].map(message),
+      'the refused records never reach Kafka',
+    );
     mock.timers.tick(1_000);
     await Promise.all([first.done, fits.done]);
     assert.equal(first.state(), 'rejected', 'our timeout answered');

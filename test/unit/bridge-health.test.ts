@@ -34,7 +34,15 @@ describe('bridge health server', () => {
     assert.equal(running.status, 200);
     assert.deepEqual(running.body, { status: 'ready', ready: true, consumer: 'running', problems: [], backoff: [] });
 
-    status.setBackoff(2, { kind: 'systemic', since: Date.now(), step: 3, retryInMs: 4_000, waiting: 32, code: 'INVALID_ARGUMENT', reason: 'Namespace default has no mapping defined for search attribute EventType' });
+    status.setBackoff(2, {
+      kind: 'systemic',
+      since: Date.now(),
+      step: 3,
+      retryInMs: 4_000,
+      waiting: 32,
+      code: 'INVALID_ARGUMENT',
+      reason: 'Namespace default has no mapping defined for search attribute EventType',
+    });
     const backingOff = await ready();
     assert.equal(backingOff.status, 503);
     assert.deepEqual(backingOff.body.problems, [
@@ -60,7 +68,17 @@ describe('bridge health server', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
     const text = await res.text();
-    for (const name of ['records_started_total', 'records_already_started_total', 'records_dead_lettered_total', 'start_transient_failures_total', 'start_systemic_failures_total', 'consumer_crashes_total', 'consumer_restarts_total', 'consumer_running', 'ready']) {
+    for (const name of [
+      'records_started_total',
+      'records_already_started_total',
+      'records_dead_lettered_total',
+      'start_transient_failures_total',
+      'start_systemic_failures_total',
+      'consumer_crashes_total',
+      'consumer_restarts_total',
+      'consumer_running',
+      'ready',
+    ]) {
       assert.match(text, new RegExp(`^# TYPE bridge_${name} (counter|gauge)$`, 'm'), name);
     }
     assert.match(text, /^bridge_partitions_backing_off\{kind="systemic"\} 0$/m);

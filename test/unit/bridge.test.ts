@@ -37,24 +37,47 @@ describe('classifyStartError', () => {
   it('namespace missing, permission denied, unauthenticated, unimplemented, failed precondition are systemic', () => {
     assert.equal(classifyStartError(new NamespaceNotFoundError('events')).kind, 'systemic');
     assert.equal(classifyStartError(new WorkflowNotFoundError('Namespace events is not found.', '', undefined)).kind, 'systemic');
-    for (const code of [grpcStatus.PERMISSION_DENIED, grpcStatus.UNAUTHENTICATED, grpcStatus.UNIMPLEMENTED, grpcStatus.FAILED_PRECONDITION, grpcStatus.NOT_FOUND]) {
+    for (const code of [
+      grpcStatus.PERMISSION_DENIED,
+      grpcStatus.UNAUTHENTICATED,
+      grpcStatus.UNIMPLEMENTED,
+      grpcStatus.FAILED_PRECONDITION,
+      grpcStatus.NOT_FOUND,
+    ]) {
       assert.equal(classifyStartError(startFailure(code, 'nope')).kind, 'systemic', grpcStatus[code]);
     }
   });
 
   it("an INVALID_ARGUMENT about the record's own values is a record rejection", () => {
-    const f = classifyStartError(startFailure(grpcStatus.INVALID_ARGUMENT, "user_metadata.summary exceeds the namespace's max size limit (size 612, limit 400)"));
+    const f = classifyStartError(
+      startFailure(grpcStatus.INVALID_ARGUMENT, "user_metadata.summary exceeds the namespace's max size limit (size 612, limit 400)"),
+    );
     assert.equal(f.kind, 'record');
     assert.equal(f.code, 'INVALID_ARGUMENT');
     assert.equal(classifyStartError(startFailure(grpcStatus.INVALID_ARGUMENT, 'search attribute UserId of size 3000 exceeds size limit 2048')).kind, 'record');
-    assert.equal(classifyStartError(grpcError(grpcStatus.INVALID_ARGUMENT, 'input exceeds the namespace max payload size')).kind, 'record', 'a bare gRPC error too');
+    assert.equal(
+      classifyStartError(grpcError(grpcStatus.INVALID_ARGUMENT, 'input exceeds the namespace max payload size')).kind,
+      'record',
+      'a bare gRPC error too',
+    );
   });
 
   it('unreachable, deadline, overload and anything unrecognised are transient', () => {
-    for (const code of [grpcStatus.UNAVAILABLE, grpcStatus.DEADLINE_EXCEEDED, grpcStatus.RESOURCE_EXHAUSTED, grpcStatus.ABORTED, grpcStatus.INTERNAL, grpcStatus.UNKNOWN, grpcStatus.CANCELLED]) {
+    for (const code of [
+      grpcStatus.UNAVAILABLE,
+      grpcStatus.DEADLINE_EXCEEDED,
+      grpcStatus.RESOURCE_EXHAUSTED,
+      grpcStatus.ABORTED,
+      grpcStatus.INTERNAL,
+      grpcStatus.UNKNOWN,
+      grpcStatus.CANCELLED,
+    ]) {
       assert.equal(classifyStartError(startFailure(code, 'x')).kind, 'transient', grpcStatus[code]);
     }
-    assert.equal(classifyStartError(new ServiceError('Unexpected error while making gRPC request', { cause: new Error('Failed to connect before the deadline') })).kind, 'transient');
+    assert.equal(
+      classifyStartError(new ServiceError('Unexpected error while making gRPC request', { cause: new Error('Failed to connect before the deadline') })).kind,
+      'transient',
+    );
     assert.equal(classifyStartError(new Error('socket hang up')).kind, 'transient');
     assert.equal(classifyStartError(undefined).kind, 'transient');
   });
@@ -98,7 +121,13 @@ describe('publishDeadLetter', () => {
       send: async ({ messages }: { messages: { key: string | null; value: string }[] }) => {
         for (const m of messages) {
           const size = Buffer.byteLength(m.value) + (m.key ? Buffer.byteLength(m.key) : 0);
-          if (size > limit) throw new KafkaJSProtocolError({ message: 'The request included a message larger than the max message size the server will accept', type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false } as unknown as Error);
+          if (size > limit)
+            throw new KafkaJSProtocolError({
+              message: 'The request included a message larger than the max message size the server will accept',
+              type: 'MESSAGE_TOO_LARGE',
+              code: 10,
+              retriable: false,
+            } as unknown as Error);
           sent.push(m);
         }
         return [];
@@ -154,7 +183,10 @@ describe('publishDeadLetter', () => {
   it('a huge list of field errors is cut too, so the cut-down record still fits', async () => {
     const { producer, sent } = sizeLimitedProducer(1_048_576);
     const fields = Array.from({ length: 50_000 }, (_, i) => ({ field: `payload.k${i}`, message: 'unexpected field '.repeat(2) }));
-    const record = { ...bridgeRecord('{"big": true}'), error: { stage: 'bridge' as const, type: 'InvalidRecord', message: 'x'.repeat(100_000), attempts: 1, fields } };
+    const record = {
+      ...bridgeRecord('{"big": true}'),
+      error: { stage: 'bridge' as const, type: 'InvalidRecord', message: 'x'.repeat(100_000), attempts: 1, fields },
+    };
     await publishDeadLetter(producer, 'dlq', 'k', record);
     const r = JSON.parse(sent[0]!.value) as DeadLetterRecord;
     assert.equal(r.error.fields?.length, 20);
@@ -199,7 +231,14 @@ function fakePayload(partition: number, messages: KafkaMessage[], highWatermark?
 }
 
 const message = (offset: number, value: string | Buffer): KafkaMessage =>
-  ({ offset: String(offset), key: Buffer.from('user-1'), value: Buffer.isBuffer(value) ? value : Buffer.from(value), timestamp: '0', attributes: 0, headers: {} }) as unknown as KafkaMessage;
+  ({
+    offset: String(offset),
+    key: Buffer.from('user-1'),
+    value: Buffer.isBuffer(value) ? value : Buffer.from(value),
+    timestamp: '0',
+    attributes: 0,
+    headers: {},
+  }) as unknown as KafkaMessage;
 
 function capturingLogger() {
   const lines: { level: number; msg: string; partition?: number; kind?: string }[] = [];
@@ -214,7 +253,11 @@ async function bridgeWith(start: StartProcessEvent, opts: { dlq?: Pick<Producer,
   const status = new BridgeStatus();
   const bridge = createBridge({
     consumer,
-    dlqProducer: opts.dlq ?? ({ send: async ({ messages }: { messages: { value: string }[] }) => void dlqSent.push(...messages.map((m) => JSON.parse(m.value) as DeadLetterRecord)) } as unknown as Pick<Producer, 'send'>),
+    dlqProducer:
+      opts.dlq ??
+      ({
+        send: async ({ messages }: { messages: { value: string }[] }) => void dlqSent.push(...messages.map((m) => JSON.parse(m.value) as DeadLetterRecord)),
+      } as unknown as Pick<Producer, 'send'>),
     startProcessEvent: start,
     topic: 'events.raw',
     dlqTopic: 'events.dlq',
@@ -247,7 +290,10 @@ describe('bridge windows', () => {
     assert.deepEqual(b.dlqSent, [], 'nothing dead-lettered');
     assert.deepEqual([p0.seen.resolved, p1.seen.resolved], [[], []], 'nothing resolved, so nothing committed');
     const steps = b.lines.filter((l) => l.kind === 'systemic');
-    assert.ok(steps.every((l) => l.level === 50), 'logged as errors');
+    assert.ok(
+      steps.every((l) => l.level === 50),
+      'logged as errors',
+    );
     // 8 records a window, each failing every step: one line per step and partition stands for all 8.
     assert.ok(steps.every((l) => (l as { waiting?: number }).waiting === 8));
     const ready = b.status.readiness();
@@ -328,7 +374,13 @@ describe('bridge windows', () => {
     let refuse = true;
     const dlq = {
       send: async () => {
-        if (refuse) throw new KafkaJSProtocolError({ message: 'Not authorized to access topics: [Topic authorization failed]', type: 'TOPIC_AUTHORIZATION_FAILED', code: 29, retriable: false } as unknown as Error);
+        if (refuse)
+          throw new KafkaJSProtocolError({
+            message: 'Not authorized to access topics: [Topic authorization failed]',
+            type: 'TOPIC_AUTHORIZATION_FAILED',
+            code: 29,
+            retriable: false,
+          } as unknown as Error);
         return [];
       },
     } as unknown as Pick<Producer, 'send'>;

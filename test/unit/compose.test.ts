@@ -106,7 +106,9 @@ function publishedPorts(compose: Compose): { ports: PublishedPort[]; problems: s
         host = entry.published === undefined ? undefined : String(entry.published);
         container = entry.target === undefined ? undefined : String(entry.target);
       } else {
-        const parts = String(entry).replace(/\/(tcp|udp)$/, '').split(':');
+        const parts = String(entry)
+          .replace(/\/(tcp|udp)$/, '')
+          .split(':');
         container = parts.at(-1);
         host = parts.length >= 2 ? parts.at(-2) : undefined;
       }
@@ -200,10 +202,26 @@ function checkVariableNames(compose: Compose): string[] {
 
 /** docs/design.md: which kind of service owns each host port. */
 const HOST_PORTS: { port: number; what: string; owns: (service: Service) => boolean }[] = [
-  { port: 8000, what: 'the producer (built from the Dockerfile, running the producer)', owns: (s) => s.build !== undefined && commandOf(s).includes('src/producer/server') },
-  { port: 8001, what: 'the GraphQL API (built from the Dockerfile, running the GraphQL server)', owns: (s) => s.build !== undefined && commandOf(s).includes('src/graphql/server') },
-  { port: 7233, what: 'the Temporal dev server (temporalio image, server start-dev)', owns: (s) => /^temporalio\//.test(s.image ?? '') && commandOf(s).includes('start-dev') },
-  { port: 8233, what: 'the Temporal Web UI (temporalio image, server start-dev)', owns: (s) => /^temporalio\//.test(s.image ?? '') && commandOf(s).includes('start-dev') },
+  {
+    port: 8000,
+    what: 'the producer (built from the Dockerfile, running the producer)',
+    owns: (s) => s.build !== undefined && commandOf(s).includes('src/producer/server'),
+  },
+  {
+    port: 8001,
+    what: 'the GraphQL API (built from the Dockerfile, running the GraphQL server)',
+    owns: (s) => s.build !== undefined && commandOf(s).includes('src/graphql/server'),
+  },
+  {
+    port: 7233,
+    what: 'the Temporal dev server (temporalio image, server start-dev)',
+    owns: (s) => /^temporalio\//.test(s.image ?? '') && commandOf(s).includes('start-dev'),
+  },
+  {
+    port: 8233,
+    what: 'the Temporal Web UI (temporalio image, server start-dev)',
+    owns: (s) => /^temporalio\//.test(s.image ?? '') && commandOf(s).includes('start-dev'),
+  },
   { port: 9092, what: 'Kafka (apache/kafka image)', owns: (s) => /^apache\/kafka/.test(s.image ?? '') },
   { port: 4567, what: 'the DynamoDB API (dynalite)', owns: (s) => commandOf(s).includes('dynalite') },
   { port: 9000, what: 'the S3 API (versitygw)', owns: (s) => /^versity\/versitygw/.test(s.image ?? '') },
@@ -293,10 +311,14 @@ function checkTopicInit(compose: Compose): string[] {
     .filter(([, service]) => service.build === undefined)
     .map(([, service]) => commandOf(service));
   const creates = (topic: string, partitions: number) =>
-    commands.some((c) => new RegExp(`--create[^\\n]*--if-not-exists[^\\n]*--topic ${topic.replace('.', '\\.')}\\s[^\\n]*--partitions ${partitions}\\b`).test(c));
+    commands.some((c) =>
+      new RegExp(`--create[^\\n]*--if-not-exists[^\\n]*--topic ${topic.replace('.', '\\.')}\\s[^\\n]*--partitions ${partitions}\\b`).test(c),
+    );
   const problems: string[] = [];
-  if (!creates('events.raw', 4)) problems.push('no init container creates events.raw with 4 partitions (kafka-topics.sh --create --if-not-exists ... --partitions 4)');
-  if (!creates('events.dlq', 1)) problems.push('no init container creates events.dlq with 1 partition (kafka-topics.sh --create --if-not-exists ... --partitions 1)');
+  if (!creates('events.raw', 4))
+    problems.push('no init container creates events.raw with 4 partitions (kafka-topics.sh --create --if-not-exists ... --partitions 4)');
+  if (!creates('events.dlq', 1))
+    problems.push('no init container creates events.dlq with 1 partition (kafka-topics.sh --create --if-not-exists ... --partitions 1)');
   return problems;
 }
 
@@ -368,11 +390,31 @@ void test('the checks catch a broken file', () => {
   expectProblem('variableNames', typo, /KAFKA_BOOTSTRAP_SERVER is not read.*Did you mean KAFKA_BOOTSTRAP_SERVERS\?/);
   expectProblem('endpointsAreServices', typo, /"producer": KAFKA_BOOTSTRAP_SERVERS points at host "localhost" \(the default/);
 
-  expectProblem('configLoads', withEnv('worker', (env) => ({ ...env, LATEST_INDEX_SHARDS: '0' })), /"worker".*LATEST_INDEX_SHARDS/s);
-  expectProblem('configLoads', withEnv('bridge', (env) => ({ ...env, TEMPORAL_ADDRESS: 'temporal' })), /"bridge".*TEMPORAL_ADDRESS/s);
-  expectProblem('endpointsAreServices', withEnv('graphql', (env) => ({ ...env, DYNAMODB_ENDPOINT: 'http://dynamodb-local:8000' })), /"graphql": DYNAMODB_ENDPOINT points at host "dynamodb-local"/);
-  expectProblem('fixedNames', withEnv('worker', (env) => ({ ...env, S3_BUCKET: 'my-bucket' })), /"worker": S3_BUCKET=my-bucket/);
-  expectProblem('hostPorts', withEnv('producer', (env) => ({ ...env, HOST: '127.0.0.1' })), /"producer" listens on HOST=127\.0\.0\.1/);
+  expectProblem(
+    'configLoads',
+    withEnv('worker', (env) => ({ ...env, LATEST_INDEX_SHARDS: '0' })),
+    /"worker".*LATEST_INDEX_SHARDS/s,
+  );
+  expectProblem(
+    'configLoads',
+    withEnv('bridge', (env) => ({ ...env, TEMPORAL_ADDRESS: 'temporal' })),
+    /"bridge".*TEMPORAL_ADDRESS/s,
+  );
+  expectProblem(
+    'endpointsAreServices',
+    withEnv('graphql', (env) => ({ ...env, DYNAMODB_ENDPOINT: 'http://dynamodb-local:8000' })),
+    /"graphql": DYNAMODB_ENDPOINT points at host "dynamodb-local"/,
+  );
+  expectProblem(
+    'fixedNames',
+    withEnv('worker', (env) => ({ ...env, S3_BUCKET: 'my-bucket' })),
+    /"worker": S3_BUCKET=my-bucket/,
+  );
+  expectProblem(
+    'hostPorts',
+    withEnv('producer', (env) => ({ ...env, HOST: '127.0.0.1' })),
+    /"producer" listens on HOST=127\.0\.0\.1/,
+  );
 
   // Ports: the producer's port moved to another service, and Kafka's port dropped.
   const ports = structuredClone(readCompose());

@@ -77,7 +77,10 @@ describe('config', () => {
   }
 
   it('reports every bad variable at once, and cross-field mistakes', () => {
-    assert.deepEqual(problemsOf({ PRODUCER_PORT: 'x', GRAPHQL_PORT: 'y' }).map((p) => p.variable), ['PRODUCER_PORT', 'GRAPHQL_PORT']);
+    assert.deepEqual(
+      problemsOf({ PRODUCER_PORT: 'x', GRAPHQL_PORT: 'y' }).map((p) => p.variable),
+      ['PRODUCER_PORT', 'GRAPHQL_PORT'],
+    );
     assert.equal(problemsOf({ KAFKA_DLQ_TOPIC: 'events.raw' })[0]!.variable, 'KAFKA_DLQ_TOPIC');
     assert.equal(problemsOf({ GRAPHQL_DEFAULT_LIMIT: '500', GRAPHQL_MAX_LIMIT: '100' })[0]!.variable, 'GRAPHQL_DEFAULT_LIMIT');
   });
@@ -86,7 +89,10 @@ describe('config', () => {
     const long = 'k-3f9a1c7e5b2d4f60';
     for (const value of ['short', `${long},short`, ` ${long} , tiny7 `]) {
       const problems = problemsOf({ WRITE_KEYS: value });
-      assert.deepEqual(problems.map((p) => p.variable), ['WRITE_KEYS']);
+      assert.deepEqual(
+        problems.map((p) => p.variable),
+        ['WRITE_KEYS'],
+      );
       const text = JSON.stringify(problems);
       for (const part of value.split(',').map((p) => p.trim())) assert.ok(!text.includes(part), `"${part}" printed in ${text}`);
       assert.match(problems[0]!.message, /16-256 characters/);
@@ -103,7 +109,10 @@ describe('config', () => {
   it('caps MAX_EVENT_BYTES to what one DynamoDB item and one Kafka record hold', () => {
     assert.equal(loadConfig({ MAX_EVENT_BYTES: String(MAX_EVENT_BYTES_CAP) }).limits.maxEventBytes, MAX_EVENT_BYTES_CAP);
     const problems = problemsOf({ MAX_EVENT_BYTES: String(MAX_EVENT_BYTES_CAP + 1) });
-    assert.deepEqual(problems.map((p) => p.variable), ['MAX_EVENT_BYTES']);
+    assert.deepEqual(
+      problems.map((p) => p.variable),
+      ['MAX_EVENT_BYTES'],
+    );
     assert.ok(MAX_EVENT_BYTES_CAP * 2 + 1024 <= 400 * 1024, 'twice the cap plus the item attributes fits a DynamoDB item');
   });
 
@@ -111,7 +120,10 @@ describe('config', () => {
     assert.ok(PRODUCER_MAX_BATCH_BYTES_CAP < 1_048_588 - 61);
     assert.equal(loadConfig({ PRODUCER_MAX_BATCH_BYTES: String(PRODUCER_MAX_BATCH_BYTES_CAP) }).kafka.maxBatchBytes, PRODUCER_MAX_BATCH_BYTES_CAP);
     for (const value of ['1048576', '1048588', '16777216']) {
-      assert.deepEqual(problemsOf({ PRODUCER_MAX_BATCH_BYTES: value }).map((p) => p.variable), ['PRODUCER_MAX_BATCH_BYTES']);
+      assert.deepEqual(
+        problemsOf({ PRODUCER_MAX_BATCH_BYTES: value }).map((p) => p.variable),
+        ['PRODUCER_MAX_BATCH_BYTES'],
+      );
     }
   });
 
@@ -119,7 +131,10 @@ describe('config', () => {
     const c = loadConfig({ PRODUCER_MAX_INFLIGHT_BYTES: '1048576', PRODUCER_MAX_INFLIGHT_RECORDS: '200' });
     assert.equal(c.kafka.maxInflightBytes, 1_048_576);
     assert.equal(c.kafka.maxInflightRecords, 200);
-    assert.deepEqual(problemsOf({ PRODUCER_MAX_INFLIGHT_RECORDS: '0' }).map((p) => p.variable), ['PRODUCER_MAX_INFLIGHT_RECORDS']);
+    assert.deepEqual(
+      problemsOf({ PRODUCER_MAX_INFLIGHT_RECORDS: '0' }).map((p) => p.variable),
+      ['PRODUCER_MAX_INFLIGHT_RECORDS'],
+    );
   });
 
   it('retries transient errors for an hour per step by default, with no attempt cap', () => {
@@ -134,19 +149,31 @@ describe('config', () => {
   it('refuses retry settings Temporal cannot run or that would never retry, naming the variable', () => {
     // An initial interval above the maximum made every step fail at once (with a made-up attempt count).
     const initial = problemsOf({ COLD_RETRY_INITIAL_INTERVAL_MS: '60000', COLD_RETRY_MAX_INTERVAL_MS: '30000' });
-    assert.deepEqual(initial.map((p) => p.variable), ['COLD_RETRY_INITIAL_INTERVAL_MS']);
+    assert.deepEqual(
+      initial.map((p) => p.variable),
+      ['COLD_RETRY_INITIAL_INTERVAL_MS'],
+    );
     assert.match(initial[0]!.message, /must not exceed COLD_RETRY_MAX_INTERVAL_MS \(30000\)/);
-    assert.deepEqual(problemsOf({ HOT_RETRY_INITIAL_INTERVAL_MS: '5000', HOT_RETRY_MAX_INTERVAL_MS: '1000' }).map((p) => p.variable), ['HOT_RETRY_INITIAL_INTERVAL_MS']);
+    assert.deepEqual(
+      problemsOf({ HOT_RETRY_INITIAL_INTERVAL_MS: '5000', HOT_RETRY_MAX_INTERVAL_MS: '1000' }).map((p) => p.variable),
+      ['HOT_RETRY_INITIAL_INTERVAL_MS'],
+    );
     // A budget no longer than the first backoff, or shorter than one attempt.
     const first = problemsOf({ HOT_RETRY_MAX_ELAPSED_MS: '10000', HOT_RETRY_INITIAL_INTERVAL_MS: '10000', ACTIVITY_TIMEOUT_MS: '5000' });
-    assert.deepEqual(first.map((p) => p.variable), ['HOT_RETRY_MAX_ELAPSED_MS']);
+    assert.deepEqual(
+      first.map((p) => p.variable),
+      ['HOT_RETRY_MAX_ELAPSED_MS'],
+    );
     assert.match(first[0]!.message, /must exceed HOT_RETRY_INITIAL_INTERVAL_MS \(10000\)/);
     const budget = problemsOf({ COLD_RETRY_MAX_ELAPSED_MS: '20000', ACTIVITY_TIMEOUT_MS: '30000' });
-    assert.deepEqual(budget.map((p) => p.variable), ['COLD_RETRY_MAX_ELAPSED_MS']);
+    assert.deepEqual(
+      budget.map((p) => p.variable),
+      ['COLD_RETRY_MAX_ELAPSED_MS'],
+    );
     assert.match(budget[0]!.message, /at least ACTIVITY_TIMEOUT_MS \(30000\)/);
   });
 
-  it('nothing but src/config.ts reads process.env in the platform\'s code (one validated place)', () => {
+  it("nothing but src/config.ts reads process.env in the platform's code (one validated place)", () => {
     const readers: string[] = [];
     const walk = (folder: string) => {
       for (const entry of readdirSync(folder)) {
@@ -156,7 +183,10 @@ describe('config', () => {
       }
     };
     for (const folder of ['src', 'workers', 'activities', 'workflows']) walk(join(REPO_ROOT, folder));
-    assert.deepEqual(readers.filter((path) => path !== 'src/config.ts'), []);
+    assert.deepEqual(
+      readers.filter((path) => path !== 'src/config.ts'),
+      [],
+    );
   });
 
   it('env.example documents every variable', () => {
@@ -166,12 +196,15 @@ describe('config', () => {
     assert.deepEqual(missing, [], `undocumented: ${missing.join(', ')}`);
   });
 
-  it('the README\'s configuration table lists every variable of env.example, as infra/config-table.ts writes it', () => {
+  it("the README's configuration table lists every variable of env.example, as infra/config-table.ts writes it", () => {
     const example = readFileSync(join(REPO_ROOT, 'env.example'), 'utf8');
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
     assert.equal(readme, readmeWithTable(readme, example), 'README.md is out of date: run infra/bin/node --import tsx infra/config-table.ts --write');
     const listed = new Set([...readme.matchAll(/^\| [^|]+ \| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]));
-    assert.deepEqual(CONFIG_VARIABLES.filter((v) => !listed.has(v)), []);
+    assert.deepEqual(
+      CONFIG_VARIABLES.filter((v) => !listed.has(v)),
+      [],
+    );
     assert.ok(!configurationTable(example).includes('| ? |'), 'every variable says where it acts');
   });
 
@@ -192,10 +225,18 @@ describe('config', () => {
 
 describe('retention settings', () => {
   it('the archive rule: Glacier Instant Retrieval after the transition days, deletion only when asked, and never before the move', () => {
-    assert.deepEqual(archiveLifecycleRule(30, 0), { ID: 'event-platform-archive', Status: 'Enabled', Filter: { Prefix: 'events/' }, Transitions: [{ Days: 30, StorageClass: 'GLACIER_IR' }] });
+    assert.deepEqual(archiveLifecycleRule(30, 0), {
+      ID: 'event-platform-archive',
+      Status: 'Enabled',
+      Filter: { Prefix: 'events/' },
+      Transitions: [{ Days: 30, StorageClass: 'GLACIER_IR' }],
+    });
     assert.deepEqual(archiveLifecycleRule(30, 400)?.Expiration, { Days: 400 });
     assert.equal(archiveLifecycleRule(0, 0), undefined, 'no rule at all');
-    assert.throws(() => loadConfig({ ARCHIVE_TRANSITION_DAYS: '30', ARCHIVE_EXPIRATION_DAYS: '30' }), (err: unknown) => err instanceof ConfigError && /ARCHIVE_EXPIRATION_DAYS: must exceed ARCHIVE_TRANSITION_DAYS/.test(err.message));
+    assert.throws(
+      () => loadConfig({ ARCHIVE_TRANSITION_DAYS: '30', ARCHIVE_EXPIRATION_DAYS: '30' }),
+      (err: unknown) => err instanceof ConfigError && /ARCHIVE_EXPIRATION_DAYS: must exceed ARCHIVE_TRANSITION_DAYS/.test(err.message),
+    );
     assert.deepEqual(loadConfig({}).retention, { hotDays: 0, sweepIntervalMs: 3_600_000, archiveTransitionDays: 30, archiveExpirationDays: 0 });
   });
 });

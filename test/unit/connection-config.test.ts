@@ -66,7 +66,11 @@ describe('Temporal connection settings', () => {
   });
 
   it('TEMPORAL_TLS=false turns TLS off even with an API key (as the CLI does); TEMPORAL_TLS=true alone uses the system CAs', () => {
-    assert.deepEqual(temporalConnectionOptions(loadConfig({ TEMPORAL_API_KEY: SECRET, TEMPORAL_TLS: 'false' }).temporal), { address: 'localhost:7233', apiKey: SECRET, tls: false });
+    assert.deepEqual(temporalConnectionOptions(loadConfig({ TEMPORAL_API_KEY: SECRET, TEMPORAL_TLS: 'false' }).temporal), {
+      address: 'localhost:7233',
+      apiKey: SECRET,
+      tls: false,
+    });
     const { tls } = temporalConnectionOptions(loadConfig({ TEMPORAL_TLS: 'true' }).temporal);
     assert.ok(tls && typeof tls === 'object');
     assert.equal(tls.clientCertPair, undefined);
@@ -142,7 +146,11 @@ describe('Temporal connection settings', () => {
     assertRejected({ TEMPORAL_CONFIG_FILE: good, TEMPORAL_PROFILE: 'staging' }, 'TEMPORAL_PROFILE', /staging/);
     assertRejected({ TEMPORAL_CONFIG_FILE: write('broken.toml', '[profile.prod\naddress = 1') }, 'TEMPORAL_CONFIG_FILE', /.+/);
     assertRejected({ TEMPORAL_CONFIG_FILE: write('typo.toml', '[profile.default]\nadress = "x:1"\n') }, 'TEMPORAL_CONFIG_FILE', /adress/);
-    assertRejected({ TEMPORAL_CONFIG_FILE: write('addr.toml', '[profile.default]\naddress = "https://x"\n') }, 'TEMPORAL_CONFIG_FILE', /address: expected host:port/);
+    assertRejected(
+      { TEMPORAL_CONFIG_FILE: write('addr.toml', '[profile.default]\naddress = "https://x"\n') },
+      'TEMPORAL_CONFIG_FILE',
+      /address: expected host:port/,
+    );
     const certless = write('certless.toml', `[profile.default.tls]\nclient_cert_path = "${join(dir, 'nope.crt')}"\nclient_key_path = "${pki.clientKeyPath}"\n`);
     assertRejected({ TEMPORAL_CONFIG_FILE: certless }, 'TEMPORAL_CONFIG_FILE', /client_cert_path: no such file/);
   });
@@ -166,7 +174,10 @@ describe('Temporal connection settings', () => {
       }
     };
     for (const folder of ['src', 'workers', 'activities', 'bench', 'infra', 'test/support', 'test/integration']) walk(join(REPO_ROOT, folder));
-    assert.deepEqual(offenders.filter((p) => !p.startsWith('src/temporal/')), []);
+    assert.deepEqual(
+      offenders.filter((p) => !p.startsWith('src/temporal/')),
+      [],
+    );
   });
 });
 
@@ -182,21 +193,31 @@ describe('Kafka security settings', () => {
   });
 
   it('Confluent Cloud: SASL_SSL with PLAIN, the system CAs', () => {
-    assert.deepEqual(options({ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_USERNAME: 'API_KEY_ID', KAFKA_SASL_PASSWORD: SECRET }), {
-      ssl: true,
-      sasl: { mechanism: 'plain', username: 'API_KEY_ID', password: SECRET },
-    });
+    assert.deepEqual(
+      options({ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_USERNAME: 'API_KEY_ID', KAFKA_SASL_PASSWORD: SECRET }),
+      {
+        ssl: true,
+        sasl: { mechanism: 'plain', username: 'API_KEY_ID', password: SECRET },
+      },
+    );
   });
 
   it('Amazon MSK: SASL_SSL with SCRAM-SHA-512 (the mechanism name in any case)', () => {
-    assert.deepEqual(options({ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'events', KAFKA_SASL_PASSWORD: SECRET }), {
-      ssl: true,
-      sasl: { mechanism: 'scram-sha-512', username: 'events', password: SECRET },
-    });
-    assert.equal(options({ KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: SECRET }).sasl?.mechanism, 'scram-sha-256');
+    assert.deepEqual(
+      options({ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'events', KAFKA_SASL_PASSWORD: SECRET }),
+      {
+        ssl: true,
+        sasl: { mechanism: 'scram-sha-512', username: 'events', password: SECRET },
+      },
+    );
+    assert.equal(
+      options({ KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: SECRET }).sasl
+        ?.mechanism,
+      'scram-sha-256',
+    );
   });
 
-  it('Amazon MSK with IAM: OAUTHBEARER with a token AWS\'s signer makes from the default credential chain, for AWS_REGION', async () => {
+  it("Amazon MSK with IAM: OAUTHBEARER with a token AWS's signer makes from the default credential chain, for AWS_REGION", async () => {
     const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
     process.env.AWS_ACCESS_KEY_ID = 'AKIAMSKIAMTEST';
     process.env.AWS_SECRET_ACCESS_KEY = SECRET;
@@ -213,7 +234,10 @@ describe('Kafka security settings', () => {
       assert.ok(url.searchParams.get('X-Amz-Signature'), 'signed');
       assert.doesNotMatch(first.value + url.href, new RegExp(SECRET), 'the secret key never travels');
     } finally {
-      for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+      for (const [name, value] of [
+        ['AWS_ACCESS_KEY_ID', saved.id],
+        ['AWS_SECRET_ACCESS_KEY', saved.secret],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
@@ -245,7 +269,17 @@ describe('Kafka security settings', () => {
     }
     assertRejected({ KAFKA_SASL_USERNAME: 'u' }, 'KAFKA_SASL_USERNAME', /KAFKA_SECURITY_PROTOCOL=PLAINTEXT does not use it/);
     assertRejected({ KAFKA_SECURITY_PROTOCOL: 'SSL', KAFKA_SASL_PASSWORD: SECRET }, 'KAFKA_SASL_PASSWORD', /does not use it/);
-    assertRejected({ KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT', KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: SECRET, KAFKA_SSL_CA_PATH: pki.caCertPath }, 'KAFKA_SSL_CA_PATH', /does not use it/);
+    assertRejected(
+      {
+        KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT',
+        KAFKA_SASL_MECHANISM: 'PLAIN',
+        KAFKA_SASL_USERNAME: 'u',
+        KAFKA_SASL_PASSWORD: SECRET,
+        KAFKA_SSL_CA_PATH: pki.caCertPath,
+      },
+      'KAFKA_SSL_CA_PATH',
+      /does not use it/,
+    );
     for (const variable of ['KAFKA_SSL_CA_PATH', 'KAFKA_SSL_CERT_PATH', 'KAFKA_SSL_KEY_PATH']) {
       assertRejected({ KAFKA_SECURITY_PROTOCOL: 'SSL', [variable]: join(dir, 'missing.pem') }, variable, /no such file/);
     }
@@ -270,7 +304,13 @@ describe('Kafka security settings', () => {
     const { port } = server.address() as { port: number };
     const connect = async (caPath: string) => {
       const config = kafkaClientConfig(
-        loadConfig({ KAFKA_BOOTSTRAP_SERVERS: `localhost:${port}`, KAFKA_SECURITY_PROTOCOL: 'SSL', KAFKA_SSL_CA_PATH: caPath, KAFKA_SSL_CERT_PATH: pki.clientCertPath, KAFKA_SSL_KEY_PATH: pki.clientKeyPath }).kafka,
+        loadConfig({
+          KAFKA_BOOTSTRAP_SERVERS: `localhost:${port}`,
+          KAFKA_SECURITY_PROTOCOL: 'SSL',
+          KAFKA_SSL_CA_PATH: caPath,
+          KAFKA_SSL_CERT_PATH: pki.clientCertPath,
+          KAFKA_SSL_KEY_PATH: pki.clientKeyPath,
+        }).kafka,
         quiet,
       );
       const admin = new Kafka({ ...config, retry: { retries: 0 }, connectionTimeout: 2_000 }).admin();

@@ -83,7 +83,8 @@ describe('Grafana dashboard (infra/grafana/event-platform-dashboard.json)', () =
       assert.ok((p.targets ?? []).length > 0, `panel ${p.title} has targets`);
       const refIds = p.targets!.map((t) => t.refId);
       assert.equal(new Set(refIds).size, refIds.length, `panel ${p.title}: unique refIds`);
-      for (const t of p.targets!) assert.ok(typeof t.expr === 'string' && t.expr.trim() !== '' && typeof t.refId === 'string', `panel ${p.title}: ${JSON.stringify(t)}`);
+      for (const t of p.targets!)
+        assert.ok(typeof t.expr === 'string' && t.expr.trim() !== '' && typeof t.refId === 'string', `panel ${p.title}: ${JSON.stringify(t)}`);
     }
   });
 
@@ -113,13 +114,21 @@ describe('Grafana dashboard (infra/grafana/event-platform-dashboard.json)', () =
       ...sampleNames(createProcessRegistry()),
       ...TEMPORAL_SDK_METRICS,
     ]);
-    const unknown = queried.flatMap((p) => p.targets!.flatMap((t) => metricNames(t.expr!).filter((name) => !exported.has(name)).map((name) => `${p.title}: ${name}`)));
+    const unknown = queried.flatMap((p) =>
+      p.targets!.flatMap((t) =>
+        metricNames(t.expr!)
+          .filter((name) => !exported.has(name))
+          .map((name) => `${p.title}: ${name}`),
+      ),
+    );
     assert.deepEqual(unknown, []);
   });
 
   it('metricNames finds the selected metrics and nothing else', () => {
     assert.deepEqual(
-      metricNames('histogram_quantile(0.99, sum by (le, route) (rate(producer_http_request_duration_seconds_bucket{route!="/metrics", job=~"a|b"}[$__rate_interval])))'),
+      metricNames(
+        'histogram_quantile(0.99, sum by (le, route) (rate(producer_http_request_duration_seconds_bucket{route!="/metrics", job=~"a|b"}[$__rate_interval])))',
+      ),
       ['producer_http_request_duration_seconds_bucket'],
     );
     assert.deepEqual(metricNames('sum(rate(a_total[5m])) / sum without (instance) (b) or vector(0) + count(c == 0)').sort(), ['a_total', 'b', 'c']);
@@ -128,7 +137,9 @@ describe('Grafana dashboard (infra/grafana/event-platform-dashboard.json)', () =
 
 describe('Prometheus scrape config (infra/prometheus/prometheus.yml)', () => {
   it("scrapes every process of npm start's layout at its default port", () => {
-    const config = parse(readFileSync(join(REPO_ROOT, 'infra/prometheus/prometheus.yml'), 'utf8')) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
+    const config = parse(readFileSync(join(REPO_ROOT, 'infra/prometheus/prometheus.yml'), 'utf8')) as {
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+    };
     const targets = (job: string) => config.scrape_configs.find((c) => c.job_name === job)?.static_configs.flatMap((s) => s.targets) ?? [];
     const defaults = loadConfig({});
     const local = (port: number) => `localhost:${port}`;

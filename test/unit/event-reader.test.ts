@@ -143,7 +143,10 @@ describe('latestEvents on an empty or sparse table', () => {
     const old = [400, 200, 100].map((days) => toItem(makeEnvelope({ timestamp: new Date(NOW - days * 86_400_000).toISOString() }), SHARDS));
     const dynamo = fakeDynamo(old, () => 1000);
     const reader = createEventReader({ dynamo, table: 't', shards: SHARDS });
-    assert.deepEqual((await reader.latest(10)).map((e) => e.eventId), newestFirst(old));
+    assert.deepEqual(
+      (await reader.latest(10)).map((e) => e.eventId),
+      newestFirst(old),
+    );
     assert.equal(dynamo.calls.length, SHARDS);
   });
 });
@@ -170,12 +173,19 @@ describe('retention (HOT_RETENTION_DAYS)', () => {
         if (page.length < 25) break;
         after = page.at(-1)!.cursor;
       }
-      assert.deepEqual(seen, [...expected].sort((a, b) => (a.time_id < b.time_id ? 1 : -1)).map((i) => i.event_id), name);
+      assert.deepEqual(
+        seen,
+        [...expected].sort((a, b) => (a.time_id < b.time_id ? 1 : -1)).map((i) => i.event_id),
+        name,
+      );
     }
     const expired = items.find((i) => !kept.includes(i))!;
     assert.equal(await reader.byId(expired.event_id), null, 'an expired item is not served, deleted yet or not');
     assert.equal((await reader.byId(kept[0]!.event_id))?.eventId, kept[0]!.event_id);
-    assert.ok(dynamo.calls.every((c) => /time_id (>=|BETWEEN) :from/.test(c.KeyConditionExpression ?? '')), 'expired items are never read (a key condition, not a filter)');
+    assert.ok(
+      dynamo.calls.every((c) => /time_id (>=|BETWEEN) :from/.test(c.KeyConditionExpression ?? '')),
+      'expired items are never read (a key condition, not a filter)',
+    );
   });
 
   it('items carry expires_at (epoch seconds) for DynamoDB TTL only when retention is on', () => {

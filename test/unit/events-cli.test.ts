@@ -55,7 +55,19 @@ describe('events: the command line', () => {
   });
 
   it('has --help on every command and subcommand', () => {
-    for (const argv of [['-h'], ['status', '--help'], ['dlq', '--help'], ['dlq', 'list', '-h'], ['dlq', 'show', '--help'], ['dlq', 'replay', '--help'], ['archive', '--help'], ['archive', 'replay', '--help'], ['workflows', '-h'], ['workflows', 'replay', '--help'], ['workflows', 'redrive', '--help']]) {
+    for (const argv of [
+      ['-h'],
+      ['status', '--help'],
+      ['dlq', '--help'],
+      ['dlq', 'list', '-h'],
+      ['dlq', 'show', '--help'],
+      ['dlq', 'replay', '--help'],
+      ['archive', '--help'],
+      ['archive', 'replay', '--help'],
+      ['workflows', '-h'],
+      ['workflows', 'replay', '--help'],
+      ['workflows', 'redrive', '--help'],
+    ]) {
       const cmd = parseCommand(argv);
       assert.ok(cmd.kind === 'help', argv.join(' '));
       assert.match(cmd.text, /^Usage: events/, argv.join(' '));
@@ -63,7 +75,11 @@ describe('events: the command line', () => {
   });
 
   it('names what is wrong', () => {
-    const usage = (argv: string[], message: RegExp) => assert.throws(() => parseCommand(argv), (err: unknown) => err instanceof UsageError && message.test(err.message));
+    const usage = (argv: string[], message: RegExp) =>
+      assert.throws(
+        () => parseCommand(argv),
+        (err: unknown) => err instanceof UsageError && message.test(err.message),
+      );
     usage([], /missing command/);
     usage(['stats'], /unknown command 'stats'/);
     usage(['--verbose'], /unknown option '--verbose'/);
@@ -96,7 +112,8 @@ describe('events: the command line', () => {
   it('bin/events runs the CLI: --help exits 0 and lists the commands', () => {
     const run = spawnSync(join(REPO_ROOT, 'bin', 'events'), ['--help'], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(run.status, 0, run.stderr);
-    for (const c of ['status', 'dlq list', 'dlq show', 'dlq replay', 'archive replay', 'workflows replay', 'workflows redrive']) assert.match(run.stdout, new RegExp(`^  ${c}`, 'm'));
+    for (const c of ['status', 'dlq list', 'dlq show', 'dlq replay', 'archive replay', 'workflows replay', 'workflows redrive'])
+      assert.match(run.stdout, new RegExp(`^  ${c}`, 'm'));
   });
 
   it('status exits 1 and says what is down when nothing answers', () => {
@@ -117,8 +134,22 @@ describe('events: the command line', () => {
     assert.equal(run.status, 1, run.stderr);
     const report = JSON.parse(run.stdout) as StatusReport;
     assert.equal(report.healthy, false);
-    assert.deepEqual(report.services.map((s) => [s.name, s.ok]), [['kafka', false], ['temporal', false], ['dynamodb', false], ['s3', false]]);
-    assert.deepEqual(report.processes.map((s) => [s.name, s.ok]), [['producer', false], ['bridge', false]]);
+    assert.deepEqual(
+      report.services.map((s) => [s.name, s.ok]),
+      [
+        ['kafka', false],
+        ['temporal', false],
+        ['dynamodb', false],
+        ['s3', false],
+      ],
+    );
+    assert.deepEqual(
+      report.processes.map((s) => [s.name, s.ok]),
+      [
+        ['producer', false],
+        ['bridge', false],
+      ],
+    );
     assert.ok('error' in report.workflows && 'error' in report.dlq && 'error' in report.consumerLag);
   });
 });
@@ -148,8 +179,21 @@ describe('events status: lag and formatting', () => {
     const admin = {
       describeCluster: async () => ({ brokers: [{ nodeId: 1, host: 'localhost', port: 9092 }], controller: 1, clusterId: 'c' }),
       fetchTopicOffsets: async (topic: string) =>
-        topic === config.kafka.dlqTopic ? [{ partition: 0, offset: '9', low: '4', high: '9' }] : [{ partition: 0, offset: '20', low: '0', high: '20' }, { partition: 1, offset: '5', low: '0', high: '5' }],
-      fetchOffsets: async () => [{ topic: config.kafka.topic, partitions: [{ partition: 0, offset: '18', metadata: null }, { partition: 1, offset: '5', metadata: null }] }],
+        topic === config.kafka.dlqTopic
+          ? [{ partition: 0, offset: '9', low: '4', high: '9' }]
+          : [
+              { partition: 0, offset: '20', low: '0', high: '20' },
+              { partition: 1, offset: '5', low: '0', high: '5' },
+            ],
+      fetchOffsets: async () => [
+        {
+          topic: config.kafka.topic,
+          partitions: [
+            { partition: 0, offset: '18', metadata: null },
+            { partition: 1, offset: '5', metadata: null },
+          ],
+        },
+      ],
     };
     const counts: Record<string, number> = { Running: 2, Failed: 1, Terminated: 0, Completed: 40 };
     const temporal = {
@@ -157,9 +201,18 @@ describe('events status: lag and formatting', () => {
       workflow: { count: async (q: string) => ({ count: counts[/ExecutionStatus = '(\w+)'/.exec(q)![1]!]!, groups: [] }) },
     };
     const fetchFake = (async (url: string | URL) =>
-      String(url).includes(':8002') ? new Response(JSON.stringify({ status: 'not ready', problems: ['partition 2 backing off'] }), { status: 503 }) : new Response('{"status":"ready"}', { status: 200 })) as typeof fetch;
+      String(url).includes(':8002')
+        ? new Response(JSON.stringify({ status: 'not ready', problems: ['partition 2 backing off'] }), { status: 503 })
+        : new Response('{"status":"ready"}', { status: 200 })) as typeof fetch;
     const report = await collectStatus(
-      { config, admin: async () => admin as never, temporal: async () => temporal as never, dynamo: { send: async () => ({ Table: { TableStatus: 'ACTIVE' } }) } as never, s3: { send: async () => ({}) } as never, fetch: fetchFake },
+      {
+        config,
+        admin: async () => admin as never,
+        temporal: async () => temporal as never,
+        dynamo: { send: async () => ({ Table: { TableStatus: 'ACTIVE' } }) } as never,
+        s3: { send: async () => ({}) } as never,
+        fetch: fetchFake,
+      },
       { bridgeUrls: [], timeoutMs: 1_000 },
     );
     assert.equal(report.healthy, false);
@@ -180,10 +233,26 @@ describe('events status: lag and formatting', () => {
 describe('events dlq: records', () => {
   it('reads a record, an invalid event and garbage, and lists them', () => {
     const e = makeEnvelope();
-    const ok = toEntry(JSON.stringify({ original: e, error: { stage: 'archiveCold', type: 'S3ServiceException', message: 'down', attempts: 4 }, failed_at: '2026-11-25T10:00:00.000Z', workflow_id: e.event_id, run_id: 'r1' }), '0:7');
+    const ok = toEntry(
+      JSON.stringify({
+        original: e,
+        error: { stage: 'archiveCold', type: 'S3ServiceException', message: 'down', attempts: 4 },
+        failed_at: '2026-11-25T10:00:00.000Z',
+        workflow_id: e.event_id,
+        run_id: 'r1',
+      }),
+      '0:7',
+    );
     assert.equal(ok.eventId, e.event_id);
     assert.ok(ok.event && !ok.problem);
-    const bad = toEntry(JSON.stringify({ original: { event_id: 'X-1' }, error: { stage: 'bridge', type: 'InvalidEvent', message: 'bad', attempts: 1 }, failed_at: '2026-11-25T10:00:01.000Z' }), '1:0');
+    const bad = toEntry(
+      JSON.stringify({
+        original: { event_id: 'X-1' },
+        error: { stage: 'bridge', type: 'InvalidEvent', message: 'bad', attempts: 1 },
+        failed_at: '2026-11-25T10:00:01.000Z',
+      }),
+      '1:0',
+    );
     assert.equal(bad.eventId, 'x-1');
     assert.match(bad.problem!, /not a valid event/);
     const junk = toEntry('not json', '1:1');
@@ -234,7 +303,8 @@ describe('events workflows replay: a run that would break', () => {
 describe('events archive replay over fake clients', () => {
   const dir = mkdtempSync(join(tmpdir(), 'archive-replay-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const day = (d: string, n: number) => Array.from({ length: n }, (_, i) => makeEnvelope({ timestamp: `${d}T10:00:0${i}.000Z`, event_type: i % 2 ? 'signup' : 'page_view' }));
+  const day = (d: string, n: number) =>
+    Array.from({ length: n }, (_, i) => makeEnvelope({ timestamp: `${d}T10:00:0${i}.000Z`, event_type: i % 2 ? 'signup' : 'page_view' }));
   const events = [...day('2026-11-23', 2), ...day('2026-11-24', 3), ...day('2026-11-25', 2), ...day('2026-11-26', 1)];
   const objects = new Map(events.map((e) => [`${dayPrefix(e.timestamp.slice(0, 10))}${e.event_id}.json`, serializeEnvelope(e)]));
   const keys = [...objects.keys()].sort();
@@ -302,7 +372,10 @@ describe('events archive replay over fake clients', () => {
     const args = parseArchiveReplayArgs(['--from', '2026-11-24', '--to', '2026-11-25', '--page-size', '2', '--checkpoint', checkpoint]);
     const results: ArchiveResult[] = [];
     const counts = await archiveReplay(f.deps, args, { onResult: (r) => results.push(r) });
-    assert.deepEqual(results.map((r) => r.event_id), inRange.map((e) => e.event_id).sort((a, b) => (keys.findIndex((k) => k.includes(a)) - keys.findIndex((k) => k.includes(b)))));
+    assert.deepEqual(
+      results.map((r) => r.event_id),
+      inRange.map((e) => e.event_id).sort((a, b) => keys.findIndex((k) => k.includes(a)) - keys.findIndex((k) => k.includes(b))),
+    );
     assert.equal(counts.present, 1);
     assert.equal(counts.restored, 2);
     assert.equal(counts.started, 2);
@@ -319,12 +392,20 @@ describe('events archive replay over fake clients', () => {
     const items = new Set<string>();
     const f = fakes({ completed: new Set([events[2]!.event_id]), items });
     const checkpoint = join(dir, 'dry.json');
-    const counts = await archiveReplay(f.deps, parseArchiveReplayArgs(['--from', '2026-11-24', '--to', '2026-11-24', '--dry-run', '--checkpoint', checkpoint]), { onResult: () => undefined });
+    const counts = await archiveReplay(
+      f.deps,
+      parseArchiveReplayArgs(['--from', '2026-11-24', '--to', '2026-11-24', '--dry-run', '--checkpoint', checkpoint]),
+      { onResult: () => undefined },
+    );
     assert.deepEqual({ wouldStart: counts['would-start'], wouldRestore: counts['would-restore'] }, { wouldStart: 2, wouldRestore: 1 });
     assert.equal(items.size, 0);
     assert.deepEqual(f.started, []);
     assert.equal(existsSync(checkpoint), false);
-    const typed = await archiveReplay(f.deps, parseArchiveReplayArgs(['--from', '2026-11-24', '--to', '2026-11-24', '--type', 'signup', '--dry-run', '--checkpoint', checkpoint]), { onResult: () => undefined });
+    const typed = await archiveReplay(
+      f.deps,
+      parseArchiveReplayArgs(['--from', '2026-11-24', '--to', '2026-11-24', '--type', 'signup', '--dry-run', '--checkpoint', checkpoint]),
+      { onResult: () => undefined },
+    );
     assert.equal(typed['would-start'] + typed['would-restore'], 1);
     assert.equal(typed.skipped, 2);
   });

@@ -71,7 +71,20 @@ describe('DynamoDB number rules on the text', () => {
   });
 
   it('accepts what DynamoDB keeps: 38 digits, 1e-130 up to 9.99…e125, zeros', () => {
-    for (const text of [...EXACT, '1e-130', '-1e-130', '1.5e-7', '0', '0.0', '0e500', '1' + '0'.repeat(125), '1e125', '100e123', '0.001e-127', '12345678901234567890123456789012345678000']) {
+    for (const text of [
+      ...EXACT,
+      '1e-130',
+      '-1e-130',
+      '1.5e-7',
+      '0',
+      '0.0',
+      '0e500',
+      '1' + '0'.repeat(125),
+      '1e125',
+      '100e123',
+      '0.001e-127',
+      '12345678901234567890123456789012345678000',
+    ]) {
       assert.equal(numberTextProblem(text), undefined, text);
     }
   });
@@ -117,7 +130,11 @@ describe('the producer validates payload numbers on their text', () => {
     for (const text of ['123456789012345678901234567890123456789', '1e126', '1.5e300', '1e-131', '-0', '1e400']) {
       const r = validate(text);
       assert.ok(!r.ok, text);
-      assert.deepEqual(r.errors.map((e) => e.field), ['payload.a.b[1]'], text);
+      assert.deepEqual(
+        r.errors.map((e) => e.field),
+        ['payload.a.b[1]'],
+        text,
+      );
     }
   });
 

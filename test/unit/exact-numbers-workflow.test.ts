@@ -27,7 +27,8 @@ const retries: Config['retries'] = {
   fastPathTimeoutMs: 500,
 };
 
-const PAYLOAD_TEXT = '{"order_id":12345678901234567890,"min":-9223372036854775808,"p":0.1000000000000000055511151231257827,"e":1E+5,"l":[1.0,9007199254740993],"plain":0.5}';
+const PAYLOAD_TEXT =
+  '{"order_id":12345678901234567890,"min":-9223372036854775808,"p":0.1000000000000000055511151231257827,"e":1E+5,"l":[1.0,9007199254740993],"plain":0.5}';
 
 describe('payload numbers through the processEvent workflow', { timeout: 120_000 }, () => {
   let env: TestWorkflowEnvironment;

@@ -109,7 +109,10 @@ void describe("the seed's queries", () => {
     const res = await query('{ eventsByType(eventType: "page_view") { eventId userId timestamp payload } }');
     assert.equal(res.errors, undefined);
     const list = res.data?.eventsByType as { payload: unknown }[];
-    assert.deepEqual(list, EVENTS.map((e) => ({ eventId: e.eventId, userId: e.userId, timestamp: e.timestamp, payload: e.payload })));
+    assert.deepEqual(
+      list,
+      EVENTS.map((e) => ({ eventId: e.eventId, userId: e.userId, timestamp: e.timestamp, payload: e.payload })),
+    );
     assert.equal(typeof list[0]?.payload, 'object', 'payload is a JSON object, not a string');
     assert.deepEqual(calls, [{ method: 'byType', args: ['page_view', 10, undefined] }]);
   });
@@ -118,7 +121,10 @@ void describe("the seed's queries", () => {
     const res = await query('{ eventsByUser(userId: "123") { eventId eventType timestamp payload } }');
     assert.equal(res.errors, undefined);
     const list = res.data?.eventsByUser as { payload: unknown }[];
-    assert.deepEqual(list, EVENTS.map((e) => ({ eventId: e.eventId, eventType: e.eventType, timestamp: e.timestamp, payload: e.payload })));
+    assert.deepEqual(
+      list,
+      EVENTS.map((e) => ({ eventId: e.eventId, eventType: e.eventType, timestamp: e.timestamp, payload: e.payload })),
+    );
     assert.deepEqual(list[1]?.payload, { page: '/pricing', tags: ['a', 'b'], depth: { n: 1 } });
     assert.deepEqual(calls, [{ method: 'byUser', args: ['123', 10, undefined] }]);
   });
@@ -186,7 +192,14 @@ void describe('single event and argument checks', () => {
     const first = EVENTS[0];
     assert.ok(first);
     assert.deepEqual(res.data, {
-      event: { eventId: first.eventId, eventType: first.eventType, userId: first.userId, receivedAt: first.receivedAt, payload: first.payload, cursor: first.cursor },
+      event: {
+        eventId: first.eventId,
+        eventType: first.eventType,
+        userId: first.userId,
+        receivedAt: first.receivedAt,
+        payload: first.payload,
+        cursor: first.cursor,
+      },
     });
     assert.deepEqual(calls, [{ method: 'byId', args: ['0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b'] }]);
   });
@@ -233,7 +246,10 @@ void describe('cost limits: GraphiQL works, expensive queries are refused before
       const body = res.json<{ data?: { __schema: { types: { name: string; fields?: { name: string }[] }[] } }; errors?: unknown }>();
       assert.equal(body.errors, undefined, JSON.stringify(body.errors));
       const queryType = body.data?.__schema.types.find((t) => t.name === 'Query');
-      assert.deepEqual(queryType?.fields?.map((f) => f.name), ['latestEvents', 'eventsByType', 'eventsByUser', 'event']);
+      assert.deepEqual(
+        queryType?.fields?.map((f) => f.name),
+        ['latestEvents', 'eventsByType', 'eventsByUser', 'event'],
+      );
     } finally {
       await configured.close();
     }
@@ -242,7 +258,13 @@ void describe('cost limits: GraphiQL works, expensive queries are refused before
   void it('config: limits validated and named; GraphiQL and introspection on by default, off in production, GraphiQL needs introspection', () => {
     const graphql = loadConfig({}).graphql;
     assert.deepEqual(
-      { maxCost: graphql.maxCost, maxAliases: graphql.maxAliases, maxFields: graphql.maxFields, maxDepth: graphql.maxDepth, maxStorageCalls: graphql.maxStorageCalls },
+      {
+        maxCost: graphql.maxCost,
+        maxAliases: graphql.maxAliases,
+        maxFields: graphql.maxFields,
+        maxDepth: graphql.maxDepth,
+        maxStorageCalls: graphql.maxStorageCalls,
+      },
       { maxCost: 50_000, maxAliases: 30, maxFields: 500, maxDepth: 20, maxStorageCalls: 200 },
     );
     assert.deepEqual([graphql.graphiql, graphql.introspection], [true, true]);
@@ -264,7 +286,11 @@ void describe('cost limits: GraphiQL works, expensive queries are refused before
     assert.equal(ok.errors, undefined, JSON.stringify(ok.errors));
     calls.length = 0;
     const withVariable = (n: number) =>
-      app.inject({ method: 'POST', url: '/graphql', payload: { query: `query Q($n: Int) ${aliased(11, 'latestEvents(limit: $n)')}`, variables: { n }, operationName: 'Q' } });
+      app.inject({
+        method: 'POST',
+        url: '/graphql',
+        payload: { query: `query Q($n: Int) ${aliased(11, 'latestEvents(limit: $n)')}`, variables: { n }, operationName: 'Q' },
+      });
     const big = await withVariable(100);
     assert.equal(big.statusCode, 400);
     assert.match(big.body, /QUERY_TOO_EXPENSIVE/);
@@ -279,12 +305,20 @@ void describe('cost limits: GraphiQL works, expensive queries are refused before
     const nested = (depth: number) => `{ __schema { types { fields { type ${'{ ofType '.repeat(depth - 5)}{ name }${' }'.repeat(depth - 5)} } } } }`;
     assert.equal((await query(nested(20))).errors, undefined, 'depth 20 is allowed');
     refused(await query(nested(21)), /nesting depth reaches 21, over the limit of 20/);
-    const bomb = ['query { ...F0 }', ...Array.from({ length: 30 }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`), 'fragment F30 on Query { __typename }'].join('\n');
+    const bomb = [
+      'query { ...F0 }',
+      ...Array.from({ length: 30 }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`),
+      'fragment F30 on Query { __typename }',
+    ].join('\n');
     refused(await query(bomb), /number of fields/);
   });
 
   void it('refuses a batch (a JSON array of queries) without reading anything', async () => {
-    const res = await app.inject({ method: 'POST', url: '/graphql', payload: [{ query: '{ latestEvents { eventId } }' }, { query: '{ latestEvents { eventId } }' }] });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/graphql',
+      payload: [{ query: '{ latestEvents { eventId } }' }, { query: '{ latestEvents { eventId } }' }],
+    });
     assert.equal(res.statusCode, 400);
     assert.deepEqual(calls, []);
   });
@@ -311,7 +345,10 @@ void describe('cost limits: GraphiQL works, expensive queries are refused before
       assert.match(body.errors?.[0]?.message ?? '', /needs more than 25 storage reads/);
       assert.equal(body.errors?.[0]?.extensions?.code, 'QUERY_TOO_EXPENSIVE');
       assert.equal(dynamo.calls, 25, 'no call beyond the budget');
-      assert.deepEqual(logs.filter((l) => l.level >= 50), []);
+      assert.deepEqual(
+        logs.filter((l) => l.level >= 50),
+        [],
+      );
     } finally {
       await limited.close();
     }
@@ -404,7 +441,11 @@ void describe('client errors are never outages: every argument of every query', 
   const cursorOf = (time: string) => encodeCursor(`${time}#${uuid}`);
   const long = 'k'.repeat(3_000);
   const cases: { argument: string; query: string }[] = [];
-  for (const [field, key] of [['latestEvents', ''], ['eventsByType', 'eventType: "page_view", '], ['eventsByUser', 'userId: "123", ']] as const) {
+  for (const [field, key] of [
+    ['latestEvents', ''],
+    ['eventsByType', 'eventType: "page_view", '],
+    ['eventsByUser', 'userId: "123", '],
+  ] as const) {
     for (const time of ['2026-13-45T10:00:00.000Z', '2026-02-30T10:00:00.000Z', '2026-11-25T25:61:00.000Z']) {
       cases.push({ argument: 'after', query: `{ ${field}(${key}after: "${cursorOf(time)}") { eventId } }` });
     }
@@ -412,9 +453,11 @@ void describe('client errors are never outages: every argument of every query', 
     cases.push({ argument: 'after', query: `{ ${field}(${key}after: "${encodeCursor(`2026-11-25T10:00:00.000Z#${long}`)}") { eventId } }` });
     for (const limit of [0, -1, 101, 2_000_000_000]) cases.push({ argument: 'limit', query: `{ ${field}(${key}limit: ${limit}) { eventId } }` });
   }
-  for (const value of ['', long, 'has space', 'é', 'x'.repeat(129)]) cases.push({ argument: 'eventType', query: `{ eventsByType(eventType: ${JSON.stringify(value)}) { eventId } }` });
+  for (const value of ['', long, 'has space', 'é', 'x'.repeat(129)])
+    cases.push({ argument: 'eventType', query: `{ eventsByType(eventType: ${JSON.stringify(value)}) { eventId } }` });
   for (const value of ['', long, 'é'.repeat(257)]) cases.push({ argument: 'userId', query: `{ eventsByUser(userId: ${JSON.stringify(value)}) { eventId } }` });
-  for (const value of ['', long, 'not-a-uuid', `${uuid}x`, ' ']) cases.push({ argument: 'eventId', query: `{ event(eventId: ${JSON.stringify(value)}) { eventId } }` });
+  for (const value of ['', long, 'not-a-uuid', `${uuid}x`, ' '])
+    cases.push({ argument: 'eventId', query: `{ event(eventId: ${JSON.stringify(value)}) { eventId } }` });
 
   for (const c of cases) {
     void it(`${c.argument}: ${c.query.length > 110 ? `${c.query.slice(0, 110)}…` : c.query}`, async () => {
@@ -427,7 +470,11 @@ void describe('client errors are never outages: every argument of every query', 
         assert.match(body.errors[0]!.message, new RegExp(`^${c.argument}: `));
         assert.ok(body.errors[0]!.message.length < 300, 'the error does not echo a long value back');
         assert.deepEqual(storageCalls, [], 'nothing reached storage');
-        assert.deepEqual(logs.filter((l) => l.level >= 50), [], 'no error logged');
+        assert.deepEqual(
+          logs.filter((l) => l.level >= 50),
+          [],
+          'no error logged',
+        );
       } finally {
         await graphql.close();
       }

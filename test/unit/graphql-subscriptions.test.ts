@@ -92,10 +92,22 @@ describe('eventStored subscriptions', () => {
     for (const e of [e1, e2, e3, e1, e2]) feed.publish(e); // the repeats are at-least-once redeliveries
     const last = record({ event_type: 'signup', user_id: 'u1' });
     feed.publish(last);
-    await waitFor('every subscriber reached the last event', () => [byType, byUser, both].every((w) => w.events.some((e) => e.eventId === last.eventId)), { timeoutMs: 5_000, intervalMs: 10 });
-    assert.deepEqual(byType.events.map((e) => e.eventId), [e1.eventId, e2.eventId, last.eventId]);
-    assert.deepEqual(byUser.events.map((e) => e.eventId), [e1.eventId, e3.eventId, last.eventId]);
-    assert.deepEqual(both.events.map((e) => e.eventId), [e1.eventId, last.eventId]);
+    await waitFor('every subscriber reached the last event', () => [byType, byUser, both].every((w) => w.events.some((e) => e.eventId === last.eventId)), {
+      timeoutMs: 5_000,
+      intervalMs: 10,
+    });
+    assert.deepEqual(
+      byType.events.map((e) => e.eventId),
+      [e1.eventId, e2.eventId, last.eventId],
+    );
+    assert.deepEqual(
+      byUser.events.map((e) => e.eventId),
+      [e1.eventId, e3.eventId, last.eventId],
+    );
+    assert.deepEqual(
+      both.events.map((e) => e.eventId),
+      [e1.eventId, last.eventId],
+    );
     assert.deepEqual(byType.events[0], JSON.parse(JSON.stringify(e1)));
     for (const w of [byType, byUser, both]) w.stop();
     await subscribed(0);
@@ -155,7 +167,10 @@ describe('eventStored subscriptions', () => {
     assert.match(errors[0]!.message, /Cannot query field "nope"/);
     const wide = Array.from({ length: 40 }, (_, i) => `a${i}: eventId`).join(' ');
     errors = (await new Promise<unknown>((resolve) => {
-      c.subscribe({ query: `subscription { eventStored { ${wide} } }` }, { next: (r) => resolve(r.errors), error: resolve, complete: () => resolve(undefined) });
+      c.subscribe(
+        { query: `subscription { eventStored { ${wide} } }` },
+        { next: (r) => resolve(r.errors), error: resolve, complete: () => resolve(undefined) },
+      );
     })) as { message: string }[];
     assert.match(errors[0]!.message, /query too expensive: the number of aliases/);
     assert.equal(feed.count(), 0);
@@ -228,7 +243,10 @@ describe('live feed', () => {
       await new Promise((r) => setImmediate(r));
     }
     await reading;
-    assert.deepEqual(got, events.map((e) => e.eventId));
+    assert.deepEqual(
+      got,
+      events.map((e) => e.eventId),
+    );
     assert.deepEqual(reasons, ['slow subscriber: 2 events were waiting to be sent; read faster or narrow the filter']);
     await assert.rejects(slow.next(), SlowSubscriberError);
     assert.deepEqual(await slow.next(), { value: undefined, done: true });

@@ -22,7 +22,8 @@ describe('CORS on the producer', () => {
         assert.equal(res.status, 204, path);
         assert.equal(res.headers['access-control-allow-origin'], SHOP);
         assert.match(String(res.headers['access-control-allow-methods']), /POST/);
-        for (const h of ['Authorization', 'Content-Type', 'X-API-Key', 'Content-Encoding']) assert.match(String(res.headers['access-control-allow-headers']), new RegExp(h));
+        for (const h of ['Authorization', 'Content-Type', 'X-API-Key', 'Content-Encoding'])
+          assert.match(String(res.headers['access-control-allow-headers']), new RegExp(h));
         assert.match(String(res.headers.vary), /Origin/);
         assert.equal(res.headers['access-control-allow-credentials'], undefined);
       }
@@ -92,7 +93,12 @@ describe('CORS on GraphQL', () => {
     const res = await app.inject({ method: 'OPTIONS', url: '/graphql', headers: preflight(SHOP) });
     assert.equal(res.statusCode, 204);
     assert.equal(res.headers['access-control-allow-origin'], SHOP);
-    const q = await app.inject({ method: 'POST', url: '/graphql', headers: { origin: SHOP, 'x-api-key': READ_KEY }, payload: { query: '{ latestEvents { eventId } }' } });
+    const q = await app.inject({
+      method: 'POST',
+      url: '/graphql',
+      headers: { origin: SHOP, 'x-api-key': READ_KEY },
+      payload: { query: '{ latestEvents { eventId } }' },
+    });
     assert.equal(q.statusCode, 200);
     assert.equal(q.headers['access-control-allow-origin'], SHOP);
     await app.close();
@@ -122,7 +128,10 @@ describe('security headers', () => {
 
   it('GraphQL: on answers, refusals and the GraphiQL page, which no other site may frame', async () => {
     const { app } = graphqlApp({ readKeys: [READ_KEY] });
-    expectHardened((await app.inject({ method: 'POST', url: '/graphql', headers: { 'x-api-key': READ_KEY }, payload: { query: '{ latestEvents { eventId } }' } })).headers, '200');
+    expectHardened(
+      (await app.inject({ method: 'POST', url: '/graphql', headers: { 'x-api-key': READ_KEY }, payload: { query: '{ latestEvents { eventId } }' } })).headers,
+      '200',
+    );
     expectHardened((await app.inject({ method: 'POST', url: '/graphql', payload: { query: '{ latestEvents { eventId } }' } })).headers, '401');
     expectHardened((await app.inject({ method: 'GET', url: '/graphiql' })).headers, 'graphiql');
     // Static assets keep their own caching.
@@ -136,7 +145,8 @@ describe('slow clients are cut off', () => {
   const { timeouts } = loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '1500', HTTP_REQUEST_TIMEOUT_MS: '3000', HTTP_TIMEOUT_CHECK_INTERVAL_MS: '250' }).http;
   const DEADLINE_MS = 20_000;
   const trickledHeaders = 'POST /events HTTP/1.1\r\nHost: x\r\nX-Slow: ';
-  const trickledBody = (path: string, key: string) => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-API-Key: ${key}\r\nContent-Length: 1000\r\n\r\n{`;
+  const trickledBody = (path: string, key: string) =>
+    `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-API-Key: ${key}\r\nContent-Length: 1000\r\n\r\n{`;
 
   it('producer: headers or body at one byte per second get 408 and the connection closed', async () => {
     const p = await startProducer({ writeKeys: [WRITE_KEY] }, (server: Server) => applyServerTimeouts(server, timeouts));
@@ -180,7 +190,16 @@ describe('slow clients are cut off', () => {
   });
 
   it('config: defaults, and the headers deadline may not exceed the request deadline', () => {
-    assert.deepEqual(loadConfig({}).http.timeouts, { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, maxRequestsPerSocket: 1_000, checkIntervalMs: 2_000 });
-    assert.throws(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '60000', HTTP_REQUEST_TIMEOUT_MS: '30000' }), /HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS/);
+    assert.deepEqual(loadConfig({}).http.timeouts, {
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 5_000,
+      maxRequestsPerSocket: 1_000,
+      checkIntervalMs: 2_000,
+    });
+    assert.throws(
+      () => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '60000', HTTP_REQUEST_TIMEOUT_MS: '30000' }),
+      /HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS/,
+    );
   });
 });

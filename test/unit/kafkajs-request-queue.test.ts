@@ -12,7 +12,14 @@ import { REPO_ROOT } from '../support/paths';
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 type Queue = RequestQueueInternals & { destroy(): void };
 const newQueue = () =>
-  new (RequestQueue as unknown as new (options: object) => Queue)({ maxInFlightRequests: 1, requestTimeout: 1_000, enforceRequestTimeout: false, clientId: 'test', broker: 'b:9092', logger: silent });
+  new (RequestQueue as unknown as new (options: object) => Queue)({
+    maxInFlightRequests: 1,
+    requestTimeout: 1_000,
+    enforceRequestTimeout: false,
+    clientId: 'test',
+    broker: 'b:9092',
+    logger: silent,
+  });
 
 test('an idle, unthrottled queue arms no timer (kafkajs re-armed a 1 ms timer forever)', async () => {
   const queue = newQueue();

@@ -61,7 +61,8 @@ describe('producer metrics', () => {
     assert.equal((await post('/events?utm=campaign-1')).status, 202);
     assert.equal((await post('/events', '{"nope": 1}')).status, 422);
     assert.equal((await post('/v1/track', JSON.stringify({ event: 'Signed Up', userId: 'u-1' }))).status, 200);
-    for (const path of ['/wp-admin/setup.php', '/events/0192f1c4', '/.env']) assert.equal((await fetch(`${base}${path}`, { headers: { 'x-api-key': READ_KEY } })).status, 404);
+    for (const path of ['/wp-admin/setup.php', '/events/0192f1c4', '/.env'])
+      assert.equal((await fetch(`${base}${path}`, { headers: { 'x-api-key': READ_KEY } })).status, 404);
     assert.equal((await fetch(`${base}/metrics`)).status, 401, '/metrics needs a read key, as before');
 
     const series = await samples(metrics.registry, 'producer_http_request_duration_seconds');
@@ -100,12 +101,19 @@ describe('producer metrics', () => {
     const guarded = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => guarded.once('listening', resolve));
     try {
-      const res = await fetch(`http://127.0.0.1:${(guarded.address() as AddressInfo).port}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: EVENT });
+      const res = await fetch(`http://127.0.0.1:${(guarded.address() as AddressInfo).port}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: EVENT,
+      });
       assert.equal(res.status, 401);
     } finally {
       await new Promise<void>((resolve) => guarded.close(() => resolve()));
     }
-    assert.deepEqual((await samples(own.registry, 'producer_http_request_duration_seconds')).map((s) => s.labels), [{ method: 'POST', route: '/events', status_code: '401' }]);
+    assert.deepEqual(
+      (await samples(own.registry, 'producer_http_request_duration_seconds')).map((s) => s.labels),
+      [{ method: 'POST', route: '/events', status_code: '401' }],
+    );
   });
 
   it('Kafka produce requests: latency by result and records per request; in-flight gauges read from the batcher', async () => {
@@ -127,7 +135,15 @@ describe('producer metrics', () => {
 
 describe('GraphQL metrics', () => {
   const metrics = new GraphqlMetrics();
-  const event = { eventId: 'e-1', eventType: 'page_view', userId: '123', timestamp: '2026-11-25T10:00:00.000Z', receivedAt: '2026-11-25T10:00:00.100Z', payload: {}, cursor: 'c' };
+  const event = {
+    eventId: 'e-1',
+    eventType: 'page_view',
+    userId: '123',
+    timestamp: '2026-11-25T10:00:00.000Z',
+    receivedAt: '2026-11-25T10:00:00.100Z',
+    payload: {},
+    cursor: 'c',
+  };
   // Spends the request's storage budget like the real reader: one call per shard, one for byId.
   const reader: EventReader = {
     latest: async (_limit, _after, budget) => {
@@ -138,14 +154,23 @@ describe('GraphQL metrics', () => {
     byUser: async (_user, _limit, _after, budget) => (budget?.spend(), [event]),
     byId: async (_id, budget) => (budget?.spend(), null),
   };
-  const app = buildGraphqlApp({ reader, limits: { defaultLimit: 10, maxLimit: 100 }, metrics, access: { readKeys: [READ_KEY] }, logger: pino({ level: 'silent' }) });
+  const app = buildGraphqlApp({
+    reader,
+    limits: { defaultLimit: 10, maxLimit: 100 },
+    metrics,
+    access: { readKeys: [READ_KEY] },
+    logger: pino({ level: 'silent' }),
+  });
   after(() => app.close());
   const auth = { 'x-api-key': READ_KEY };
   const graphql = (payload: unknown) => app.inject({ method: 'POST', url: '/graphql', headers: auth, payload: payload as Record<string, unknown> });
 
   it('latency per operation, labelled by top-level fields (not the client-chosen name), and DynamoDB calls per request', async () => {
     assert.equal((await graphql({ query: 'query Whatever123 { latestEvents { eventId } }', operationName: 'Whatever123' })).statusCode, 200);
-    assert.equal((await graphql({ query: '{ a: eventsByUser(userId: "1") { eventId } event(eventId: "0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b") { eventId } }' })).statusCode, 200);
+    assert.equal(
+      (await graphql({ query: '{ a: eventsByUser(userId: "1") { eventId } event(eventId: "0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b") { eventId } }' })).statusCode,
+      200,
+    );
     assert.equal((await graphql({ query: '{ latestEvents { eventId' })).statusCode, 400);
 
     const ops = await samples(metrics.registry, 'graphql_operation_duration_seconds');
@@ -185,12 +210,15 @@ describe('GraphQL metrics', () => {
 describe('process registry and worker exporter', () => {
   it('a process registry carries the default process metrics', () => {
     const names = sampleNames(createProcessRegistry());
-    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) assert.ok(names.includes(name), name);
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes'])
+      assert.ok(names.includes(name), name);
   });
 
   it('the worker exporter: off at port 0, seconds with fine buckets otherwise, IPv6 hosts bracketed', () => {
     assert.equal(workerTelemetry('127.0.0.1', 0), undefined);
-    const metrics = workerTelemetry('127.0.0.1', 9464)?.metrics as { prometheus: { bindAddress: string; useSecondsForDurations: boolean; histogramBucketOverrides: Record<string, number[]> } };
+    const metrics = workerTelemetry('127.0.0.1', 9464)?.metrics as {
+      prometheus: { bindAddress: string; useSecondsForDurations: boolean; histogramBucketOverrides: Record<string, number[]> };
+    };
     assert.equal(metrics.prometheus.bindAddress, '127.0.0.1:9464');
     assert.equal(metrics.prometheus.useSecondsForDurations, true);
     assert.equal(metrics.prometheus.histogramBucketOverrides.workflow_task_schedule_to_start_latency?.[0], 0.001);

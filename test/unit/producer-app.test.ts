@@ -217,7 +217,11 @@ void describe('POST /events', () => {
     { name: 'missing event_type and user_id', body: { payload: { page: '/' } }, fields: ['event_type', 'user_id'] },
     { name: 'wrong types', body: { event_type: 1, user_id: 123, payload: 'x' }, fields: ['event_type', 'payload', 'user_id'] },
     { name: 'an unknown field', body: { event_type: 'page_view', user_id: '123', page: '/home' }, fields: ['page'] },
-    { name: 'a bad timestamp and event_id', body: { event_type: 'page_view', user_id: '1', timestamp: '2026-11-25', event_id: 'abc' }, fields: ['event_id', 'timestamp'] },
+    {
+      name: 'a bad timestamp and event_id',
+      body: { event_type: 'page_view', user_id: '1', timestamp: '2026-11-25', event_id: 'abc' },
+      fields: ['event_id', 'timestamp'],
+    },
     { name: 'a body that is an array', body: [{ event_type: 'page_view', user_id: '1' }], fields: ['body'] },
   ];
   for (const c of invalid) {
@@ -285,7 +289,11 @@ void describe('POST /events', () => {
       assert.ok(headers.get('retry-after'));
       assert.match((json as ErrorBody).error, /capacity.*nothing was written/);
     }
-    assert.deepEqual(roomAsked, [Buffer.byteLength(SEED_CURL_BODY), Buffer.byteLength(JSON.stringify({ events: [JSON.parse(SEED_CURL_BODY)] }))], 'asked with the Content-Length');
+    assert.deepEqual(
+      roomAsked,
+      [Buffer.byteLength(SEED_CURL_BODY), Buffer.byteLength(JSON.stringify({ events: [JSON.parse(SEED_CURL_BODY)] }))],
+      'asked with the Content-Length',
+    );
     assert.equal(published.length, 0);
     assert.equal(idCounter, ids, 'no event_id assigned');
     assert.equal(await metric('requests_overloaded_total'), overloaded + 2);
@@ -407,7 +415,13 @@ void describe('POST /events/batch', () => {
     assert.ok(headers.get('retry-after'));
   });
 
-  type BatchAnswer = { error?: string; accepted: number; unavailable?: number; rejected: number; results: { index: number; status: string; event_id?: string; errors?: unknown[] }[] };
+  type BatchAnswer = {
+    error?: string;
+    accepted: number;
+    unavailable?: number;
+    rejected: number;
+    results: { index: number; status: string; event_id?: string; errors?: unknown[] }[];
+  };
 
   void it('a batch nothing of which was written: 503 whose results give every valid item unavailable WITH its event_id', async () => {
     publishMode = 'kafka-down';
@@ -434,7 +448,9 @@ void describe('POST /events/batch', () => {
     const acceptedBefore = await metric('events_accepted_total');
     publishMode = 'even-written';
     const before = idCounter;
-    const { status, headers, json } = await post('/events/batch', { events: Array.from({ length: 5 }, (_, i) => ({ event_type: 'page_view', user_id: `u${i}` })) });
+    const { status, headers, json } = await post('/events/batch', {
+      events: Array.from({ length: 5 }, (_, i) => ({ event_type: 'page_view', user_id: `u${i}` })),
+    });
     assert.equal(status, 503);
     assert.ok(headers.get('retry-after'));
     const body = json as BatchAnswer;

@@ -13,20 +13,43 @@ import { createProducerApp } from '../../src/producer/app';
 import { ProducerMetrics } from '../../src/producer/metrics';
 
 let seed = 20261125;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
-const strings = ['', ' ', 'page_view', 'a'.repeat(129), 'x'.repeat(300), 'é😀', '\u0000', '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b', '2026-11-25T10:00:00Z', '2026-02-30T10:00:00Z', 'null', '<script>', '__proto__'];
+const strings = [
+  '',
+  ' ',
+  'page_view',
+  'a'.repeat(129),
+  'x'.repeat(300),
+  'é😀',
+  '\u0000',
+  '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b',
+  '2026-11-25T10:00:00Z',
+  '2026-02-30T10:00:00Z',
+  'null',
+  '<script>',
+  '__proto__',
+];
 function value(depth: number): unknown {
   const kind = Math.floor(rand() * (depth > 3 ? 5 : 8));
   switch (kind) {
-    case 0: return pick(strings);
-    case 1: return pick([0, -1, 1.5, 2 ** 53, 2 ** 60, 1e308, -0]);
-    case 2: return pick([true, false]);
-    case 3: return null;
-    case 4: return pick(strings) + String(Math.floor(rand() * 1000));
-    case 5: return Array.from({ length: Math.floor(rand() * 4) }, () => value(depth + 1));
-    default: return Object.fromEntries(Array.from({ length: Math.floor(rand() * 5) }, () => [pick([...strings, 'payload', 'event_type', 'user_id']), value(depth + 1)]));
+    case 0:
+      return pick(strings);
+    case 1:
+      return pick([0, -1, 1.5, 2 ** 53, 2 ** 60, 1e308, -0]);
+    case 2:
+      return pick([true, false]);
+    case 3:
+      return null;
+    case 4:
+      return pick(strings) + String(Math.floor(rand() * 1000));
+    case 5:
+      return Array.from({ length: Math.floor(rand() * 4) }, () => value(depth + 1));
+    default:
+      return Object.fromEntries(
+        Array.from({ length: Math.floor(rand() * 5) }, () => [pick([...strings, 'payload', 'event_type', 'user_id']), value(depth + 1)]),
+      );
   }
 }
 function body(): { text: string; type: string } {
@@ -38,8 +61,16 @@ function body(): { text: string; type: string } {
     return { text: JSON.stringify({ ...valid, [key]: value(1) }), type: 'application/json' };
   }
   if (r < 0.7) return { text: JSON.stringify(valid).slice(0, Math.floor(rand() * 40)), type: 'application/json' };
-  if (r < 0.8) return { text: JSON.stringify({ events: Array.from({ length: Math.floor(rand() * 5) }, () => (rand() < 0.5 ? valid : value(1))), sent_at: value(2) }), type: 'application/json' };
-  if (r < 0.9) return { text: JSON.stringify(valid), type: pick(['text/plain', '', 'application/json; charset=latin1', 'application/x-www-form-urlencoded', 'application/vnd.api+json']) };
+  if (r < 0.8)
+    return {
+      text: JSON.stringify({ events: Array.from({ length: Math.floor(rand() * 5) }, () => (rand() < 0.5 ? valid : value(1))), sent_at: value(2) }),
+      type: 'application/json',
+    };
+  if (r < 0.9)
+    return {
+      text: JSON.stringify(valid),
+      type: pick(['text/plain', '', 'application/json; charset=latin1', 'application/x-www-form-urlencoded', 'application/vnd.api+json']),
+    };
   return { text: pick(['[]', '""', '1', 'null', '{', '{"a":}', '\ufeff{}', '{"event_type":"a","user_id":"b"}'.repeat(2)]), type: 'application/json' };
 }
 

@@ -18,7 +18,14 @@ describe('token bucket', () => {
     let now = 0;
     const limiter = createRateLimiter({ perSecond: 2, burst: 3 }, () => now)!;
     const taken = [1, 2, 3].map(() => limiter.take('a'));
-    assert.deepEqual(taken.map((d) => [d.allowed, d.remaining]), [[true, 2], [true, 1], [true, 0]]);
+    assert.deepEqual(
+      taken.map((d) => [d.allowed, d.remaining]),
+      [
+        [true, 2],
+        [true, 1],
+        [true, 0],
+      ],
+    );
     const refused = limiter.take('a');
     assert.equal(refused.allowed, false);
     assert.equal(refused.retryAfterSeconds, 1);
@@ -54,8 +61,14 @@ describe('producer rate limit', () => {
   it('answers 429 with Retry-After and RateLimit headers past the burst of one key; other keys are unaffected', async () => {
     const answers = [];
     for (let i = 0; i < 4; i++) answers.push(await post({ 'x-api-key': WRITE_KEY }));
-    assert.deepEqual(answers.map((a) => a.status), [202, 202, 202, 429]);
-    assert.deepEqual(answers.map((a) => a.headers['ratelimit-remaining']), ['2', '1', '0', '0']);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [202, 202, 202, 429],
+    );
+    assert.deepEqual(
+      answers.map((a) => a.headers['ratelimit-remaining']),
+      ['2', '1', '0', '0'],
+    );
     const refused = answers[3]!;
     assert.equal(refused.headers['ratelimit-limit'], '3');
     assert.ok(Number(refused.headers['retry-after']) >= 1, `Retry-After ${refused.headers['retry-after']}`);
@@ -114,7 +127,10 @@ describe('GraphQL rate limit', () => {
     try {
       const q = () => app.inject({ method: 'POST', url: '/graphql', headers: { 'x-api-key': READ_KEY }, payload: { query: '{ latestEvents { eventId } }' } });
       const answers = [await q(), await q(), await q()];
-      assert.deepEqual(answers.map((a) => a.statusCode), [200, 200, 429]);
+      assert.deepEqual(
+        answers.map((a) => a.statusCode),
+        [200, 200, 429],
+      );
       assert.ok(Number(answers[2]!.headers['retry-after']) >= 1);
       assert.equal(answers[2]!.headers['ratelimit-remaining'], '0');
       assert.equal(reads.length, 2);
@@ -149,7 +165,9 @@ function headersOnly(base: string, path: string, length: number, headers: Record
     });
     socket.on('close', () => done(true));
     socket.on('error', () => undefined);
-    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    const extra = Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
     socket.write(`POST ${path} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n${extra}\r\n`);
   });
 }
@@ -164,7 +182,10 @@ describe('bodies over the limit are refused before they are read', () => {
       assert.deepEqual(batch, { status: 413, closed: true });
       const big = await raw(p.base, 'POST', '/events', { ...JSON_TYPE, 'x-api-key': WRITE_KEY }, 'x'.repeat(LIMITS.maxEventBytes + 1));
       assert.equal(big.status, 413);
-      assert.deepEqual((JSON.parse(big.body) as { errors: { field: string }[] }).errors.map((e) => e.field), ['body']);
+      assert.deepEqual(
+        (JSON.parse(big.body) as { errors: { field: string }[] }).errors.map((e) => e.field),
+        ['body'],
+      );
       // Without a key, the key is checked first: nothing about the body is revealed.
       assert.equal((await headersOnly(p.base, '/events', 10_000_000)).status, 401);
       assert.equal(p.published.length, 0);

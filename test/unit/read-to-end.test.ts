@@ -51,30 +51,37 @@ async function scan(kafka: Kafka) {
 describe('readTopicToEnd', () => {
   it('finishes when retention has emptied a partition (low = high > 0), reading the others to their end', async () => {
     const { kafka } = fakeKafka(
-      [[
-        { partition: 0, offset: '5', low: '5', high: '5' },
-        { partition: 1, offset: '2', low: '0', high: '2' },
-      ]],
-      [{ partition: 1, offset: '0' }, { partition: 1, offset: '1' }],
+      [
+        [
+          { partition: 0, offset: '5', low: '5', high: '5' },
+          { partition: 1, offset: '2', low: '0', high: '2' },
+        ],
+      ],
+      [
+        { partition: 1, offset: '0' },
+        { partition: 1, offset: '1' },
+      ],
     );
     assert.deepEqual(await scan(kafka), ['1:0', '1:1']);
   });
 
   it('returns at once, without a consumer, when every partition is empty or emptied', async () => {
-    const { kafka, state } = fakeKafka([[
-      { partition: 0, offset: '0', low: '0', high: '0' },
-      { partition: 1, offset: '7', low: '7', high: '7' },
-    ]], []);
+    const { kafka, state } = fakeKafka(
+      [
+        [
+          { partition: 0, offset: '0', low: '0', high: '0' },
+          { partition: 1, offset: '7', low: '7', high: '7' },
+        ],
+      ],
+      [],
+    );
     assert.deepEqual(await scan(kafka), []);
     assert.equal(state.consumerConnected, false);
   });
 
   it('finishes when retention empties a partition while it is being read', async () => {
     const { kafka, state } = fakeKafka(
-      [
-        [{ partition: 0, offset: '3', low: '0', high: '3' }],
-        [{ partition: 0, offset: '3', low: '3', high: '3' }],
-      ],
+      [[{ partition: 0, offset: '3', low: '0', high: '3' }], [{ partition: 0, offset: '3', low: '3', high: '3' }]],
       // Offset 0 was read; 1 and 2 were deleted before the consumer got to them.
       [{ partition: 0, offset: '0' }],
     );
@@ -85,7 +92,11 @@ describe('readTopicToEnd', () => {
   it('stops at the end offsets it started with, ignoring later records', async () => {
     const { kafka } = fakeKafka(
       [[{ partition: 0, offset: '2', low: '0', high: '2' }]],
-      [{ partition: 0, offset: '0' }, { partition: 0, offset: '1' }, { partition: 0, offset: '2' }],
+      [
+        { partition: 0, offset: '0' },
+        { partition: 0, offset: '1' },
+        { partition: 0, offset: '2' },
+      ],
     );
     assert.deepEqual(await scan(kafka), ['0:0', '0:1']);
   });

@@ -7,7 +7,19 @@ import { REPO_ROOT } from '../support/paths';
 
 describe('dlq replay (npm run replay-dlq) arguments', () => {
   it('reads repeated --event-id (lower-cased), repeated --stage, --since and --dry-run', () => {
-    const args = parseReplayArgs(['--event-id', 'AA', '--event-id', 'bb', '--stage', 'archiveCold', '--stage', 'bridge', '--since', '2026-11-25T11:00:00+01:00', '--dry-run']);
+    const args = parseReplayArgs([
+      '--event-id',
+      'AA',
+      '--event-id',
+      'bb',
+      '--stage',
+      'archiveCold',
+      '--stage',
+      'bridge',
+      '--since',
+      '2026-11-25T11:00:00+01:00',
+      '--dry-run',
+    ]);
     assert.deepEqual([...args.eventIds], ['aa', 'bb']);
     assert.deepEqual(args.stages, ['archiveCold', 'bridge']);
     assert.equal(args.since, '2026-11-25T10:00:00.000Z');
@@ -37,8 +49,19 @@ describe('dlq replay (npm run replay-dlq) arguments', () => {
 describe('workflows redrive (npm run redrive) arguments', () => {
   it('reads --status (any case, repeatable), --event-type, --closed-after/--closed-before, --task-queue, --dry-run', () => {
     const args = parseRedriveArgs([
-      '--status', 'timedout', '--status', 'Terminated', '--event-type', 'page_view',
-      '--closed-after', '2026-11-25T10:00:00+01:00', '--closed-before', '2026-11-26', '--task-queue', 'events', '--dry-run',
+      '--status',
+      'timedout',
+      '--status',
+      'Terminated',
+      '--event-type',
+      'page_view',
+      '--closed-after',
+      '2026-11-25T10:00:00+01:00',
+      '--closed-before',
+      '2026-11-26',
+      '--task-queue',
+      'events',
+      '--dry-run',
     ]);
     assert.deepEqual(args, {
       help: false,

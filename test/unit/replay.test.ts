@@ -20,7 +20,10 @@ it('recorded histories replay without nondeterminism', { timeout: 60_000 }, asyn
   assert.ok(files.length >= 5, 'histories are committed');
   const histories = files.map((f) => ({ workflowId: f, history: historyFromJSON(JSON.parse(readFileSync(join(dir, f), 'utf8'))) }));
   const results = [];
-  for await (const result of Worker.runReplayHistories({ workflowsPath: require.resolve('../../workflows'), replayName: 'processEvent', dataConverter: exactDataConverter }, histories)) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowsPath: require.resolve('../../workflows'), replayName: 'processEvent', dataConverter: exactDataConverter },
+    histories,
+  )) {
     results.push(result);
   }
   assert.equal(results.length, files.length);

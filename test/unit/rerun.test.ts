@@ -88,7 +88,12 @@ describe('replay-dlq and redrive outcomes', { timeout: 180_000 }, () => {
       dlqTopic: 'events.dlq',
       latestIndexShards: 4,
     };
-    worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../../workflows'), activities: createActivities(deps) });
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../../workflows'),
+      activities: createActivities(deps),
+    });
     running = worker.run();
   });
 
@@ -150,7 +155,8 @@ describe('replay-dlq and redrive outcomes', { timeout: 180_000 }, () => {
     // Visibility lags the runs a little: wait until it lists every ended run.
     await waitFor('visibility to list the ended runs', async () => {
       let n = 0;
-      for await (const _ of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus != 'Running' AND ExecutionStatus != 'Completed'` })) n++;
+      for await (const _ of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus != 'Running' AND ExecutionStatus != 'Completed'` }))
+        n++;
       return n === 6;
     });
   });
@@ -173,7 +179,10 @@ describe('replay-dlq and redrive outcomes', { timeout: 180_000 }, () => {
     assert.match(lineFor(real.out, e.completed.event_id), / completed earlier/);
     assert.match(lineFor(real.out, e.running.event_id), / still running/);
     assert.match(lineFor(real.out, e.failed.event_id), / restarted \(previous run Failed\) \[dead-lettered at storeHot: down\]/);
-    assert.ok(real.out.some((l) => /^record 0:3 refused: not a valid event \(.*event_id/.test(l)), real.out.join('\n'));
+    assert.ok(
+      real.out.some((l) => /^record 0:3 refused: not a valid event \(.*event_id/.test(l)),
+      real.out.join('\n'),
+    );
     assert.ok(real.out.includes('record 0:4 refused: not a dead-letter record'), real.out.join('\n'));
     assert.equal(real.out.at(-1), 'restarted 1, would restart 0, completed earlier 1, still running 1, refused 2');
     assert.equal(tally.refused, 2);
@@ -181,8 +190,16 @@ describe('replay-dlq and redrive outcomes', { timeout: 180_000 }, () => {
 
     // Asking for ids: one in the DLQ (its run completed by now), one that is not.
     const picked = lines();
-    const t2 = await replayDeadLetters({ kafka, dlqTopic: 'dlq', client, start }, { eventIds: new Set([e.failed.event_id, missing]), dryRun: false }, picked.write);
-    assert.deepEqual(picked.out, [`${e.failed.event_id} completed earlier [dead-lettered at storeHot: down]`, `${missing} refused: not in the DLQ`, 'restarted 0, would restart 0, completed earlier 1, still running 0, refused 1']);
+    const t2 = await replayDeadLetters(
+      { kafka, dlqTopic: 'dlq', client, start },
+      { eventIds: new Set([e.failed.event_id, missing]), dryRun: false },
+      picked.write,
+    );
+    assert.deepEqual(picked.out, [
+      `${e.failed.event_id} completed earlier [dead-lettered at storeHot: down]`,
+      `${missing} refused: not in the DLQ`,
+      'restarted 0, would restart 0, completed earlier 1, still running 0, refused 1',
+    ]);
     assert.equal(t2.refused, 1);
   });
 

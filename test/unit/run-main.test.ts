@@ -61,7 +61,7 @@ describe('runMain', () => {
     assert.deepEqual(stopped, ['SIGINT']);
   });
 
-  it('with `done`, the exit code is done\'s; stop only triggers it', async () => {
+  it("with `done`, the exit code is done's; stop only triggers it", async () => {
     const p = fakeProcess();
     let finish!: (code: number) => void;
     const done = new Promise<number>((resolve) => (finish = resolve));
@@ -75,20 +75,29 @@ describe('runMain', () => {
 
   it('a failed start, a failed drain, a failing `done` and an unhandled rejection: exit 1 with one clean line', async () => {
     const cases: [string, (p: ReturnType<typeof fakeProcess>) => Promise<number>][] = [
-      ['start', (p) => runMain('worker', async () => Promise.reject(new Error('Temporal unreachable', { cause: new Error('ECONNREFUSED 127.0.0.1:7233') })), p.proc)],
-      ['stop', async (p) => {
-        const ended = runMain('worker', async () => ({ stop: async () => Promise.reject(new Error('drain broke')) }), p.proc);
-        await tick();
-        p.events.emit('SIGTERM');
-        return ended;
-      }],
+      [
+        'start',
+        (p) => runMain('worker', async () => Promise.reject(new Error('Temporal unreachable', { cause: new Error('ECONNREFUSED 127.0.0.1:7233') })), p.proc),
+      ],
+      [
+        'stop',
+        async (p) => {
+          const ended = runMain('worker', async () => ({ stop: async () => Promise.reject(new Error('drain broke')) }), p.proc);
+          await tick();
+          p.events.emit('SIGTERM');
+          return ended;
+        },
+      ],
       ['done', (p) => runMain('processor', async () => ({ done: Promise.reject(new Error('worker crashed')) }), p.proc)],
-      ['unhandled', async (p) => {
-        const ended = runMain('producer', async () => ({ stop: async () => undefined }), p.proc);
-        await tick();
-        p.events.emit('unhandledRejection', new Error('nobody awaited this'));
-        return ended;
-      }],
+      [
+        'unhandled',
+        async (p) => {
+          const ended = runMain('producer', async () => ({ stop: async () => undefined }), p.proc);
+          await tick();
+          p.events.emit('unhandledRejection', new Error('nobody awaited this'));
+          return ended;
+        },
+      ],
     ];
     for (const [what, run] of cases) {
       const p = fakeProcess();

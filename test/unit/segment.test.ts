@@ -107,7 +107,10 @@ describe('Segment mapping', () => {
     // The namespace is fixed: this value is what every deployment computes, forever.
     assert.equal(SEGMENT_NAMESPACE, '9c538bc5-5d65-42f8-aae9-7a0c3c9d00e5');
     assert.equal(eventIdForMessageId('abc'), eventIdForMessageId('abc'));
-    assert.equal(mapped({ type: 'track', event: 'x', userId: 'u', messageId: 'F47AC10B-58CC-4372-A567-0E02B2C3D479' }).event_id, 'f47ac10b-58cc-4372-a567-0e02b2c3d479');
+    assert.equal(
+      mapped({ type: 'track', event: 'x', userId: 'u', messageId: 'F47AC10B-58CC-4372-A567-0E02B2C3D479' }).event_id,
+      'f47ac10b-58cc-4372-a567-0e02b2c3d479',
+    );
     assert.equal(mapped({ type: 'track', event: 'x', userId: 'u' }).event_id, V7);
   });
 
@@ -141,7 +144,10 @@ describe('Segment mapping', () => {
     assert.equal(e.payload.originalTimestamp, '2026-11-25T12:58:00Z');
     assert.equal(e.payload.sentAt, '2026-11-25T13:00:00Z');
     // The batch's sentAt applies when the message has none.
-    assert.equal(mapped({ type: 'track', event: 'x', userId: 'u', timestamp: '2026-11-25T12:58:00Z' }, { batchClockSkewMs: -3_600_000 }).timestamp, '2026-11-25T11:58:00.000Z');
+    assert.equal(
+      mapped({ type: 'track', event: 'x', userId: 'u', timestamp: '2026-11-25T12:58:00Z' }, { batchClockSkewMs: -3_600_000 }).timestamp,
+      '2026-11-25T11:58:00.000Z',
+    );
     // Without a timestamp, sentAt changes nothing.
     assert.equal(mapped({ type: 'track', event: 'x', userId: 'u', sentAt: '2026-11-25T13:00:00Z' }).timestamp, new Date(NOW).toISOString());
   });
@@ -149,16 +155,24 @@ describe('Segment mapping', () => {
   it('a sentAt correction that makes the time unstorable is an error naming sentAt; bad times name their field', () => {
     const r = mapSegmentMessage({ type: 'track', event: 'x', userId: 'u', timestamp: '2026-11-25T11:00:00Z', sentAt: '2100-01-01T00:00:00Z' }, ctx());
     assert.ok(!r.ok);
-    assert.deepEqual(r.errors.map((e) => e.field), ['sentAt']);
+    assert.deepEqual(
+      r.errors.map((e) => e.field),
+      ['sentAt'],
+    );
     assert.match(r.errors[0]!.message, /sentAt/);
     assert.doesNotMatch(r.errors[0]!.message, /sent_at/);
-    assert.deepEqual(fields({ type: 'track', event: 'x', userId: 'u', timestamp: '2026-11-25T11:00:00Z', sentAt: '2100-01-01T00:00:00Z' }, { fieldPrefix: 'batch[4].' }), ['batch[4].sentAt']);
+    assert.deepEqual(
+      fields({ type: 'track', event: 'x', userId: 'u', timestamp: '2026-11-25T11:00:00Z', sentAt: '2100-01-01T00:00:00Z' }, { fieldPrefix: 'batch[4].' }),
+      ['batch[4].sentAt'],
+    );
     assert.deepEqual(fields({ type: 'track', event: 'x', userId: 'u', timestamp: '2026-11-25 11:00' }), ['timestamp']);
     assert.deepEqual(fields({ type: 'track', event: 'x', userId: 'u', sentAt: 'yesterday' }), ['sentAt']);
-    assert.deepEqual(fields({ type: 'track', event: 'x', userId: 'u', timestamp: '2026-11-27T12:00:00Z' }, { fieldPrefix: 'batch[0].' }), ['batch[0].timestamp']);
+    assert.deepEqual(fields({ type: 'track', event: 'x', userId: 'u', timestamp: '2026-11-27T12:00:00Z' }, { fieldPrefix: 'batch[0].' }), [
+      'batch[0].timestamp',
+    ]);
   });
 
-  it('bad messages name each field under Segment\'s names, in a batch with its index', () => {
+  it("bad messages name each field under Segment's names, in a batch with its index", () => {
     assert.deepEqual(fields({ type: 'track', userId: 'u' }), ['event']);
     assert.deepEqual(fields({ type: 'track', event: 'x' }), ['userId']);
     assert.deepEqual(fields({ type: 'fly', userId: 'u' }), ['type']);
@@ -179,7 +193,7 @@ describe('Segment mapping', () => {
     assert.deepEqual(fields('text', { fieldPrefix: 'batch[1].' }), ['batch[1]']);
   });
 
-  it('a message over 32 KiB is refused; the envelope\'s own copies of its fields never tip one under the limit over it', () => {
+  it("a message over 32 KiB is refused; the envelope's own copies of its fields never tip one under the limit over it", () => {
     assert.deepEqual(fields({ type: 'track', event: 'x', userId: 'u', properties: { s: 'x'.repeat(33_000) } }, { fieldPrefix: 'batch[0].' }), ['batch[0]']);
     const base = { type: 'track', event: 'E'.repeat(128), userId: 'u'.repeat(256), messageId: 'm'.repeat(100), properties: { s: '' } };
     const room = LIMITS.maxEventBytes - Buffer.byteLength(JSON.stringify(base));
@@ -188,8 +202,11 @@ describe('Segment mapping', () => {
     assert.equal(mapped(atLimit).user_id, 'u'.repeat(256));
   });
 
-  it('a batch\'s context and integrations are merged under each message\'s own', () => {
-    const e = mapped({ type: 'track', event: 'x', userId: 'u', context: { ip: '9.9.9.9' } }, { defaults: { context: { ip: '1.1.1.1', app: { name: 'shop' } }, integrations: { All: false } } });
+  it("a batch's context and integrations are merged under each message's own", () => {
+    const e = mapped(
+      { type: 'track', event: 'x', userId: 'u', context: { ip: '9.9.9.9' } },
+      { defaults: { context: { ip: '1.1.1.1', app: { name: 'shop' } }, integrations: { All: false } } },
+    );
     assert.deepEqual(e.payload.context, { ip: '9.9.9.9', app: { name: 'shop' } });
     assert.deepEqual(e.payload.integrations, { All: false });
   });
@@ -233,8 +250,18 @@ async function startApp(access?: AccessOptions): Promise<{ base: string; server:
 
 const envelopes = (): EventEnvelope[] => published.map((m) => JSON.parse(String(m.value)) as EventEnvelope);
 
-async function send(base: string, path: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(10_000) });
+async function send(
+  base: string,
+  path: string,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    signal: AbortSignal.timeout(10_000),
+  });
   const text = await res.text();
   return { status: res.status, headers: res.headers, json: JSON.parse(text) as Record<string, unknown> };
 }
@@ -263,13 +290,20 @@ describe('Segment routes', () => {
       assert.equal(r.status, 200, `${type}: ${JSON.stringify(r.json)}`);
       assert.deepEqual(r.json, { success: true });
     }
-    assert.deepEqual(envelopes().map((e) => e.event_type), ['Signed_Up', 'identify', 'page', 'screen', 'group', 'alias']);
-    assert.deepEqual(envelopes().map((e) => e.user_id), ['u1', 'u1', 'a1', 'u1', 'u1', 'u1']);
+    assert.deepEqual(
+      envelopes().map((e) => e.event_type),
+      ['Signed_Up', 'identify', 'page', 'screen', 'group', 'alias'],
+    );
+    assert.deepEqual(
+      envelopes().map((e) => e.user_id),
+      ['u1', 'u1', 'a1', 'u1', 'u1', 'u1'],
+    );
     assert.equal(published[0]!.key, 'u1', 'keyed by user_id like /events');
   });
 
   it('numbers keep their digits: an int64 userId and properties beyond a double reach Kafka as sent', async () => {
-    const body = '{"type":"track","event":"Paid","userId":12345678901234567890,"properties":{"order_id":-9223372036854775808,"amount":0.1000000000000000055511151231257827,"n":1E+5}}';
+    const body =
+      '{"type":"track","event":"Paid","userId":12345678901234567890,"properties":{"order_id":-9223372036854775808,"amount":0.1000000000000000055511151231257827,"n":1E+5}}';
     const r = await send(app.base, '/v1/batch', `{"batch":[${body}]}`);
     assert.equal(r.status, 200, JSON.stringify(r.json));
     assert.equal(String(published[0]!.key), '12345678901234567890');
@@ -291,7 +325,10 @@ describe('Segment routes', () => {
       const r = await send(app.base, `/v1/${path}`, JSON.stringify({ ...body, writeKey: 'ignored without keys' }), { 'content-type': 'text/plain' });
       assert.equal(r.status, 200, `/v1/${path}: ${JSON.stringify(r.json)}`);
     }
-    assert.deepEqual(envelopes().map((e) => e.event_type), ['Clicked', 'identify', 'page', 'screen', 'group', 'alias', 'Batched']);
+    assert.deepEqual(
+      envelopes().map((e) => e.event_type),
+      ['Clicked', 'identify', 'page', 'screen', 'group', 'alias', 'Batched'],
+    );
   });
 
   it('a bad single message is 400 {"success": false, "message", "errors"} naming the fields, and nothing is written', async () => {
@@ -354,7 +391,10 @@ describe('Segment routes', () => {
     assert.deepEqual(errorFields(none.json), ['batch[0].event', 'batch[0].userId', 'batch[1]']);
     assert.deepEqual(errorFields((await send(app.base, '/v1/batch', JSON.stringify({ messages: [] }))).json), ['batch']);
     assert.deepEqual(errorFields((await send(app.base, '/v1/batch', JSON.stringify({ batch: [] }))).json), ['batch']);
-    assert.deepEqual(errorFields((await send(app.base, '/v1/batch', JSON.stringify({ batch: [{ type: 'track', event: 'x', userId: 'u' }], sentAt: 'now' }))).json), ['sentAt']);
+    assert.deepEqual(
+      errorFields((await send(app.base, '/v1/batch', JSON.stringify({ batch: [{ type: 'track', event: 'x', userId: 'u' }], sentAt: 'now' }))).json),
+      ['sentAt'],
+    );
     assert.equal(published.length, 0);
   });
 
@@ -379,7 +419,10 @@ describe('Segment routes', () => {
       const r = await send(app.base, '/v1/batch', data, { 'content-encoding': encoding });
       assert.equal(r.status, 200, `${encoding}: ${JSON.stringify(r.json)}`);
     }
-    assert.deepEqual(envelopes().map((e) => e.event_type), ['zipped', 'zipped', 'zipped']);
+    assert.deepEqual(
+      envelopes().map((e) => e.event_type),
+      ['zipped', 'zipped', 'zipped'],
+    );
     const bad = await send(app.base, '/v1/batch', Buffer.from('not gzip'), { 'content-encoding': 'gzip' });
     assert.equal(bad.status, 400);
     assert.deepEqual(errorFields(bad.json), ['body']);
@@ -395,7 +438,13 @@ describe('Segment routes', () => {
     assert.equal(r.status, 413);
     assert.equal(r.json.success, false);
     assert.match(String(r.json.message), /once decompressed/);
-    const messages = Array.from({ length: 16 }, (_, i) => ({ type: 'track', event: 'x', userId: 'u', messageId: `m${i}`, properties: { s: 'y'.repeat(30_000) } }));
+    const messages = Array.from({ length: 16 }, (_, i) => ({
+      type: 'track',
+      event: 'x',
+      userId: 'u',
+      messageId: `m${i}`,
+      properties: { s: 'y'.repeat(30_000) },
+    }));
     const okBatch = JSON.stringify({ batch: messages });
     assert.ok(okBatch.length > 480_000 && okBatch.length < 500 * 1024);
     assert.equal((await send(app.base, '/v1/batch', gzipSync(okBatch), { 'content-encoding': 'gzip' })).status, 200);
@@ -412,13 +461,16 @@ describe('Segment routes', () => {
     let written = 0;
     let answered = false;
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpRequest({ host: hostname, port, method: 'POST', path: '/v1/batch', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } }, (res) => {
-        answered = true;
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      });
+      const req = httpRequest(
+        { host: hostname, port, method: 'POST', path: '/v1/batch', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } },
+        (res) => {
+          answered = true;
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
       req.on('error', (err) => (answered ? undefined : reject(err)));
       const gzip = createGzip();
       gzip.pipe(req);
@@ -475,7 +527,14 @@ describe('Segment routes with keys', () => {
     assert.equal((await send(app.base, '/v1/track', track(), { authorization: basic(WRITE_KEY) })).status, 200);
     assert.equal((await send(app.base, '/v1/track', track({ writeKey: WRITE_KEY }))).status, 200);
     assert.equal((await send(app.base, '/v1/batch', JSON.stringify({ batch: [{ type: 'page', userId: 'u' }], writeKey: WRITE_KEY }))).status, 200);
-    assert.equal((await send(app.base, '/v1/batch', gzipSync(JSON.stringify({ batch: [{ type: 'page', userId: 'u' }], writeKey: WRITE_KEY })), { 'content-encoding': 'gzip' })).status, 200);
+    assert.equal(
+      (
+        await send(app.base, '/v1/batch', gzipSync(JSON.stringify({ batch: [{ type: 'page', userId: 'u' }], writeKey: WRITE_KEY })), {
+          'content-encoding': 'gzip',
+        })
+      ).status,
+      200,
+    );
     assert.equal(published.length, 4);
   });
 

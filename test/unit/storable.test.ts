@@ -38,10 +38,14 @@ function number(): number {
   const edges = [0, -0, 1, -1, 0.1, 1e-130, -1e-130, 9.99e-131, 1e-131, 5e-324, 2 ** 53 - 1, 2 ** 53, -(2 ** 53), 1e21, 1e126, 9.99e125, 1e308, 1.5, 123.456];
   switch (int(12)) {
     case 0:
-    case 1: return pick(edges);
-    case 2: return (rand() < 0.5 ? -1 : 1) * rand() * 10 ** (int(700) - 350); // underflows to 0/Infinity at the ends
-    case 3: return int(2_000_001) - 1_000_000;
-    default: return (rand() - 0.5) * 10 ** (int(24) - 8);
+    case 1:
+      return pick(edges);
+    case 2:
+      return (rand() < 0.5 ? -1 : 1) * rand() * 10 ** (int(700) - 350); // underflows to 0/Infinity at the ends
+    case 3:
+      return int(2_000_001) - 1_000_000;
+    default:
+      return (rand() - 0.5) * 10 ** (int(24) - 8);
   }
 }
 
@@ -82,7 +86,14 @@ function iso(ms: number, offsetMinutes: number): string {
 
 /** Instants around the edges: 1970, now, the future limit, year 9999, and anything between. */
 function instant(): number {
-  const edges = [Date.UTC(1970, 0, 1), RECEIVED_AT_MS, RECEIVED_AT_MS + LIMITS.maxFutureSkewMs, Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.UTC(2100, 0, 1), Date.UTC(1969, 11, 31, 23)];
+  const edges = [
+    Date.UTC(1970, 0, 1),
+    RECEIVED_AT_MS,
+    RECEIVED_AT_MS + LIMITS.maxFutureSkewMs,
+    Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+    Date.UTC(2100, 0, 1),
+    Date.UTC(1969, 11, 31, 23),
+  ];
   const r = rand();
   if (r < 0.4) return pick(edges) + (int(3) - 1) * int(7_200_000);
   if (r < 0.8) return RECEIVED_AT_MS - int(3 * 365 * 86_400_000);
@@ -180,7 +191,12 @@ void describe('every accepted event is storable', () => {
       // Half the events come in a batch whose sent_at corrects them, sane or absurd.
       const clockSkewMs = rand() < 0.5 ? RECEIVED_AT_MS - (rand() < 0.5 ? instant() : RECEIVED_AT_MS + int(7_200_000) - 3_600_000) : undefined;
       const json = JSON.parse(JSON.stringify(body)) as unknown; // what a client's JSON gives the parser
-      const result = validateEventRequest(json, { receivedAtMs: RECEIVED_AT_MS, limits: LIMITS, newEventId: () => '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b', clockSkewMs });
+      const result = validateEventRequest(json, {
+        receivedAtMs: RECEIVED_AT_MS,
+        limits: LIMITS,
+        newEventId: () => '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b',
+        clockSkewMs,
+      });
       if (!result.ok) {
         rejected++;
         continue;
@@ -218,7 +234,12 @@ void describe('every accepted event is storable', () => {
       ['4-byte characters', (n) => '😀'.repeat(n)],
     ];
     for (const [name, fill] of fillers) {
-      const base = { event_type: 'x'.repeat(128), user_id: '😀'.repeat(128), event_id: '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b', timestamp: '2026-11-25T11:00:00.000Z' };
+      const base = {
+        event_type: 'x'.repeat(128),
+        user_id: '😀'.repeat(128),
+        event_id: '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b',
+        timestamp: '2026-11-25T11:00:00.000Z',
+      };
       // The largest n whose event stays within the limit.
       let lo = 0;
       let hi = MAX_EVENT_BYTES_CAP;

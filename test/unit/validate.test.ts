@@ -124,8 +124,16 @@ void describe('validateEventRequest: rejected requests name each bad field', () 
     { name: 'timestamp "not a date"', body: { ...SEED_BODY, timestamp: 'not a date' }, fields: ['timestamp'] },
     { name: 'timestamp a number', body: { ...SEED_BODY, timestamp: RECEIVED_AT_MS }, fields: ['timestamp'] },
     { name: 'timestamp with month 13', body: { ...SEED_BODY, timestamp: '2026-13-01T10:00:00Z' }, fields: ['timestamp'] },
-    { name: 'payload number of 39 significant digits (DynamoDB keeps 38)', body: { ...SEED_BODY, payload: parseExact('{"order":{"id":123456789012345678901234567890123456789}}') as Record<string, unknown> }, fields: ['payload.order.id'] },
-    { name: 'payload nested deeper than DynamoDB allows', body: { ...SEED_BODY, payload: JSON.parse('{"a":'.repeat(31) + '1' + '}'.repeat(31)) as Record<string, unknown> }, fields: ['payload' + '.a'.repeat(30)] },
+    {
+      name: 'payload number of 39 significant digits (DynamoDB keeps 38)',
+      body: { ...SEED_BODY, payload: parseExact('{"order":{"id":123456789012345678901234567890123456789}}') as Record<string, unknown> },
+      fields: ['payload.order.id'],
+    },
+    {
+      name: 'payload nested deeper than DynamoDB allows',
+      body: { ...SEED_BODY, payload: JSON.parse('{"a":'.repeat(31) + '1' + '}'.repeat(31)) as Record<string, unknown> },
+      fields: ['payload' + '.a'.repeat(30)],
+    },
     { name: 'timestamp on a day that does not exist (Feb 30)', body: { ...SEED_BODY, timestamp: '2026-02-30T10:00:00Z' }, fields: ['timestamp'] },
     { name: 'timestamp on April 31', body: { ...SEED_BODY, timestamp: '2026-04-31T00:00:00+02:00' }, fields: ['timestamp'] },
     { name: 'timestamp 24 h + 1 ms in the future', body: { ...SEED_BODY, timestamp: '2026-11-26T12:00:00.001Z' }, fields: ['timestamp'] },
@@ -364,7 +372,21 @@ void describe('validateEventRequest: payload numbers DynamoDB cannot store are r
     });
   }
 
-  const accepted = ['0', '0.0', '1e-130', '-1e-130', '9.99e125', '-9.99e125', '1e21', '1.5e-100', '9007199254740991', '-9007199254740991', '0.1', '123.456', '1.7976931348623157e-5'];
+  const accepted = [
+    '0',
+    '0.0',
+    '1e-130',
+    '-1e-130',
+    '9.99e125',
+    '-9.99e125',
+    '1e21',
+    '1.5e-100',
+    '9007199254740991',
+    '-9007199254740991',
+    '0.1',
+    '123.456',
+    '1.7976931348623157e-5',
+  ];
   for (const literal of accepted) {
     void it(`accepts ${literal}, and it reads back equal from the envelope`, () => {
       const body = JSON.parse(`{"event_type":"a","user_id":"b","payload":{"v":${literal}}}`) as { payload: { v: number } };

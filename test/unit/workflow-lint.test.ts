@@ -22,5 +22,8 @@ it('workflow files may not import Node built-ins, AWS, Kafka or config', { timeo
     assert.equal(restricted.length, 1, `${line} → ${JSON.stringify(result!.messages.map((m) => m.message))}`);
   }
   const [clean] = await eslint.lintText(source, { filePath: `${REPO_ROOT}/workflows/processEvent.ts` });
-  assert.deepEqual(clean!.messages.filter((m) => m.ruleId === 'no-restricted-imports'), []);
+  assert.deepEqual(
+    clean!.messages.filter((m) => m.ruleId === 'no-restricted-imports'),
+    [],
+  );
 });

@@ -151,7 +151,7 @@ describe('processEvent workflow', { timeout: 120_000 }, () => {
     assert.equal(calls.cold.get(event.event_id), 1);
   });
 
-  it('eager start: a client on the worker\'s NativeConnection gets the first workflow task handed to that worker, and the event completes', async () => {
+  it("eager start: a client on the worker's NativeConnection gets the first workflow task handed to that worker, and the event completes", async () => {
     const eager: boolean[] = [];
     const client = new Client({
       connection: env.nativeConnection,
@@ -169,7 +169,10 @@ describe('processEvent workflow', { timeout: 120_000 }, () => {
     });
     const event = makeEnvelope();
     behaviour.set(event.event_id, { hot: 'ok', cold: 'ok' });
-    const startProcessEvent = createStartProcessEvent(client, { address: '', namespace: 'default', taskQueue }, retries, { timeoutMs: 10_000, requestEagerStart: true });
+    const startProcessEvent = createStartProcessEvent(client, { address: '', namespace: 'default', taskQueue }, retries, {
+      timeoutMs: 10_000,
+      requestEagerStart: true,
+    });
     assert.equal(await startProcessEvent(event), 'started');
     assert.deepEqual(eager, [true]);
     assert.equal(((await client.workflow.getHandle(event.event_id).result()) as ProcessEventResult).hot, 'stored');
@@ -182,15 +185,22 @@ describe('processEvent workflow', { timeout: 120_000 }, () => {
     const slow = { ...retries, cold: { ...retries.cold, initialIntervalMs: 400, maximumIntervalMs: 400, maxElapsedMs: 60_000 } };
     const { event, startProcessEvent, result } = start({ hot: 'ok', cold: { failTimes: 4 } }, slow);
     await startProcessEvent(event);
-    const pending = await waitFor('a pending archiveCold with a retried attempt', async () => {
-      const { raw } = await env.client.workflow.getHandle(event.event_id).describe();
-      return raw.pendingActivities?.find((a) => a.activityType?.name === 'archiveCold' && (a.attempt ?? 0) >= 2);
-    }, { timeoutMs: 30_000, intervalMs: 50 });
+    const pending = await waitFor(
+      'a pending archiveCold with a retried attempt',
+      async () => {
+        const { raw } = await env.client.workflow.getHandle(event.event_id).describe();
+        return raw.pendingActivities?.find((a) => a.activityType?.name === 'archiveCold' && (a.attempt ?? 0) >= 2);
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
     assert.match(pending.lastFailure?.message ?? '', /ECONNREFUSED/);
     assert.equal((await result()).cold, 'archived');
     assert.equal(calls.cold.get(event.event_id), 5);
     assert.equal(deadLetterOf(event.event_id), undefined);
-    assert.ok((await eventTypes(event.event_id)).some((t) => t === 'activityTaskScheduledEventAttributes'), 'the fallback is a regular activity');
+    assert.ok(
+      (await eventTypes(event.event_id)).some((t) => t === 'activityTaskScheduledEventAttributes'),
+      'the fallback is a regular activity',
+    );
   });
 
   it('a fast attempt slower than its budget falls back to the regular activity, and the event completes', async () => {
@@ -319,7 +329,13 @@ describe('processEvent workflow', { timeout: 120_000 }, () => {
     assert.equal(calls.hot.get(event.event_id), 3);
     assert.equal(calls.cold.get(event.event_id), 4);
     const dl = deadLetterOf(event.event_id);
-    assert.deepEqual(dl?.errors?.map((e) => [e.stage, e.attempts]), [['storeHot', 3], ['archiveCold', 4]]);
+    assert.deepEqual(
+      dl?.errors?.map((e) => [e.stage, e.attempts]),
+      [
+        ['storeHot', 3],
+        ['archiveCold', 4],
+      ],
+    );
   });
 
   it('both failing: one dead-letter record listing both stages', async () => {
@@ -328,6 +344,9 @@ describe('processEvent workflow', { timeout: 120_000 }, () => {
     await assert.rejects(result(), WorkflowFailedError);
     const records = deadLetters.filter((d) => d.workflow_id === event.event_id);
     assert.equal(records.length, 1);
-    assert.deepEqual(records[0]!.errors?.map((e) => e.stage), ['storeHot', 'archiveCold']);
+    assert.deepEqual(
+      records[0]!.errors?.map((e) => e.stage),
+      ['storeHot', 'archiveCold'],
+    );
   });
 });
