@@ -242,7 +242,7 @@ const envSchema = z.object({
   // Live subscriptions (eventStored): open at once per read key (per client address without keys),
   // and events waiting for one slow subscriber before it is cut off.
   GRAPHQL_MAX_SUBSCRIPTIONS_PER_KEY: int(1, 100_000).default(10),
-  GRAPHQL_SUBSCRIPTION_QUEUE: int(1, 100_000).default(1_000),
+  GRAPHQL_SUBSCRIPTION_QUEUE: int(1, 100_000).default(200),
   // Unset: on, except with ENVIRONMENT=production.
   GRAPHQL_GRAPHIQL: bool.optional(),
   GRAPHQL_INTROSPECTION: bool.optional(),
