@@ -131,6 +131,8 @@ export interface ArchiveDeps {
   table: string;
   latestIndexShards: number;
   hotRetentionDays?: number;
+  /** Tells live subscribers about an item restored here (a started run's storeHot does it itself). */
+  announce?: (event: EventEnvelope) => Promise<void>;
 }
 
 /** The checkpoint: which run it belongs to, and the last key whose event is done. */
@@ -192,6 +194,7 @@ export async function replayArchivedEvent(deps: ArchiveDeps, event: EventEnvelop
   // A run of this id is Running or Completed: Temporal refused a second one. Its item may still
   // be missing (the table was lost after the run): the conditional put restores it or finds it.
   const put = await putEventItem(deps.dynamo, deps.table, event, deps);
+  if (put === 'stored') await deps.announce?.(event);
   return put === 'stored'
     ? { outcome: 'restored', detail: 'restored (its run exists; item written)' }
     : { outcome: 'present', detail: 'present (its run exists; item stored)' };

@@ -11,7 +11,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { Kafka } from 'kafkajs';
+import { Kafka, type Producer } from 'kafkajs';
+import { publishStored } from '../kafka/storedNotice';
 import { pino } from 'pino';
 import { createDynamoClient, createS3Client } from '../aws/clients';
 import { createStartProcessEvent } from '../bridge/startProcessEvent';
@@ -162,6 +163,8 @@ class Clients {
   private dynamoClient?: DynamoDBClient;
   private s3Client?: S3Client;
   private readonly admins: { disconnect(): Promise<void> }[] = [];
+  private producerClient?: Producer;
+  private producerConnected?: Promise<Producer>;
   constructor(private readonly config: Config) {}
   kafka(): Kafka {
     const level = this.config.logLevel === 'debug' || this.config.logLevel === 'trace' ? this.config.logLevel : 'silent';
@@ -178,6 +181,15 @@ class Clients {
     await admin.connect();
     return admin;
   }
+  /** A Kafka producer, connected once, on first use. */
+  producer(): Promise<Producer> {
+    this.producerConnected ??= (async () => {
+      const producer = (this.producerClient = this.kafka().producer());
+      await producer.connect();
+      return producer;
+    })();
+    return this.producerConnected;
+  }
   temporal(): Promise<Client> {
     this.temporalClient ??= createTemporalClient(this.config.temporal);
     return this.temporalClient;
@@ -192,6 +204,7 @@ class Clients {
   }
   async close(): Promise<void> {
     await Promise.all(this.admins.map((a) => a.disconnect().catch(() => undefined)));
+    await this.producerClient?.disconnect().catch(() => undefined);
     const temporal = await this.temporalClient?.catch(() => undefined);
     await temporal?.connection.close().catch(() => undefined);
     this.dynamoClient?.destroy();
@@ -283,6 +296,7 @@ async function runArchiveReplay(args: ReturnType<typeof parseArchiveReplayArgs>,
       start: createStartProcessEvent(client, config.temporal, config.retries),
       bucket: config.aws.bucket,
       table: config.aws.table,
+      announce: async (event) => publishStored(await clients.producer(), config.kafka.storedTopic, event),
       latestIndexShards: config.latestIndexShards,
       hotRetentionDays: config.retention.hotDays,
     },

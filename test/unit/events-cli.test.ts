@@ -371,13 +371,24 @@ describe('events archive replay over fake clients', () => {
     const checkpoint = join(dir, 'a.json');
     const args = parseArchiveReplayArgs(['--from', '2026-11-24', '--to', '2026-11-25', '--page-size', '2', '--checkpoint', checkpoint]);
     const results: ArchiveResult[] = [];
-    const counts = await archiveReplay(f.deps, args, { onResult: (r) => results.push(r) });
+    const announced: string[] = [];
+    const counts = await archiveReplay({ ...(f.deps as object), announce: async (e: { event_id: string }) => void announced.push(e.event_id) } as never, args, {
+      onResult: (r) => results.push(r),
+    });
     assert.deepEqual(
       results.map((r) => r.event_id),
       inRange.map((e) => e.event_id).sort((a, b) => keys.findIndex((k) => k.includes(a)) - keys.findIndex((k) => k.includes(b))),
     );
     assert.equal(counts.present, 1);
     assert.equal(counts.restored, 2);
+    assert.deepEqual(
+      announced.sort(),
+      results
+        .filter((r) => r.outcome === 'restored')
+        .map((r) => r.event_id)
+        .sort(),
+      'live subscribers hear of each restored item (a started run announces its own)',
+    );
     assert.equal(counts.started, 2);
     assert.deepEqual(f.listed, [2, 2, 2], 'pages of 2 from the first day on; the page reaching 2026-11-26 ends the scan');
     assert.equal(existsSync(checkpoint), false, 'a finished run removes its checkpoint');
