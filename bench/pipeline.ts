@@ -22,7 +22,7 @@ const IN_FLIGHT_STARTS = 64;
 interface Figures {
   name: string;
   rate: number;
-  latency?: { itemP50: number; itemP95: number; completedP50: number; completedP95: number; completedP99: number };
+  latency?: { itemP50: number; itemP95: number; itemP99: number; completedP50: number; completedP95: number; completedP99: number };
   historyEvents?: number;
 }
 
@@ -175,6 +175,7 @@ async function pipelineRound(name: string, opts: Parameters<typeof startPlatform
       latency: {
         itemP50: pct(toItem, 50),
         itemP95: pct(toItem, 95),
+        itemP99: pct(toItem, 99),
         completedP50: pct(toCompleted, 50),
         completedP95: pct(toCompleted, 95),
         completedP99: pct(toCompleted, 99),
@@ -233,7 +234,7 @@ export async function benchPipeline({ quick, levers = !quick }: { quick: boolean
     const l = f.latency!;
     row(f.name, f.rate);
     console.log(
-      `${''.padEnd(58)} idle: POST→item p50 ${l.itemP50.toFixed(0)} ms p95 ${l.itemP95.toFixed(0)} ms; POST→Completed p50 ${l.completedP50.toFixed(0)} ms p95 ${l.completedP95.toFixed(0)} ms p99 ${l.completedP99.toFixed(0)} ms; ${f.historyEvents} history events`,
+      `${''.padEnd(58)} idle: POST→item p50 ${l.itemP50.toFixed(0)} ms p95 ${l.itemP95.toFixed(0)} ms p99 ${l.itemP99.toFixed(0)} ms; POST→Completed p50 ${l.completedP50.toFixed(0)} ms p95 ${l.completedP95.toFixed(0)} ms p99 ${l.completedP99.toFixed(0)} ms; ${f.historyEvents} history events`,
     );
   }
   const goal = Math.max(40, 0.75 * c.bareEager);
