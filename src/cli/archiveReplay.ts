@@ -25,6 +25,7 @@ import type { EventEnvelope } from '../events/event';
 import { parseExact } from '../events/exactJson';
 import { parseEnvelope } from '../events/validate';
 import { putEventItem } from '../aws/hotTable';
+import { inParallel } from '../inParallel';
 import { parseFlags, positiveInt, utcDate, UsageError } from './args';
 import { latestStatus } from './rerun';
 
@@ -198,21 +199,6 @@ export async function replayArchivedEvent(deps: ArchiveDeps, event: EventEnvelop
   return put === 'stored'
     ? { outcome: 'restored', detail: 'restored (its run exists; item written)' }
     : { outcome: 'present', detail: 'present (its run exists; item stored)' };
-}
-
-/** Runs `work` on each item with at most `limit` in flight, keeping results in input order. */
-async function inParallel<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await work(items[i]!);
-      }
-    }),
-  );
-  return results;
 }
 
 export interface ArchiveReplayHooks {

@@ -6,6 +6,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { archiveKey } from '../../src/aws/layout';
+import { inParallel } from '../../src/inParallel';
 import { readTopicToEnd } from '../../src/kafka/readToEnd';
 import type { Platform } from '../support/platform';
 import type { Ledger } from './load';
@@ -51,20 +52,6 @@ async function listAllKeys(p: Platform): Promise<string[]> {
     token = out.NextContinuationToken;
   } while (token);
   return keys;
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
 }
 
 export interface RunCounts {
@@ -129,7 +116,7 @@ export async function audit(p: Platform, ledger: Ledger): Promise<AuditResult> {
     keysById.set(id, [...(keysById.get(id) ?? []), key]);
   }
   const objects = new Map<string, unknown>();
-  await mapLimit([...keysById.entries()], 16, async ([id, ks]) => {
+  await inParallel([...keysById.entries()], 16, async ([id, ks]) => {
     const out = await p.s3.send(new GetObjectCommand({ Bucket: p.config.aws.bucket, Key: ks[0]! }));
     objects.set(id, JSON.parse(await out.Body!.transformToString()));
   });
