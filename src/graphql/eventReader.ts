@@ -88,8 +88,9 @@ export function createEventReader(deps: EventReaderDeps) {
   const cutoff = () => retentionCutoff(deps.retentionDays ?? 0, (deps.now ?? Date.now)());
 
   /**
-   * The `want` newest items of one index partition older than `before`, following
-   * LastEvaluatedKey: fewer than `want` only when the partition has no more.
+   * The `want` newest items of one index partition older than `before` and not older than
+   * `from` (the retention cutoff of this request), following LastEvaluatedKey: fewer than `want`
+   * only when the partition has no more.
    */
   async function newest(
     index: string,
@@ -97,6 +98,7 @@ export function createEventReader(deps: EventReaderDeps) {
     keyValue: string,
     want: number,
     before: string | undefined,
+    from: string | undefined,
     budget?: StorageBudget,
   ): Promise<EventItem[]> {
     const items: EventItem[] = [];
@@ -104,7 +106,6 @@ export function createEventReader(deps: EventReaderDeps) {
     // Retention is a lower bound on the sort key, so expired items cost no reads at all. A key
     // condition has one sort-key clause: with a cursor too it is BETWEEN (inclusive), and the
     // cursor's own item is dropped below.
-    const from = cutoff();
     const sortKey = before && from ? ' AND time_id BETWEEN :from AND :before' : before ? ' AND time_id < :before' : from ? ' AND time_id >= :from' : '';
     do {
       budget?.spend();
@@ -128,11 +129,11 @@ export function createEventReader(deps: EventReaderDeps) {
 
   return {
     async byType(eventType: string, limit: number, after?: string, budget?: StorageBudget): Promise<EventRecord[]> {
-      return (await newest(INDEX.byType, 'event_type', eventType, limit, after && decodeCursor(after), budget)).map(toRecord);
+      return (await newest(INDEX.byType, 'event_type', eventType, limit, after && decodeCursor(after), cutoff(), budget)).map(toRecord);
     },
 
     async byUser(userId: string, limit: number, after?: string, budget?: StorageBudget): Promise<EventRecord[]> {
-      return (await newest(INDEX.byUser, 'user_id', userId, limit, after && decodeCursor(after), budget)).map(toRecord);
+      return (await newest(INDEX.byUser, 'user_id', userId, limit, after && decodeCursor(after), cutoff(), budget)).map(toRecord);
     },
 
     /**
@@ -142,8 +143,10 @@ export function createEventReader(deps: EventReaderDeps) {
      */
     async latest(limit: number, after?: string, budget?: StorageBudget): Promise<EventRecord[]> {
       const before = after ? decodeCursor(after) : undefined;
+      // One cutoff for every shard, so the merged page has one retention bound.
+      const from = cutoff();
       const perShard = await Promise.all(
-        Array.from({ length: deps.shards }, (_, shard) => newest(INDEX.byTime, 'time_bucket', timeBucket(shard), limit, before, budget)),
+        Array.from({ length: deps.shards }, (_, shard) => newest(INDEX.byTime, 'time_bucket', timeBucket(shard), limit, before, from, budget)),
       );
       return perShard.flat().sort(newestFirst).slice(0, limit).map(toRecord);
     },
