@@ -2,11 +2,10 @@
  * The side effects of processEvent. `createActivities(deps)` takes its clients from the caller
  * (the worker builds real ones, tests pass fakes), so nothing here reads config or the env.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 import type { Producer } from 'kafkajs';
-import { putEventItem } from '../src/aws/hotTable';
+import { putEventItem, type HotTable } from '../src/aws/hotTable';
 import { archiveKey } from '../src/aws/layout';
 import { serializeEnvelope, type EventEnvelope } from '../src/events/event';
 import { parseEnvelope } from '../src/events/validate';
@@ -15,11 +14,9 @@ import { publishStored } from '../src/kafka/storedNotice';
 import type { HotOutcome } from '../src/contract/processEvent';
 import { asActivityFailure, InvalidEventError, recordAttempt } from './failure';
 
-export interface ActivityDeps {
-  dynamo: Pick<DynamoDBClient, 'send'>;
+export interface ActivityDeps extends HotTable {
   s3: Pick<S3Client, 'send'>;
   producer: Pick<Producer, 'send'>;
-  table: string;
   bucket: string;
   dlqTopic: string;
   /**
@@ -27,10 +24,6 @@ export interface ActivityDeps {
    * unset: no announcement (tools and tests that only store).
    */
   storedTopic?: string;
-  /** Shards of the latest-events index (LATEST_INDEX_SHARDS); readers use the same number. */
-  latestIndexShards: number;
-  /** HOT_RETENTION_DAYS: items get expires_at for DynamoDB's TTL; 0 or absent = kept. */
-  hotRetentionDays?: number;
 }
 
 function checked(event: EventEnvelope): EventEnvelope {
@@ -53,7 +46,7 @@ export function createActivities(deps: ActivityDeps) {
       recordAttempt();
       try {
         const event = checked(input);
-        const outcome = await putEventItem(deps.dynamo, deps.table, event, deps);
+        const outcome = await putEventItem(deps, event);
         if (deps.storedTopic !== undefined) await publishStored(deps.producer, deps.storedTopic, event);
         return outcome;
       } catch (err) {

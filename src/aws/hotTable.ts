@@ -8,17 +8,22 @@ import type { EventEnvelope } from '../events/event';
 import { marshallItem } from './itemCodec';
 import { toItem } from './layout';
 
-export async function putEventItem(
-  dynamo: Pick<DynamoDBClient, 'send'>,
-  table: string,
-  event: EventEnvelope,
-  layout: { latestIndexShards: number; hotRetentionDays?: number },
-): Promise<'stored' | 'duplicate'> {
+/** Where the hot table's item goes and how long it stays: every writer of items needs both. */
+export interface HotTable {
+  dynamo: Pick<DynamoDBClient, 'send'>;
+  table: string;
+  /** Shards of the latest-events index (LATEST_INDEX_SHARDS); readers use the same number. */
+  latestIndexShards: number;
+  /** HOT_RETENTION_DAYS: items get expires_at for DynamoDB's TTL; 0 or absent = kept. */
+  hotRetentionDays?: number;
+}
+
+export async function putEventItem(hot: HotTable, event: EventEnvelope): Promise<'stored' | 'duplicate'> {
   try {
-    await dynamo.send(
+    await hot.dynamo.send(
       new PutItemCommand({
-        TableName: table,
-        Item: marshallItem(toItem(event, layout.latestIndexShards, layout.hotRetentionDays)),
+        TableName: hot.table,
+        Item: marshallItem(toItem(event, hot.latestIndexShards, hot.hotRetentionDays)),
         ConditionExpression: 'attribute_not_exists(event_id)',
       }),
     );

@@ -17,14 +17,14 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 import type { StartProcessEvent } from '../bridge/startProcessEvent';
 import type { EventEnvelope } from '../events/event';
 import { parseExact } from '../events/exactJson';
 import { parseEnvelope } from '../events/validate';
-import { putEventItem } from '../aws/hotTable';
+import { putEventItem, type HotTable } from '../aws/hotTable';
 import { inParallel } from '../inParallel';
 import { parseFlags, positiveInt, utcDate, UsageError } from './args';
 import { latestStatus } from './rerun';
@@ -123,15 +123,11 @@ export interface ArchiveResult {
   detail: string;
 }
 
-export interface ArchiveDeps {
+export interface ArchiveDeps extends HotTable {
   s3: Pick<S3Client, 'send'>;
-  dynamo: Pick<DynamoDBClient, 'send'>;
   client: Pick<Client, 'workflow'>;
   start: StartProcessEvent;
   bucket: string;
-  table: string;
-  latestIndexShards: number;
-  hotRetentionDays?: number;
   /** Tells live subscribers about an item restored here (a started run's storeHot does it itself). */
   announce?: (event: EventEnvelope) => Promise<void>;
 }
@@ -194,7 +190,7 @@ export async function replayArchivedEvent(deps: ArchiveDeps, event: EventEnvelop
   if ((await deps.start(event)) === 'started') return { outcome: 'started', detail: 'started' };
   // A run of this id is Running or Completed: Temporal refused a second one. Its item may still
   // be missing (the table was lost after the run): the conditional put restores it or finds it.
-  const put = await putEventItem(deps.dynamo, deps.table, event, deps);
+  const put = await putEventItem(deps, event);
   if (put === 'stored') await deps.announce?.(event);
   return put === 'stored'
     ? { outcome: 'restored', detail: 'restored (its run exists; item written)' }

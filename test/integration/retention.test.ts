@@ -30,7 +30,10 @@ it('expired events are never served and the sweep deletes them; the others stay'
     makeEnvelope({ event_type: 'retention', user_id: 'u-retention', timestamp: new Date(Date.now() - days * DAY).toISOString() }),
   );
   for (const event of events)
-    assert.equal(await putEventItem(p.dynamo, p.config.aws.table, event, { latestIndexShards: p.config.latestIndexShards, hotRetentionDays: 2 }), 'stored');
+    assert.equal(
+      await putEventItem({ dynamo: p.dynamo, table: p.config.aws.table, latestIndexShards: p.config.latestIndexShards, hotRetentionDays: 2 }, event),
+      'stored',
+    );
   const [fresh, old, older] = events.map((e) => e.event_id) as [string, string, string];
 
   // Served or not, whatever the sweep has done so far.
