@@ -32,6 +32,10 @@ const url = z
   .string()
   .trim()
   .refine((v) => /^https?:\/\/[^/\s]+/.test(v), 'expected an http(s) URL such as http://127.0.0.1:4567');
+const tableName = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'expected a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)');
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' }).transform((v) => v === 'true' || v === '1' || v === 'yes');
 /** A file the process reads at startup (certificates, keys, config files). */
 const existingFile = z
@@ -182,11 +186,8 @@ const envSchema = z.object({
     .trim()
     .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1')
     .default('us-east-1'),
-  DYNAMODB_TABLE: z
-    .string()
-    .trim()
-    .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'expected a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)')
-    .default('EventsHot'),
+  DYNAMODB_TABLE: tableName.default('EventsHot'),
+  DYNAMODB_COUNTS_TABLE: tableName.default('EventCounts'),
   DYNAMODB_ENDPOINT: url.optional(),
   S3_BUCKET: z
     .string()
@@ -233,9 +234,9 @@ const envSchema = z.object({
   GRAPHQL_DEFAULT_LIMIT: int(1, 1_000).default(10),
   GRAPHQL_MAX_LIMIT: int(1, 1_000).default(100),
   // Cost limits of one GraphQL request (src/graphql/cost.ts); the defaults let GraphiQL's
-  // introspection query through (depth 15, 230 fields, cost ~26,000).
+  // introspection query through (depth 15, cost ~50,000).
   GRAPHQL_MAX_DEPTH: int(2, 100).default(20),
-  GRAPHQL_MAX_COST: int(100, 100_000_000).default(50_000),
+  GRAPHQL_MAX_COST: int(100, 100_000_000).default(100_000),
   GRAPHQL_MAX_ALIASES: int(0, 100_000).default(30),
   GRAPHQL_MAX_FIELDS: int(10, 100_000).default(500),
   GRAPHQL_MAX_STORAGE_CALLS: int(1, 100_000).default(200),
@@ -249,6 +250,7 @@ const envSchema = z.object({
   LATEST_INDEX_SHARDS: int(1, 64).default(4),
   HOT_RETENTION_DAYS: int(0, 36_500).default(0),
   HOT_SWEEP_INTERVAL_MS: int(0, 86_400_000).default(3_600_000),
+  EVENT_COUNTS: bool.default(true),
   ARCHIVE_TRANSITION_DAYS: int(0, 36_500).default(30),
   ARCHIVE_EXPIRATION_DAYS: int(0, 36_500).default(0),
 });
@@ -319,6 +321,7 @@ function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSetti
     aws: {
       region: env.AWS_REGION,
       table: env.DYNAMODB_TABLE,
+      countsTable: env.DYNAMODB_COUNTS_TABLE,
       dynamoEndpoint,
       bucket: env.S3_BUCKET,
       s3Endpoint,
@@ -367,6 +370,8 @@ function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSetti
       introspection: env.GRAPHQL_INTROSPECTION ?? env.ENVIRONMENT !== 'production',
     },
     latestIndexShards: env.LATEST_INDEX_SHARDS,
+    /** eventCounts: workers count stored events into DYNAMODB_COUNTS_TABLE, GraphQL reads it. */
+    counts: { enabled: env.EVENT_COUNTS },
     retention: {
       hotDays: env.HOT_RETENTION_DAYS,
       sweepIntervalMs: env.HOT_SWEEP_INTERVAL_MS,
@@ -449,6 +454,7 @@ export const CONFIG_READERS: Record<ConfigVariable, readonly ConfigReader[]> = {
   TEMPORAL_PROFILE: TEMPORAL_CLIENTS,
   AWS_REGION: ['worker', 'graphql', 'producer', 'bridge', 'tools'],
   DYNAMODB_TABLE: ['worker', 'graphql', 'tools'],
+  DYNAMODB_COUNTS_TABLE: ['worker', 'graphql', 'tools'],
   DYNAMODB_ENDPOINT: ['worker', 'graphql', 'tools'],
   S3_BUCKET: ['worker', 'tools'],
   S3_ENDPOINT: ['worker', 'tools'],
@@ -488,6 +494,7 @@ export const CONFIG_READERS: Record<ConfigVariable, readonly ConfigReader[]> = {
   LATEST_INDEX_SHARDS: ['worker', 'graphql'],
   HOT_RETENTION_DAYS: ['worker', 'graphql', 'tools'],
   HOT_SWEEP_INTERVAL_MS: ['worker'],
+  EVENT_COUNTS: ['worker', 'graphql'],
   ARCHIVE_TRANSITION_DAYS: ['tools'],
   ARCHIVE_EXPIRATION_DAYS: ['tools'],
 };
@@ -533,6 +540,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (env2.KAFKA_STORED_TOPIC === env2.KAFKA_TOPIC || env2.KAFKA_STORED_TOPIC === env2.KAFKA_DLQ_TOPIC) {
     problems.push({ variable: 'KAFKA_STORED_TOPIC', message: 'must differ from KAFKA_TOPIC and KAFKA_DLQ_TOPIC' });
+  }
+  if (env2.DYNAMODB_COUNTS_TABLE === env2.DYNAMODB_TABLE) {
+    problems.push({ variable: 'DYNAMODB_COUNTS_TABLE', message: 'must differ from DYNAMODB_TABLE' });
   }
   if (env2.MAX_EVENT_BYTES > env2.PRODUCER_MAX_BATCH_BYTES) {
     problems.push({

@@ -11,6 +11,7 @@ import {
   DescribeTimeToLiveCommand,
   ResourceNotFoundException,
   UpdateTimeToLiveCommand,
+  type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -27,19 +28,26 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { status as grpcStatus } from '@grpc/grpc-js';
+import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import { temporal as proto } from '@temporalio/proto';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createDynamoClient, createS3Client } from './aws/clients';
 import { tableDefinition } from './aws/layout';
+import { countsTableDefinition } from './counts/buckets';
+import { countsGroupId } from './counts/consumer';
 import { createKafka } from './kafka/client';
 import { createTemporalClient } from './temporal/connection';
 import { SEARCH_ATTRIBUTES } from './contract/processEvent';
 
 export const RAW_TOPIC_PARTITIONS = 4;
-/** events.stored: announcements of stored events, read by every GraphQL instance (subscriptions). */
+/** events.stored: announcements of stored events, read by every GraphQL instance (subscriptions) and by the counter. */
 export const STORED_TOPIC_PARTITIONS = 4;
-export const STORED_TOPIC_RETENTION_MS = 3_600_000;
+/**
+ * The counter (src/counts/) must read every announcement: a week covers any outage of the counts
+ * table or the workers that an operator would let run unattended. Subscribers read only the end.
+ */
+export const STORED_TOPIC_RETENTION_MS = 7 * 86_400_000;
 
 export interface ProvisionOptions {
   checkOnly?: boolean;
@@ -76,8 +84,6 @@ export async function provisionKafka(cfg: Config, opts: ProvisionOptions): Promi
     const wanted = [
       { topic: cfg.kafka.topic, numPartitions: RAW_TOPIC_PARTITIONS },
       { topic: cfg.kafka.dlqTopic, numPartitions: 1 },
-      // Announcements for live subscribers, who only read from the latest offset: an hour of
-      // retention covers any consumer lag without keeping a second copy of every event.
       {
         topic: cfg.kafka.storedTopic,
         numPartitions: STORED_TOPIC_PARTITIONS,
@@ -87,54 +93,80 @@ export async function provisionKafka(cfg: Config, opts: ProvisionOptions): Promi
     const missing = wanted.filter((t) => !existing.has(t.topic));
     if (missing.length > 0 && opts.checkOnly) return `missing topics: ${missing.map((t) => t.topic).join(', ')}`;
     if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
+    const raised = existing.has(cfg.kafka.storedTopic) ? await raiseStoredRetention(admin, cfg.kafka.storedTopic, opts) : '';
     const meta = await admin.fetchTopicMetadata({ topics: wanted.map((t) => t.topic) });
     const parts = meta.topics.map((t) => `${t.name} (${t.partitions.length} partitions)`).join(', ');
-    return missing.length === 0 ? `topics exist: ${parts}` : `created topics: ${parts}`;
+    return (missing.length === 0 ? `topics exist: ${parts}` : `created topics: ${parts}`) + raised;
   } finally {
     await admin.disconnect();
   }
 }
 
+/** A stored topic made with the old hour of retention gets STORED_TOPIC_RETENTION_MS (never lowered). */
+async function raiseStoredRetention(admin: Admin, topic: string, opts: ProvisionOptions): Promise<string> {
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms'] }],
+  });
+  const current = Number(described.resources[0]?.configEntries.find((e) => e.configName === 'retention.ms')?.configValue ?? -1);
+  if (current === -1 || current >= STORED_TOPIC_RETENTION_MS) return '';
+  if (opts.checkOnly) return `; ${topic} keeps ${current} ms, under the ${STORED_TOPIC_RETENTION_MS} ms counting needs`;
+  // AlterConfigs replaces the topic's overrides as a set: retention.ms is the only one provisioning sets.
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'retention.ms', value: String(STORED_TOPIC_RETENTION_MS) }] }],
+  });
+  return `; ${topic} retention raised to ${STORED_TOPIC_RETENTION_MS} ms`;
+}
+
 export async function provisionTable(cfg: Config, opts: ProvisionOptions): Promise<string> {
   const client = createDynamoClient(cfg.aws);
-  const deadlineMs = opts.deadlineMs ?? 90_000;
-  const describe = () => client.send(new DescribeTableCommand({ TableName: cfg.aws.table }));
   try {
-    const found = await retryUntilReady('DynamoDB', deadlineMs, async () => {
-      try {
-        return await describe();
-      } catch (err) {
-        if (err instanceof ResourceNotFoundException) return undefined;
-        throw err;
-      }
-    });
-    if (found) {
-      const indexes = found.Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName).join(', ');
-      return `table ${cfg.aws.table} exists (${found.Table?.TableStatus}, indexes: ${indexes})${await tableTtl(client, cfg, opts)}`;
-    }
-    if (opts.checkOnly) return `table ${cfg.aws.table} missing`;
-    await client.send(new CreateTableCommand(tableDefinition(cfg.aws.table)));
-    await retryUntilReady(`table ${cfg.aws.table}`, deadlineMs, async () => {
-      const t = await describe();
-      if (t.Table?.TableStatus !== 'ACTIVE') throw new Error(`status ${t.Table?.TableStatus}`);
-    });
-    return `created table ${cfg.aws.table}${await tableTtl(client, cfg, opts)}`;
+    const hot = await ensureTable(client, tableDefinition(cfg.aws.table), cfg, opts);
+    // The counts table (eventCounts) is created even with EVENT_COUNTS=false, so turning counting on later needs no step.
+    const counts = await ensureTable(client, countsTableDefinition(cfg.aws.countsTable), cfg, opts);
+    return `${hot}; ${counts}`;
   } finally {
     client.destroy();
   }
+}
+
+async function ensureTable(client: DynamoDBClient, definition: CreateTableCommandInput, cfg: Config, opts: ProvisionOptions): Promise<string> {
+  const name = definition.TableName!;
+  const deadlineMs = opts.deadlineMs ?? 90_000;
+  const describe = () => client.send(new DescribeTableCommand({ TableName: name }));
+  const found = await retryUntilReady('DynamoDB', deadlineMs, async () => {
+    try {
+      return await describe();
+    } catch (err) {
+      if (err instanceof ResourceNotFoundException) return undefined;
+      throw err;
+    }
+  });
+  if (found) {
+    const indexes = found.Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName).join(', ');
+    return `table ${name} exists (${found.Table?.TableStatus}${indexes ? `, indexes: ${indexes}` : ''})${await tableTtl(client, name, cfg, opts)}`;
+  }
+  if (opts.checkOnly) return `table ${name} missing`;
+  await client.send(new CreateTableCommand(definition));
+  await retryUntilReady(`table ${name}`, deadlineMs, async () => {
+    const t = await describe();
+    if (t.Table?.TableStatus !== 'ACTIVE') throw new Error(`status ${t.Table?.TableStatus}`);
+  });
+  return `created table ${name}${await tableTtl(client, name, cfg, opts)}`;
 }
 
 /** The attribute DynamoDB's TTL reads (src/aws/layout.ts writes it with HOT_RETENTION_DAYS). */
 export const TTL_ATTRIBUTE = 'expires_at';
 
 /** With HOT_RETENTION_DAYS set, TTL on expires_at (once); a server without TTL is said so. */
-async function tableTtl(client: DynamoDBClient, cfg: Config, opts: ProvisionOptions): Promise<string> {
+async function tableTtl(client: DynamoDBClient, table: string, cfg: Config, opts: ProvisionOptions): Promise<string> {
   if (cfg.retention.hotDays === 0) return '';
   try {
-    const ttl = (await client.send(new DescribeTimeToLiveCommand({ TableName: cfg.aws.table }))).TimeToLiveDescription;
+    const ttl = (await client.send(new DescribeTimeToLiveCommand({ TableName: table }))).TimeToLiveDescription;
     if (ttl?.AttributeName === TTL_ATTRIBUTE && (ttl.TimeToLiveStatus === 'ENABLED' || ttl.TimeToLiveStatus === 'ENABLING')) return `; TTL on ${TTL_ATTRIBUTE}`;
     if (opts.checkOnly) return `; TTL off (HOT_RETENTION_DAYS=${cfg.retention.hotDays} wants it on ${TTL_ATTRIBUTE})`;
-    await client.send(new UpdateTimeToLiveCommand({ TableName: cfg.aws.table, TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true } }));
+    await client.send(new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true } }));
     return `; TTL turned on for ${TTL_ATTRIBUTE}`;
   } catch (err) {
     if (/UnknownOperation|UnknownError|NotImplemented/.test((err as Error).name)) {
@@ -272,10 +304,12 @@ export async function deprovision(cfg: Config, logger: Logger): Promise<void> {
     const existing = new Set(await admin.listTopics());
     const topics = [cfg.kafka.topic, cfg.kafka.dlqTopic, cfg.kafka.storedTopic].filter((t) => existing.has(t));
     if (topics.length > 0) await admin.deleteTopics({ topics });
-    await admin.deleteGroups([cfg.kafka.consumerGroup]).catch(() => undefined);
-    await dynamo.send(new DeleteTableCommand({ TableName: cfg.aws.table })).catch((err: unknown) => {
-      if (!(err instanceof ResourceNotFoundException)) throw err;
-    });
+    await admin.deleteGroups([cfg.kafka.consumerGroup, countsGroupId(cfg.kafka.consumerGroup)]).catch(() => undefined);
+    for (const table of [cfg.aws.table, cfg.aws.countsTable]) {
+      await dynamo.send(new DeleteTableCommand({ TableName: table })).catch((err: unknown) => {
+        if (!(err instanceof ResourceNotFoundException)) throw err;
+      });
+    }
     for (;;) {
       const page = await s3.send(new ListObjectsV2Command({ Bucket: cfg.aws.bucket })).catch((err: unknown) => {
         if (httpStatus(err) === 404) return undefined;

@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import { createActivities } from '../activities';
 import { createDynamoClient, createS3Client } from '../src/aws/clients';
 import { sweepExpired } from '../src/aws/retention';
+import { createCountsConsumer } from '../src/counts/consumer';
+import { createEventCounter } from '../src/counts/counter';
 import type { Config } from '../src/config';
 import { runMain, type Running } from '../src/runMain';
 import { createKafka, createProducer } from '../src/kafka/client';
@@ -89,14 +91,30 @@ function startSweeper(config: Config, dynamo: ReturnType<typeof createDynamoClie
   };
 }
 
+/** With EVENT_COUNTS on, the counter (src/counts/) beside the worker: it reads what storeHot announces. */
+function startCounting(config: Config, dynamo: ReturnType<typeof createDynamoClient>, logger: Logger): { stop(): Promise<void> } {
+  if (!config.counts.enabled) return { stop: async () => undefined };
+  const consumer = createCountsConsumer({
+    kafka: createKafka(config.kafka, logger, '-counts'),
+    topic: config.kafka.storedTopic,
+    consumerGroup: config.kafka.consumerGroup,
+    counter: createEventCounter({ dynamo, table: config.aws.countsTable, retentionDays: config.retention.hotDays }),
+    logger,
+  });
+  void consumer.start();
+  return consumer;
+}
+
 /** The worker on a given connection, with its own AWS and Kafka clients; `close()` after run() returned. */
 export async function createWorker(config: Config, connection: NativeConnection, logger: Logger): Promise<{ worker: Worker; close(): Promise<void> }> {
   const dynamo = createDynamoClient(config.aws);
   const s3 = createS3Client(config.aws);
   const producer = createProducer(createKafka(config.kafka, logger, '-worker'));
   const sweeper = startSweeper(config, dynamo, logger);
+  const counting = startCounting(config, dynamo, logger);
   const close = async () => {
     sweeper.stop();
+    await counting.stop().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'stopping the counter failed'));
     await producer.disconnect();
     dynamo.destroy();
     s3.destroy();

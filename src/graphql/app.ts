@@ -6,7 +6,7 @@
  */
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { getOperationAST, GraphQLScalarType, NoSchemaIntrospectionCustomRule, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLScalarType, Kind, NoSchemaIntrospectionCustomRule, specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import mercurius, { type MercuriusContext } from 'mercurius';
 import type { Logger } from 'pino';
 import { createGate, type AccessOptions } from '../http/access';
@@ -14,7 +14,9 @@ import { guardFastify } from '../http/fastify';
 import { presentedKey } from '../http/keys';
 import { applyServerTimeouts, type ServerTimeouts } from '../http/hardening';
 import { fastifyHttpMetrics } from '../metrics/http';
-import { afterArg, BadArgument, eventIdArg, eventTypeArg, limitArg, userIdArg } from './arguments';
+import type { Interval } from '../counts/buckets';
+import type { CountsReader } from '../counts/reader';
+import { afterArg, BadArgument, countRangeArgs, eventIdArg, eventTypeArg, limitArg, userIdArg } from './arguments';
 import { checkShape, createCostEstimator, type CostLimits } from './cost';
 import { StorageBudget, StorageBudgetExceeded, type EventReader } from './eventReader';
 import { registerGraphiql } from './graphiql';
@@ -25,6 +27,8 @@ import { admitSubscriber, SLOW_SUBSCRIBER_CLOSE_CODE, type LiveConnection } from
 
 export interface GraphqlAppDeps {
   reader: EventReader;
+  /** eventCounts (src/counts/reader.ts); unset: counting is off (EVENT_COUNTS=false) and eventCounts says so. */
+  counts?: CountsReader;
   /** Argument limits, and the cost limits of src/graphql/cost.ts (defaults: GRAPHQL_LIMIT_DEFAULTS). */
   limits: { defaultLimit: number; maxLimit: number } & Partial<CostLimits> & { maxStorageCalls?: number };
   /** Partitions latestEvents reads per page (LATEST_INDEX_SHARDS), for the cost estimate; default 4. */
@@ -48,7 +52,7 @@ export interface GraphqlAppDeps {
 }
 
 /** The defaults of config.ts, for callers (tests) that give only the argument limits. */
-export const GRAPHQL_LIMIT_DEFAULTS = { maxCost: 50_000, maxAliases: 30, maxFields: 500, maxDepth: 20, maxStorageCalls: 200 } as const;
+export const GRAPHQL_LIMIT_DEFAULTS = { maxCost: 100_000, maxAliases: 30, maxFields: 500, maxDepth: 20, maxStorageCalls: 200 } as const;
 
 declare module 'mercurius' {
   interface MercuriusContext {
@@ -64,6 +68,23 @@ const JSONScalar = new GraphQLScalarType({
   name: 'JSON',
   serialize: (value) => value,
   parseValue: (value) => value,
+});
+
+/**
+ * Any string in; the resolver checks it (instantArg), so a bad time is a BAD_USER_INPUT naming the
+ * argument like every other bad argument, not a validation error naming only the type.
+ */
+const DateTimeScalar = new GraphQLScalarType({
+  name: 'DateTime',
+  serialize: (value) => value,
+  parseValue: (value) => {
+    if (typeof value !== 'string') throw new TypeError('DateTime: expected an ISO-8601 string');
+    return value;
+  },
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.STRING) throw new TypeError('DateTime: expected an ISO-8601 string');
+    return ast.value;
+  },
 });
 
 const hasKeyHeader = (headers: Record<string, string | string[] | undefined>) => presentedKey(headers) !== undefined;
@@ -119,8 +140,10 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
 
   type ListArgs = { limit?: number | null; after?: string | null };
   type LiveArgs = { eventType?: string | null; userId?: string | null };
+  type CountArgs = LiveArgs & { from: unknown; to: unknown; interval?: Interval | null };
   const resolvers = {
     JSON: JSONScalar,
+    DateTime: DateTimeScalar,
     Query: {
       latestEvents: (_: unknown, a: ListArgs, ctx: RequestContext) => guarded(() => deps.reader.latest(limitOf(a.limit), afterArg(a.after), ctx.storage)),
       eventsByType: (_: unknown, a: ListArgs & { eventType: string }, ctx: RequestContext) =>
@@ -128,6 +151,14 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
       eventsByUser: (_: unknown, a: ListArgs & { userId: string }, ctx: RequestContext) =>
         guarded(() => deps.reader.byUser(userIdArg(a.userId), limitOf(a.limit), afterArg(a.after), ctx.storage)),
       event: (_: unknown, a: { eventId: string }, ctx: RequestContext) => guarded(() => deps.reader.byId(eventIdArg(a.eventId), ctx.storage)),
+      eventCounts: (_: unknown, a: CountArgs, ctx: RequestContext) =>
+        guarded(async () => {
+          const filter = { eventType: a.eventType == null ? undefined : eventTypeArg(a.eventType), userId: a.userId == null ? undefined : userIdArg(a.userId) };
+          const interval = a.interval ?? 'HOUR';
+          const { fromMs, toMs } = countRangeArgs(a.from, a.to, interval);
+          if (!deps.counts) throw new mercurius.ErrorWithProps('counts are off on this platform (EVENT_COUNTS=false)', { code: 'COUNTS_DISABLED' });
+          return deps.counts.counts(filter, fromMs, toMs, interval, ctx.storage);
+        }),
     },
     Subscription: {
       eventStored: {

@@ -7,6 +7,7 @@
  */
 import mercurius from 'mercurius';
 import { EVENT_TYPE_PATTERN, MAX_USER_ID_LENGTH } from '../events/validate';
+import { bucketCount, type Interval } from '../counts/buckets';
 import { CursorError, decodeCursor } from './eventReader';
 
 /** An error the client caused; Mercurius shows its message as-is. */
@@ -58,4 +59,48 @@ export function afterArg(value: string | null | undefined): string | undefined {
     throw err;
   }
   return value;
+}
+
+/** Most buckets one eventCounts call returns: a day of minutes fits, a year of days too. */
+export const MAX_COUNT_BUCKETS = 2_000;
+
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/i;
+
+/** Epoch ms of an ISO-8601 instant with a zone (`Z` or `±hh:mm`), or undefined if it is not one. */
+export function parseInstant(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = DATE_TIME.exec(value);
+  if (!match) return undefined;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  // The date must exist as written: 2026-02-30 is refused, not read as 2 March.
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return undefined;
+  const ms = Date.parse(value.toUpperCase());
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+export function instantArg(argument: string, value: unknown): number {
+  const ms = parseInstant(value);
+  if (ms === undefined) {
+    throw new BadArgument(
+      argument,
+      `expected an ISO-8601 time with a zone, such as 2026-11-26T10:00:00Z or 2026-11-26T11:00:00+01:00, got ${typeof value === 'string' ? preview(value) : typeof value}`,
+    );
+  }
+  return ms;
+}
+
+/** from, to and interval of eventCounts, checked: a non-empty range of at most MAX_COUNT_BUCKETS buckets. */
+export function countRangeArgs(from: unknown, to: unknown, interval: Interval): { fromMs: number; toMs: number } {
+  const fromMs = instantArg('from', from);
+  const toMs = instantArg('to', to);
+  if (toMs <= fromMs) throw new BadArgument('to', 'must be later than from');
+  const buckets = bucketCount(fromMs, toMs, interval);
+  if (buckets > MAX_COUNT_BUCKETS) {
+    throw new BadArgument(
+      'interval',
+      `from..to spans ${buckets} ${interval} buckets, over the limit of ${MAX_COUNT_BUCKETS}; use a larger interval or a shorter range`,
+    );
+  }
+  return { fromMs, toMs };
 }

@@ -14,13 +14,15 @@
  *      that kind for introspection lists, such as the number of types);
  *    - every event read from storage costs READ_COST (10) more: `limit` events for eventsByType
  *      and eventsByUser, `limit` × shards for latestEvents (each shard's partition is read for
- *      `limit` events), 1 for event(eventId). A read weighs more than a field: it is I/O and
+ *      `limit` events), 1 for event(eventId) and for eventCounts (one Query of small counter
+ *      items; its buckets are its list elements, at most 2,000 × 2 fields). A read weighs more than a field: it is I/O and
  *      money, a field is a property copied in memory.
  *
- * With the defaults, GraphiQL's introspection query costs about 26,000 (it is estimated as if
- * every type had the most fields, every field the most arguments), latestEvents(limit: 100)
- * with all seven fields about 4,700, so the default budget of 50,000 lets both through and
- * refuses eleven such latestEvents side by side.
+ * With the defaults, GraphiQL's introspection query costs about 50,000 (it is estimated as if
+ * every type had the most fields, every field the most arguments: eventCounts has five),
+ * latestEvents(limit: 100) with all seven fields about 4,700, a day of minute counts about
+ * 2,900, so the default budget of 100,000 lets each through and refuses twenty-two such
+ * latestEvents side by side.
  *
  * A subscription (`eventStored`) is checked the same way: its estimate is the cost of one event
  * sent (1 per field, no storage read), so any reasonable selection passes and aliases or
@@ -43,6 +45,7 @@ import {
   TypeMetaFieldDef,
   TypeNameMetaFieldDef,
   valueFromAST,
+  valueFromASTUntyped,
   GraphQLInt,
   isEnumType,
   type DocumentNode,
@@ -54,6 +57,8 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import mercurius from 'mercurius';
+import { bucketCount, INTERVALS, type Interval } from '../counts/buckets';
+import { MAX_COUNT_BUCKETS, parseInstant } from './arguments';
 
 /** Cost of one event read from storage, against 1 per field value resolved. */
 export const READ_COST = 10;
@@ -154,6 +159,19 @@ export function createCostEstimator(schema: GraphQLSchema, lists: ListArguments)
     return typeof value === 'number' && value >= 1 ? Math.min(value, lists.maxLimit) : lists.defaultLimit;
   };
 
+  /** Buckets eventCounts answers with these arguments; the most it may when they are not valid (the resolver refuses those). */
+  const bucketsOf = (field: FieldNode, variables: Record<string, unknown>): number => {
+    const arg = (name: string) => {
+      const node = field.arguments?.find((a) => a.name.value === name);
+      return node ? valueFromASTUntyped(node.value, variables) : undefined;
+    };
+    const interval = arg('interval') ?? 'HOUR';
+    const from = parseInstant(arg('from'));
+    const to = parseInstant(arg('to'));
+    if (from === undefined || to === undefined || !(INTERVALS as readonly unknown[]).includes(interval)) return MAX_COUNT_BUCKETS;
+    return Math.min(Math.max(1, bucketCount(from, to, interval as Interval)), MAX_COUNT_BUCKETS);
+  };
+
   /** Events read from storage by one resolution of a root field, and its list multiplier. */
   const storageOf = (field: FieldNode, variables: Record<string, unknown>): { reads: number; perElement: number } => {
     switch (field.name.value) {
@@ -164,6 +182,9 @@ export function createCostEstimator(schema: GraphQLSchema, lists: ListArguments)
         return { reads: limitOf(field, variables), perElement: limitOf(field, variables) };
       case 'event':
         return { reads: 1, perElement: 1 };
+      case 'eventCounts':
+        // One Query per call; each bucket is an element of the answer.
+        return { reads: 1, perElement: bucketsOf(field, variables) };
       default:
         return { reads: 0, perElement: 1 };
     }

@@ -5,6 +5,25 @@ export const SCHEMA = /* GraphQL */ `
   """
   scalar JSON
 
+  """
+  An instant in ISO-8601 with a zone, such as 2026-11-26T10:00:00Z or 2026-11-26T11:00:00+01:00.
+  Returned in UTC.
+  """
+  scalar DateTime
+
+  enum CountInterval {
+    MINUTE
+    HOUR
+    DAY
+  }
+
+  type BucketCount {
+    "Start of the bucket (UTC); the bucket runs until the next one starts."
+    start: DateTime!
+    "Stored events whose timestamp falls in the bucket. A whole number (Float because GraphQL's Int stops at 2^31)."
+    count: Float!
+  }
+
   type Event {
     eventId: ID!
     eventType: String!
@@ -30,6 +49,13 @@ export const SCHEMA = /* GraphQL */ `
     eventsByUser(userId: String!, limit: Int, after: String): [Event!]!
     "One event by its id, or null."
     event(eventId: ID!): Event
+    """
+    Stored events per bucket of \`interval\` (UTC), for every bucket that overlaps [from, to), oldest
+    first, empty buckets included as 0; at most 2000 buckets. Filters optional; given together,
+    both must match. Each stored event counts once, however often it was delivered, replayed or
+    posted again. Counts follow storage by about a second.
+    """
+    eventCounts(eventType: String, userId: String, from: DateTime!, to: DateTime!, interval: CountInterval = HOUR): [BucketCount!]!
   }
 
   type Subscription {

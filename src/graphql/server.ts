@@ -7,6 +7,7 @@ import { createKafka } from '../kafka/client';
 import { createLogger } from '../logger';
 import { buildGraphqlApp } from './app';
 import { createEventReader } from './eventReader';
+import { createCountsReader } from '../counts/reader';
 import { GraphqlMetrics } from './metrics';
 import { createProcessRegistry } from '../metrics/registry';
 import { createLiveFeed } from './liveFeed';
@@ -37,6 +38,7 @@ export async function startGraphql(config: Config): Promise<Running> {
       shards: config.latestIndexShards,
       retentionDays: config.retention.hotDays,
     }),
+    ...(config.counts.enabled ? { counts: createCountsReader({ dynamo, table: config.aws.countsTable, retentionDays: config.retention.hotDays }) } : {}),
     limits: config.graphql,
     shards: config.latestIndexShards,
     graphiql: config.graphql.graphiql,

@@ -44,6 +44,7 @@ export async function isolatedEnv(extra: Record<string, string> = {}): Promise<R
     KAFKA_STORED_TOPIC: `events.stored.test-${run}`,
     KAFKA_CONSUMER_GROUP: `event-processors-test-${run}`,
     DYNAMODB_TABLE: `EventsHot-test-${run}`,
+    DYNAMODB_COUNTS_TABLE: `EventCounts-test-${run}`,
     S3_BUCKET: `event-platform-test-${run}`,
     TEMPORAL_TASK_QUEUE: `events-test-${run}`,
     PRODUCER_PORT: String(await freePort()),

@@ -47,6 +47,7 @@ const FIXED_NAMES: Record<string, string> = {
   TEMPORAL_NAMESPACE: 'default',
   TEMPORAL_TASK_QUEUE: 'events',
   DYNAMODB_TABLE: 'EventsHot',
+  DYNAMODB_COUNTS_TABLE: 'EventCounts',
   S3_BUCKET: 'event-platform-raw-events',
 };
 
