@@ -6,11 +6,12 @@
  *   npm run bench                      everything
  *   npm run bench -- --quick           smaller rounds, without the pipeline's lever-by-lever rounds
  *   npm run bench -- --levers          with them (the default of a full run)
- *   npm run bench -- --only pipeline   one part: producer, bridge, graphql or pipeline
+ *   npm run bench -- --only pipeline   one part: producer, bridge, graphql, pipeline or counts
  */
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { benchBridge } from './bridge';
+import { benchCounts } from './counts';
 import { benchGraphql } from './graphql';
 import { benchPipeline } from './pipeline';
 import { benchProducer } from './producer';
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     bridge: () => benchBridge({ quick }),
     graphql: () => benchGraphql({ quick }),
     pipeline: () => benchPipeline({ quick, ...(values.levers !== undefined && { levers: values.levers }) }),
+    counts: () => benchCounts({ quick }),
   };
   if (values.only !== undefined && !(values.only in parts)) throw new Error(`--only must be one of ${Object.keys(parts).join(', ')}, got ${values.only}`);
   const started = performance.now();

@@ -27,12 +27,12 @@ interface Figures {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (values: number[], p: number) => {
+export const pct = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 };
 
-async function waitForCount(client: Client, query: string, target: number, timeoutMs: number): Promise<void> {
+export async function waitForCount(client: Client, query: string, target: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { count } = await client.workflow.count(query);
@@ -117,14 +117,14 @@ export async function benchCeilings(
   }
 }
 
-async function post(p: Platform, path: string, body: unknown): Promise<Record<string, unknown>> {
+export async function post(p: Platform, path: string, body: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(`${p.producerUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const json = (await res.json()) as Record<string, unknown>;
   if (res.status !== 202) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(json)}`);
   return json;
 }
 
-const completedQuery = (p: Platform) => `TaskQueue = '${p.config.temporal.taskQueue}' AND ExecutionStatus = 'Completed'`;
+export const completedQuery = (p: Platform) => `TaskQueue = '${p.config.temporal.taskQueue}' AND ExecutionStatus = 'Completed'`;
 
 /** One layout: warm-up, idle latency (one event at a time), then `n` events posted in batches. */
 async function pipelineRound(name: string, opts: Parameters<typeof startPlatform>[0], n: number, idleEvents: number): Promise<Figures> {

@@ -4,7 +4,8 @@
  *   - Kafka, Temporal, DynamoDB (the table), S3 (the bucket): reachable or not, and why;
  *   - the producer's and the bridge's GET /ready;
  *   - the bridge consumer group's lag per partition of the raw topic (end offset minus committed
- *     offset; a partition the group never committed counts from its low watermark);
+ *     offset; a partition the group never committed counts from its low watermark), and the
+ *     counter's total lag on the stored topic (how far eventCounts trail storage);
  *   - processEvent runs by status, from Temporal visibility (count queries);
  *   - the DLQ's depth: end offsets minus low watermarks (what retention has not removed yet).
  * Healthy = every service reachable and both processes ready; lag and DLQ depth inform only.
@@ -15,6 +16,7 @@ import type { Client } from '@temporalio/client';
 import type { Admin } from 'kafkajs';
 import type { Config } from '../config';
 import { WORKFLOW_TYPE } from '../contract/processEvent';
+import { countsGroupId } from '../counts/consumer';
 import { parseFlags, UsageError } from './args';
 import { formatTable } from './format';
 
@@ -23,7 +25,7 @@ export const STATUS_HELP = `${STATUS_USAGE}
 
 The local stack's health (Kafka, Temporal, DynamoDB, S3 reachable), the producer's and the
 bridge's readiness (GET /ready), the bridge consumer group's lag per partition of the raw topic,
-processEvent runs by status (running, failed, terminated, completed) and the DLQ's depth.
+the counter's lag on the stored topic, processEvent runs by status (running, failed, terminated, completed) and the DLQ's depth.
 Exits 0 when every service is reachable and both processes are ready, 1 otherwise.
 
   --json              the same as JSON
@@ -80,11 +82,15 @@ export interface PartitionLag {
   lag: number;
 }
 
+export type GroupLag = { group: string; topic: string; total: number; partitions: PartitionLag[] } | { group: string; topic: string; error: string };
+
 export interface StatusReport {
   healthy: boolean;
   services: Probe[];
   processes: (Probe & { url: string })[];
-  consumerLag: { group: string; topic: string; total: number; partitions: PartitionLag[] } | { group: string; topic: string; error: string };
+  consumerLag: GroupLag;
+  /** The counter's group on the stored topic (eventCounts follow storage by this many announcements); null with EVENT_COUNTS=false. */
+  countsLag: GroupLag | null;
   workflows: { taskQueue: string; running: number; failed: number; terminated: number; completed: number } | { taskQueue: string; error: string };
   dlq: { topic: string; depth: number; partitions: { partition: number; low: string; end: string; depth: number }[] } | { topic: string; error: string };
 }
@@ -180,15 +186,18 @@ export async function collectStatus(deps: StatusDeps, args: Pick<StatusArgs, 'pr
     ...bridgeUrls.map((u, i) => readiness(deps.fetch, bridgeUrls.length > 1 ? `bridge-${i + 1}` : 'bridge', u, ms)),
   ];
 
-  const consumerLag: Promise<StatusReport['consumerLag']> = kafkaProbe
-    .then(({ admin }) =>
-      withDeadline('consumer lag', ms, async () => {
-        const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId: consumerGroup, topics: [topic] })]);
-        const partitions = partitionLags(ends, committed[0]?.partitions ?? []);
-        return { group: consumerGroup, topic, total: partitions.reduce((n, p) => n + p.lag, 0), partitions };
-      }),
-    )
-    .catch((err: unknown) => ({ group: consumerGroup, topic, error: message(err) }));
+  const groupLag = (group: string, groupTopic: string): Promise<GroupLag> =>
+    kafkaProbe
+      .then(({ admin }) =>
+        withDeadline('consumer lag', ms, async () => {
+          const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(groupTopic), admin.fetchOffsets({ groupId: group, topics: [groupTopic] })]);
+          const partitions = partitionLags(ends, committed[0]?.partitions ?? []);
+          return { group, topic: groupTopic, total: partitions.reduce((n, p) => n + p.lag, 0), partitions };
+        }),
+      )
+      .catch((err: unknown) => ({ group, topic: groupTopic, error: message(err) }));
+  const consumerLag = groupLag(consumerGroup, topic);
+  const countsLag = config.counts.enabled ? groupLag(countsGroupId(consumerGroup), config.kafka.storedTopic) : Promise.resolve(null);
 
   const dlq: Promise<StatusReport['dlq']> = kafkaProbe
     .then(({ admin }) =>
@@ -213,8 +222,8 @@ export async function collectStatus(deps: StatusDeps, args: Pick<StatusArgs, 'pr
     )
     .catch((err: unknown) => ({ taskQueue, error: message(err) }));
 
-  const [s, p, lag, wf, d] = await Promise.all([Promise.all(services), Promise.all(processes), consumerLag, workflows, dlq]);
-  return { healthy: s.every((x) => x.ok) && p.every((x) => x.ok), services: s, processes: p, consumerLag: lag, workflows: wf, dlq: d };
+  const [s, p, lag, counts, wf, d] = await Promise.all([Promise.all(services), Promise.all(processes), consumerLag, countsLag, workflows, dlq]);
+  return { healthy: s.every((x) => x.ok) && p.every((x) => x.ok), services: s, processes: p, consumerLag: lag, countsLag: counts, workflows: wf, dlq: d };
 }
 
 export function formatStatus(r: StatusReport): string {
@@ -241,6 +250,10 @@ export function formatStatus(r: StatusReport): string {
       ),
     );
   }
+  const counts = r.countsLag;
+  if (counts === null) out.push('Counts: off (EVENT_COUNTS=false)');
+  else if ('error' in counts) out.push(`Counts lag (group ${counts.group} on ${counts.topic}): unknown, ${counts.error}`);
+  else out.push(`Counts lag (group ${counts.group} on ${counts.topic}): ${counts.total}`);
   out.push('');
   const wf = r.workflows;
   if ('error' in wf) out.push(`processEvent runs (task queue ${wf.taskQueue}): unknown, ${wf.error}`);

@@ -6,8 +6,11 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { archiveKey } from '../../src/aws/layout';
+import { bucketOf, bucketStartMs, INTERVAL_MS, INTERVALS, type Interval } from '../../src/counts/buckets';
+import { MAX_COUNT_BUCKETS } from '../../src/graphql/arguments';
 import { inParallel } from '../../src/inParallel';
 import { readTopicToEnd } from '../../src/kafka/readToEnd';
+import { graphql } from '../support/clients';
 import type { Platform } from '../support/platform';
 import type { Ledger } from './load';
 
@@ -166,4 +169,68 @@ export async function audit(p: Platform, ledger: Ledger): Promise<AuditResult> {
     objects: keys.length,
     deadLettered: verdicts.filter((v) => v.outcome === 'dead-lettered').length,
   };
+}
+
+type CountRow = { start: string; count: number };
+
+/** eventCounts over GraphQL for [from, to), in windows of at most MAX_COUNT_BUCKETS buckets; non-zero buckets only. */
+async function readCounts(
+  p: Platform,
+  filter: { eventType?: string; userId?: string },
+  interval: Interval,
+  fromMs: number,
+  toMs: number,
+): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  const windowMs = MAX_COUNT_BUCKETS * INTERVAL_MS[interval];
+  const args = [
+    filter.eventType === undefined ? '' : `eventType: ${JSON.stringify(filter.eventType)}`,
+    filter.userId === undefined ? '' : `userId: ${JSON.stringify(filter.userId)}`,
+  ].join(' ');
+  for (let start = bucketStartMs(fromMs, interval); start < toMs; start += windowMs) {
+    const end = Math.min(start + windowMs, toMs);
+    const out = await graphql<{ eventCounts: CountRow[] }>(
+      p,
+      `{ eventCounts(${args} from: "${new Date(start).toISOString()}", to: "${new Date(end).toISOString()}", interval: ${interval}) { start count } }`,
+    );
+    if (out.errors) throw new Error(`eventCounts: ${JSON.stringify(out.errors)}`);
+    for (const row of out.data!.eventCounts) if (row.count > 0) found.set(row.start, row.count);
+  }
+  return found;
+}
+
+/**
+ * The counts audit: eventCounts against the stored items themselves, bucket by bucket. Every
+ * interval over all events, each event type, and a sample of users and (type, user) pairs.
+ * Returns the differences; none when the counts are exact.
+ */
+export async function auditCounts(p: Platform, sampleSize = 12): Promise<string[]> {
+  const items = await scanItems(p);
+  if (items.length === 0) return [];
+  const times = items.map((i) => Date.parse(i.timestamp));
+  const fromMs = Math.min(...times);
+  const toMs = Math.max(...times) + 1;
+  const checks: { filter: { eventType?: string; userId?: string }; interval: Interval }[] = INTERVALS.map((interval) => ({ filter: {}, interval }));
+  for (const eventType of new Set(items.map((i) => i.event_type)))
+    checks.push({ filter: { eventType }, interval: 'HOUR' }, { filter: { eventType }, interval: 'MINUTE' });
+  const users = [...new Set(items.map((i) => i.user_id))].slice(0, sampleSize);
+  for (const userId of users) checks.push({ filter: { userId }, interval: 'DAY' });
+  for (const item of items.slice(0, sampleSize)) checks.push({ filter: { eventType: item.event_type, userId: item.user_id }, interval: 'MINUTE' });
+
+  const problems: string[] = [];
+  for (const { filter, interval } of checks) {
+    const truth = new Map<string, number>();
+    for (const i of items) {
+      if ((filter.eventType !== undefined && i.event_type !== filter.eventType) || (filter.userId !== undefined && i.user_id !== filter.userId)) continue;
+      const bucket = bucketOf(i.timestamp, interval);
+      truth.set(bucket, (truth.get(bucket) ?? 0) + 1);
+    }
+    const counted = await readCounts(p, filter, interval, fromMs, toMs);
+    for (const bucket of new Set([...truth.keys(), ...counted.keys()])) {
+      const want = truth.get(bucket) ?? 0;
+      const got = counted.get(bucket) ?? 0;
+      if (want !== got) problems.push(`${interval} ${JSON.stringify(filter)} ${bucket}: ${got} counted, ${want} stored`);
+    }
+  }
+  return problems;
 }

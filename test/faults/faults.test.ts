@@ -17,7 +17,7 @@ import { getItem } from '../support/clients';
 import { REPO_ROOT } from '../support/paths';
 import { startPlatform, type Platform } from '../support/platform';
 import { waitFor } from '../support/wait';
-import { audit, countItems, countRuns, listRuns, type AuditResult } from './audit';
+import { audit, auditCounts, countItems, countRuns, listRuns, type AuditResult } from './audit';
 import { createLoad } from './load';
 
 const stack = (...args: string[]) => promisify(execFile)('bash', [join(REPO_ROOT, 'infra/stack.sh'), ...args]);
@@ -172,7 +172,14 @@ describe('fault suite: zero lost, zero doubled', { timeout: 25 * 60_000 }, () =>
     );
 
     const result = await audit(p, l.ledger);
-    const table = report(rows, result, l.ledger);
+    // Counting follows storage through the stored topic: the counts must reach the items exactly.
+    let countDifferences: string[] = [];
+    const countsDeadline = Date.now() + 180_000;
+    do {
+      countDifferences = await auditCounts(p);
+      if (countDifferences.length > 0) await seconds(2_000);
+    } while (countDifferences.length > 0 && Date.now() < countsDeadline);
+    const table = report(rows, result, l.ledger, countDifferences);
     process.stdout.write(`${table}\n`);
     mkdirSync(join(REPO_ROOT, '.stack'), { recursive: true });
     writeFileSync(join(REPO_ROOT, '.stack', 'fault-suite-report.md'), `${table}\n`);
@@ -183,6 +190,7 @@ describe('fault suite: zero lost, zero doubled', { timeout: 25 * 60_000 }, () =>
     assert.deepEqual(result.rejectedButStored, [], 'events answered 4xx are never stored');
     assert.deepEqual(result.phantoms.slice(0, 10), [], 'nothing stored that no client was answered for');
     assert.deepEqual(result.doubledSeqs, [], 'no event stored under two ids');
+    assert.deepEqual(countDifferences.slice(0, 10), [], `${countDifferences.length} eventCounts buckets differ from the stored items`);
     for (const v of result.verdicts.filter((x) => x.outcome === 'dead-lettered')) assert.ok(v.detail, `dead-lettered ${v.eventId} has a reason`);
     assert.ok(l.ledger.reposted.size > 0, 'some client event_ids were posted twice');
     assert.ok(l.ledger.rejected.size > 0, 'some invalid events were posted');
@@ -194,7 +202,7 @@ function order(name: string): number {
   return name.startsWith('worker') || name.startsWith('processor') ? 0 : name.startsWith('bridge') ? 1 : name === 'producer' ? 2 : 3;
 }
 
-function report(rows: FaultRow[], result: AuditResult, ledger: ReturnType<typeof createLoad>['ledger']): string {
+function report(rows: FaultRow[], result: AuditResult, ledger: ReturnType<typeof createLoad>['ledger'], countDifferences: string[]): string {
   const byPhase = (fault: string, outcome: string) =>
     result.verdicts.filter((v) => (v.phase === fault || v.phase === `after ${fault}`) && v.outcome === outcome).length;
   const accepted = (fault: string) => result.verdicts.filter((v) => v.phase === fault).length;
@@ -212,7 +220,8 @@ function report(rows: FaultRow[], result: AuditResult, ledger: ReturnType<typeof
       `${result.verdicts.filter((v) => v.outcome === 'doubled').length + result.doubledSeqs.length} doubled, ` +
       `${result.deadLettered} dead-lettered, ${ledger.rejected.size} rejected (4xx) and none of them stored; ` +
       `${result.items} items, ${result.objects} objects; ${ledger.unknown.size} posts with an unknown outcome. ` +
-      `Answers: ${[...ledger.statuses.entries()].map(([s, n]) => `${s} × ${n}`).join(', ')}.`,
+      `Answers: ${[...ledger.statuses.entries()].map(([s, n]) => `${s} × ${n}`).join(', ')}. ` +
+      `eventCounts against the items (every interval; each type; sampled users and type-user pairs): ${countDifferences.length} buckets differ.`,
   ];
   return lines.join('\n');
 }

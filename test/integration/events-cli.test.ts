@@ -20,7 +20,7 @@ import type { DlqListRow, ReplayResult } from '../../src/cli/dlq';
 import type { StatusReport } from '../../src/cli/status';
 import type { RunReplay } from '../../src/cli/workflowsReplay';
 import { bridgeUrl, rawTopicOffsets } from '../support/bridge';
-import { countByType, getItem, postJson } from '../support/clients';
+import { countByType, countedEvents, countsCaughtUp, getItem, postJson } from '../support/clients';
 import { startPlatform, type Platform } from '../support/platform';
 import { REPO_ROOT } from '../support/paths';
 import { waitFor } from '../support/wait';
@@ -229,6 +229,11 @@ describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
     const range = ['--from', '2026-11-20', '--to', '2026-11-21', '--page-size', '2', '--checkpoint', checkpoint, '--type', type];
     const runsBefore = await countRuns(`EventType = '${type}'`);
     assert.equal(runsBefore, ids.length + 1);
+    const counted = async () => {
+      await countsCaughtUp(p);
+      return countedEvents(p, `eventType: "${type}"`, '2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z');
+    };
+    assert.equal(await counted(), ids.length + 1, 'eventCounts before the replays');
     // The table lost the range's items; one event also lost its run (as after the namespace's retention).
     for (const id of ids) await p.dynamo.send(new DeleteItemCommand({ TableName: p.config.aws.table, Key: { event_id: { S: id } } }));
     const gone = ids[0]!;
@@ -269,6 +274,7 @@ describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
     assert.doesNotMatch(first.stdout, new RegExp(outsideId));
     await completed(gone);
     assert.equal(await countByType(p, type), ids.length + 1, 'every item is back');
+    assert.equal(await counted(), ids.length + 1, 'restored items and the restarted run are not counted again');
     for (const id of ids) assert.equal((await getItem(p, id))?.event_type, type);
     assert.equal(existsSync(checkpoint), false, 'a finished run removes its checkpoint');
 
@@ -276,6 +282,7 @@ describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, new RegExp(`^started 0, restored 0, present ${ids.length}, `, 'm'));
     assert.equal(await countByType(p, type), ids.length + 1, 'nothing doubled');
+    assert.equal(await counted(), ids.length + 1, 'counts unchanged by the second replay');
     assert.equal(await countRuns(`EventType = '${type}'`), ids.length + 1, 'one run per event: the restarted one only');
     assert.equal(await countRuns(`EventType = '${type}' AND ExecutionStatus = 'Completed'`), ids.length + 1);
   });

@@ -9,7 +9,19 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { archiveKey } from '../../src/aws/layout';
 import type { EventEnvelope } from '../../src/events/event';
-import { countByType, describeWithCli, readKeys, getItem, getObject, graphql, listKeys, postJson, watchDlq } from '../support/clients';
+import {
+  countByType,
+  countedEvents,
+  countsCaughtUp,
+  describeWithCli,
+  readKeys,
+  getItem,
+  getObject,
+  graphql,
+  listKeys,
+  postJson,
+  watchDlq,
+} from '../support/clients';
 import { scrape, total } from '../support/metrics';
 import { REPO_ROOT } from '../support/paths';
 import { startPlatform, type Platform } from '../support/platform';
@@ -281,6 +293,10 @@ describe('pipeline', { timeout: 600_000 }, () => {
       });
       const item = await getItem(p, id);
       assert.ok(await getObject(p, archiveKey({ event_id: id, timestamp: item!.timestamp as string })), 'archived after the replay');
+      // Stored in the first run, announced again by the replayed one: counted once.
+      await countsCaughtUp(p);
+      const day = Date.parse(item!.timestamp as string);
+      assert.equal(await countedEvents(p, `userId: "${userId}"`, new Date(day - 86_400_000).toISOString(), new Date(day + 86_400_000).toISOString()), 1);
     } finally {
       await stack('start', 's3');
     }

@@ -8,7 +8,9 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Consumer } from 'kafkajs';
 import type { DeadLetterRecord } from '../../src/kafka/deadLetter';
 import { readTopicToEnd } from '../../src/kafka/readToEnd';
+import { countsGroupId } from '../../src/counts/consumer';
 import type { Platform } from './platform';
+import { waitFor } from './wait';
 import { temporalCliPath } from './paths';
 
 export async function postJson(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
@@ -122,4 +124,32 @@ export async function readKeys(p: Platform, topic: string, key: string): Promise
     if (message.key?.toString() === key) ids.push((JSON.parse(message.value!.toString()) as { event_id: string }).event_id);
   });
   return ids;
+}
+
+/** Waits until the counter's group has committed up to the end of every partition of the stored topic. */
+export async function countsCaughtUp(p: Platform): Promise<void> {
+  const topic = p.config.kafka.storedTopic;
+  const groupId = countsGroupId(p.config.kafka.consumerGroup);
+  const admin = p.kafka.admin();
+  await admin.connect();
+  try {
+    await waitFor(
+      `the counter (${groupId}) to reach the end of ${topic}`,
+      async () => {
+        const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+        const at = new Map((committed[0]?.partitions ?? []).map((c) => [c.partition, BigInt(c.offset)]));
+        return ends.every((e) => BigInt(e.high) === BigInt(e.low) || (at.get(e.partition) ?? -1n) >= BigInt(e.high));
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The sum of eventCounts over [from, to) by day, as a user would total them. */
+export async function countedEvents(p: Platform, filter: string, from: string, to: string): Promise<number> {
+  const out = await graphql<{ eventCounts: { count: number }[] }>(p, `{ eventCounts(${filter} from: "${from}", to: "${to}", interval: DAY) { count } }`);
+  if (out.errors) throw new Error(`eventCounts: ${JSON.stringify(out.errors)}`);
+  return out.data!.eventCounts.reduce((sum, b) => sum + b.count, 0);
 }

@@ -185,14 +185,16 @@ describe('events status: lag and formatting', () => {
               { partition: 0, offset: '20', low: '0', high: '20' },
               { partition: 1, offset: '5', low: '0', high: '5' },
             ],
-      fetchOffsets: async () => [
-        {
-          topic: config.kafka.topic,
-          partitions: [
-            { partition: 0, offset: '18', metadata: null },
-            { partition: 1, offset: '5', metadata: null },
-          ],
-        },
+      fetchOffsets: async ({ groupId }: { groupId: string }) => [
+        groupId === 'event-processors-counts'
+          ? { topic: config.kafka.storedTopic, partitions: [{ partition: 0, offset: '17', metadata: null }] }
+          : {
+              topic: config.kafka.topic,
+              partitions: [
+                { partition: 0, offset: '18', metadata: null },
+                { partition: 1, offset: '5', metadata: null },
+              ],
+            },
       ],
     };
     const counts: Record<string, number> = { Running: 2, Failed: 1, Terminated: 0, Completed: 40 };
@@ -224,6 +226,8 @@ describe('events status: lag and formatting', () => {
     assert.match(text, /^bridge +NOT READY +http:\/\/127\.0\.0\.1:8002\/ready HTTP 503: partition 2 backing off$/m);
     assert.match(text, /^Consumer lag \(group event-processors on events\.raw\): 2$/m);
     assert.match(text, /^0 +18 +20 +2$/m);
+    // The counter's group on events.stored: 3 behind on partition 0, partition 1 never committed (5).
+    assert.match(text, /^Counts lag \(group event-processors-counts on events\.stored\): 8$/m);
     assert.match(text, /^processEvent runs \(task queue events\): running 2, failed 1, terminated 0, completed 40$/m);
     assert.match(text, /^DLQ events\.dlq: 5 record\(s\)$/m);
     assert.match(text, /^UNHEALTHY: bridge$/m);
