@@ -39,7 +39,16 @@ export function createCountsConsumer(deps: {
 }): CountsConsumer {
   const logger = deps.logger.child({ component: 'counts' });
   const groupId = countsGroupId(deps.consumerGroup);
-  const consumer = deps.kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
+  // Fetches wait up to a second for 64 KiB: larger batches add more events up per counter write
+  // (a batch costs one write per counter it touches), for a second of counting delay.
+  const consumer = deps.kafka.consumer({
+    groupId,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    allowAutoTopicCreation: false,
+    minBytes: 65_536,
+    maxWaitTimeInMs: 1_000,
+  });
   let stopped = false;
   let started = false;
   let wake: (() => void) | undefined;
