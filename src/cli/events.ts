@@ -12,7 +12,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Kafka, type Producer } from 'kafkajs';
-import { publishStored } from '../kafka/storedNotice';
+import { announceForCounting, publishStored } from '../kafka/storedNotice';
 import { pino } from 'pino';
 import { createDynamoClient, createS3Client } from '../aws/clients';
 import { createStartProcessEvent } from '../bridge/startProcessEvent';
@@ -21,6 +21,7 @@ import { kafkaClientConfig } from '../kafka/client';
 import { createTemporalClient } from '../temporal/connection';
 import { ARCHIVE_HELP, archiveReplay, archiveSummary, parseArchiveReplayArgs, type ArchiveOutcome } from './archiveReplay';
 import { EXIT, UsageError } from './args';
+import { COUNTS_BACKFILL_HELP, countsBackfill, parseCountsBackfillArgs } from './countsBackfill';
 import {
   DLQ_HELP,
   dlqShow,
@@ -51,6 +52,7 @@ Commands:
   archive replay      re-ingest archived events from S3 by date (restores lost DynamoDB items)
   workflows replay    replay runs' histories against the current workflow code
   workflows redrive   run again the events whose runs ended Failed, Terminated, TimedOut or Canceled
+  counts backfill     count the stored events that were never counted (safe to run again)
 
 Run 'events <command> --help' for a command's flags.
 Exit codes: 0 ok, 1 failed / unhealthy / refused, 2 usage error, 78 invalid configuration.`;
@@ -68,6 +70,11 @@ Run 'events dlq <subcommand> --help' for its flags.`,
   replay               re-ingest archived events from S3 by date
 
 Run 'events archive replay --help' for its flags.`,
+  counts: `Usage: events counts backfill [flags]
+
+  backfill             count the stored events that were never counted
+
+Run 'events counts backfill --help' for its flags.`,
   workflows: `Usage: events workflows <replay|redrive> [flags]
 
   replay               replay runs' histories against the current workflow code
@@ -76,7 +83,7 @@ Run 'events archive replay --help' for its flags.`,
 Run 'events workflows <subcommand> --help' for its flags.`,
 };
 
-const SUBCOMMANDS: Record<string, string[]> = { dlq: ['list', 'show', 'replay'], archive: ['replay'], workflows: ['replay', 'redrive'] };
+const SUBCOMMANDS: Record<string, string[]> = { dlq: ['list', 'show', 'replay'], archive: ['replay'], workflows: ['replay', 'redrive'], counts: ['backfill'] };
 
 /** A parsed command line: what to run, or a help text to print. */
 export type Command =
@@ -87,7 +94,8 @@ export type Command =
   | { kind: 'dlq replay'; args: ReturnType<typeof parseReplayArgs> }
   | { kind: 'archive replay'; args: ReturnType<typeof parseArchiveReplayArgs> }
   | { kind: 'workflows replay'; args: ReturnType<typeof parseWorkflowsReplayArgs> }
-  | { kind: 'workflows redrive'; args: RedriveArgs };
+  | { kind: 'workflows redrive'; args: RedriveArgs }
+  | { kind: 'counts backfill'; args: ReturnType<typeof parseCountsBackfillArgs> };
 
 const isHelp = (a: string | undefined) => a === '--help' || a === '-h';
 
@@ -138,6 +146,10 @@ export function parseCommand(argv: string[]): Command {
     case 'workflows redrive': {
       const args = withUsage(REDRIVE_HELP, () => parseRedriveArgs(rest));
       return args.help ? { kind: 'help', text: REDRIVE_HELP } : { kind, args };
+    }
+    case 'counts backfill': {
+      const args = withUsage(COUNTS_BACKFILL_HELP, () => parseCountsBackfillArgs(rest));
+      return args.help ? { kind: 'help', text: COUNTS_BACKFILL_HELP } : { kind, args };
     }
     default: {
       const args = withUsage(WORKFLOWS_REPLAY_HELP, () => parseWorkflowsReplayArgs(rest));
@@ -258,6 +270,29 @@ export async function runCommand(cmd: Exclude<Command, { kind: 'help' }>, config
       }
       case 'archive replay':
         return await runArchiveReplay(cmd.args, config, clients, io);
+      case 'counts backfill': {
+        if (!config.counts.enabled) io.err('events: EVENT_COUNTS=false here; the announcements wait on the topic until a counter runs');
+        const producer = await clients.producer();
+        const announced = await countsBackfill(
+          {
+            dynamo: clients.dynamo(),
+            table: config.aws.table,
+            shards: config.latestIndexShards,
+            retentionDays: config.retention.hotDays,
+            announce: (events) => announceForCounting(producer, config.kafka.storedTopic, events),
+          },
+          (n) => {
+            if (io.errIsTTY) io.err(`\r\x1b[Kcounts backfill: ${n} events announced`);
+          },
+        );
+        if (io.errIsTTY) io.err('\r\x1b[K');
+        io.out(
+          cmd.args.json
+            ? json({ announced, topic: config.kafka.storedTopic })
+            : `announced ${announced} stored events on ${config.kafka.storedTopic} for counting; those already counted add nothing ('events status' shows the Counts lag)`,
+        );
+        return EXIT.ok;
+      }
       case 'workflows redrive': {
         const client = await clients.temporal();
         const start = createStartProcessEvent(client, config.temporal, config.retries);

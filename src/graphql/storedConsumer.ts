@@ -13,7 +13,7 @@ import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { retentionCutoff, timeId } from '../aws/layout';
 import type { EventEnvelope } from '../events/event';
-import { parseStoredNotice } from '../kafka/storedNotice';
+import { isCountsOnly, parseStoredNotice } from '../kafka/storedNotice';
 import { encodeCursor, type EventRecord } from './eventReader';
 import type { LiveFeed } from './liveFeed';
 
@@ -131,6 +131,7 @@ export function createStoredConsumer(deps: {
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ message }) => {
+        if (isCountsOnly(message.headers)) return; // an old event re-announced for counting, not news
         const event = parseStoredNotice(message.value);
         if (!event) {
           deps.logger.warn({ topic: deps.topic, offset: message.offset }, 'live subscriptions: skipped a record that is not a stored event');

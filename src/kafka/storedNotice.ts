@@ -5,7 +5,7 @@
  * GraphQL instance reads the whole topic and fans it out to its live subscribers. Sending is
  * at-least-once, so readers de-duplicate by event_id.
  */
-import type { Producer } from 'kafkajs';
+import type { IHeaders, Producer } from 'kafkajs';
 import { serializeEnvelope, type EventEnvelope } from '../events/event';
 import { parseExact } from '../events/exactJson';
 import { parseEnvelope } from '../events/validate';
@@ -14,6 +14,21 @@ export async function publishStored(producer: Pick<Producer, 'send'>, topic: str
   // acks -1: an announcement the leader alone had would vanish with it, and the retry that could
   // send it again happens only when this call fails.
   await producer.send({ topic, acks: -1, messages: [{ key: event.event_id, value: serializeEnvelope(event) }] });
+}
+
+/**
+ * Announcements of events stored earlier, for the counter only (`events counts backfill`): the
+ * header keeps them from live subscribers, who must only see events as they are stored.
+ */
+const COUNTS_ONLY = { notice: 'counts-only' };
+
+export async function announceForCounting(producer: Pick<Producer, 'send'>, topic: string, events: readonly EventEnvelope[]): Promise<void> {
+  if (events.length === 0) return;
+  await producer.send({ topic, acks: -1, messages: events.map((event) => ({ key: event.event_id, value: serializeEnvelope(event), headers: COUNTS_ONLY })) });
+}
+
+export function isCountsOnly(headers: IHeaders | undefined): boolean {
+  return headers?.notice?.toString() === COUNTS_ONLY.notice;
 }
 
 /** The envelope of a record of the stored topic, or undefined for a record that is not one. */

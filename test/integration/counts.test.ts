@@ -17,10 +17,20 @@ import { createCountsReader } from '../../src/counts/reader';
 import type { Config } from '../../src/config';
 import { buildGraphqlApp } from '../../src/graphql/app';
 import { createEventReader } from '../../src/graphql/eventReader';
-import { provisionTable } from '../../src/provisioning';
-import { graphql, postJson } from '../support/clients';
+import { provisionKafka, provisionTable, STORED_TOPIC_RETENTION_MS } from '../../src/provisioning';
+import { createKafka } from '../../src/kafka/client';
+import { ConfigResourceTypes } from 'kafkajs';
+import { countedEvents, countsCaughtUp, graphql, postJson } from '../support/clients';
 import { makeEnvelope } from '../support/events';
 import { configFor, isolatedEnv, quietLogger, startPlatform, type Platform } from '../support/platform';
+import { REPO_ROOT } from '../support/paths';
+import { putEventItem } from '../../src/aws/hotTable';
+import { serializeEnvelope } from '../../src/events/event';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { waitFor } from '../support/wait';
 
 type Event = StoredNotice['event'];
@@ -172,6 +182,38 @@ describe('the counter on the real table', { timeout: 120_000 }, () => {
     });
   }
 
+  it('reads a day of hourly or minute counts with one Query, whether the buckets hold 2 000 events or 2', async () => {
+    const busy = `t-${randomUUID().slice(0, 8)}`;
+    const quiet = `t-${randomUUID().slice(0, 8)}`;
+    const day = Date.parse('2026-11-21T00:00:00.000Z');
+    const events = Array.from({ length: 2_000 }, (_, i) =>
+      makeEnvelope({ event_type: i < 2 ? quiet : busy, user_id: `u${i % 50}`, timestamp: new Date(day + Math.floor((i * 86_400_000) / 2_000)).toISOString() }),
+    );
+    for (let i = 0; i < events.length; i += 500) {
+      await counter().apply(
+        0,
+        events.slice(i, i + 500).map((event, j) => ({ offset: 10_000 + i + j, event })),
+      );
+    }
+    let queries = 0;
+    const counting = { send: (command: Parameters<typeof dynamo.send>[0]) => (queries++, dynamo.send(command)) } as typeof dynamo;
+    const r = createCountsReader({ dynamo: counting, table: config.aws.countsTable });
+    for (const [type, interval, buckets, total] of [
+      [busy, 'HOUR', 24, 1_998],
+      [quiet, 'HOUR', 24, 2],
+      [busy, 'MINUTE', 1_440, 1_998],
+    ] as const) {
+      queries = 0;
+      const rows = await r.counts({ eventType: type }, day, day + 86_400_000, interval);
+      assert.equal(rows.length, buckets);
+      assert.equal(
+        rows.reduce((sum, row) => sum + row.count, 0),
+        total,
+      );
+      assert.equal(queries, 1, `${type} by ${interval}: one Query`);
+    }
+  });
+
   describe('eventCounts over GraphQL', () => {
     const app = () =>
       buildGraphqlApp({
@@ -191,7 +233,7 @@ describe('the counter on the real table', { timeout: 120_000 }, () => {
       };
     };
 
-    it('answers every bucket of the range, zeros included, oldest first, with one storage call', async () => {
+    it('answers every bucket of the range, zeros included, oldest first', async () => {
       const type = `t-${randomUUID().slice(0, 8)}`;
       const events = [0, 1, 1, 3].map((h, i) => makeEnvelope({ event_type: type, timestamp: new Date(BASE + h * HOUR + i * 1000).toISOString() }));
       await counter().apply(
@@ -267,6 +309,33 @@ describe('the counter on the real table', { timeout: 120_000 }, () => {
   });
 });
 
+it('provisioning raises a stored topic made with an hour of retention to the week counting needs, once', { timeout: 60_000 }, async () => {
+  const config = configFor(await isolatedEnv());
+  const admin = createKafka(config.kafka, quietLogger, '-test').admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [{ topic: config.kafka.storedTopic, numPartitions: 4, configEntries: [{ name: 'retention.ms', value: '3600000' }] }],
+      waitForLeaders: true,
+    });
+    const retention = async () =>
+      (
+        await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [{ type: ConfigResourceTypes.TOPIC, name: config.kafka.storedTopic, configNames: ['retention.ms'] }],
+        })
+      ).resources[0]!.configEntries[0]!.configValue;
+    assert.match(await provisionKafka(config, { logger: quietLogger }), /retention raised to 604800000 ms/);
+    assert.equal(await retention(), String(STORED_TOPIC_RETENTION_MS));
+    assert.doesNotMatch(await provisionKafka(config, { logger: quietLogger }), /raised/);
+  } finally {
+    const existing = new Set(await admin.listTopics());
+    const topics = [config.kafka.topic, config.kafka.dlqTopic, config.kafka.storedTopic].filter((t) => existing.has(t));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+    await admin.disconnect();
+  }
+});
+
 describe('counts through the platform', { timeout: 240_000 }, () => {
   let p: Platform;
 
@@ -313,6 +382,72 @@ describe('counts through the platform', { timeout: 240_000 }, () => {
         await rows(`eventType: "${type}", userId: "counts-user-1"`, interval),
         expected(truth, interval, { eventType: type, userId: 'counts-user-1' }),
       );
+    }
+  });
+  it('events counts backfill counts items stored without an announcement, once however often it runs, and live subscribers never see them', async () => {
+    const run = randomUUID().slice(0, 8);
+    const type = `backfilled-${run}`;
+    const user = `backfill-user-${run}`;
+    const hot = { dynamo: p.dynamo, table: p.config.aws.table, latestIndexShards: p.config.latestIndexShards };
+    const stored = Array.from({ length: 25 }, (_, i) =>
+      makeEnvelope({ event_type: type, user_id: user, timestamp: new Date(Date.now() - i * 3_600_000).toISOString() }),
+    );
+    // As if stored before counting existed: in the table, never announced.
+    for (const e of stored) assert.equal(await putEventItem(hot, e), 'stored');
+
+    const seen: string[] = [];
+    const ws = createClient({ url: `${p.graphqlUrl.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    try {
+      ws.subscribe<{ eventStored: { eventId: string; eventType: string } }>(
+        { query: `subscription { eventStored(userId: "${user}") { eventId eventType } }` },
+        { next: (r) => r.data && seen.push(r.data.eventStored.eventType), error: () => undefined, complete: () => undefined },
+      );
+      // Announcements written straight to the stored topic, as storeHot writes them.
+      const announceLive = async (partitions: number[], eventType: string) => {
+        const producer = p.kafka.producer();
+        await producer.connect();
+        try {
+          await producer.send({
+            topic: p.config.kafka.storedTopic,
+            messages: partitions.map((partition) => {
+              const e = makeEnvelope({ event_type: eventType, user_id: user });
+              return { partition, key: e.event_id, value: serializeEnvelope(e) };
+            }),
+          });
+        } finally {
+          await producer.disconnect();
+        }
+      };
+      // The subscription is live once a first announcement reaches it.
+      await waitFor(
+        'the subscription to receive a live announcement',
+        async () => {
+          if (seen.length === 0) await announceLive([0], `probe-${run}`);
+          return seen.length > 0;
+        },
+        { timeoutMs: 30_000, intervalMs: 1_000 },
+      );
+
+      const from = new Date(Date.now() - 2 * 86_400_000).toISOString();
+      const to = new Date(Date.now() + 86_400_000).toISOString();
+      for (const round of [1, 2]) {
+        const out = await promisify(execFile)(join(REPO_ROOT, 'bin', 'events'), ['counts', 'backfill'], { cwd: REPO_ROOT, env: { ...process.env, ...p.env } });
+        assert.match(out.stdout, /^announced \d+ stored events on \S+ for counting/m);
+        await countsCaughtUp(p);
+        assert.equal(await countedEvents(p, `eventType: "${type}"`, from, to), stored.length, `after backfill ${round}`);
+      }
+
+      // One live announcement per partition, after the backfill's: once the subscriber has all
+      // four, every backfilled record before them has been read, and none was sent to it.
+      await announceLive([0, 1, 2, 3], `live-${run}`);
+      await waitFor('the four live announcements', () => seen.filter((t) => t === `live-${run}`).length >= 4);
+      assert.deepEqual(
+        seen.filter((t) => t !== `probe-${run}`),
+        Array(4).fill(`live-${run}`),
+        'no backfilled event reached the subscriber',
+      );
+    } finally {
+      await ws.dispose();
     }
   });
 });

@@ -52,6 +52,10 @@ describe('events: the command line', () => {
     assert.equal(archive.args.pageSize, 1000);
     const wf = parseCommand(['workflows', 'replay', '--query', "ExecutionStatus = 'Running'", '--limit', '5']);
     assert.ok(wf.kind === 'workflows replay' && wf.args.limit === 5);
+    const backfill = parseCommand(['counts', 'backfill', '--json']);
+    assert.ok(backfill.kind === 'counts backfill' && backfill.args.json);
+    assert.throws(() => parseCommand(['counts', 'backfill', '--from', 'x']), /Unknown option '--from'/);
+    assert.throws(() => parseCommand(['counts', 'rebuild']), /unknown command 'counts rebuild' \(one of counts backfill\)/);
   });
 
   it('has --help on every command and subcommand', () => {
@@ -67,6 +71,8 @@ describe('events: the command line', () => {
       ['workflows', '-h'],
       ['workflows', 'replay', '--help'],
       ['workflows', 'redrive', '--help'],
+      ['counts', '--help'],
+      ['counts', 'backfill', '--help'],
     ]) {
       const cmd = parseCommand(argv);
       assert.ok(cmd.kind === 'help', argv.join(' '));
@@ -112,7 +118,7 @@ describe('events: the command line', () => {
   it('bin/events runs the CLI: --help exits 0 and lists the commands', () => {
     const run = spawnSync(join(REPO_ROOT, 'bin', 'events'), ['--help'], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(run.status, 0, run.stderr);
-    for (const c of ['status', 'dlq list', 'dlq show', 'dlq replay', 'archive replay', 'workflows replay', 'workflows redrive'])
+    for (const c of ['status', 'dlq list', 'dlq show', 'dlq replay', 'archive replay', 'workflows replay', 'workflows redrive', 'counts backfill'])
       assert.match(run.stdout, new RegExp(`^  ${c}`, 'm'));
   });
 
