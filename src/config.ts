@@ -494,7 +494,7 @@ export const CONFIG_READERS: Record<ConfigVariable, readonly ConfigReader[]> = {
   LATEST_INDEX_SHARDS: ['worker', 'graphql'],
   HOT_RETENTION_DAYS: ['worker', 'graphql', 'tools'],
   HOT_SWEEP_INTERVAL_MS: ['worker'],
-  EVENT_COUNTS: ['worker', 'graphql'],
+  EVENT_COUNTS: ['worker', 'graphql', 'tools'],
   ARCHIVE_TRANSITION_DAYS: ['tools'],
   ARCHIVE_EXPIRATION_DAYS: ['tools'],
 };
