@@ -90,7 +90,13 @@ export function retentionCutoff(retentionDays: number, nowMs: number): string | 
   return retentionDays > 0 ? new Date(nowMs - retentionDays * DAY_MS).toISOString() : undefined;
 }
 
+/** Epoch seconds at which something timed `ms` expires with `retentionDays` of retention (DynamoDB's TTL); undefined = kept. */
+export function expiresAt(ms: number, retentionDays: number): number | undefined {
+  return retentionDays > 0 ? Math.floor((ms + retentionDays * DAY_MS) / 1000) : undefined;
+}
+
 export function toItem(event: EventEnvelope, shards: number, retentionDays = 0): EventItem {
+  const expires = expiresAt(Date.parse(event.timestamp), retentionDays);
   return {
     event_id: event.event_id,
     event_type: event.event_type,
@@ -100,7 +106,7 @@ export function toItem(event: EventEnvelope, shards: number, retentionDays = 0):
     payload: event.payload,
     time_id: timeId(event.timestamp, event.event_id),
     time_bucket: timeBucket(shardOf(event.event_id, shards)),
-    ...(retentionDays > 0 ? { expires_at: Math.floor((Date.parse(event.timestamp) + retentionDays * DAY_MS) / 1000) } : {}),
+    ...(expires === undefined ? {} : { expires_at: expires }),
   };
 }
 

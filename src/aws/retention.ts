@@ -5,13 +5,11 @@
  * idempotent, so several workers may sweep at once. Reads stop at the cutoff: a sweep costs what it
  * deletes, plus one empty Query per shard.
  */
-import { BatchWriteItemCommand, QueryCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
-import { INDEX, retentionCutoff, timeBucket } from './layout';
+import { BatchWriteItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { retentionCutoff } from './layout';
+import { timeIndexPages, type TimeIndex } from './timeIndex';
 
-export interface SweepDeps {
-  dynamo: Pick<DynamoDBClient, 'send'>;
-  table: string;
-  shards: number;
+export interface SweepDeps extends TimeIndex {
   retentionDays: number;
   now?: () => number;
 }
@@ -21,34 +19,18 @@ export async function sweepExpired(deps: SweepDeps): Promise<number> {
   const cutoff = retentionCutoff(deps.retentionDays, (deps.now ?? Date.now)());
   if (!cutoff) return 0;
   let deleted = 0;
-  for (let shard = 0; shard < deps.shards; shard++) {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await deps.dynamo.send(
-        new QueryCommand({
-          TableName: deps.table,
-          IndexName: INDEX.byTime,
-          KeyConditionExpression: 'time_bucket = :b AND time_id < :cutoff',
-          ExpressionAttributeValues: { ':b': { S: timeBucket(shard) }, ':cutoff': { S: cutoff } },
-          ProjectionExpression: 'event_id',
-          ScanIndexForward: true,
-          Limit: 500,
-          ExclusiveStartKey: startKey as never,
-        }),
-      );
-      const ids = (page.Items ?? []).map((item) => item.event_id?.S).filter((id): id is string => id !== undefined);
-      for (let i = 0; i < ids.length; i += 25) {
-        let requests: WriteRequest[] = ids.slice(i, i + 25).map((id) => ({ DeleteRequest: { Key: { event_id: { S: id } } } }));
-        // A throttled server hands part of a batch back; it is sent again until none is left.
-        for (let attempt = 0; requests.length > 0; attempt++) {
-          if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5_000)));
-          const out = await deps.dynamo.send(new BatchWriteItemCommand({ RequestItems: { [deps.table]: requests } }));
-          requests = out.UnprocessedItems?.[deps.table] ?? [];
-        }
+  for await (const page of timeIndexPages(deps, { before: cutoff }, { projection: 'event_id' })) {
+    const ids = page.map((item) => item.event_id?.S).filter((id): id is string => id !== undefined);
+    for (let i = 0; i < ids.length; i += 25) {
+      let requests: WriteRequest[] = ids.slice(i, i + 25).map((id) => ({ DeleteRequest: { Key: { event_id: { S: id } } } }));
+      // A throttled server hands part of a batch back; it is sent again until none is left.
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5_000)));
+        const out = await deps.dynamo.send(new BatchWriteItemCommand({ RequestItems: { [deps.table]: requests } }));
+        requests = out.UnprocessedItems?.[deps.table] ?? [];
       }
-      deleted += ids.length;
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
+    deleted += ids.length;
   }
   return deleted;
 }

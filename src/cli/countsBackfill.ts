@@ -7,9 +7,9 @@
  * counter. Items are read through the time index, shard by shard, oldest first (never a Scan of
  * the base table), and the retention cutoff applies as for every read.
  */
-import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { unmarshallItem, type Item } from '../aws/itemCodec';
-import { INDEX, retentionCutoff, timeBucket, type EventItem } from '../aws/layout';
+import { unmarshallItem } from '../aws/itemCodec';
+import { retentionCutoff, type EventItem } from '../aws/layout';
+import { timeIndexPages, type TimeIndex } from '../aws/timeIndex';
 import { SCHEMA_VERSION, type EventEnvelope } from '../events/event';
 import { parseFlags } from './args';
 
@@ -28,12 +28,7 @@ export function parseCountsBackfillArgs(argv: string[]): { json: boolean; help: 
   return { json: values.json === true, help: values.help === true };
 }
 
-const PAGE = 500;
-
-export interface CountsBackfillDeps {
-  dynamo: Pick<DynamoDBClient, 'send'>;
-  table: string;
-  shards: number;
+export interface CountsBackfillDeps extends TimeIndex {
   retentionDays?: number;
   /** Publishes one page of envelopes (announceForCounting). */
   announce(events: EventEnvelope[]): Promise<void>;
@@ -56,25 +51,11 @@ function envelopeOf(item: EventItem): EventEnvelope {
 export async function countsBackfill(deps: CountsBackfillDeps, onProgress: (announced: number) => void = () => undefined): Promise<number> {
   const from = retentionCutoff(deps.retentionDays ?? 0, (deps.now ?? Date.now)());
   let announced = 0;
-  for (let shard = 0; shard < deps.shards; shard++) {
-    let startKey: Item | undefined;
-    do {
-      const page = await deps.dynamo.send(
-        new QueryCommand({
-          TableName: deps.table,
-          IndexName: INDEX.byTime,
-          KeyConditionExpression: `time_bucket = :b${from ? ' AND time_id >= :from' : ''}`,
-          ExpressionAttributeValues: { ':b': { S: timeBucket(shard) }, ...(from ? { ':from': { S: from } } : {}) },
-          Limit: PAGE,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      const events = (page.Items ?? []).map((i) => envelopeOf(unmarshallItem<EventItem>(i)));
-      await deps.announce(events);
-      announced += events.length;
-      onProgress(announced);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+  for await (const page of timeIndexPages(deps, { from })) {
+    const events = page.map((i) => envelopeOf(unmarshallItem<EventItem>(i)));
+    await deps.announce(events);
+    announced += events.length;
+    onProgress(announced);
   }
   return announced;
 }

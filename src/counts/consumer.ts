@@ -12,6 +12,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
+import { createRetryLoop } from '../kafka/retryLoop';
 import { parseStoredNotice } from '../kafka/storedNotice';
 import type { EventCounter, StoredNotice } from './counter';
 
@@ -49,15 +50,14 @@ export function createCountsConsumer(deps: {
     minBytes: 65_536,
     maxWaitTimeInMs: 1_000,
   });
-  let stopped = false;
   let started = false;
-  let wake: (() => void) | undefined;
+  const retries = createRetryLoop();
   let restarting: Promise<void> | undefined;
 
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     logger.error({ err: payload.error.message, kafkajsRestarts: payload.restart }, 'counts consumer crashed');
     // kafkajs gives up on errors it deems not retriable; counting must not stop for good.
-    if (!payload.restart && !stopped) restarting ??= start().finally(() => (restarting = undefined));
+    if (!payload.restart && !retries.stopped) restarting ??= start().finally(() => (restarting = undefined));
   });
 
   async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
@@ -86,23 +86,18 @@ export function createCountsConsumer(deps: {
   }
 
   async function start(): Promise<void> {
-    for (let delay = 1_000; !stopped; delay = Math.min(delay * 2, 30_000)) {
-      try {
+    await retries.run(
+      async () => {
         await consumer.connect();
         await consumer.subscribe({ topic: deps.topic, fromBeginning: true });
         await consumer.run({ eachBatchAutoResolve: false, eachBatch });
         logger.info({ groupId, topic: deps.topic }, 'counting stored events');
-        return;
-      } catch (err) {
-        if (stopped) return;
-        logger.error({ err: (err as Error).message, retryInMs: delay }, 'counts unavailable: cannot read the stored topic');
+      },
+      async (err, retryInMs) => {
+        logger.error({ err: (err as Error).message, retryInMs }, 'counts unavailable: cannot read the stored topic');
         await consumer.disconnect().catch(() => undefined);
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, delay).unref();
-        });
-      }
-    }
+      },
+    );
   }
 
   return {
@@ -111,8 +106,7 @@ export function createCountsConsumer(deps: {
       await start();
     },
     async stop() {
-      stopped = true;
-      wake?.();
+      retries.stop();
       if (started) await consumer.disconnect();
     },
   };

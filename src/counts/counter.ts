@@ -25,6 +25,7 @@
  */
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventEnvelope } from '../events/event';
+import { expiresAt } from '../aws/layout';
 import { inParallel } from '../inParallel';
 import { bucketOf, counterKey, dimensionsOf, INTERVAL_MS, INTERVALS, MARK_SORT_KEY, markKey, type Interval } from './buckets';
 
@@ -51,13 +52,6 @@ export interface ApplyResult {
   duplicates: number;
   /** Counter items written. */
   counterWrites: number;
-}
-
-const DAY_S = 86_400;
-
-/** Epoch seconds for the TTL: when the newest event a row may hold has expired too. */
-function expiresAt(endMs: number, retentionDays: number): number | undefined {
-  return retentionDays > 0 ? Math.ceil(endMs / 1000) + retentionDays * DAY_S : undefined;
 }
 
 export function createEventCounter(deps: CountsTable) {
@@ -93,6 +87,7 @@ export function createEventCounter(deps: CountsTable) {
   /** Step 2: adds the offsets (ascending) not yet in the counter; returns whether it wrote. */
   async function addToCounter(partition: number, pk: string, sk: string, endMs: number, offsets: number[]): Promise<boolean> {
     const fence = `o${partition}`;
+    // A counter expires with the newest event its bucket may hold.
     const expires = expiresAt(endMs, retentionDays);
     const update = (delta: number, condition: string, values: Record<string, { N: string }>) =>
       deps.dynamo.send(

@@ -8,6 +8,7 @@
  * retention, as the queries never serve an expired event.
  */
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { retentionCutoff } from '../aws/layout';
 import type { StorageBudget } from '../graphql/eventReader';
 import { bucketStarts, counterKey, dimensionKey, type CountFilter, type Interval } from './buckets';
 
@@ -28,10 +29,10 @@ export interface CountsReaderDeps {
 export function createCountsReader(deps: CountsReaderDeps) {
   return {
     async counts(filter: CountFilter, fromMs: number, toMs: number, interval: Interval, budget?: StorageBudget): Promise<BucketCount[]> {
-      const cutoffMs = (deps.retentionDays ?? 0) > 0 ? (deps.now ?? Date.now)() - deps.retentionDays! * 86_400_000 : -Infinity;
+      const cutoff = retentionCutoff(deps.retentionDays ?? 0, (deps.now ?? Date.now)());
       const starts = bucketStarts(fromMs, toMs, interval)
-        .filter((start) => start >= cutoffMs)
-        .map((start) => new Date(start).toISOString());
+        .map((start) => new Date(start).toISOString())
+        .filter((start) => cutoff === undefined || start >= cutoff);
       if (starts.length === 0) return [];
       const found = new Map<string, number>();
       let startKey: Record<string, never> | undefined;

@@ -13,6 +13,7 @@ import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { retentionCutoff, timeId } from '../aws/layout';
 import type { EventEnvelope } from '../events/event';
+import { createRetryLoop } from '../kafka/retryLoop';
 import { isCountsOnly, parseStoredNotice } from '../kafka/storedNotice';
 import { encodeCursor, type EventRecord } from './eventReader';
 import type { LiveFeed } from './liveFeed';
@@ -70,13 +71,12 @@ export function createStoredConsumer(deps: {
   const consumer = deps.kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
   let ready = false;
   let started = false;
-  let stopped = false; // set by stop(); a last fetch during disconnect must not report ready
-  let retryTimer: NodeJS.Timeout | undefined;
-  let wake: (() => void) | undefined;
+  const retries = createRetryLoop();
   // The first fetch comes after the group assigned the partitions and their starting offsets
   // were resolved (the latest ones: nothing is committed), so from here nothing new is missed.
   consumer.on(consumer.events.FETCH, () => {
-    if (stopped) return;
+    // A last fetch during disconnect must not report ready.
+    if (retries.stopped) return;
     if (!ready) deps.logger.info({ groupId, topic: deps.topic }, 'live subscriptions: reading stored events');
     ready = true;
   });
@@ -91,26 +91,14 @@ export function createStoredConsumer(deps: {
     },
     async start() {
       started = true;
-      for (let delay = 1_000; !stopped; delay = Math.min(delay * 2, 30_000)) {
-        try {
-          await run();
-          return;
-        } catch (err) {
-          if (stopped) return;
-          deps.logger.error({ err, retryInMs: delay }, 'live subscriptions unavailable: cannot read the stored topic');
-          await consumer.disconnect().catch(() => undefined);
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            retryTimer = setTimeout(resolve, delay);
-          });
-        }
-      }
+      await retries.run(run, async (err, retryInMs) => {
+        deps.logger.error({ err, retryInMs }, 'live subscriptions unavailable: cannot read the stored topic');
+        await consumer.disconnect().catch(() => undefined);
+      });
     },
     async stop() {
       ready = false;
-      stopped = true;
-      clearTimeout(retryTimer);
-      wake?.();
+      retries.stop();
       if (!started) return;
       await consumer.disconnect();
       const admin = deps.kafka.admin();

@@ -11,9 +11,17 @@ import { parseExact } from '../events/exactJson';
 import { parseEnvelope } from '../events/validate';
 
 export async function publishStored(producer: Pick<Producer, 'send'>, topic: string, event: EventEnvelope): Promise<void> {
+  await send(producer, topic, [event]);
+}
+
+async function send(producer: Pick<Producer, 'send'>, topic: string, events: readonly EventEnvelope[], headers?: IHeaders): Promise<void> {
   // acks -1: an announcement the leader alone had would vanish with it, and the retry that could
   // send it again happens only when this call fails.
-  await producer.send({ topic, acks: -1, messages: [{ key: event.event_id, value: serializeEnvelope(event) }] });
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: events.map((event) => ({ key: event.event_id, value: serializeEnvelope(event), ...(headers ? { headers } : {}) })),
+  });
 }
 
 /**
@@ -23,8 +31,7 @@ export async function publishStored(producer: Pick<Producer, 'send'>, topic: str
 const COUNTS_ONLY = { notice: 'counts-only' };
 
 export async function announceForCounting(producer: Pick<Producer, 'send'>, topic: string, events: readonly EventEnvelope[]): Promise<void> {
-  if (events.length === 0) return;
-  await producer.send({ topic, acks: -1, messages: events.map((event) => ({ key: event.event_id, value: serializeEnvelope(event), headers: COUNTS_ONLY })) });
+  if (events.length > 0) await send(producer, topic, events, COUNTS_ONLY);
 }
 
 export function isCountsOnly(headers: IHeaders | undefined): boolean {

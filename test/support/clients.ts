@@ -8,6 +8,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Consumer } from 'kafkajs';
 import type { DeadLetterRecord } from '../../src/kafka/deadLetter';
 import { readTopicToEnd } from '../../src/kafka/readToEnd';
+import { partitionLags } from '../../src/cli/status';
 import { countsGroupId } from '../../src/counts/consumer';
 import type { Platform } from './platform';
 import { waitFor } from './wait';
@@ -137,8 +138,7 @@ export async function countsCaughtUp(p: Platform): Promise<void> {
       `the counter (${groupId}) to reach the end of ${topic}`,
       async () => {
         const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-        const at = new Map((committed[0]?.partitions ?? []).map((c) => [c.partition, BigInt(c.offset)]));
-        return ends.every((e) => BigInt(e.high) === BigInt(e.low) || (at.get(e.partition) ?? -1n) >= BigInt(e.high));
+        return partitionLags(ends, committed[0]?.partitions ?? []).every((p) => p.lag === 0);
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );
