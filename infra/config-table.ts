@@ -1,5 +1,5 @@
 /**
- * The README's configuration table, made from env.example (default and meaning) and
+ * The configuration table of docs/configuration.md, made from env.example (default and meaning) and
  * CONFIG_READERS in src/config.ts (which process acts on a variable), so the three never drift:
  * `infra/bin/node --import tsx infra/config-table.ts --write` rewrites the table between its
  * markers; test/unit/config.test.ts fails when it is out of date.
@@ -73,16 +73,19 @@ export function configurationTable(envExample: string): string {
   return ['| Section | Variable | Default | Acts in | What it sets |', '|---|---|---|---|---|', ...rows].join('\n');
 }
 
-export function readmeWithTable(readme: string, envExample: string): string {
-  const start = readme.indexOf(TABLE_START);
-  const end = readme.indexOf(TABLE_END);
-  if (start < 0 || end < start) throw new Error(`README.md has no "${TABLE_START}" … "${TABLE_END}" markers`);
-  return `${readme.slice(0, start + TABLE_START.length)}\n${configurationTable(envExample)}\n${readme.slice(end)}`;
+/** Where the table lives. */
+export const TABLE_DOC = 'docs/configuration.md';
+
+export function docWithTable(doc: string, envExample: string): string {
+  const start = doc.indexOf(TABLE_START);
+  const end = doc.indexOf(TABLE_END);
+  if (start < 0 || end < start) throw new Error(`${TABLE_DOC} has no "${TABLE_START}" … "${TABLE_END}" markers`);
+  return `${doc.slice(0, start + TABLE_START.length)}\n${configurationTable(envExample)}\n${doc.slice(end)}`;
 }
 
 if (require.main === module) {
-  const readmePath = join(ROOT, 'README.md');
+  const docPath = join(ROOT, TABLE_DOC);
   const envExample = readFileSync(join(ROOT, 'env.example'), 'utf8');
-  if (process.argv.includes('--write')) writeFileSync(readmePath, readmeWithTable(readFileSync(readmePath, 'utf8'), envExample));
+  if (process.argv.includes('--write')) writeFileSync(docPath, docWithTable(readFileSync(docPath, 'utf8'), envExample));
   else process.stdout.write(`${configurationTable(envExample)}\n`);
 }

@@ -389,7 +389,7 @@ export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
 export type ConfigReader = 'all' | 'producer' | 'bridge' | 'worker' | 'graphql' | 'processor' | 'tools';
 
 /**
- * Which process acts on each variable, for the README's configuration table
+ * Which process acts on each variable, for the configuration table of docs/configuration.md
  * (infra/config-table.ts). Every process loads and validates the whole config; this says where a
  * setting takes effect. The retry settings are read by the bridge and travel in each workflow's
  * input, so changing them needs a bridge restart, not a worker one. "tools" are the stack

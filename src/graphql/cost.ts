@@ -213,7 +213,7 @@ export function createCostEstimator(schema: GraphQLSchema, lists: ListArguments)
           'the estimated cost',
           cost,
           maxCost,
-          'ask for fewer events (a smaller limit), fewer fields or fewer aliases; see the README for the cost model',
+          'ask for fewer events (a smaller limit), fewer fields or fewer aliases; see docs/graphql.md for the cost model',
         );
       }
     };

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
-import { configurationTable, readmeWithTable } from '../../infra/config-table';
+import { configurationTable, docWithTable, TABLE_DOC } from '../../infra/config-table';
 import { archiveLifecycleRule } from '../../src/provisioning';
 import { CONFIG_VARIABLES, ConfigError, isSecretVariable, loadConfig, MAX_EVENT_BYTES_CAP, PRODUCER_MAX_BATCH_BYTES_CAP } from '../../src/config';
 import { REPO_ROOT } from '../support/paths';
@@ -196,11 +196,11 @@ describe('config', () => {
     assert.deepEqual(missing, [], `undocumented: ${missing.join(', ')}`);
   });
 
-  it("the README's configuration table lists every variable of env.example, as infra/config-table.ts writes it", () => {
+  it(`${TABLE_DOC}'s configuration table lists every variable of env.example, as infra/config-table.ts writes it`, () => {
     const example = readFileSync(join(REPO_ROOT, 'env.example'), 'utf8');
-    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-    assert.equal(readme, readmeWithTable(readme, example), 'README.md is out of date: run infra/bin/node --import tsx infra/config-table.ts --write');
-    const listed = new Set([...readme.matchAll(/^\| [^|]+ \| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]));
+    const doc = readFileSync(join(REPO_ROOT, TABLE_DOC), 'utf8');
+    assert.equal(doc, docWithTable(doc, example), `${TABLE_DOC} is out of date: run infra/bin/node --import tsx infra/config-table.ts --write`);
+    const listed = new Set([...doc.matchAll(/^\| [^|]+ \| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]));
     assert.deepEqual(
       CONFIG_VARIABLES.filter((v) => !listed.has(v)),
       [],
