@@ -44,7 +44,8 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
   {
-    files: ['workflows/**/*.ts', 'src/events/**/*.ts'],
+    // Every module the workflow bundle loads (test/unit/workflow-lint.test.ts walks its imports).
+    files: ['workflows/**/*.ts', 'src/events/**/*.ts', 'src/contract/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', workflowForbiddenImports] },
   },
 );

@@ -1,8 +1,10 @@
 /** The lint override that keeps workflow code deterministic really rejects I/O imports. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { it } from 'node:test';
 import { ESLint } from 'eslint';
+import ts from 'typescript';
 import { REPO_ROOT } from '../support/paths';
 
 it('workflow files may not import Node built-ins, AWS, Kafka or config', { timeout: 60_000 }, async () => {
@@ -26,4 +28,43 @@ it('workflow files may not import Node built-ins, AWS, Kafka or config', { timeo
     clean!.messages.filter((m) => m.ruleId === 'no-restricted-imports'),
     [],
   );
+});
+
+/** Relative modules a file loads at run time (type-only imports are erased, so they do not count). */
+function runtimeImports(file: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
+  const specifiers: string[] = [];
+  for (const statement of source.statements) {
+    if (ts.isImportDeclaration(statement) && !statement.importClause?.isTypeOnly) specifiers.push((statement.moduleSpecifier as ts.StringLiteral).text);
+    if (ts.isExportDeclaration(statement) && !statement.isTypeOnly && statement.moduleSpecifier)
+      specifiers.push((statement.moduleSpecifier as ts.StringLiteral).text);
+  }
+  return specifiers
+    .filter((s) => s.startsWith('.'))
+    .map((s) => {
+      const base = resolve(dirname(file), s);
+      const found = [`${base}.ts`, join(base, 'index.ts')].find((candidate) => existsSync(candidate));
+      assert.ok(found, `${file} imports ${s}, which does not resolve to a .ts file`);
+      return found;
+    });
+}
+
+it('every module the workflow bundle loads is under the sandbox lint rule', { timeout: 60_000 }, async () => {
+  const eslint = new ESLint({ cwd: REPO_ROOT });
+  const seen = new Set<string>();
+  const queue = [join(REPO_ROOT, 'workflows', 'index.ts')];
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    queue.push(...runtimeImports(file));
+  }
+  assert.ok(seen.size >= 3, `walked ${[...seen].join(', ')}`);
+  const uncovered: string[] = [];
+  for (const file of seen) {
+    const config = (await eslint.calculateConfigForFile(file)) as { rules?: Record<string, unknown> };
+    const rule = config.rules?.['no-restricted-imports'];
+    if (!Array.isArray(rule) || (rule[0] !== 2 && rule[0] !== 'error')) uncovered.push(relative(REPO_ROOT, file));
+  }
+  assert.deepEqual(uncovered, [], 'workflow code loads these without the sandbox rule: add them to its files in eslint.config.mjs');
 });
