@@ -6,7 +6,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 import type { Producer } from 'kafkajs';
 import { putEventItem, type HotTable } from '../src/aws/hotTable';
-import { archiveKey } from '../src/aws/layout';
+import { archiveKey, pastRetention } from '../src/aws/layout';
 import { serializeEnvelope, type EventEnvelope } from '../src/events/event';
 import { parseEnvelope } from '../src/events/validate';
 import { publishDeadLetter, type DeadLetterRecord } from '../src/kafka/deadLetter';
@@ -24,6 +24,8 @@ export interface ActivityDeps extends HotTable {
    * unset: no announcement (tools and tests that only store).
    */
   storedTopic?: string;
+  /** The clock storeHot checks HOT_RETENTION_DAYS against (tests pass their own). */
+  now?: () => number;
 }
 
 function checked(event: EventEnvelope): EventEnvelope {
@@ -46,6 +48,10 @@ export function createActivities(deps: ActivityDeps) {
       recordAttempt();
       try {
         const event = checked(input);
+        // Older than HOT_RETENTION_DAYS when this attempt runs (late on arrival, or it crossed the
+        // line while queued): an item no reader serves and the sweep deletes, so none is written
+        // and nothing is announced; archiveCold keeps the event.
+        if (pastRetention(event.timestamp, deps.hotRetentionDays ?? 0, (deps.now ?? Date.now)())) return 'past-retention';
         const outcome = await putEventItem(deps, event);
         if (deps.storedTopic !== undefined) await publishStored(deps.producer, deps.storedTopic, event);
         return outcome;

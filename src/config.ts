@@ -492,7 +492,7 @@ export const CONFIG_READERS: Record<ConfigVariable, readonly ConfigReader[]> = {
   GRAPHQL_GRAPHIQL: ['graphql'],
   GRAPHQL_INTROSPECTION: ['graphql'],
   LATEST_INDEX_SHARDS: ['worker', 'graphql'],
-  HOT_RETENTION_DAYS: ['worker', 'graphql', 'tools'],
+  HOT_RETENTION_DAYS: ['producer', 'worker', 'graphql', 'tools'],
   HOT_SWEEP_INTERVAL_MS: ['worker'],
   EVENT_COUNTS: ['worker', 'graphql', 'tools'],
   ARCHIVE_TRANSITION_DAYS: ['tools'],

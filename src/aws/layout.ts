@@ -90,6 +90,17 @@ export function retentionCutoff(retentionDays: number, nowMs: number): string | 
   return retentionDays > 0 ? new Date(nowMs - retentionDays * DAY_MS).toISOString() : undefined;
 }
 
+/**
+ * Whether an event is already older than the hot table keeps: no query, subscription or count
+ * would ever serve it and the sweep would delete it, so it is not written to the hot table at all
+ * (it is archived only). One rule for the producer's answer, storeHot and archive replay; it
+ * matches what the readers serve (timestamp >= the cutoff).
+ */
+export function pastRetention(timestamp: string, retentionDays: number, nowMs: number): boolean {
+  const cutoff = retentionCutoff(retentionDays, nowMs);
+  return cutoff !== undefined && timestamp < cutoff;
+}
+
 /** Epoch seconds at which something timed `ms` expires with `retentionDays` of retention (DynamoDB's TTL); undefined = kept. */
 export function expiresAt(ms: number, retentionDays: number): number | undefined {
   return retentionDays > 0 ? Math.floor((ms + retentionDays * DAY_MS) / 1000) : undefined;

@@ -69,7 +69,8 @@ export interface ProcessEventInput {
   retries: ProcessEventRetries;
 }
 
-export type HotOutcome = 'stored' | 'duplicate';
+/** 'past-retention': older than HOT_RETENTION_DAYS when storeHot ran, so archived only (no item, no announcement). */
+export type HotOutcome = 'stored' | 'duplicate' | 'past-retention';
 export type ColdOutcome = 'archived';
 
 export interface ProcessEventResult {

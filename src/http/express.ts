@@ -69,13 +69,16 @@ export function accessRouter(gate: Gate, routes: readonly DeclaredRoute[], fallb
 
 /**
  * On a route declared with `keyInBody`: checks the key the body carries when the headers carried
- * none. Sends the refusal (401/403, as for a header key) and returns false when refused.
+ * none, and takes a token of that key's rate limit. Sends the refusal (401/403/429, as for a
+ * header key) and returns false when refused.
  */
 export function checkBodyKey(gate: Gate, res: Response, key: unknown, field = 'writeKey'): boolean {
   const pending = res.locals.keyPending as KeyKind | undefined;
   if (pending === undefined) return true;
   const decision = admitBodyKey(gate, pending, key, field);
+  // The key's RateLimit-* headers replace the client address's, taken before the body was read.
+  res.set(decision.headers);
   if (!isRefusal(decision)) return true;
-  res.set(decision.headers).status(decision.status).json(decision.body);
+  res.status(decision.status).json(decision.body);
   return false;
 }

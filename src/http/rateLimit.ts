@@ -3,9 +3,11 @@
  * no valid key is sent) has a bucket of `burst` tokens refilled at `perSecond`. Several
  * instances each keep their own buckets, so the effective limit is N × the configured one.
  *
- * Memory is bounded: buckets live in an insertion-ordered Map used as an LRU. A bucket that has
- * refilled completely is the same as no bucket and is dropped; past `maxClients` the least
- * recently used bucket goes first.
+ * Memory is bounded: buckets live in an insertion-ordered Map, least recently used first. Only a
+ * bucket that has surely refilled (untouched for as long as a refill from empty takes) is dropped,
+ * since it is the same as no bucket; a bucket still in use is never dropped, or a client could
+ * reset its own spent bucket by making others. While `maxClients` buckets are all in use, every
+ * client without one shares a single overflow bucket until some refill.
  */
 
 export interface RateLimitSettings {
@@ -13,7 +15,7 @@ export interface RateLimitSettings {
   perSecond: number;
   /** Bucket size: how many requests a client may send at once. */
   burst: number;
-  /** At most this many buckets are kept (default 50 000, a few MB). */
+  /** At most this many buckets are kept (default 50 000, a few MB); Infinity for a bounded set of clients (keys). */
   maxClients?: number;
 }
 
@@ -46,6 +48,7 @@ export function createRateLimiter(settings: RateLimitSettings, now: () => number
   if (perSecond <= 0) return undefined;
   const maxClients = settings.maxClients ?? 50_000;
   const buckets = new Map<string, Bucket>();
+  const overflow: Bucket = { tokens: burst, updatedMs: now() };
   const refillMsPerToken = 1000 / perSecond;
   const fullAfterMs = burst * refillMsPerToken;
   const policy = `${burst};w=${Math.max(1, Math.ceil(burst / perSecond))}`;
@@ -55,10 +58,13 @@ export function createRateLimiter(settings: RateLimitSettings, now: () => number
     b.updatedMs = at;
   };
 
-  /** Drops buckets at the LRU end that are full again; stops at the first one still in use. */
-  const evictIdle = (at: number) => {
+  /**
+   * Drops buckets at the LRU end that are full again; stops at the first one still in use (the
+   * Map is in order of last use, so every later one was used more recently).
+   */
+  const evictRefilled = (at: number) => {
     for (const [client, b] of buckets) {
-      if (at - b.updatedMs < fullAfterMs && buckets.size <= maxClients) break;
+      if (at - b.updatedMs < fullAfterMs) break;
       buckets.delete(client);
     }
   };
@@ -66,18 +72,21 @@ export function createRateLimiter(settings: RateLimitSettings, now: () => number
   return {
     take(client) {
       const at = now();
-      evictIdle(at);
+      evictRefilled(at);
       let b = buckets.get(client);
       if (b) {
         buckets.delete(client); // re-inserted below: the Map's order is least recently used first
         refill(b, at);
-      } else {
+        buckets.set(client, b);
+      } else if (buckets.size < maxClients) {
         b = { tokens: burst, updatedMs: at };
+        buckets.set(client, b);
+      } else {
+        b = overflow;
+        refill(b, at);
       }
       const allowed = b.tokens >= 1;
       if (allowed) b.tokens -= 1;
-      buckets.set(client, b);
-      if (buckets.size > maxClients) evictIdle(at);
       return {
         allowed,
         limit: burst,

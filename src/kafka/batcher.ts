@@ -202,6 +202,9 @@ export function createBatchingProducer(producer: Pick<Producer, 'send'>, opts: B
     send(messages) {
       const bytes = messages.reduce((n, m) => n + sizeOf(m), 0);
       // Nothing in flight: always admitted, so a request larger than a cap is not refused forever.
+      // This overshoots a cap by one request at most, and the routes bound a request: at most
+      // MAX_BATCH_EVENTS records, and bytes checked on the records as produced (for /v1/batch
+      // after the batch's context is merged into each message), about 2.5 MiB at the defaults.
       if (admittedRecords > 0 && (admittedRecords + messages.length > maxInflightRecords || admittedBytes + bytes > maxInflightBytes)) {
         return Promise.reject(
           new ProducerOverloadedError(

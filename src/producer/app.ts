@@ -4,9 +4,10 @@
  * is JSON; bad input is a 4xx naming each bad field and never reaches Kafka; Kafka not
  * acknowledging in time is a 503 with Retry-After.
  */
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Message } from 'kafkajs';
 import type { Logger } from 'pino';
+import { pastRetention } from '../aws/layout';
 import type { EventEnvelope, EventLimits, FieldError } from '../events/event';
 import { serializeEnvelope } from '../events/event';
 import { parseExact } from '../events/exactJson';
@@ -35,6 +36,11 @@ export interface ProducerAppDeps {
   now?: () => number;
   /** Keys, rate limit and CORS (src/http/access.ts); unset: open, unlimited, no CORS. */
   access?: AccessOptions;
+  /**
+   * HOT_RETENTION_DAYS: an event already older is accepted into the archive only (the hot table
+   * would never serve it), and the answer says so. 0 or unset: every event is served.
+   */
+  hotRetentionDays?: number;
 }
 
 const RETRY_AFTER_SECONDS = 5;
@@ -134,6 +140,17 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     }
   }
 
+  /**
+   * Why an accepted event is archived only, or undefined. The same rule (src/aws/layout.ts) decides
+   * again when storeHot runs, so this answer is what happens unless the event crosses the line while
+   * queued, and then it would have expired from the hot table within that time anyway.
+   */
+  const retentionDays = deps.hotRetentionDays ?? 0;
+  const archiveOnly = (event: EventEnvelope, receivedAtMs: number): string | undefined =>
+    pastRetention(event.timestamp, retentionDays, receivedAtMs)
+      ? `timestamp ${event.timestamp} is older than HOT_RETENTION_DAYS (${retentionDays} days): archived only; no query, subscription or count will show it`
+      : undefined;
+
   /** 503 with Retry-After: the client retries later, with the event_ids it was given. */
   const unavailable = (res: Response, body: Record<string, unknown>): void => {
     res.status(503).set('Retry-After', String(RETRY_AFTER_SECONDS)).json(body);
@@ -141,16 +158,26 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
 
   // At capacity (Kafka slow or gone), a request is refused before its body is read: reading and
   // parsing bodies only to refuse them would fill the heap as fast as clients send. Nothing of
-  // such a request is written and no event_id is assigned; Node discards the unread body.
-  const admit = (req: Request, res: Response, next: NextFunction): void => {
-    const length = Number(req.headers['content-length']);
-    if (!deps.hasRoomFor || deps.hasRoomFor(Number.isFinite(length) ? length : 0)) return next();
-    deps.metrics.inc('requests_unavailable_total');
-    countOverload('refused before reading the body');
-    unavailable(res, { error: 'Producer at capacity while Kafka is slow; nothing was written; retry later' });
-  };
+  // such a request is written and no event_id is assigned; Node discards the unread body. A
+  // compressed or chunked body counts as the most it may become (its route's limit once
+  // decompressed), not as the bytes on the wire: a 1 KB gzip body can be 500 KB of events. What
+  // is sent to Kafka is counted exactly again when it is sent (src/kafka/batcher.ts).
+  const admit =
+    (decodedLimit: number): RequestHandler =>
+    (req, res, next) => {
+      const length = Number(req.headers['content-length']);
+      const encoding = String(req.headers['content-encoding'] ?? '')
+        .trim()
+        .toLowerCase();
+      const plain = encoding === '' || encoding === 'identity';
+      const bytes = plain && req.headers['content-length'] !== undefined && Number.isFinite(length) ? Math.min(length, decodedLimit) : decodedLimit;
+      if (!deps.hasRoomFor || deps.hasRoomFor(bytes)) return next();
+      deps.metrics.inc('requests_unavailable_total');
+      countOverload('refused before reading the body');
+      unavailable(res, { error: 'Producer at capacity while Kafka is slow; nothing was written; retry later' });
+    };
 
-  app.post('/events', admit, body, async (req, res) => {
+  app.post('/events', admit(deps.limits.maxEventBytes), body, async (req, res) => {
     const receivedAtMs = now();
     const input = jsonBody(req);
     const size = Buffer.isBuffer(req.body) ? req.body.length : 0;
@@ -167,10 +194,15 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     }
     const published = await publish([result.value]);
     if (published.error) return unavailable(res, { error: published.error, event_id: result.value.event_id });
-    res.status(202).json({ event_id: result.value.event_id, status: 'accepted', message: 'Event accepted for processing' });
+    const late = archiveOnly(result.value, receivedAtMs);
+    res.status(202).json({
+      event_id: result.value.event_id,
+      status: 'accepted',
+      ...(late ? { stored: 'archive', message: late } : { message: 'Event accepted for processing' }),
+    });
   });
 
-  app.post('/events/batch', admit, body, async (req, res) => {
+  app.post('/events/batch', admit(deps.limits.maxBatchBytes), body, async (req, res) => {
     const receivedAtMs = now();
     const input = jsonBody(req);
     if (!isJsonObject(input)) throw new HttpError(422, 'Invalid batch', [{ field: 'body', message: `expected {"events": [...]}, got ${describeType(input)}` }]);
@@ -192,8 +224,10 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     if (batchErrors.length > 0 || !Array.isArray(events)) throw new HttpError(422, 'Invalid batch', batchErrors);
 
     // 'unavailable': valid, given an event_id, but not acknowledged by Kafka (see the 503 below).
-    const results: ({ index: number; status: 'accepted' | 'unavailable'; event_id: string } | { index: number; status: 'rejected'; errors: FieldError[] })[] =
-      [];
+    const results: (
+      | { index: number; status: 'accepted' | 'unavailable'; event_id: string; stored?: 'archive'; message?: string }
+      | { index: number; status: 'rejected'; errors: FieldError[] }
+    )[] = [];
     const accepted: EventEnvelope[] = [];
     events.forEach((item: unknown, index) => {
       const r = validateEventRequest(item, {
@@ -206,7 +240,8 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
       });
       if (r.ok) {
         accepted.push(r.value);
-        results.push({ index, status: 'accepted', event_id: r.value.event_id });
+        const late = archiveOnly(r.value, receivedAtMs);
+        results.push({ index, status: 'accepted', event_id: r.value.event_id, ...(late ? { stored: 'archive' as const, message: late } : {}) });
       } else {
         results.push({ index, status: 'rejected', errors: r.errors });
       }
@@ -231,6 +266,7 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
       admit,
       publish,
       limits: deps.limits,
+      archiveOnly: (event) => archiveOnly(event, Date.parse(event.received_at)),
       newEventId: deps.newEventId,
       now,
       metrics: deps.metrics,

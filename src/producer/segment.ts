@@ -5,7 +5,8 @@
  * meets exactly the rules of POST /events (storable values, timestamps, sizes); only the field
  * names in the errors are translated back to Segment's.
  *
- *   messageId                 → event_id (a UUID as it is, anything else → UUIDv5 in SEGMENT_NAMESPACE)
+ *   messageId                 → event_id (a UUID as it is, anything else → UUIDv5 in SEGMENT_NAMESPACE;
+ *                               none, with a timestamp → UUIDv5 of the content and batch position)
  *   track: event, else type   → event_type (track names sanitised to [A-Za-z0-9_.:-], 128 max)
  *   userId, else anonymousId  → user_id
  *   timestamp (+ sentAt)      → timestamp, corrected for the client's clock like /events/batch sent_at
@@ -26,8 +27,18 @@ export type SegmentType = (typeof SEGMENT_TYPES)[number];
  */
 export const SEGMENT_NAMESPACE = '9c538bc5-5d65-42f8-aae9-7a0c3c9d00e5';
 
+/**
+ * The namespace of event_ids derived from a message's content when it has no messageId (see
+ * contentEventId). Never change it, for the same reason as SEGMENT_NAMESPACE.
+ */
+export const SEGMENT_CONTENT_NAMESPACE = 'a4f0d1e2-3b5c-4d6e-8f70-91a2b3c4d5e6';
+
 /** Segment's limit for one /v1/batch request, measured after decompression. */
 export const SEGMENT_MAX_BATCH_BYTES = 500 * 1024;
+
+/** A batch's own fields that are merged into each of its messages. */
+export const BATCH_DEFAULT_FIELDS = ['context', 'integrations'] as const;
+export type BatchDefaults = { [K in (typeof BATCH_DEFAULT_FIELDS)[number]]?: JsonObject };
 
 /**
  * The envelope repeats a few message fields outside the payload (event_type up to 128 bytes,
@@ -87,7 +98,9 @@ export interface SegmentMessageContext {
   /** Prefix of field names in errors, such as `batch[3].`. */
   fieldPrefix?: string;
   /** A batch's own `context` and `integrations`: merged under each message's (the message's keys win). */
-  defaults?: { context?: JsonObject; integrations?: JsonObject };
+  defaults?: BatchDefaults;
+  /** The message's index in its batch (0 for a single-message route): part of a content-derived id. */
+  position?: number;
 }
 
 /** An ID as Segment SDKs send it: a string, or a number some SDKs pass through. */
@@ -101,6 +114,52 @@ function idValue(value: unknown): string | undefined {
 
 const absent = (value: unknown): boolean => value === undefined || value === null;
 
+/**
+ * The message as it is stored: the batch's `context` and `integrations` merged under its own
+ * (its keys win), without the writeKey. Sizes are checked on this, so a batch-level field cannot
+ * make a message larger than the limit it was checked against.
+ */
+export function mergedMessage(message: JsonObject, defaults: BatchDefaults | undefined): JsonObject {
+  const merged: JsonObject = { ...message, writeKey: undefined };
+  for (const field of BATCH_DEFAULT_FIELDS) {
+    const shared = defaults?.[field];
+    const own = message[field];
+    // A message's own non-object value is an error reported by the mapping; it is kept as sent here.
+    if (shared && (absent(own) || isJsonObject(own))) merged[field] = { ...shared, ...((own as JsonObject | null | undefined) ?? {}) };
+  }
+  return merged;
+}
+
+/** Bytes of the message as stored (mergedMessage), as Segment counts a message: its JSON. */
+export function storedMessageBytes(message: JsonObject, defaults: BatchDefaults | undefined): number {
+  return utf8Length(JSON.stringify(mergedMessage(message, defaults)));
+}
+
+/** JSON with every object's keys in sorted order, so the same content always gives the same text. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (isJsonObject(value)) {
+    const keys = Object.keys(value)
+      .filter((k) => value[k] !== undefined)
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/**
+ * The event_id of a message without a messageId but with a timestamp: a UUIDv5 of its type, its
+ * position in the batch and its content as stored (batch context and integrations merged), so an
+ * SDK's resend of the same batch after a 503 or a lost answer maps every message to the id it had
+ * the first time, while two identical messages in one batch stay apart by their position.
+ * `sentAt` is left out: SDKs stamp it anew on every attempt. Without a timestamp the event's time
+ * is when it arrives, which differs on every attempt, so such a message gets a new id (UUIDv7).
+ */
+export function contentEventId(message: JsonObject, type: SegmentType, position: number, defaults: BatchDefaults | undefined): string {
+  const content = { ...mergedMessage(message, defaults), sentAt: undefined, type };
+  return uuidv5(`${position}\n${canonicalJson(content)}`, SEGMENT_CONTENT_NAMESPACE);
+}
+
 /** Turns one Segment message into an envelope, or lists every bad field under Segment's names. */
 export function mapSegmentMessage(message: unknown, ctx: SegmentMessageContext): Validated<EventEnvelope> {
   const prefix = ctx.fieldPrefix ?? '';
@@ -109,8 +168,9 @@ export function mapSegmentMessage(message: unknown, ctx: SegmentMessageContext):
   const errors: FieldError[] = [];
   const err = (field: string, text: string) => errors.push({ field: `${prefix}${field}`, message: text });
 
-  // The limit applies to the message as Segment counts it (its JSON); the key is not part of it.
-  const size = utf8Length(JSON.stringify({ ...message, writeKey: undefined }));
+  // The limit applies to the message as Segment counts it (its JSON), with what the batch merges
+  // into it; the key is not part of it.
+  const size = storedMessageBytes(message, ctx.defaults);
   if (size > ctx.limits.maxEventBytes) errors.push({ field: whole, message: `message is ${size} bytes; the limit is ${ctx.limits.maxEventBytes}` });
 
   const type = ctx.type ?? message.type;
@@ -155,6 +215,8 @@ export function mapSegmentMessage(message: unknown, ctx: SegmentMessageContext):
     if (typeof message.messageId !== 'string' || message.messageId === '')
       err('messageId', `expected a non-empty string, got ${describeType(message.messageId)}`);
     else eventId = eventIdForMessageId(message.messageId);
+  } else if (!absent(message.timestamp)) {
+    eventId = contentEventId(message, type as SegmentType, ctx.position ?? 0, ctx.defaults);
   }
 
   let clockSkewMs = ctx.batchClockSkewMs;
@@ -177,11 +239,8 @@ export function mapSegmentMessage(message: unknown, ctx: SegmentMessageContext):
   // Segment's names: the timestamp as the client sent it, and when it sent the message.
   if (clockSkewMs !== undefined && !absent(message.timestamp)) payload.originalTimestamp = message.timestamp;
   copy('sentAt');
-  for (const field of OBJECT_FIELDS) copy(field);
-  for (const field of ['context', 'integrations'] as const) {
-    const shared = ctx.defaults?.[field];
-    if (shared) payload[field] = { ...shared, ...((message[field] as JsonObject | null | undefined) ?? {}) };
-  }
+  const stored = mergedMessage(message, ctx.defaults);
+  for (const field of OBJECT_FIELDS) if (!absent(stored[field])) payload[field] = stored[field];
   // Fields this mapping does not know are kept, not dropped; the writeKey is a credential and is never stored.
   const extra = Object.fromEntries(Object.entries(message).filter(([k, v]) => !KNOWN_FIELDS.has(k) && v !== undefined));
   if (Object.keys(extra).length > 0) payload.extra = extra;

@@ -14,15 +14,17 @@ import type { Gate } from '../http/access';
 import { BodyError, readBody } from '../http/body';
 import { checkBodyKey, type DeclaredRoute } from '../http/express';
 import type { ProducerMetrics } from './metrics';
-import { mapSegmentMessage, SEGMENT_MAX_BATCH_BYTES, SEGMENT_TYPES } from './segment';
+import { BATCH_DEFAULT_FIELDS, mapSegmentMessage, SEGMENT_MAX_BATCH_BYTES, SEGMENT_TYPES, storedMessageBytes, type BatchDefaults } from './segment';
 
 export interface SegmentRouteDeps {
   gate: Gate;
-  /** Admission control before the body is read (the producer's in-flight caps). */
-  admit: RequestHandler;
+  /** Admission control before the body is read (the producer's in-flight caps), for a body of at most this many bytes decompressed. */
+  admit: (decodedLimit: number) => RequestHandler;
   /** Sends to Kafka; says per event whether it was acknowledged, and why not. */
   publish: (events: EventEnvelope[]) => Promise<{ acknowledged: boolean[]; error?: string }>;
-  limits: EventLimits & { maxBatchBytes: number };
+  limits: EventLimits & { maxBatchEvents: number; maxBatchBytes: number };
+  /** Why an accepted event goes to the archive only (older than HOT_RETENTION_DAYS), or undefined. */
+  archiveOnly: (event: EventEnvelope) => string | undefined;
   newEventId: () => string;
   now: () => number;
   metrics: ProducerMetrics;
@@ -93,6 +95,42 @@ async function readJson(req: Request, res: Response, limit: number, gate: Gate):
   return checkBodyKey(gate, res, body.writeKey) ? body : undefined;
 }
 
+/**
+ * Batch-level fields are merged into every message, so they multiply: a 28 KiB `context` over
+ * 16 000 one-line messages is a 1 KB gzip body that would store 480 MB. Limits are therefore
+ * checked on the messages as stored: each within the message limit, and all together within the
+ * batch limit. A batch whose own fields break either is refused whole (400 naming the field), since
+ * it is not any one message's fault, and an SDK reports a 400 where it would drop a message
+ * rejected inside a 200 without a word.
+ */
+function mergeProblems(batch: readonly unknown[], defaults: BatchDefaults, maxMessageBytes: number, maxBatchBytes: number): FieldError[] {
+  const present = BATCH_DEFAULT_FIELDS.filter((f) => defaults[f] !== undefined);
+  let total = 0;
+  let pushedOver: number | undefined;
+  let pushedOverBytes = 0;
+  batch.forEach((message, index) => {
+    if (!isJsonObject(message)) return;
+    const stored = storedMessageBytes(message, defaults);
+    total += stored;
+    if (pushedOver === undefined && stored > maxMessageBytes && present.length > 0 && storedMessageBytes(message, undefined) <= maxMessageBytes) {
+      pushedOver = index;
+      pushedOverBytes = stored;
+    }
+  });
+  const named = present.length > 0 ? present : ['batch'];
+  if (pushedOver !== undefined) {
+    return named.map((field) => ({
+      field,
+      message: `merged into each message, it makes batch[${pushedOver}] ${pushedOverBytes} bytes; the limit per message is ${maxMessageBytes}`,
+    }));
+  }
+  if (total > maxBatchBytes) {
+    const how = present.length > 0 ? `merged into each of the ${batch.length} messages, the batch is` : 'the messages are';
+    return named.map((field) => ({ field, message: `${how} ${total} bytes as stored; at most ${maxBatchBytes}` }));
+  }
+  return [];
+}
+
 export function segmentRouter(deps: SegmentRouteDeps): express.Router {
   const router = express.Router();
   const { limits, metrics } = deps;
@@ -112,7 +150,7 @@ export function segmentRouter(deps: SegmentRouteDeps): express.Router {
   }
 
   for (const type of SEGMENT_TYPES) {
-    router.post(pathsOf(type), deps.admit, async (req, res) => {
+    router.post(pathsOf(type), deps.admit(limits.maxEventBytes), async (req, res) => {
       const receivedAtMs = deps.now();
       const body = await readJson(req, res, limits.maxEventBytes, deps.gate);
       if (!body) return;
@@ -121,11 +159,12 @@ export function segmentRouter(deps: SegmentRouteDeps): express.Router {
         metrics.inc('events_rejected_total');
         return fail(res, 400, `Invalid ${type} message`, result.errors);
       }
-      await deliver(res, [result.value]);
+      const archiveOnly = deps.archiveOnly(result.value);
+      await deliver(res, [result.value], archiveOnly ? { stored: 'archive', message: archiveOnly } : {});
     });
   }
 
-  router.post(pathsOf('batch'), deps.admit, async (req, res) => {
+  router.post(pathsOf('batch'), deps.admit(segmentBatchLimit(limits)), async (req, res) => {
     const receivedAtMs = deps.now();
     const body = await readJson(req, res, segmentBatchLimit(limits), deps.gate);
     if (!body) return;
@@ -134,33 +173,43 @@ export function segmentRouter(deps: SegmentRouteDeps): express.Router {
     if (!Array.isArray(batch))
       errors.push({ field: 'batch', message: batch === undefined ? 'required: an array of messages' : `expected an array, got ${describeType(batch)}` });
     else if (batch.length === 0) errors.push({ field: 'batch', message: 'expected at least one message' });
+    else if (batch.length > limits.maxBatchEvents)
+      errors.push({ field: 'batch', message: `at most ${limits.maxBatchEvents} messages per batch, got ${batch.length}` });
     let batchClockSkewMs: number | undefined;
     if (body.sentAt !== undefined && body.sentAt !== null) {
       const sentAt = parseTimestamp(body.sentAt);
       if (typeof sentAt === 'string') errors.push({ field: 'sentAt', message: sentAt });
       else batchClockSkewMs = receivedAtMs - sentAt; // timestamp' = received_at - (sentAt - timestamp)
     }
-    const defaults: { context?: JsonObject; integrations?: JsonObject } = {};
-    for (const field of ['context', 'integrations'] as const) {
+    const defaults: BatchDefaults = {};
+    for (const field of BATCH_DEFAULT_FIELDS) {
       const v = body[field];
       if (isJsonObject(v)) defaults[field] = v;
       else if (v !== undefined && v !== null) errors.push({ field, message: `expected a JSON object, got ${describeType(v)}` });
     }
+    if (errors.length === 0 && Array.isArray(batch)) errors.push(...mergeProblems(batch, defaults, limits.maxEventBytes, segmentBatchLimit(limits)));
     if (errors.length > 0 || !Array.isArray(batch)) return fail(res, 400, 'Invalid batch', errors);
 
     // One bad message does not sink the others (an SDK drops a batch answered 400): the valid ones
     // are stored and the answer lists what was rejected.
     const accepted: EventEnvelope[] = [];
     const rejected: FieldError[] = [];
+    const archiveOnly: FieldError[] = [];
     batch.forEach((message: unknown, index) => {
-      const r = mapSegmentMessage(message, { receivedAtMs, limits, newEventId: deps.newEventId, batchClockSkewMs, fieldPrefix: `batch[${index}].`, defaults });
-      if (r.ok) accepted.push(r.value);
-      else rejected.push(...r.errors);
+      const fieldPrefix = `batch[${index}].`;
+      const r = mapSegmentMessage(message, { receivedAtMs, limits, newEventId: deps.newEventId, batchClockSkewMs, fieldPrefix, defaults, position: index });
+      if (!r.ok) return void rejected.push(...r.errors);
+      accepted.push(r.value);
+      const why = deps.archiveOnly(r.value);
+      if (why) archiveOnly.push({ field: `${fieldPrefix}timestamp`, message: why });
     });
     const rejectedCount = batch.length - accepted.length;
     metrics.inc('events_rejected_total', rejectedCount);
     if (accepted.length === 0) return fail(res, 400, 'No valid message in the batch', rejected);
-    await deliver(res, accepted, rejectedCount > 0 ? { accepted: accepted.length, rejected: rejectedCount, errors: rejected } : {});
+    await deliver(res, accepted, {
+      ...(rejectedCount > 0 ? { accepted: accepted.length, rejected: rejectedCount, errors: rejected } : {}),
+      ...(archiveOnly.length > 0 ? { archiveOnly } : {}),
+    });
   });
 
   return router;

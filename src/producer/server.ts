@@ -52,6 +52,7 @@ export async function startProducer(config: Config): Promise<Running> {
         new Promise<boolean>((resolve) => setTimeout(() => resolve(false), READY_TIMEOUT_MS).unref()),
       ]),
     limits: config.limits,
+    hotRetentionDays: config.retention.hotDays,
     newEventId: uuidv7,
     metrics,
     logger,

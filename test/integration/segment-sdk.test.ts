@@ -2,7 +2,8 @@
  * Segment's own Node SDK (@segment/analytics-node from npm), pointed at the producer with its
  * `host` option, against the real platform processes: what it sends comes out of GraphQL with the
  * right types, users and payloads, and a batch the SDK sends again after a network error (the
- * first delivery was written, its answer lost) is stored once per messageId.
+ * first delivery was written, its answer lost) is stored once per messageId; and, for messages
+ * without a messageId, a batch the SDK sends again after a 503 is stored once per message.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -10,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { Analytics } from '@segment/analytics-node';
+import { Analytics, type HTTPClient } from '@segment/analytics-node';
 import { readTopicToEnd } from '../../src/kafka/readToEnd';
 import { eventIdForMessageId } from '../../src/producer/segment';
 import { graphql } from '../support/clients';
@@ -221,5 +222,66 @@ describe('Segment SDK against the platform', { timeout: 300_000 }, () => {
     const ns = events.map((e) => (e.payload.properties as { n: number }).n).sort();
     assert.deepEqual(ns, [0, 1, 2, 3, 4]);
     for (const e of events) assert.equal(e.eventId, eventIdForMessageId(String(e.payload.messageId)));
+  });
+
+  it('without messageIds, the batch the SDK resends after a 503 is stored once per message, identical messages apart', async () => {
+    const userId = `user-${randomUUID()}`;
+    // The SDK's own batching and retries, on a transport that sends its batches without the
+    // messageIds (as clients without them do) and hands the SDK a 503 for the first delivery,
+    // which the producer wrote: what a 503 after a partly written batch leaves behind, at its worst.
+    const deliveries: { status: number; sentAt: string }[] = [];
+    const transport: HTTPClient = {
+      async makeRequest(req) {
+        const body = JSON.parse(req.body) as { batch: Record<string, unknown>[]; sentAt: string };
+        for (const m of body.batch) delete m.messageId;
+        const res = await fetch(req.url, { method: 'POST', headers: req.headers, body: JSON.stringify(body) });
+        deliveries.push({ status: res.status, sentAt: body.sentAt });
+        await res.text();
+        if (deliveries.length === 1) return { status: 503, statusText: 'Service Unavailable', headers: { 'retry-after': '1' } };
+        return { status: res.status, statusText: res.statusText, headers: Object.fromEntries(res.headers) };
+      },
+    };
+    const count = 4;
+    const analytics = new Analytics({ writeKey: WRITE_KEY, host: p.producerUrl, flushAt: count + 1, flushInterval: 60_000, httpClient: transport });
+    const errors: unknown[] = [];
+    analytics.on('error', (e) => errors.push(e));
+    const at = new Date(Date.now() - 60_000);
+    for (let i = 0; i < count; i++) analytics.track({ userId, event: 'Item Viewed', properties: { n: i }, timestamp: at });
+    // The same message twice: two events, which the content-derived ids keep apart by position.
+    analytics.track({ userId, event: 'Item Viewed', properties: { n: 0 }, timestamp: at });
+    await analytics.closeAndFlush({ timeout: 60_000 });
+    assert.deepEqual(errors, [], 'delivered in the end');
+    assert.equal(deliveries.length, 2, 'the first delivery and the resend');
+    assert.deepEqual(
+      deliveries.map((d) => d.status),
+      [200, 200],
+      'both reached the producer and were written',
+    );
+    assert.notEqual(deliveries[0]!.sentAt, deliveries[1]!.sentAt, 'the SDK stamps sentAt anew on the resend');
+
+    // Both deliveries are on Kafka with the same event_ids.
+    const ids: string[] = [];
+    await readTopicToEnd(p.kafka, p.config.kafka.topic, (m) => {
+      if (String(m.key) === userId) ids.push((JSON.parse(String(m.value)) as { event_id: string }).event_id);
+    });
+    assert.equal(ids.length, 2 * (count + 1));
+    assert.deepEqual(ids.slice(0, count + 1), ids.slice(count + 1), 'the resend maps every message to the id of its first delivery');
+    const distinct = [...new Set(ids)];
+    assert.equal(distinct.length, count + 1, 'identical messages at two positions are two events');
+    for (const id of distinct) {
+      await waitFor(`workflow ${id} to complete`, async () => (await p.temporal.workflow.getHandle(id).describe()).status.name === 'COMPLETED', {
+        timeoutMs: 60_000,
+      });
+    }
+    const events = await waitFor(
+      'the events in GraphQL',
+      async () => {
+        const found = await eventsOf(p, userId);
+        return found.length >= count + 1 && found;
+      },
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(events.length, count + 1, `one item per message: ${events.length}`);
+    assert.deepEqual(events.map((e) => (e.payload.properties as { n: number }).n).sort(), [0, 0, 1, 2, 3]);
   });
 });

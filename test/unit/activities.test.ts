@@ -148,6 +148,28 @@ describe('storeHot', () => {
     assert.equal(err.nonRetryable, false);
   });
 
+  it('writes no item and announces nothing for an event already older than HOT_RETENTION_DAYS, judged when it runs', async () => {
+    const now = Date.UTC(2026, 11, 3, 12, 0, 0);
+    const day = 86_400_000;
+    const { deps: d, dynamo, sent } = deps({ hotRetentionDays: 30, storedTopic: 'events.stored', now: () => now });
+    // Late on arrival (a mobile queue flushed after weeks offline), and one that crossed the line
+    // while it waited: the same rule at storeHot time.
+    for (const timestamp of ['2025-01-01T00:00:00.000Z', new Date(now - 30 * day - 1).toISOString()]) {
+      const event = makeEnvelope({ timestamp, received_at: new Date(now - 31 * day).toISOString() });
+      assert.equal(await new MockActivityEnvironment().run(createActivities(d).storeHot, event), 'past-retention', timestamp);
+    }
+    assert.equal(dynamo.calls.length, 0, 'no item written');
+    assert.deepEqual(sent, [], 'nothing announced to subscribers or the counter');
+    // At the line itself it is still served, so it is stored.
+    assert.equal(
+      await new MockActivityEnvironment().run(createActivities(d).storeHot, makeEnvelope({ timestamp: new Date(now - 30 * day).toISOString() })),
+      'stored',
+    );
+    // Without retention, any age is stored.
+    const { deps: kept } = deps({ now: () => now });
+    assert.equal(await new MockActivityEnvironment().run(createActivities(kept).storeHot, makeEnvelope({ timestamp: '2025-01-01T00:00:00.000Z' })), 'stored');
+  });
+
   it('refuses an invalid event without retrying and without touching the table', async () => {
     const { deps: d, dynamo } = deps();
     const bad = makeEnvelope({ event_id: 'not-a-uuid' });

@@ -5,6 +5,7 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { Server } from 'node:http';
 import type { Message } from 'kafkajs';
 import { pino } from 'pino';
@@ -91,6 +92,7 @@ before(async () => {
     metrics: new ProducerMetrics(),
     logger: pino({ level: 'silent' }),
     now: () => NOW,
+    hotRetentionDays: 30,
   });
   server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
@@ -300,6 +302,59 @@ void describe('POST /events', () => {
     room = true;
     assert.equal((await post('/events', SEED_CURL_BODY)).status, 202, 'room again: accepted');
   });
+
+  void it('admission counts a compressed or chunked body as the most it may become, not its bytes on the wire', async () => {
+    const batch = JSON.stringify({ events: Array.from({ length: 400 }, () => JSON.parse(SEED_CURL_BODY) as unknown) });
+    const routes: [string, string, number, string[]][] = [
+      ['/events', SEED_CURL_BODY, LIMITS.maxEventBytes, ['/events']],
+      ['/events/batch', batch, LIMITS.maxBatchBytes, ['/events/batch']],
+      ['/v1/batch', JSON.stringify({ batch: [{ type: 'page', userId: 'u' }] }), 500 * 1024, ['/v1/batch', '/v1/b']],
+      ['/v1/track', JSON.stringify({ event: 'x', userId: 'u' }), LIMITS.maxEventBytes, ['/v1/track', '/v1/t', '/v1/page', '/v1/identify']],
+    ];
+    for (const [, body, limit, paths] of routes)
+      for (const path of paths)
+        for (const [encoding, data] of [
+          ['gzip', gzipSync(body)],
+          ['deflate', deflateSync(body)],
+          ['br', brotliCompressSync(body)],
+        ] as const) {
+          roomAsked.length = 0;
+          room = false;
+          const res = await http(path, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': encoding }, body: data });
+          assert.equal(res.status, 503, `${path} ${encoding}`);
+          assert.deepEqual(roomAsked, [limit], `${path} ${encoding}: counted as ${limit} bytes, not the ${data.length} sent`);
+        }
+    // A chunked body has no Content-Length to go by.
+    roomAsked.length = 0;
+    const chunked = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(SEED_CURL_BODY));
+        c.close();
+      },
+    });
+    const res = await http('/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: chunked, duplex: 'half' } as RequestInit);
+    assert.equal(res.status, 503);
+    assert.deepEqual(roomAsked, [LIMITS.maxEventBytes]);
+  });
+
+  void it('an event older than HOT_RETENTION_DAYS: 202 accepted, saying it goes to the archive only', async () => {
+    const { status, json } = await post('/events', { event_type: 'late', user_id: 'u', timestamp: '2025-01-01T00:00:00Z' });
+    assert.equal(status, 202);
+    const body = json as { status: string; stored?: string; message: string; event_id: string };
+    assert.equal(body.status, 'accepted');
+    assert.equal(body.stored, 'archive');
+    assert.match(body.message, /timestamp 2025-01-01T00:00:00.000Z is older than HOT_RETENTION_DAYS \(30 days\): archived only/);
+    assert.equal(published.length, 1, 'written to Kafka: the archive keeps it');
+    // Just inside the retention, and without a timestamp: served as usual.
+    for (const event of [
+      { event_type: 'ok', user_id: 'u', timestamp: new Date(NOW - 30 * 86_400_000 + 1_000).toISOString() },
+      { event_type: 'ok', user_id: 'u' },
+    ]) {
+      const fresh = (await post('/events', event)).json as { stored?: string; message: string };
+      assert.equal(fresh.stored, undefined);
+      assert.equal(fresh.message, 'Event accepted for processing');
+    }
+  });
 });
 
 void describe('POST /events/batch', () => {
@@ -395,6 +450,30 @@ void describe('POST /events/batch', () => {
       assert.equal(published.length, 0);
     });
   }
+
+  void it('per item: an event older than HOT_RETENTION_DAYS is accepted with stored "archive", the others as usual', async () => {
+    const { status, json } = await post('/events/batch', {
+      events: [
+        { event_type: 'late', user_id: 'u', timestamp: '2025-01-01T00:00:00Z' },
+        { event_type: 'fresh', user_id: 'u' },
+        // Late only once sent_at's correction is applied (the client clock is a year ahead).
+        { event_type: 'late', user_id: 'u', timestamp: '2027-09-01T00:00:00Z' },
+      ],
+      sent_at: '2027-11-25T12:00:00Z',
+    });
+    assert.equal(status, 202, JSON.stringify(json));
+    const results = (json as { results: { status: string; stored?: string; message?: string }[] }).results;
+    assert.deepEqual(
+      results.map((r) => [r.status, r.stored]),
+      [
+        ['accepted', 'archive'],
+        ['accepted', undefined],
+        ['accepted', 'archive'],
+      ],
+    );
+    assert.match(String(results[0]!.message), /older than HOT_RETENTION_DAYS/);
+    assert.equal(published[0]?.length, 3);
+  });
 
   void it('sent_at corrects a client clock that is 1 hour ahead', async () => {
     const hour = 3_600_000;

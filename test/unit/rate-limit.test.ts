@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config';
-import { clientAddress } from '../../src/http/access';
+import { clientAddress, normalizeAddress } from '../../src/http/access';
 import { createRateLimiter } from '../../src/http/rateLimit';
 import { EVENT, graphqlApp, LIMITS, raw, READ_KEY, startProducer, WRITE_KEY, WRITE_KEY_2, type ProducerUnderTest } from './http-fixtures';
 
@@ -50,6 +50,92 @@ describe('token bucket', () => {
     limiter.take('fresh');
     assert.equal(limiter.size(), 1);
   });
+
+  it('a spent bucket is never dropped to make room: 50 000 other clients do not refill it', () => {
+    let now = 0;
+    const limiter = createRateLimiter({ perSecond: 1, burst: 2 }, () => now)!;
+    assert.deepEqual(
+      [1, 2, 3].map(() => limiter.take('key:a').allowed),
+      [true, true, false],
+    );
+    for (let i = 0; i < 50_000; i++) {
+      now += 0.01; // all within the 2 s a refill from empty takes
+      limiter.take(`ip:2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::/64`);
+    }
+    assert.equal(limiter.take('key:a').allowed, false, 'still spent');
+  });
+
+  it('while the table is full of buckets in use, newcomers share one overflow bucket; refilled buckets make room again', () => {
+    let now = 0;
+    const limiter = createRateLimiter({ perSecond: 1, burst: 2, maxClients: 3 }, () => now)!;
+    for (const c of ['a', 'b', 'c']) limiter.take(c);
+    assert.equal(limiter.size(), 3);
+    assert.deepEqual(
+      ['d', 'e', 'f'].map((c) => limiter.take(c).allowed),
+      [true, true, false],
+      'd, e and f share one bucket of 2',
+    );
+    assert.equal(limiter.size(), 3, 'no bucket dropped, none added');
+    assert.equal(limiter.take('a').allowed, true, 'a keeps its own bucket');
+    now = 2_500; // b and c refilled (a was used at 0 too, and refilled as well)
+    assert.equal(limiter.take('g').allowed, true);
+    assert.ok(limiter.size() <= 3);
+    assert.deepEqual(
+      [1, 2, 3].map(() => limiter.take('g').allowed),
+      [true, false, false],
+      'g has a bucket of its own now',
+    );
+  });
+});
+
+describe('client addresses: one client, one bucket, however its address is written', () => {
+  it('normalises IPv4-mapped, ports, brackets, zones and IPv6 /64s', () => {
+    const cases: [string, string][] = [
+      ['203.0.113.7', '203.0.113.7'],
+      ['::ffff:203.0.113.7', '203.0.113.7'],
+      ['::FFFF:cb00:7107', '203.0.113.7'],
+      ['203.0.113.7:51000', '203.0.113.7'],
+      ['[::ffff:203.0.113.7]:443', '203.0.113.7'],
+      [' "203.0.113.7" ', '203.0.113.7'],
+      ['2001:db8:0:1::1', '2001:db8:0:1::/64'],
+      ['2001:0db8:0000:0001:ffff:ffff:ffff:ffff', '2001:db8:0:1::/64'],
+      ['2001:DB8:0:1:a:b:c:d', '2001:db8:0:1::/64'],
+      ['[2001:db8:0:1::2]:8080', '2001:db8:0:1::/64'],
+      ['[2001:db8:0:1::2]', '2001:db8:0:1::/64'],
+      ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+      ['[fe80::2%25en0]:80', 'fe80:0:0:0::/64'],
+      ['::1', '0:0:0:0::/64'],
+      ['2001:db8::1.2.3.4', '2001:db8:0:0::/64'],
+      ['unknown', 'unknown'],
+      ['x'.repeat(500), 'x'.repeat(64)],
+    ];
+    for (const [given, expected] of cases) assert.equal(normalizeAddress(given), expected, given);
+    assert.notEqual(normalizeAddress('2001:db8:0:1::1'), normalizeAddress('2001:db8:0:2::1'), 'another /64 is another client');
+  });
+
+  it('the socket address and the X-Forwarded-For entry are normalised alike', () => {
+    assert.equal(clientAddress('::ffff:10.0.0.5', undefined, 0), '10.0.0.5');
+    assert.equal(clientAddress('10.0.0.5', 'spoofed, 203.0.113.7:51000', 1), '203.0.113.7');
+    assert.equal(clientAddress('10.0.0.5', '1.1.1.1, [2001:db8:0:1::9]:443, 10.0.0.4', 2), '2001:db8:0:1::/64');
+    assert.equal(clientAddress('10.0.0.5', ['::ffff:203.0.113.7', '10.0.0.4'], 2), '203.0.113.7');
+  });
+
+  it('behind a balancer: every spelling of one client, and every address of one /64, share its bucket', async () => {
+    const p = await startProducer({ rateLimit: { perSecond: 0.001, burst: 1 }, trustedProxyHops: 1 });
+    try {
+      const from = (xff: string) => raw(p.base, 'POST', '/events', { ...JSON_TYPE, 'x-forwarded-for': xff }, EVENT);
+      for (const [first, ...others] of [
+        ['203.0.113.7', '::ffff:203.0.113.7', '203.0.113.7:51000', '[::ffff:203.0.113.7]:443'],
+        ['2001:db8:0:1::1', '2001:db8:0:1::2', '[2001:db8:0:1:ffff::3]:443', '2001:db8:0:1::4%eth0'],
+      ] as const) {
+        assert.equal((await from(first)).status, 202, first);
+        for (const other of others) assert.equal((await from(other)).status, 429, `${other} is ${first}`);
+      }
+      assert.equal((await from('2001:db8:0:2::1')).status, 202, 'the next /64 is another client');
+    } finally {
+      await p.close();
+    }
+  });
 });
 
 describe('producer rate limit', () => {
@@ -78,6 +164,41 @@ describe('producer rate limit', () => {
     assert.equal(typeof (JSON.parse(refused.body) as { error: unknown }).error, 'string');
     assert.equal(p.published.length, 3, 'a refused request publishes nothing');
     assert.equal((await post({ 'x-api-key': WRITE_KEY_2 })).status, 202);
+  });
+
+  it('a writeKey in the body is limited per key like one in the headers, from any address', async () => {
+    const limited = await startProducer({ writeKeys: [WRITE_KEY], rateLimit: { perSecond: 0.001, burst: 3 }, trustedProxyHops: 1 });
+    try {
+      const statuses: number[] = [];
+      const track = JSON.stringify({ event: 'x', userId: 'u', writeKey: WRITE_KEY });
+      const batch = JSON.stringify({ batch: [{ type: 'page', userId: 'u' }], writeKey: WRITE_KEY });
+      // Each request from another address, so only the key's bucket can run out.
+      const requests: [string, string][] = [
+        ['/v1/track', track],
+        ['/v1/batch', batch],
+        ['/v1/t', track],
+        ['/v1/b', batch],
+      ];
+      for (const [i, [path, body]] of requests.entries())
+        statuses.push((await raw(limited.base, 'POST', path, { ...JSON_TYPE, 'x-forwarded-for': `198.51.100.${i}` }, body)).status);
+      assert.deepEqual(statuses, [200, 200, 200, 429]);
+      const refused = await raw(limited.base, 'POST', '/v1/track', { ...JSON_TYPE, 'x-forwarded-for': '198.51.100.9' }, track);
+      assert.equal(refused.status, 429);
+      assert.ok(Number(refused.headers['retry-after']) >= 1);
+      assert.equal(refused.headers['ratelimit-limit'], '3');
+      assert.deepEqual(
+        (JSON.parse(refused.body) as { errors: { field: string }[] }).errors.map((e) => e.field),
+        ['writeKey'],
+      );
+      // The same bucket as the key in a header.
+      assert.equal(
+        (await raw(limited.base, 'POST', '/events', { ...JSON_TYPE, 'x-api-key': WRITE_KEY, 'x-forwarded-for': '198.51.100.10' }, EVENT)).status,
+        429,
+      );
+      assert.equal(limited.published.length, 3, 'a refused request publishes nothing');
+    } finally {
+      await limited.close();
+    }
   });
 
   it('without a valid key the client address is limited, so made-up keys buy no fresh bucket', async () => {

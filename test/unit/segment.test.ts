@@ -16,9 +16,17 @@ import { EVENT_TYPE_PATTERN } from '../../src/events/validate';
 import { BodyError, readBody } from '../../src/http/body';
 import type { AccessOptions } from '../../src/http/access';
 import { KafkaUnavailableError } from '../../src/kafka/batcher';
-import { createProducerApp } from '../../src/producer/app';
+import { createProducerApp, type ProducerAppDeps } from '../../src/producer/app';
 import { ProducerMetrics } from '../../src/producer/metrics';
-import { eventIdForMessageId, eventTypeForTrack, mapSegmentMessage, SEGMENT_NAMESPACE, type SegmentMessageContext } from '../../src/producer/segment';
+import {
+  contentEventId,
+  eventIdForMessageId,
+  eventTypeForTrack,
+  mapSegmentMessage,
+  SEGMENT_CONTENT_NAMESPACE,
+  SEGMENT_NAMESPACE,
+  type SegmentMessageContext,
+} from '../../src/producer/segment';
 import { basic, LIMITS, READ_KEY, WRITE_KEY } from './http-fixtures';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -221,14 +229,20 @@ describe('Segment mapping', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-type Mode = 'ack' | 'kafka-down';
+/** 'partial': Kafka acknowledges the first half of a request's records and not the rest (a 503). */
+type Mode = 'ack' | 'kafka-down' | 'partial';
 let mode: Mode = 'ack';
 let published: Message[] = [];
 
-async function startApp(access?: AccessOptions): Promise<{ base: string; server: Server; close: () => Promise<void> }> {
+async function startApp(access?: AccessOptions, more: Partial<ProducerAppDeps> = {}): Promise<{ base: string; server: Server; close: () => Promise<void> }> {
   const app = createProducerApp({
     publish: async (m) => {
       if (mode === 'kafka-down') throw new KafkaUnavailableError('down');
+      if (mode === 'partial') {
+        const half = Math.ceil(m.length / 2);
+        published.push(...m.slice(0, half));
+        throw new KafkaUnavailableError('partly written', { acknowledged: m.map((_, i) => i < half) });
+      }
       published.push(...m);
     },
     isReady: async () => true,
@@ -238,6 +252,7 @@ async function startApp(access?: AccessOptions): Promise<{ base: string; server:
     logger: pino({ level: 'silent' }),
     now: () => NOW,
     access,
+    ...more,
   });
   const server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -596,5 +611,172 @@ describe("Segment's Node SDK (@segment/analytics-node) against the routes", () =
     assert.equal(byType.get('page')!.payload.name, 'Pricing');
     assert.equal((byType.get('group')!.payload.context as { library: { name: string } }).library.name, '@segment/analytics-node');
     for (const e of envelopes()) assert.equal(e.event_id, eventIdForMessageId(String(e.payload.messageId)));
+  });
+});
+
+describe('Segment batches: batch-level fields, resends and late events', () => {
+  let app: Awaited<ReturnType<typeof startApp>>;
+  before(async () => (app = await startApp(undefined, { hotRetentionDays: 30 })));
+  after(() => app.close());
+  beforeEach(() => {
+    mode = 'ack';
+    published = [];
+  });
+  const encodings: [string, (body: string) => Buffer | string][] = [
+    ['identity', (b) => b],
+    ['gzip', (b) => gzipSync(b)],
+    ['deflate', (b) => deflateSync(b)],
+    ['br', (b) => brotliCompressSync(b)],
+  ];
+  const post = (path: string, body: string, encoding: string, encode: (b: string) => Buffer | string) =>
+    send(app.base, path, encode(body), encoding === 'identity' ? {} : { 'content-encoding': encoding });
+
+  it('a 1 KB gzip batch of 16 664 messages under a 28 KiB context is refused: at most 500 messages, as on /events/batch', async () => {
+    const body = JSON.stringify({ context: { big: 'x'.repeat(28 * 1024) }, batch: Array.from({ length: 16_664 }, () => ({ type: 'page', userId: 'u' })) });
+    assert.ok(gzipSync(body).length < 2_000 && Buffer.byteLength(body) < 500 * 1024, 'within the body limits, as in the report');
+    for (const path of ['/v1/batch', '/v1/b'])
+      for (const [encoding, encode] of encodings) {
+        const r = await post(path, body, encoding, encode);
+        assert.equal(r.status, 400, `${path} ${encoding}: ${JSON.stringify(r.json)}`);
+        assert.deepEqual(errorFields(r.json), ['batch']);
+        assert.match(JSON.stringify(r.json.errors), /at most 500 messages per batch, got 16664/);
+      }
+    assert.equal(published.length, 0, 'nothing reached Kafka');
+  });
+
+  it('batch-level context or integrations are counted in every message they are merged into: a batch that becomes over 500 KiB is refused naming the field', async () => {
+    for (const field of ['context', 'integrations']) {
+      const body = JSON.stringify({ [field]: { big: 'x'.repeat(28 * 1024) }, batch: Array.from({ length: 500 }, () => ({ type: 'page', userId: 'u' })) });
+      for (const [encoding, encode] of encodings) {
+        const r = await post('/v1/batch', body, encoding, encode);
+        assert.equal(r.status, 400, `${field} ${encoding}: ${JSON.stringify(r.json)}`);
+        assert.deepEqual(errorFields(r.json), [field]);
+        assert.match(JSON.stringify(r.json.errors), /merged into each of the 500 messages, the batch is \d+ bytes as stored; at most 512000/);
+      }
+    }
+    assert.equal(published.length, 0);
+  });
+
+  it('a message that fits on its own but not with the batch context merged in refuses the whole batch (400), instead of dropping it inside a 200', async () => {
+    const near = { type: 'track', event: 'x', userId: 'u', timestamp: '2026-11-25T11:00:00Z', properties: { s: 'y'.repeat(32_000) } };
+    const body = JSON.stringify({ context: { library: { name: 'x'.repeat(2_000) } }, batch: [{ type: 'page', userId: 'u' }, near] });
+    for (const [encoding, encode] of encodings) {
+      const r = await post('/v1/batch', body, encoding, encode);
+      assert.equal(r.status, 400, `${encoding}: ${JSON.stringify(r.json)}`);
+      assert.equal(r.json.success, false);
+      assert.deepEqual(errorFields(r.json), ['context']);
+      assert.match(JSON.stringify(r.json.errors), /makes batch\[1\] \d+ bytes; the limit per message is 32768/);
+    }
+    // Without the context, the same message is stored.
+    assert.equal((await send(app.base, '/v1/batch', JSON.stringify({ batch: [near] }))).status, 200);
+    assert.equal(published.length, 1);
+  });
+
+  it('what an accepted batch puts on Kafka stays within the batch limit plus each envelope, whatever its context', async () => {
+    // The most a context can add while the batch stays within 500 KiB as stored.
+    const batch = Array.from({ length: 500 }, (_, i) => ({ type: 'track', event: 'e', userId: `u${i}`, timestamp: '2026-11-25T11:00:00Z' }));
+    const context = { pad: 'c'.repeat(900) };
+    for (const [encoding, encode] of encodings) {
+      published = [];
+      const r = await post('/v1/batch', JSON.stringify({ context, batch }), encoding, encode);
+      assert.equal(r.status, 200, `${encoding}: ${JSON.stringify(r.json)}`);
+      const bytes = published.reduce((n, m) => n + Buffer.byteLength(String(m.value)) + Buffer.byteLength(String(m.key)), 0);
+      assert.equal(published.length, 500);
+      assert.ok(bytes < 500 * 1024 + 500 * 4096, `${bytes} bytes on Kafka`);
+    }
+  });
+
+  it('without messageIds, the SDK resend of a batch after a partial 503 maps every message to the id it had: each is written once', async () => {
+    // Two identical messages in one batch stay two events; sentAt is new on every attempt.
+    const batch = [
+      { type: 'track', event: 'Viewed', userId: 'u1', timestamp: '2026-11-25T11:00:00Z', properties: { n: 1 } },
+      { type: 'track', event: 'Viewed', userId: 'u1', timestamp: '2026-11-25T11:00:00Z', properties: { n: 1 } },
+      { type: 'identify', userId: 'u1', timestamp: '2026-11-25T11:00:01Z', traits: { plan: 'pro' } },
+      { type: 'page', userId: 'u1', timestamp: '2026-11-25T11:00:02Z', name: 'Home', sentAt: '2026-11-25T11:59:00Z' },
+    ];
+    const attempt = (sentAt: string, messageSentAt: string) =>
+      JSON.stringify({ batch: batch.map((m) => ('sentAt' in m ? { ...m, sentAt: messageSentAt } : m)), sentAt, context: { library: { name: 'raw' } } });
+    for (const [encoding, encode] of encodings) {
+      published = [];
+      mode = 'partial';
+      const first = await post('/v1/batch', attempt('2026-11-25T11:59:58Z', '2026-11-25T11:59:58Z'), encoding, encode);
+      assert.equal(first.status, 503, JSON.stringify(first.json));
+      assert.deepEqual({ accepted: first.json.accepted, unavailable: first.json.unavailable }, { accepted: 2, unavailable: 2 });
+      mode = 'ack';
+      const resend = await post('/v1/batch', attempt('2026-11-25T11:59:59Z', '2026-11-25T11:59:59Z'), encoding, encode);
+      assert.equal(resend.status, 200);
+      const ids = envelopes().map((e) => e.event_id);
+      assert.equal(ids.length, 6, 'two written by the first attempt, four by the resend');
+      assert.deepEqual(ids.slice(0, 2), ids.slice(2, 4), 'the resend carries the ids of the first attempt');
+      assert.equal(new Set(ids).size, 4, `${encoding}: four events, each with one id`);
+      assert.ok(!ids.includes(V7), 'no new ids');
+    }
+  });
+
+  it('the content-derived id: fixed namespace, same for the same content and position, different for anything else', () => {
+    assert.equal(SEGMENT_CONTENT_NAMESPACE, 'a4f0d1e2-3b5c-4d6e-8f70-91a2b3c4d5e6');
+    const m = { type: 'track', event: 'x', userId: 'u', timestamp: '2026-11-25T11:00:00Z', properties: { a: 1, b: 2 } };
+    const id = contentEventId(m, 'track', 0, undefined);
+    assert.match(id, UUID_V5);
+    assert.equal(mapped(m).event_id, id, 'a single-message route is position 0');
+    assert.equal(contentEventId({ ...m, properties: { b: 2, a: 1 } }, 'track', 0, undefined), id, 'key order does not matter');
+    assert.equal(contentEventId({ ...m, sentAt: '2026-11-25T11:00:05Z', writeKey: 'k' }, 'track', 0, undefined), id, 'sentAt and writeKey do not count');
+    for (const other of [
+      contentEventId(m, 'track', 1, undefined),
+      contentEventId(m, 'page', 0, undefined),
+      contentEventId({ ...m, timestamp: '2026-11-25T11:00:00.001Z' }, 'track', 0, undefined),
+      contentEventId({ ...m, properties: { a: 1, b: 3 } }, 'track', 0, undefined),
+      contentEventId(m, 'track', 0, { context: { ip: '1.1.1.1' } }),
+    ])
+      assert.notEqual(other, id);
+    // Without a timestamp the event's time is its arrival, new on every attempt: a new id.
+    assert.equal(mapped({ type: 'track', event: 'x', userId: 'u' }).event_id, V7);
+    // A messageId decides when there is one.
+    assert.equal(mapped({ ...m, messageId: 'm-1' }).event_id, eventIdForMessageId('m-1'));
+  });
+
+  it('the same on a single-message route: a /v1/track resent after a 503 keeps its id', async () => {
+    const body = JSON.stringify({ event: 'Paid', userId: 'u1', timestamp: '2026-11-25T11:00:00Z' });
+    mode = 'kafka-down';
+    assert.equal((await send(app.base, '/v1/track', body)).status, 503);
+    mode = 'ack';
+    assert.equal((await send(app.base, '/v1/track', body)).status, 200);
+    assert.equal((await send(app.base, '/v1/t', body)).status, 200);
+    const ids = new Set(envelopes().map((e) => e.event_id));
+    assert.equal(ids.size, 1);
+    assert.ok(!ids.has(V7), 'derived from the message, not a new id');
+  });
+
+  it('an event older than HOT_RETENTION_DAYS: 200 as Segment answers, saying it is archived only, on every route', async () => {
+    const late = { userId: 'u1', timestamp: '2025-01-01T00:00:00Z' };
+    const single = await send(app.base, '/v1/track', JSON.stringify({ ...late, event: 'Late' }));
+    assert.equal(single.status, 200);
+    assert.equal(single.json.success, true);
+    assert.equal(single.json.stored, 'archive');
+    assert.match(String(single.json.message), /older than HOT_RETENTION_DAYS \(30 days\): archived only/);
+    for (const path of ['/v1/identify', '/v1/page', '/v1/screen', '/v1/i', '/v1/p', '/v1/s'])
+      assert.equal((await send(app.base, path, JSON.stringify(late))).json.stored, 'archive', path);
+    const fresh = await send(app.base, '/v1/track', JSON.stringify({ userId: 'u1', event: 'Fresh', timestamp: '2026-11-25T11:00:00Z' }));
+    assert.deepEqual(fresh.json, { success: true });
+
+    const batch = await send(
+      app.base,
+      '/v1/batch',
+      JSON.stringify({
+        batch: [
+          { type: 'track', event: 'Fresh', userId: 'u1', timestamp: '2026-11-25T11:00:00Z' },
+          { type: 'track', event: 'Late', ...late },
+          { type: 'track', userId: 'u1' },
+        ],
+      }),
+    );
+    assert.equal(batch.status, 200, JSON.stringify(batch.json));
+    assert.deepEqual(
+      (batch.json.archiveOnly as { field: string }[]).map((a) => a.field),
+      ['batch[1].timestamp'],
+    );
+    assert.deepEqual(errorFields(batch.json), ['batch[2].event']);
+    // Written to Kafka all the same: the archive keeps it.
+    assert.ok(envelopes().some((e) => e.timestamp === '2025-01-01T00:00:00.000Z'));
   });
 });
