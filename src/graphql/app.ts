@@ -304,7 +304,7 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
         return { storage };
       },
       subscription: {
-        // The connection's principal, decided from its connection_init by admitSubscriber; a
+        // The connection's principal, decided from its connection_init (subscriptionAccess.ts); a
         // connection without one was refused there and is closed.
         context: (socket) => {
           const live = subscribers.connectionOf(socket);
