@@ -244,6 +244,11 @@ const envSchema = z.object({
   // and events waiting for one slow subscriber before it is cut off.
   GRAPHQL_MAX_SUBSCRIPTIONS_PER_KEY: int(1, 100_000).default(10),
   GRAPHQL_SUBSCRIPTION_QUEUE: int(1, 100_000).default(200),
+  // WebSockets at /graphql: how long one may stay open before its connection_init (then closed
+  // with 4408), and how many may be open at once per read key (per client address before init or
+  // without keys).
+  GRAPHQL_CONNECTION_INIT_TIMEOUT_MS: int(100, 60_000).default(3_000),
+  GRAPHQL_MAX_CONNECTIONS_PER_KEY: int(1, 100_000).default(20),
   // Unset: on, except with ENVIRONMENT=production.
   GRAPHQL_GRAPHIQL: bool.optional(),
   GRAPHQL_INTROSPECTION: bool.optional(),
@@ -366,6 +371,8 @@ function shape(env: z.infer<typeof envSchema>, temporal: TemporalConnectionSetti
       maxStorageCalls: env.GRAPHQL_MAX_STORAGE_CALLS,
       maxSubscriptionsPerKey: env.GRAPHQL_MAX_SUBSCRIPTIONS_PER_KEY,
       subscriptionQueue: env.GRAPHQL_SUBSCRIPTION_QUEUE,
+      connectionInitTimeoutMs: env.GRAPHQL_CONNECTION_INIT_TIMEOUT_MS,
+      maxConnectionsPerKey: env.GRAPHQL_MAX_CONNECTIONS_PER_KEY,
       graphiql: env.GRAPHQL_GRAPHIQL ?? env.ENVIRONMENT !== 'production',
       introspection: env.GRAPHQL_INTROSPECTION ?? env.ENVIRONMENT !== 'production',
     },
@@ -489,6 +496,8 @@ export const CONFIG_READERS: Record<ConfigVariable, readonly ConfigReader[]> = {
   GRAPHQL_MAX_STORAGE_CALLS: ['graphql'],
   GRAPHQL_MAX_SUBSCRIPTIONS_PER_KEY: ['graphql'],
   GRAPHQL_SUBSCRIPTION_QUEUE: ['graphql'],
+  GRAPHQL_CONNECTION_INIT_TIMEOUT_MS: ['graphql'],
+  GRAPHQL_MAX_CONNECTIONS_PER_KEY: ['graphql'],
   GRAPHQL_GRAPHIQL: ['graphql'],
   GRAPHQL_INTROSPECTION: ['graphql'],
   LATEST_INDEX_SHARDS: ['worker', 'graphql'],

@@ -6,7 +6,19 @@
  */
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { getOperationAST, GraphQLScalarType, Kind, NoSchemaIntrospectionCustomRule, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  GraphQLScalarType,
+  Kind,
+  Location,
+  NoSchemaIntrospectionCustomRule,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLSchema,
+} from 'graphql';
 import mercurius, { type MercuriusContext } from 'mercurius';
 import type { Logger } from 'pino';
 import { createGate, type AccessOptions } from '../http/access';
@@ -23,14 +35,14 @@ import { registerGraphiql } from './graphiql';
 import { GraphqlMetrics, INVALID_OPERATION, operationLabel } from './metrics';
 import { createLiveFeed, TooManySubscriptions, type LiveFeed } from './liveFeed';
 import { SCHEMA } from './schema';
-import { admitSubscriber, SLOW_SUBSCRIBER_CLOSE_CODE, type LiveConnection } from './subscriptionAccess';
+import { createSubscriberGate, SLOW_SUBSCRIBER_CLOSE_CODE, SUBPROTOCOL, type LiveConnection } from './subscriptionAccess';
 
 export interface GraphqlAppDeps {
   reader: EventReader;
   /** eventCounts (src/counts/reader.ts); unset: counting is off (EVENT_COUNTS=false) and eventCounts says so. */
   counts?: CountsReader;
-  /** Argument limits, and the cost limits of src/graphql/cost.ts (defaults: GRAPHQL_LIMIT_DEFAULTS). */
-  limits: { defaultLimit: number; maxLimit: number } & Partial<CostLimits> & { maxStorageCalls?: number };
+  /** Argument limits, the cost limits of src/graphql/cost.ts and the WebSocket limits (defaults: GRAPHQL_LIMIT_DEFAULTS). */
+  limits: { defaultLimit: number; maxLimit: number } & Partial<CostLimits> & Partial<SocketLimits> & { maxStorageCalls?: number };
   /** Partitions latestEvents reads per page (LATEST_INDEX_SHARDS), for the cost estimate; default 4. */
   shards?: number;
   /** Serve GraphiQL at /graphiql (default true; GRAPHQL_GRAPHIQL). */
@@ -51,8 +63,39 @@ export interface GraphqlAppDeps {
   live?: { feed: LiveFeed; ready?: () => boolean };
 }
 
+export interface SocketLimits {
+  /** GRAPHQL_CONNECTION_INIT_TIMEOUT_MS */
+  connectionInitTimeoutMs: number;
+  /** GRAPHQL_MAX_CONNECTIONS_PER_KEY */
+  maxConnectionsPerKey: number;
+}
+
 /** The defaults of config.ts, for callers (tests) that give only the argument limits. */
-export const GRAPHQL_LIMIT_DEFAULTS = { maxCost: 100_000, maxAliases: 30, maxFields: 500, maxDepth: 20, maxStorageCalls: 200 } as const;
+export const GRAPHQL_LIMIT_DEFAULTS = {
+  maxCost: 100_000,
+  maxAliases: 30,
+  maxFields: 500,
+  maxDepth: 20,
+  maxStorageCalls: 200,
+  connectionInitTimeoutMs: 3_000,
+  maxConnectionsPerKey: 20,
+} as const;
+
+/**
+ * Mercurius takes a query that does not parse as GraphQL for a JSON-encoded syntax tree, which
+ * then skips the parser's checks (and, malformed, fails inside the server). Only parsed text,
+ * whose nodes carry their Location, is run; anything else gets the parser's own error.
+ */
+function requireParsedText(document: DocumentNode | null, source: unknown): void {
+  if (document?.loc instanceof Location) return;
+  let message = 'query: expected GraphQL source text';
+  try {
+    if (typeof source === 'string') parse(source);
+  } catch (err) {
+    if (err instanceof GraphQLError) message = err.message;
+  }
+  throw new mercurius.ErrorWithProps(message, { code: 'GRAPHQL_PARSE_FAILED' }, 400);
+}
 
 declare module 'mercurius' {
   interface MercuriusContext {
@@ -171,7 +214,10 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
           const live = ctx.live;
           if (!live) throw new mercurius.ErrorWithProps('subscriptions need a WebSocket connection (graphql-ws protocol) to /graphql', { code: 'BAD_REQUEST' });
           try {
-            return feed.subscribe(live.principal, filter, (err) => live.socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, err.message));
+            const subscription = feed.subscribe(live.principal, filter, (err) => live.socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, err.message));
+            // Mercurius passes the subscribe message's id in the context.
+            live.started((ctx as { id?: unknown }).id, () => subscription.close());
+            return subscription;
           } catch (err) {
             if (err instanceof TooManySubscriptions) throw new mercurius.ErrorWithProps(err.message, { code: 'TOO_MANY_SUBSCRIPTIONS', limit: err.max });
             throw err;
@@ -194,19 +240,52 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
       if (query?.query === undefined && /\btext\/html\b/.test(request.headers.accept ?? '')) return reply.redirect('/graphiql', 302);
     });
   }
-  // Ours rather than Mercurius's, so connection_init can be seen before Mercurius acknowledges it;
-  // and before the guard, whose refusal of an upgrade must find the request marked as one (the
+  const subscribers = createSubscriberGate(
+    gate,
+    {
+      initTimeoutMs: limits.connectionInitTimeoutMs,
+      maxConnections: limits.maxConnectionsPerKey,
+      corsOrigins: deps.access?.corsOrigins ?? [],
+    },
+    deps.logger,
+  );
+  // Ours rather than Mercurius's, so every frame can be seen before Mercurius acts on it; and
+  // before the guard, whose refusal of an upgrade must find the request marked as one (the
   // plugin then destroys the socket after the 401 instead of leaving it open).
-  void app.register(fastifyWebsocket, { options: { maxPayload: 1_048_576 } });
-  void app.after(() => admitSubscriber(app.websocketServer, gate, deps.logger));
+  const socketOptions = {
+    // Subscribe documents and connectionParams are small; a frame is read whole before it is
+    // looked at, so this bounds what a socket costs per message.
+    maxPayload: 65_536,
+    // The first subprotocol offered would be taken otherwise; the upgrade hook below has
+    // already refused a request that does not offer this one.
+    handleProtocols: (offered: Set<string>) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    // A closed socket whose peer never answers the close frame is dropped after this, not ws's 30 s
+    // (an option of ws 8.19+, not yet in @types/ws).
+    closeTimeout: 5_000,
+  };
+  void app.register(fastifyWebsocket, { options: socketOptions });
+  void app.after(() => subscribers.watch(app.websocketServer));
   guardFastify(app, gate, {
     publicRoutes: ['/', '/health', '/graphiql', '/graphiql/assets/:file'],
     needed: 'read',
     // A browser cannot set headers on a WebSocket: an upgrade without a key is let through (rate
-    // limited) and its key checked in connection_init (admitSubscriber). One with a key in its
-    // headers is checked here, like any request.
+    // limited) and its key checked in connection_init (src/graphql/subscriptionAccess.ts). Only
+    // a real one: a GET that the WebSocket plugin took over (`request.ws`, set from Node's upgrade
+    // event, never from header text), which only a WebSocket handshake answers. Any other request
+    // to /graphql, whatever its Upgrade or Connection headers, needs its key here.
     keyCheckedLater: (request) =>
-      request.routeOptions.url === '/graphql' && /^websocket$/i.test(request.headers.upgrade ?? '') && !hasKeyHeader(request.headers),
+      request.ws &&
+      request.method === 'GET' &&
+      request.routeOptions.url === '/graphql' &&
+      /^websocket$/i.test(request.headers.upgrade ?? '') &&
+      !hasKeyHeader(request.headers),
+  });
+  // After the key check: an upgrade's route, Origin, subprotocol and its address's connections.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.ws) return;
+    const route = request.method === 'GET' ? request.routeOptions.url : undefined;
+    const refused = subscribers.upgrade(request.raw, route, gate.clientAddress(request.socket.remoteAddress, request.headers));
+    if (refused) return reply.code(refused.status).send(refused.body);
   });
 
   void app
@@ -225,10 +304,10 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
         return { storage };
       },
       subscription: {
-        // The connection's principal, decided from its connection_init by admitSubscriber; a
+        // The connection's principal, decided from its connection_init (subscriptionAccess.ts); a
         // connection without one was refused there and is closed.
         context: (socket) => {
-          const live = admitSubscriber.connectionOf(socket);
+          const live = subscribers.connectionOf(socket);
           if (!live) throw new Error('connection refused in connection_init');
           return { live };
         },
@@ -238,7 +317,11 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
     .after(() => {
       // Before GraphQL validation (quadratic in fields): the document's shape. Runs once per query
       // text (Mercurius caches what passed).
-      app.graphql.addHook('preValidation', async (_schema, document) => checkShape(document, limits));
+      app.graphql.addHook('preValidation', async (_schema, document, context) => {
+        const request = context.reply.request;
+        requireParsedText(document, ((request.body ?? request.query) as { query?: unknown } | undefined)?.query);
+        checkShape(document, limits);
+      });
       // Before execution, with this request's variables: the estimated cost.
       app.graphql.addHook('preExecution', async (schema, document, context, variables) => {
         const body = (context.reply.request.body ?? context.reply.request.query) as { operationName?: string } | undefined;

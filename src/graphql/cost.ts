@@ -8,7 +8,9 @@
  * 1. Shape, on the parsed document before GraphQL validation (which is itself quadratic in the
  *    number of fields): fields after fragment expansion (GRAPHQL_MAX_FIELDS), aliases
  *    (GRAPHQL_MAX_ALIASES) and depth (GRAPHQL_MAX_DEPTH, set high enough for introspection).
- * 2. Cost, on the operation that runs, with its variables (GRAPHQL_MAX_COST):
+ * 2. Cost, on the operation that runs, with its arguments as its resolvers will get them:
+ *    variables coerced as execution coerces them, their defaults and the arguments' defaults
+ *    included (GRAPHQL_MAX_COST):
  *    - every field value resolved costs 1, times how many times it is resolved: fields under a
  *      list count once per element (`limit` for the event lists, the schema's largest list of
  *      that kind for introspection lists, such as the number of types);
@@ -28,14 +30,17 @@
  * sent (1 per field, no storage read), so any reasonable selection passes and aliases or
  * oversized documents are refused as for queries.
  *
- * The figures are upper bounds, computed from the document alone. The reader also counts its
+ * The figures are upper bounds, computed from the document and its variables: fields under
+ * @skip or @include count as if they ran. The reader also counts its
  * DynamoDB calls per request (GRAPHQL_MAX_STORAGE_CALLS), the last guard for what the estimate
  * cannot see (1 MB pages of large events).
  */
 import {
+  getArgumentValues,
   getNamedType,
   getNullableType,
   getOperationAST,
+  getVariableValues,
   isInputObjectType,
   isInterfaceType,
   isListType,
@@ -44,9 +49,6 @@ import {
   SchemaMetaFieldDef,
   TypeMetaFieldDef,
   TypeNameMetaFieldDef,
-  valueFromAST,
-  valueFromASTUntyped,
-  GraphQLInt,
   isEnumType,
   type DocumentNode,
   type FieldNode,
@@ -152,39 +154,45 @@ export function createCostEstimator(schema: GraphQLSchema, lists: ListArguments)
   const listSizes = introspectionListSizes(schema);
   const largestList = Math.max(...listSizes.values());
 
-  const limitOf = (field: FieldNode, variables: Record<string, unknown>): number => {
-    const arg = field.arguments?.find((a) => a.name.value === 'limit');
-    const value = arg ? (valueFromAST(arg.value, GraphQLInt, variables) as number | null | undefined) : undefined;
-    // A bad limit is refused by the resolver; the estimate only needs a bound.
+  /** A field's arguments as its resolver gets them; undefined when execution would refuse them. */
+  const argumentsOf = (def: GraphQLField<unknown, unknown> | undefined, field: FieldNode, variables: Record<string, unknown>) => {
+    if (!def) return undefined;
+    try {
+      return getArgumentValues(def, field, variables);
+    } catch {
+      return undefined;
+    }
+  };
+
+  /** Unknown arguments count as the largest limit. A bad limit is refused by the resolver; the estimate only needs a bound. */
+  const limitOf = (args: Record<string, unknown> | undefined): number => {
+    if (!args) return lists.maxLimit;
+    const value = args.limit;
     return typeof value === 'number' && value >= 1 ? Math.min(value, lists.maxLimit) : lists.defaultLimit;
   };
 
   /** Buckets eventCounts answers with these arguments; the most it may when they are not valid (the resolver refuses those). */
-  const bucketsOf = (field: FieldNode, variables: Record<string, unknown>): number => {
-    const arg = (name: string) => {
-      const node = field.arguments?.find((a) => a.name.value === name);
-      return node ? valueFromASTUntyped(node.value, variables) : undefined;
-    };
-    const interval = arg('interval') ?? 'HOUR';
-    const from = parseInstant(arg('from'));
-    const to = parseInstant(arg('to'));
+  const bucketsOf = (args: Record<string, unknown> | undefined): number => {
+    const interval = args?.interval ?? 'HOUR';
+    const from = parseInstant(args?.from);
+    const to = parseInstant(args?.to);
     if (from === undefined || to === undefined || !(INTERVALS as readonly unknown[]).includes(interval)) return MAX_COUNT_BUCKETS;
     return Math.min(Math.max(1, bucketCount(from, to, interval as Interval)), MAX_COUNT_BUCKETS);
   };
 
   /** Events read from storage by one resolution of a root field, and its list multiplier. */
-  const storageOf = (field: FieldNode, variables: Record<string, unknown>): { reads: number; perElement: number } => {
+  const storageOf = (field: FieldNode, args: Record<string, unknown> | undefined): { reads: number; perElement: number } => {
     switch (field.name.value) {
       case 'latestEvents':
-        return { reads: limitOf(field, variables) * lists.shards, perElement: limitOf(field, variables) };
+        return { reads: limitOf(args) * lists.shards, perElement: limitOf(args) };
       case 'eventsByType':
       case 'eventsByUser':
-        return { reads: limitOf(field, variables), perElement: limitOf(field, variables) };
+        return { reads: limitOf(args), perElement: limitOf(args) };
       case 'event':
         return { reads: 1, perElement: 1 };
       case 'eventCounts':
         // One Query per call; each bucket is an element of the answer.
-        return { reads: 1, perElement: bucketsOf(field, variables) };
+        return { reads: 1, perElement: bucketsOf(args) };
       default:
         return { reads: 0, perElement: 1 };
     }
@@ -204,7 +212,11 @@ export function createCostEstimator(schema: GraphQLSchema, lists: ListArguments)
     const root = operation && schema.getRootType(operation.operation);
     if (!operation || !root) return 0; // GraphQL reports the missing operation
     const fragments: Fragments = fragmentsOf(document);
-    const vars = variables ?? {};
+    // As execution coerces them: defaults filled in, strings to enums and so on. Variables it
+    // refuses make it run nothing, so there is nothing to estimate.
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
+    if (coerced.errors) return 0;
+    const vars = coerced.coerced;
     let cost = 0;
     const add = (amount: number) => {
       cost += amount;
@@ -221,7 +233,7 @@ export function createCostEstimator(schema: GraphQLSchema, lists: ListArguments)
       for (const selection of set.selections) {
         if (selection.kind === Kind.FIELD) {
           const def = fieldDef(parent, selection.name.value);
-          const { reads, perElement } = parent === root ? storageOf(selection, vars) : { reads: 0, perElement: 1 };
+          const { reads, perElement } = parent === root ? storageOf(selection, argumentsOf(def, selection, vars)) : { reads: 0, perElement: 1 };
           add(times * (1 + reads * READ_COST));
           if (!def || !selection.selectionSet) continue;
           const isList = isListType(getNullableType(def.type));
