@@ -4,7 +4,7 @@
  * is JSON; bad input is a 4xx naming each bad field and never reaches Kafka; Kafka not
  * acknowledging in time is a 503 with Retry-After.
  */
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Message } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EventEnvelope, EventLimits, FieldError } from '../events/event';
@@ -12,6 +12,7 @@ import { serializeEnvelope } from '../events/event';
 import { parseExact } from '../events/exactJson';
 import { describeType, isJsonObject, parseTimestamp, utf8Length, validateEventRequest } from '../events/validate';
 import { createGate, type AccessOptions } from '../http/access';
+import { BodyError, discardBody, readBody } from '../http/body';
 import { accessRouter } from '../http/express';
 import { KafkaUnavailableError, ProducerOverloadedError } from '../kafka/batcher';
 import { expressHttpMetrics } from '../metrics/http';
@@ -80,8 +81,23 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     ),
   );
 
-  // Bodies are read as bytes and parsed here, so every failure gets our JSON error shape.
-  const body = express.raw({ type: () => true, limit: deps.limits.maxBatchBytes });
+  // Bodies are read as bytes (decompressed, at most `limit` bytes, the rest thrown away: see
+  // readBody) and parsed here, so every failure gets our JSON error shape.
+  const body =
+    (limit: number): RequestHandler =>
+    (req, _res, next) => {
+      readBody(req, limit).then(
+        (raw) => {
+          req.body = raw;
+          next();
+        },
+        (err: unknown) => {
+          if (!(err instanceof BodyError)) return next(err);
+          if (err.status === 413) deps.metrics.inc('events_rejected_total');
+          next(new HttpError(err.status, err.message, [{ field: err.field, message: err.status === 413 ? `at most ${limit} bytes` : err.message }]));
+        },
+      );
+    };
   const jsonBody = (req: Request): unknown => {
     const type = req.headers['content-type'] ?? '';
     if (!/^application\/(.+\+)?json\b/i.test(type)) {
@@ -141,25 +157,20 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
 
   // At capacity (Kafka slow or gone), a request is refused before its body is read: reading and
   // parsing bodies only to refuse them would fill the heap as fast as clients send. Nothing of
-  // such a request is written and no event_id is assigned; Node discards the unread body.
+  // such a request is written and no event_id is assigned; its body is thrown away unread.
   const admit = (req: Request, res: Response, next: NextFunction): void => {
     const length = Number(req.headers['content-length']);
     if (!deps.hasRoomFor || deps.hasRoomFor(Number.isFinite(length) ? length : 0)) return next();
     deps.metrics.inc('requests_unavailable_total');
     countOverload('refused before reading the body');
+    discardBody(req);
     unavailable(res, { error: 'Producer at capacity while Kafka is slow; nothing was written; retry later' });
   };
 
-  app.post('/events', admit, body, async (req, res) => {
+  app.post('/events', admit, body(deps.limits.maxEventBytes), async (req, res) => {
     const receivedAtMs = now();
     const input = jsonBody(req);
     const size = Buffer.isBuffer(req.body) ? req.body.length : 0;
-    if (size > deps.limits.maxEventBytes) {
-      deps.metrics.inc('events_rejected_total');
-      throw new HttpError(413, `Event is ${size} bytes; the limit is ${deps.limits.maxEventBytes}`, [
-        { field: 'body', message: `at most ${deps.limits.maxEventBytes} bytes` },
-      ]);
-    }
     const result = validateEventRequest(input, { receivedAtMs, limits: deps.limits, newEventId: deps.newEventId, sizeBytes: size });
     if (!result.ok) {
       deps.metrics.inc('events_rejected_total');
@@ -170,7 +181,7 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     res.status(202).json({ event_id: result.value.event_id, status: 'accepted', message: 'Event accepted for processing' });
   });
 
-  app.post('/events/batch', admit, body, async (req, res) => {
+  app.post('/events/batch', admit, body(deps.limits.maxBatchBytes), async (req, res) => {
     const receivedAtMs = now();
     const input = jsonBody(req);
     if (!isJsonObject(input)) throw new HttpError(422, 'Invalid batch', [{ field: 'body', message: `expected {"events": [...]}, got ${describeType(input)}` }]);
@@ -264,16 +275,8 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
       res.status(err.status).json({ error: err.message, ...(err.errors.length > 0 ? { errors: err.errors } : {}) });
       return;
     }
-    // body-parser errors (size limit, aborted upload) carry their own 4xx status.
+    // Errors of Express itself (a malformed URL) carry their own 4xx status.
     const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
-    if (status === 413) {
-      deps.metrics.inc('events_rejected_total');
-      res.status(413).json({
-        error: `Request body exceeds ${deps.limits.maxBatchBytes} bytes`,
-        errors: [{ field: 'body', message: `at most ${deps.limits.maxBatchBytes} bytes` }],
-      });
-      return;
-    }
     if (status !== undefined && status >= 400 && status < 500) {
       res.status(status).json({ error: (err as Error).message });
       return;
