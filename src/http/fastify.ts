@@ -49,6 +49,8 @@ export function guardFastify(app: FastifyInstance, gate: Gate, options: GuardOpt
       reply.removeHeader('connection');
       discardBody(request.raw);
     }
+    // Fastify's own refusal (Mercurius words it as a GraphQL error), not a route's 413.
+    if (typeof payload !== 'string' || !/FST_ERR_CTP_BODY_TOO_LARGE|Request body is too large/.test(payload)) return payload;
     const limit = request.routeOptions.bodyLimit;
     void reply.type('application/json; charset=utf-8');
     return JSON.stringify(bodyTooLarge(declared > limit ? declared : undefined, limit));
