@@ -8,7 +8,8 @@
 import { createKafka } from '../src/kafka/client';
 import { createLogger } from '../src/logger';
 import { provisionKafka } from '../src/provisioning';
-import { configFor, freePort, isolatedEnv } from '../test/support/platform';
+import { configFor, isolatedEnv } from '../test/support/platform';
+import { reservePort } from '../test/support/ports';
 import { autocannon, median, startServer, type LoadResult } from './load';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
@@ -31,7 +32,7 @@ export async function benchProducer({ quick }: { quick: boolean }): Promise<Prod
   const config = configFor(env);
   const logger = createLogger(config, 'bench');
   await provisionKafka(config, { logger, deadlineMs: 60_000 });
-  const bareUrl = `http://127.0.0.1:${await freePort()}`;
+  const bareUrl = `http://127.0.0.1:${await reservePort()}`;
   const producerUrl = `http://127.0.0.1:${config.http.producerPort}`;
   const answers = async (url: string) => (await fetch(url)).status > 0;
   const load = async (url: string, body: string) => {

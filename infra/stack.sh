@@ -91,6 +91,14 @@ prepare() {
   fi
 }
 
+close_inherited_fds() {
+  local fd
+  for fd in /dev/fd/*; do
+    fd=${fd##*/}
+    if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+}
+
 start_service() {
   local svc=$1 port
   port=$(service_port "$svc")
@@ -100,8 +108,10 @@ start_service() {
   fi
   prepare "$svc"
   start_cmd "$svc"
-  # setsid: the servers outlive the shell that started them and ignore its Ctrl-C.
-  setsid "${CMD[@]}" >>"$STACK_DIR/logs/$svc.log" 2>&1 </dev/null &
+  # setsid: the servers outlive the shell that started them and ignore its Ctrl-C. They keep no
+  # descriptor of the caller's but stdio: one inherited from `flock FILE infra/stack.sh up`
+  # would hold that lock for as long as the servers run.
+  (close_inherited_fds && exec setsid "${CMD[@]}") >>"$STACK_DIR/logs/$svc.log" 2>&1 </dev/null &
   echo $! >"$(pid_file "$svc")"
   log "started $svc (pid $!, log .stack/logs/$svc.log)"
 }

@@ -2,14 +2,17 @@
  * Reads a request body as SDKs send it: plain, or compressed (`Content-Encoding: gzip`, `deflate`
  * or `br`). The limit applies to the bytes after decompression and is enforced while they stream:
  * a small compressed body that would expand without bound (a "zip bomb") is cut off as soon as the
- * output passes the limit, within a zlib chunk or two (16 KiB each) of it, and the
- * rest of the upload is never read.
+ * output passes the limit, within a zlib chunk or two (16 KiB each) of it; the rest of the
+ * upload is thrown away undecompressed (discardBody).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Readable, Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 
-/** The body could not be read; the rest of the upload may be unread, so answer with `Connection: close`. */
+/**
+ * The body could not be read. The rest of the upload is being thrown away (discardBody): answer
+ * without `Connection: close`, which would make Node close the socket with the body unread.
+ */
 export class BodyError extends Error {
   constructor(
     readonly status: 400 | 413 | 415,
@@ -20,6 +23,33 @@ export class BodyError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * At most this many bytes of a refused request's body are read and thrown away before the
+ * connection is closed: twice the largest body limit that can be configured (MAX_BATCH_BYTES).
+ */
+export const DISCARD_LIMIT_BYTES = 32 * 1024 * 1024;
+
+/**
+ * For a request answered before its body was read (413, 415, 401, 503…): reads what the client
+ * still sends and throws it away, up to `limit` bytes, then closes the connection (nginx's
+ * lingering close). A server that closes while the client is still sending resets the connection,
+ * and the client loses the answer: Node's fetch and browsers report a network error instead of the
+ * 413 and its JSON. Call it before sending the answer, and send that without `Connection: close`.
+ */
+export function discardBody(req: IncomingMessage, limit = DISCARD_LIMIT_BYTES): void {
+  if (req.complete || req.destroyed) return;
+  let discarded = 0;
+  const onData = (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > limit) {
+      req.off('data', onData);
+      req.socket.destroy();
+    }
+  };
+  req.on('data', onData);
+  req.resume();
 }
 
 const DECODERS: Record<string, () => Transform> = {
@@ -38,6 +68,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       .toLowerCase() || 'identity';
   const decoder = encoding === 'identity' ? undefined : DECODERS[encoding];
   if (encoding !== 'identity' && !decoder) {
+    discardBody(req);
     return Promise.reject(new BodyError(415, `Content-Encoding ${encoding} is not supported; use ${SUPPORTED_ENCODINGS.join(', ')}`, 'content-encoding'));
   }
   return new Promise<Buffer>((resolve, reject) => {
@@ -53,14 +84,15 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
         req.unpipe(inflater);
         inflater.destroy();
       }
-      if (error) reject(error);
-      else resolve(Buffer.concat(chunks, total));
+      if (error) {
+        discardBody(req);
+        reject(error);
+      } else resolve(Buffer.concat(chunks, total));
     };
     source.on('data', (chunk: Buffer) => {
       if (settled) return;
       total += chunk.length;
       if (total > limit) {
-        req.pause();
         stop(new BodyError(413, `Request body is more than ${limit} bytes${inflater ? ' once decompressed' : ''}; the limit is ${limit}`, 'body', total));
         return;
       }

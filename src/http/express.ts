@@ -11,13 +11,14 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { admit, admitBodyKey, isRefusal, type Gate, type RouteAccess } from './access';
 import type { KeyKind } from './keys';
+import { discardBody, DISCARD_LIMIT_BYTES } from './body';
 import { bodyTooLarge, declaredLengthOver, SECURITY_HEADERS } from './hardening';
 
 export interface DeclaredRoute {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string;
   access: RouteAccess;
-  /** Content-Length above this is refused with 413 before the body is read. */
+  /** Content-Length above this is answered 413 without reading the body (it is thrown away). */
   maxBodyBytes?: number;
   /**
    * The key may also come in the body (Segment's `writeKey`): without one in the headers the
@@ -41,12 +42,18 @@ export function accessRouter(gate: Gate, routes: readonly DeclaredRoute[], fallb
       if (access === 'write' && gate.cors) res.set(gate.cors.answer(req.method, req.headers).headers);
       const decision = admit(gate, access, req.headers, gate.clientAddress(req.socket.remoteAddress, req.headers), { keyInBody });
       res.set(decision.headers);
-      if (isRefusal(decision)) return void res.status(decision.status).json(decision.body);
+      if (isRefusal(decision)) {
+        discardBody(req);
+        return void res.status(decision.status).json(decision.body);
+      }
       res.locals.keyPending = decision.keyPending;
       const over = maxBodyBytes === undefined ? undefined : declaredLengthOver(req.headers, maxBodyBytes);
       if (over !== undefined && maxBodyBytes !== undefined) {
-        // Close instead of draining the body the client is still sending.
-        return void res.status(413).set('connection', 'close').json(bodyTooLarge(over, maxBodyBytes));
+        // The body is read and thrown away so the client reads the 413; one longer than that
+        // bound is not worth reading: the connection is closed after the answer.
+        if (over > DISCARD_LIMIT_BYTES) res.set('connection', 'close');
+        else discardBody(req);
+        return void res.status(413).json(bodyTooLarge(over, maxBodyBytes));
       }
       next('router');
     };

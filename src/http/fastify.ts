@@ -8,7 +8,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { admit, isRefusal, type Gate } from './access';
 import type { KeyKind } from './keys';
-import { SECURITY_HEADERS } from './hardening';
+import { discardBody, DISCARD_LIMIT_BYTES } from './body';
+import { bodyTooLarge, SECURITY_HEADERS } from './hardening';
 
 export interface GuardOptions {
   publicRoutes: readonly string[];
@@ -33,6 +34,25 @@ export function guardFastify(app: FastifyInstance, gate: Gate, options: GuardOpt
     const access = (route !== undefined && publicRoutes.has(route)) || options.keyCheckedLater?.(request) ? 'public' : options.needed;
     const decision = admit(gate, access, request.headers, gate.clientAddress(request.socket.remoteAddress, request.headers));
     void reply.headers(decision.headers);
-    if (isRefusal(decision)) return reply.code(decision.status).send(decision.body);
+    if (isRefusal(decision)) {
+      discardBody(request.raw);
+      return reply.code(decision.status).send(decision.body);
+    }
+  });
+  // Fastify answers a body over the route's bodyLimit with 413 and `Connection: close` while the
+  // client is still sending, so the client loses the answer: the rest is thrown away instead
+  // (src/http/body.ts), and the answer names the field as the producer's does.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (reply.statusCode !== 413) return payload;
+    const declared = Number(request.headers['content-length']);
+    if (!request.raw.complete && !(declared > DISCARD_LIMIT_BYTES)) {
+      reply.removeHeader('connection');
+      discardBody(request.raw);
+    }
+    // Fastify's own refusal (Mercurius words it as a GraphQL error), not a route's 413.
+    if (typeof payload !== 'string' || !/FST_ERR_CTP_BODY_TOO_LARGE|Request body is too large/.test(payload)) return payload;
+    const limit = request.routeOptions.bodyLimit;
+    void reply.type('application/json; charset=utf-8');
+    return JSON.stringify(bodyTooLarge(declared > limit ? declared : undefined, limit));
   });
 }

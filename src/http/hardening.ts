@@ -53,6 +53,8 @@ export function declaredLengthOver(headers: Record<string, string | string[] | u
   return length > limit ? length : undefined;
 }
 
-export function bodyTooLarge(length: number, limit: number) {
-  return { error: `Request body is ${length} bytes; the limit is ${limit}`, errors: [{ field: 'body', message: `at most ${limit} bytes` }] };
+/** The 413's JSON; `length` undefined: a body without Content-Length, cut off past the limit. */
+export function bodyTooLarge(length: number | undefined, limit: number) {
+  const size = length === undefined ? `more than ${limit}` : String(length);
+  return { error: `Request body is ${size} bytes; the limit is ${limit}`, errors: [{ field: 'body', message: `at most ${limit} bytes` }] };
 }

@@ -13,6 +13,7 @@ import { serializeEnvelope } from '../events/event';
 import { parseExact } from '../events/exactJson';
 import { describeType, isJsonObject, parseTimestamp, utf8Length, validateEventRequest } from '../events/validate';
 import { createGate, type AccessOptions } from '../http/access';
+import { BodyError, discardBody, readBody } from '../http/body';
 import { accessRouter } from '../http/express';
 import { KafkaUnavailableError, ProducerOverloadedError } from '../kafka/batcher';
 import { expressHttpMetrics } from '../metrics/http';
@@ -86,8 +87,23 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     ),
   );
 
-  // Bodies are read as bytes and parsed here, so every failure gets our JSON error shape.
-  const body = express.raw({ type: () => true, limit: deps.limits.maxBatchBytes });
+  // Bodies are read as bytes (decompressed, at most `limit` bytes, the rest thrown away: see
+  // readBody) and parsed here, so every failure gets our JSON error shape.
+  const body =
+    (limit: number): RequestHandler =>
+    (req, _res, next) => {
+      readBody(req, limit).then(
+        (raw) => {
+          req.body = raw;
+          next();
+        },
+        (err: unknown) => {
+          if (!(err instanceof BodyError)) return next(err);
+          if (err.status === 413) deps.metrics.inc('events_rejected_total');
+          next(new HttpError(err.status, err.message, [{ field: err.field, message: err.status === 413 ? `at most ${limit} bytes` : err.message }]));
+        },
+      );
+    };
   const jsonBody = (req: Request): unknown => {
     const type = req.headers['content-type'] ?? '';
     if (!/^application\/(.+\+)?json\b/i.test(type)) {
@@ -158,7 +174,7 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
 
   // At capacity (Kafka slow or gone), a request is refused before its body is read: reading and
   // parsing bodies only to refuse them would fill the heap as fast as clients send. Nothing of
-  // such a request is written and no event_id is assigned; Node discards the unread body. A
+  // such a request is written and no event_id is assigned; its body is thrown away unread. A
   // compressed or chunked body counts as the most it may become (its route's limit once
   // decompressed), not as the bytes on the wire: a 1 KB gzip body can be 500 KB of events. What
   // is sent to Kafka is counted exactly again when it is sent (src/kafka/batcher.ts).
@@ -174,19 +190,14 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
       if (!deps.hasRoomFor || deps.hasRoomFor(bytes)) return next();
       deps.metrics.inc('requests_unavailable_total');
       countOverload('refused before reading the body');
+      discardBody(req);
       unavailable(res, { error: 'Producer at capacity while Kafka is slow; nothing was written; retry later' });
     };
 
-  app.post('/events', admit(deps.limits.maxEventBytes), body, async (req, res) => {
+  app.post('/events', admit(deps.limits.maxEventBytes), body(deps.limits.maxEventBytes), async (req, res) => {
     const receivedAtMs = now();
     const input = jsonBody(req);
     const size = Buffer.isBuffer(req.body) ? req.body.length : 0;
-    if (size > deps.limits.maxEventBytes) {
-      deps.metrics.inc('events_rejected_total');
-      throw new HttpError(413, `Event is ${size} bytes; the limit is ${deps.limits.maxEventBytes}`, [
-        { field: 'body', message: `at most ${deps.limits.maxEventBytes} bytes` },
-      ]);
-    }
     const result = validateEventRequest(input, { receivedAtMs, limits: deps.limits, newEventId: deps.newEventId, sizeBytes: size });
     if (!result.ok) {
       deps.metrics.inc('events_rejected_total');
@@ -202,7 +213,7 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     });
   });
 
-  app.post('/events/batch', admit(deps.limits.maxBatchBytes), body, async (req, res) => {
+  app.post('/events/batch', admit(deps.limits.maxBatchBytes), body(deps.limits.maxBatchBytes), async (req, res) => {
     const receivedAtMs = now();
     const input = jsonBody(req);
     if (!isJsonObject(input)) throw new HttpError(422, 'Invalid batch', [{ field: 'body', message: `expected {"events": [...]}, got ${describeType(input)}` }]);
@@ -300,16 +311,8 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
       res.status(err.status).json({ error: err.message, ...(err.errors.length > 0 ? { errors: err.errors } : {}) });
       return;
     }
-    // body-parser errors (size limit, aborted upload) carry their own 4xx status.
+    // Errors of Express itself (a malformed URL) carry their own 4xx status.
     const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
-    if (status === 413) {
-      deps.metrics.inc('events_rejected_total');
-      res.status(413).json({
-        error: `Request body exceeds ${deps.limits.maxBatchBytes} bytes`,
-        errors: [{ field: 'body', message: `at most ${deps.limits.maxBatchBytes} bytes` }],
-      });
-      return;
-    }
     if (status !== undefined && status >= 400 && status < 500) {
       res.status(status).json({ error: (err as Error).message });
       return;

@@ -11,7 +11,7 @@ import type { EventEnvelope, EventLimits, FieldError, JsonObject } from '../even
 import { parseExact } from '../events/exactJson';
 import { describeType, isJsonObject, parseTimestamp } from '../events/validate';
 import type { Gate } from '../http/access';
-import { BodyError, readBody } from '../http/body';
+import { BodyError, discardBody, readBody } from '../http/body';
 import { checkBodyKey, type DeclaredRoute } from '../http/express';
 import type { ProducerMetrics } from './metrics';
 import { BATCH_DEFAULT_FIELDS, mapSegmentMessage, SEGMENT_MAX_BATCH_BYTES, SEGMENT_TYPES, storedMessageBytes, type BatchDefaults } from './segment';
@@ -63,7 +63,7 @@ async function readJson(req: Request, res: Response, limit: number, gate: Gate):
   // Browser SDKs post text/plain to avoid a CORS preflight; the body is JSON all the same.
   const type = req.headers['content-type'];
   if (type !== undefined && !BATCH_CONTENT_TYPES.test(type)) {
-    res.set('connection', 'close');
+    discardBody(req);
     fail(res, 415, 'Content-Type must be application/json', [{ field: 'content-type', message: `expected application/json or text/plain, got ${type}` }]);
     return undefined;
   }
@@ -72,8 +72,6 @@ async function readJson(req: Request, res: Response, limit: number, gate: Gate):
     raw = await readBody(req, limit);
   } catch (err) {
     if (!(err instanceof BodyError)) throw err;
-    // The rest of the upload is not read: close rather than drain it.
-    res.set('connection', 'close');
     fail(res, err.status, err.message, [{ field: err.field, message: err.status === 413 ? `at most ${limit} bytes` : err.message }]);
     return undefined;
   }

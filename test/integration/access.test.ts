@@ -1,7 +1,7 @@
 /**
  * The access rules on the real producer and GraphQL processes, configured only through their
  * environment as in production: write and read keys against real Kafka and DynamoDB, the
- * /%67raphql spelling, a body refused from its Content-Length, and slow-loris clients cut off.
+ * /%67raphql spelling, oversized bodies answered 413 to fetch, and slow-loris clients cut off.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -45,6 +45,27 @@ describe('access rules on the running servers', { timeout: 180_000 }, () => {
     assert.equal(read.status, 200, read.body);
     assert.match(read.body, /"data"/);
     assert.equal((await raw(p.graphqlUrl, 'GET', '/graphiql')).status, 200);
+  });
+
+  it("a 5 MiB body gets its 413 and JSON through Node's fetch, as browsers and JS SDKs send it, on both servers", async () => {
+    const big = Buffer.alloc(5 * 1024 * 1024, 0x20);
+    for (const [url, key] of [
+      [`${p.producerUrl}/events`, WRITE_KEY],
+      [`${p.producerUrl}/events/batch`, WRITE_KEY],
+      [`${p.producerUrl}/v1/batch`, WRITE_KEY],
+      [`${p.graphqlUrl}/graphql`, READ_KEY],
+    ] as const) {
+      for (const body of [big, new Blob([big]).stream()]) {
+        const res = await fetch(url, { method: 'POST', headers: { ...JSON_TYPE, 'x-api-key': key }, body, duplex: 'half' } as RequestInit);
+        assert.equal(res.status, 413, url);
+        const json = (await res.json()) as { errors?: { field: string }[] };
+        assert.deepEqual(
+          json.errors?.map((e) => e.field),
+          ['body'],
+          `${url}: ${JSON.stringify(json)}`,
+        );
+      }
+    }
   });
 
   it('slow-loris clients are cut off by both servers', async () => {

@@ -10,7 +10,7 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { bridgeMetric, bridgeReady } from '../support/bridge';
 import { getItem, postJson, watchDlq } from '../support/clients';
 import { startPlatform, type Platform } from '../support/platform';
-import { waitFor } from '../support/wait';
+import { waitFor, waitUntil } from '../support/wait';
 
 describe('bridge: an oversized non-JSON record on the raw topic', { timeout: 300_000 }, () => {
   let p: Platform;
@@ -67,8 +67,14 @@ describe('bridge: an oversized non-JSON record on the raw topic', { timeout: 300
       assert.equal(ready.body.consumer, 'running');
       assert.equal(await bridgeMetric(p, bridge, 'bridge_consumer_crashes_total'), 0, `${bridge} never crashed`);
     }
-    const deadLettered =
-      (await bridgeMetric(p, 'bridge-1', 'bridge_records_dead_lettered_total')) + (await bridgeMetric(p, 'bridge-2', 'bridge_records_dead_lettered_total'));
+    // The bridge counts the dead letter once the DLQ acknowledged it, which may come after the
+    // watcher read it.
+    const deadLettered = await waitUntil(
+      'the bridges to count the dead letter',
+      async () =>
+        (await bridgeMetric(p, 'bridge-1', 'bridge_records_dead_lettered_total')) + (await bridgeMetric(p, 'bridge-2', 'bridge_records_dead_lettered_total')),
+      (n) => n >= 1,
+    );
     assert.equal(deadLettered, 1);
   });
 });

@@ -15,7 +15,7 @@ import { bridgeMetric, bridgeReady, describeGroup, rawTopicOffsets } from '../su
 import { countByType, getItem, postJson, watchDlq } from '../support/clients';
 import { REPO_ROOT } from '../support/paths';
 import { startPlatform, type Platform } from '../support/platform';
-import { waitFor } from '../support/wait';
+import { waitFor, waitUntil } from '../support/wait';
 
 const stack = (...args: string[]) => promisify(execFile)('bash', [`${REPO_ROOT}/infra/stack.sh`, ...args]);
 /**
@@ -65,9 +65,18 @@ describe('bridge: Temporal down for 3 minutes', { timeout: 900_000 }, () => {
       (await rawTopicOffsets(p)).every((o) => o.committed === o.end || (o.end === 0 && o.committed === -1)),
     );
     const before = await rawTopicOffsets(p);
-    const group = await describeGroup(p);
+    // The reference the outage is compared with: a Stable group, each bridge having counted its join.
+    const group = await waitUntil(
+      'the group to be Stable',
+      () => describeGroup(p),
+      (g) => g.state === 'Stable',
+    );
     assert.equal(group.members.length, 2);
-    const joinsBefore = await Promise.all(BRIDGES.map((b) => bridgeMetric(p, b, 'bridge_group_joins_total')));
+    const joinsBefore = await waitUntil(
+      'each bridge to count its join',
+      () => Promise.all(BRIDGES.map((b) => bridgeMetric(p, b, 'bridge_group_joins_total'))),
+      (joins) => joins.every((n) => n >= 1),
+    );
 
     const samples: { state: string; members: string[] }[] = [];
     const committedDuringOutage: number[][] = [];

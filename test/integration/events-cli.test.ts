@@ -23,7 +23,7 @@ import { bridgeUrl, rawTopicOffsets } from '../support/bridge';
 import { countByType, countedEvents, countsCaughtUp, getItem, postJson } from '../support/clients';
 import { startPlatform, type Platform } from '../support/platform';
 import { REPO_ROOT } from '../support/paths';
-import { waitFor } from '../support/wait';
+import { waitFor, waitUntil } from '../support/wait';
 
 const stack = (...args: string[]) => promisify(execFile)('bash', [`${REPO_ROOT}/infra/stack.sh`, ...args]);
 
@@ -82,12 +82,14 @@ describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
   });
 
   it('status: every component up and ready, the consumer lag per partition (3 records while the processor is stopped), runs by status, the DLQ depth', async () => {
+    // Runs reach visibility, and the bridge commits, some time after the runs completed: status
+    // is read until it shows both.
+    const report = await waitUntil(
+      'visibility to count the completed runs and the lag to be 0',
+      async () => JSON.parse((await cli('status', '--json', '--bridge-url', bridge)).stdout) as StatusReport,
+      (r) => !('error' in r.workflows) && r.workflows.completed === ids.length + 1 && !('error' in r.consumerLag) && r.consumerLag.total === 0 && r.healthy,
+    );
     const offsets = await rawTopicOffsets(p);
-    const report = await waitFor('visibility to count the completed runs', async () => {
-      const r = await cli('status', '--json', '--bridge-url', bridge);
-      const parsed = JSON.parse(r.stdout) as StatusReport;
-      return r.code === 0 && !('error' in parsed.workflows) && parsed.workflows.completed === ids.length + 1 && parsed;
-    });
     assert.equal(report.healthy, true);
     assert.deepEqual(
       report.services.map((s) => [s.name, s.ok]),
@@ -227,7 +229,11 @@ describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
   it('archive replay restores deleted DynamoDB items without doubling anything; --dry-run changes nothing', async () => {
     const checkpoint = join(tmp, 'archive.checkpoint.json');
     const range = ['--from', '2026-11-20', '--to', '2026-11-21', '--page-size', '2', '--checkpoint', checkpoint, '--type', type];
-    const runsBefore = await countRuns(`EventType = '${type}'`);
+    const runsBefore = await waitUntil(
+      'visibility to count the runs',
+      () => countRuns(`EventType = '${type}'`),
+      (n) => n >= ids.length + 1,
+    );
     assert.equal(runsBefore, ids.length + 1);
     const counted = async () => {
       await countsCaughtUp(p);
@@ -283,15 +289,27 @@ describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
     assert.match(second.stdout, new RegExp(`^started 0, restored 0, present ${ids.length}, `, 'm'));
     assert.equal(await countByType(p, type), ids.length + 1, 'nothing doubled');
     assert.equal(await counted(), ids.length + 1, 'counts unchanged by the second replay');
+    // The restarted run reaches visibility, and then its completion, some time after it completed.
+    const completedRuns = await waitUntil(
+      'visibility to count the restarted run as completed',
+      () => countRuns(`EventType = '${type}' AND ExecutionStatus = 'Completed'`),
+      (n) => n >= ids.length + 1,
+    );
+    assert.equal(completedRuns, ids.length + 1);
     assert.equal(await countRuns(`EventType = '${type}'`), ids.length + 1, 'one run per event: the restarted one only');
-    assert.equal(await countRuns(`EventType = '${type}' AND ExecutionStatus = 'Completed'`), ids.length + 1);
   });
 
   it('workflows replay: every run of the task queue replays on the current workflow code', async () => {
-    const run = await cli('workflows', 'replay', '--limit', '50', '--json');
-    assert.equal(run.code, 0, run.stderr);
-    const out = JSON.parse(run.stdout) as { results: RunReplay[]; replayed: number; broken: number };
-    assert.ok(out.replayed >= ids.length + 2, `replayed ${out.replayed}`);
+    // The runs come from visibility, which lists a run some time after it closed.
+    const out = await waitUntil(
+      'the replay to find every run of the file',
+      async () => {
+        const run = await cli('workflows', 'replay', '--limit', '50', '--json');
+        assert.equal(run.code, 0, run.stderr);
+        return JSON.parse(run.stdout) as { results: RunReplay[]; replayed: number; broken: number };
+      },
+      (r) => r.replayed >= ids.length + 2,
+    );
     assert.equal(out.broken, 0);
     assert.ok(out.results.every((r) => r.ok));
     const text = await cli('workflows', 'replay', '--query', "ExecutionStatus = 'Failed'", '--limit', '5');

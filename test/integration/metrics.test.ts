@@ -12,7 +12,7 @@ import { bridgeUrl } from '../support/bridge';
 import { countByType } from '../support/clients';
 import { has, scrape, total, type Sample } from '../support/metrics';
 import { startPlatform, type Platform } from '../support/platform';
-import { waitFor } from '../support/wait';
+import { waitFor, waitUntil } from '../support/wait';
 
 const WRITE_KEY = 'wk-metrics-0123456789';
 const READ_KEY = 'rk-metrics-0123456789';
@@ -42,19 +42,33 @@ describe('metrics of every process', { timeout: 300_000 }, () => {
     assert.equal(posted.status, 202);
     await waitFor(`${EVENTS} items`, async () => (await countByType(p, eventType)) === EVENTS, { timeoutMs: 120_000, intervalMs: 500 });
 
-    // Producer: accepted events, the request under its route, Kafka's histograms, process metrics.
-    const producer = await scrape(`${p.producerUrl}/metrics`, READ);
+    // Producer: accepted events, the request under its route, Kafka's histograms, process metrics
+    // (a request is timed once its answer is sent, which may come after the client has it).
+    const producer = await waitUntil(
+      'the producer to count the batch and its request',
+      () => scrape(`${p.producerUrl}/metrics`, READ),
+      (samples) =>
+        total(samples, 'producer_events_accepted_total') >= EVENTS &&
+        total(samples, 'producer_http_request_duration_seconds_count', { route: '/events/batch', status_code: '202', method: 'POST' }) >= 1,
+    );
     assert.equal(total(producer, 'producer_events_accepted_total'), EVENTS);
     assert.equal(total(producer, 'producer_http_request_duration_seconds_count', { route: '/events/batch', status_code: '202', method: 'POST' }), 1);
     assert.ok(total(producer, 'producer_kafka_batch_records_sum') >= EVENTS);
     assert.ok(total(producer, 'producer_kafka_produce_duration_seconds_count', { result: 'ok' }) >= 1);
     assert.ok(has(producer, 'process_cpu_seconds_total') && has(producer, 'nodejs_eventloop_lag_seconds'));
 
-    // Bridges: every record consumed and started once, and no lag left once all are done.
-    const bridged = await waitFor('the bridges to report every record', async () => {
-      const samples = await bridges();
-      return total(samples, 'bridge_records_consumed_total') >= EVENTS && samples;
-    });
+    // Bridges: every record consumed and started once, and no lag left once all are done. A run
+    // can store its item before the bridge has counted its start, and the lag gauge follows the
+    // commits: each waited for.
+    const bridged = await waitUntil(
+      'the bridges to report every record started and no lag',
+      bridges,
+      (samples) =>
+        total(samples, 'bridge_records_consumed_total') >= EVENTS &&
+        total(samples, 'bridge_records_started_total') >= EVENTS &&
+        samples.some((s) => s.name === 'bridge_consumer_lag') &&
+        total(samples, 'bridge_consumer_lag') === 0,
+    );
     assert.equal(total(bridged, 'bridge_records_started_total'), EVENTS);
     assert.equal(total(bridged, 'bridge_records_consumed_total'), EVENTS);
     assert.equal(total(bridged, 'bridge_records_dead_lettered_total'), 0);
@@ -64,10 +78,11 @@ describe('metrics of every process', { timeout: 300_000 }, () => {
     assert.ok(has(bridged, 'process_cpu_seconds_total'), "a processor's bridge serves its process metrics");
 
     // Workers: the SDK's exporter counted every run it completed, with our second buckets.
-    const sdk = await waitFor('the workers to count every completed run', async () => {
-      const samples = await workers();
-      return total(samples, 'temporal_workflow_completed', { workflow_type: 'processEvent', task_queue: p.config.temporal.taskQueue }) >= EVENTS && samples;
-    });
+    const sdk = await waitUntil(
+      'the workers to count every completed run',
+      workers,
+      (samples) => total(samples, 'temporal_workflow_completed', { workflow_type: 'processEvent', task_queue: p.config.temporal.taskQueue }) >= EVENTS,
+    );
     assert.equal(total(sdk, 'temporal_workflow_completed', { workflow_type: 'processEvent' }), EVENTS);
     assert.equal(total(sdk, 'temporal_workflow_failed', { workflow_type: 'processEvent' }), 0);
     assert.ok(total(sdk, 'temporal_worker_task_slots_available', { worker_type: 'WorkflowWorker' }) > 0);
@@ -95,7 +110,15 @@ describe('metrics of every process', { timeout: 300_000 }, () => {
       body: JSON.stringify({ query: `{ eventsByType(eventType: "${eventType}", limit: 5) { eventId } }`, operationName: null }),
     });
     assert.equal(read.status, 200);
-    const graphql: Sample[] = await scrape(`${p.graphqlUrl}/metrics`, READ);
+    // Fastify times a request once its answer is sent: the scrape waits for it.
+    const graphql: Sample[] = await waitUntil(
+      'GraphQL to count the query',
+      () => scrape(`${p.graphqlUrl}/metrics`, READ),
+      (samples) =>
+        total(samples, 'graphql_operation_duration_seconds_count', { operation: 'eventsByType', outcome: 'ok' }) >= 1 &&
+        total(samples, 'graphql_dynamodb_calls_per_request_sum', { operation: 'eventsByType' }) >= 1 &&
+        total(samples, 'graphql_http_request_duration_seconds_count', { route: '/graphql', status_code: '200' }) >= 1,
+    );
     assert.equal(total(graphql, 'graphql_operation_duration_seconds_count', { operation: 'eventsByType', outcome: 'ok' }), 1);
     assert.equal(total(graphql, 'graphql_dynamodb_calls_per_request_sum', { operation: 'eventsByType' }), 1);
     assert.equal(total(graphql, 'graphql_http_request_duration_seconds_count', { route: '/graphql', status_code: '200' }), 1);

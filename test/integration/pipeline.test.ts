@@ -22,10 +22,11 @@ import {
   postJson,
   watchDlq,
 } from '../support/clients';
+import { describeGroup } from '../support/bridge';
 import { scrape, total } from '../support/metrics';
 import { REPO_ROOT } from '../support/paths';
 import { startPlatform, type Platform } from '../support/platform';
-import { waitFor } from '../support/wait';
+import { waitFor, waitUntil } from '../support/wait';
 
 const stack = (...args: string[]) => promisify(execFile)('bash', [`${REPO_ROOT}/infra/stack.sh`, ...args]);
 
@@ -58,6 +59,18 @@ describe('pipeline', { timeout: 600_000 }, () => {
       const d = await p.temporal.workflow.getHandle(id).describe();
       return d.status.name === 'COMPLETED' && d;
     });
+  /**
+   * The runs of a workflow ID as visibility lists them, once it lists the completed one: a run
+   * reaches visibility some time after `describe` says it completed.
+   */
+  const completedRunsInVisibility = async (id: string) => {
+    const list = async () => {
+      const runs = [];
+      for await (const wf of p.temporal.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push({ runId: wf.runId, status: wf.status });
+      return runs;
+    };
+    return waitUntil(`visibility to list the completed run of ${id}`, list, (runs) => runs.some((r) => r.status.name === 'COMPLETED'));
+  };
 
   it("the seed's curl example: stored, archived, completed with search attributes, and readable by all four queries", async () => {
     const userId = `user-${randomUUID()}`;
@@ -133,8 +146,7 @@ describe('pipeline', { timeout: 600_000 }, () => {
         await admin.disconnect();
       }
     });
-    const runs = [];
-    for await (const wf of p.temporal.workflow.list({ query: `WorkflowId = '${eventId}'` })) runs.push(wf);
+    const runs = await completedRunsInVisibility(eventId);
     assert.equal(runs.length, 1, 'one workflow run');
     assert.equal(runs[0]!.status.name, 'COMPLETED');
     const byUser = await graphql<{ eventsByUser: unknown[] }>(p, `{ eventsByUser(userId: "${userId}") { eventId } }`);
@@ -215,18 +227,31 @@ describe('pipeline', { timeout: 600_000 }, () => {
     assert.equal(new Set(keys).size, 200);
     assert.equal(await countByType(p, eventType), 200, 'still exactly 200 once everything settled');
 
-    // Both bridges took part: the group has two members sharing the 4 partitions.
-    const admin = p.kafka.admin();
-    await admin.connect();
-    const { groups } = await admin.describeGroups([p.config.kafka.consumerGroup]);
-    await admin.disconnect();
-    assert.equal(groups[0]!.members.length, 2);
+    // Both bridges took part: the group has two members sharing the 4 partitions (a rebalance
+    // in progress shows fewer, so wait for a stable group).
+    const group = await waitUntil(
+      'the group to be Stable',
+      () => describeGroup(p),
+      (g) => g.state === 'Stable',
+    );
+    assert.equal(group.members.length, 2);
 
     // Both workers' Temporal SDK exporters counted the runs, and, the tasks having come through
-    // the task queue (no eager start in this layout), their schedule-to-start latency.
-    const sdk = (await Promise.all(['worker-1', 'worker-2'].map((name) => scrape(p.workerMetricsUrl(name))))).flat();
-    assert.ok(total(sdk, 'temporal_workflow_completed', { workflow_type: 'processEvent' }) >= 200);
-    assert.ok(total(sdk, 'temporal_workflow_task_schedule_to_start_latency_count', { task_queue: p.config.temporal.taskQueue }) >= 200);
+    // the task queue (no eager start in this layout), their schedule-to-start latency. A run
+    // completes after its writes, and the exporter reports it later still: waited for.
+    const sdk = await waitUntil(
+      "the workers' exporters to count 200 runs",
+      async () => {
+        const samples = (await Promise.all(['worker-1', 'worker-2'].map((name) => scrape(p.workerMetricsUrl(name))))).flat();
+        return {
+          completed: total(samples, 'temporal_workflow_completed', { workflow_type: 'processEvent' }),
+          scheduleToStart: total(samples, 'temporal_workflow_task_schedule_to_start_latency_count', { task_queue: p.config.temporal.taskQueue }),
+        };
+      },
+      (m) => m.completed >= 200 && m.scheduleToStart >= 200,
+      { timeoutMs: 60_000, intervalMs: 1_000 },
+    );
+    assert.ok(sdk.completed >= 200 && sdk.scheduleToStart >= 200);
   });
 
   /**
@@ -320,8 +345,7 @@ describe('pipeline', { timeout: 600_000 }, () => {
     const item = await getItem(p, id);
     assert.ok(await getObject(p, archiveKey({ event_id: id, timestamp: item!.timestamp as string })), 'archived');
     assert.ok((await archiveAttempts(id, done.runId)).total >= 2, 'archived by a retry');
-    const runs = [];
-    for await (const wf of p.temporal.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(wf);
+    const runs = await completedRunsInVisibility(id);
     assert.equal(runs.length, 1, 'one run: no replay was needed');
     assert.equal(
       dlq.records.find((r) => r.workflow_id === id),

@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
@@ -19,6 +18,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { createBucketInput, provisionBucket } from '../../src/provisioning';
 import { versitygwPath } from '../support/paths';
 import { quietLogger } from '../support/platform';
+import { reservePort } from '../support/ports';
 import { waitFor } from '../support/wait';
 
 const REGION = 'eu-west-1';
@@ -27,16 +27,8 @@ let dataDir: string;
 let config: Config;
 let s3: S3Client;
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 before(async () => {
-  const port = await freePort();
+  const port = await reservePort();
   dataDir = mkdtempSync(join(tmpdir(), 's3-region-'));
   config = loadConfig({ AWS_REGION: REGION, S3_ENDPOINT: `http://127.0.0.1:${port}`, S3_BUCKET: `region-test-${Date.now()}` });
   // The local stack's keys, which the config uses for a local endpoint.

@@ -20,7 +20,7 @@ import { createTemporalClient } from '../../src/temporal/connection';
 import { makeEnvelope } from '../support/events';
 import { temporalCliPath } from '../support/paths';
 import { quietLogger } from '../support/platform';
-import { waitFor } from '../support/wait';
+import { waitFor, waitUntil } from '../support/wait';
 
 const config = loadConfig({ ...process.env, ENVIRONMENT: 'development' });
 
@@ -72,17 +72,24 @@ describe('local stack smoke', { timeout: 120_000 }, () => {
     try {
       const result = await worker.runUntil(client.workflow.execute('echo', { taskQueue, workflowId, args: ['ping'] }));
       assert.equal(result, 'ping');
-      const { stdout } = await promisify(execFile)(temporalCliPath(), [
-        'workflow',
-        'list',
-        '--address',
-        config.temporal.address,
-        '--query',
-        `WorkflowId = '${workflowId}'`,
-        '-o',
-        'json',
-      ]);
-      const listed = JSON.parse(stdout) as { execution: { workflowId: string }; status: string }[];
+      // Visibility lists a run some time after it completed.
+      const listed = await waitUntil(
+        'the CLI to list the completed run',
+        async () => {
+          const { stdout } = await promisify(execFile)(temporalCliPath(), [
+            'workflow',
+            'list',
+            '--address',
+            config.temporal.address,
+            '--query',
+            `WorkflowId = '${workflowId}'`,
+            '-o',
+            'json',
+          ]);
+          return JSON.parse(stdout) as { execution: { workflowId: string }; status: string }[];
+        },
+        (runs) => runs.some((r) => r.status === 'WORKFLOW_EXECUTION_STATUS_COMPLETED'),
+      );
       assert.equal(listed.length, 1);
       assert.equal(listed[0]!.execution.workflowId, workflowId);
       assert.equal(listed[0]!.status, 'WORKFLOW_EXECUTION_STATUS_COMPLETED');

@@ -13,7 +13,7 @@ import type { EventRecord } from '../../src/graphql/eventReader';
 import { serializeEnvelope } from '../../src/events/event';
 import { makeEnvelope } from '../support/events';
 import { startPlatform, type Platform } from '../support/platform';
-import { waitFor } from '../support/wait';
+import { waitFor, waitUntil } from '../support/wait';
 import { READ_KEY, WRITE_KEY } from '../unit/http-fixtures';
 
 const FIELDS = 'eventId eventType userId timestamp receivedAt payload cursor';
@@ -156,10 +156,20 @@ describe('GraphQL subscriptions on two instances', { timeout: 300_000 }, () => {
     assert.equal((sample.payload as { big: number }).big, 12);
 
     // What an operator sees on the second instance: its two subscriptions, the events it read.
-    const metrics = await (await fetch(`${g2}/metrics`, { headers: { authorization: `Bearer ${READ_KEY}` } })).text();
-    assert.match(metrics, /graphql_subscriptions_open 2\b/);
-    const read = Number(/graphql_stored_events_total\{outcome="new"\} (\d+)/.exec(metrics)?.[1]);
-    assert.ok(read >= posted.length + probes.size, `read ${read} announcements`);
+    // The instance reads announcements its subscribers do not match too, maybe after the last
+    // one they matched: waited for.
+    const seen = await waitUntil(
+      `${g2} to read every announcement`,
+      async () => {
+        const metrics = await (await fetch(`${g2}/metrics`, { headers: { authorization: `Bearer ${READ_KEY}` } })).text();
+        return {
+          open: Number(/^graphql_subscriptions_open (\d+)/m.exec(metrics)?.[1]),
+          read: Number(/graphql_stored_events_total\{outcome="new"\} (\d+)/.exec(metrics)?.[1]),
+        };
+      },
+      (m) => m.read >= posted.length + probes.size,
+    );
+    assert.equal(seen.open, 2);
   });
 
   it('an announcement sent twice (a retried storeHot) reaches a subscriber once', async () => {

@@ -7,7 +7,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, createWriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
@@ -18,22 +17,12 @@ import { createKafka } from '../../src/kafka/client';
 import { deprovision, provisionAll } from '../../src/provisioning';
 import { createTemporalClient } from '../../src/temporal/connection';
 import { REPO_ROOT } from './paths';
+import { releasePort, reservePort } from './ports';
 import { waitFor } from './wait';
 
 export const quietLogger = pino({ level: 'silent' });
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-/** Environment for a private copy of every named resource. */
+/** Environment for a private copy of every named resource, with ports of its own (./ports.ts). */
 export async function isolatedEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
   const run = randomBytes(4).toString('hex');
   return {
@@ -47,8 +36,8 @@ export async function isolatedEnv(extra: Record<string, string> = {}): Promise<R
     DYNAMODB_COUNTS_TABLE: `EventCounts-test-${run}`,
     S3_BUCKET: `event-platform-test-${run}`,
     TEMPORAL_TASK_QUEUE: `events-test-${run}`,
-    PRODUCER_PORT: String(await freePort()),
-    GRAPHQL_PORT: String(await freePort()),
+    PRODUCER_PORT: String(await reservePort()),
+    GRAPHQL_PORT: String(await reservePort()),
     // Each bridge picks a free port for /health, /ready, /metrics and logs it ("bridge running").
     BRIDGE_HTTP_PORT: '0',
     ...extra,
@@ -124,7 +113,7 @@ export async function startPlatform(
     ...Array.from({ length: opts.workers ?? separate }, (_, i) => `worker-${i + 1}`),
     ...Array.from({ length: opts.processors ?? 0 }, (_, i) => `processor-${i + 1}`),
   ]) {
-    workerMetricsPorts.set(name, Number(opts.env?.WORKER_METRICS_PORT ?? (await freePort())));
+    workerMetricsPorts.set(name, Number(opts.env?.WORKER_METRICS_PORT ?? (await reservePort())));
   }
   const spawnProc = (name: string, entry: string, extraEnv: Record<string, string> = {}) => {
     entries.set(name, { entry, extraEnv });
@@ -155,7 +144,7 @@ export async function startPlatform(
   spawnProc('graphql', ENTRY.graphql);
   const graphqlPorts = new Map<string, number>([['graphql', config.http.graphqlPort]]);
   for (let i = 2; i <= (opts.graphqls ?? 1); i++) {
-    const port = await freePort();
+    const port = await reservePort();
     graphqlPorts.set(`graphql-${i}`, port);
     spawnProc(`graphql-${i}`, ENTRY.graphql, { GRAPHQL_PORT: String(port) });
   }
@@ -189,6 +178,7 @@ export async function startPlatform(
     await deprovision(config, quietLogger);
     dynamo.destroy();
     s3.destroy();
+    for (const port of [config.http.producerPort, ...graphqlPorts.values(), ...workerMetricsPorts.values()]) releasePort(port);
   };
 
   const running = (name: string) => {

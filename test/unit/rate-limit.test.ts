@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config';
+import { DISCARD_LIMIT_BYTES } from '../../src/http/body';
 import { clientAddress, normalizeAddress } from '../../src/http/access';
 import { createRateLimiter } from '../../src/http/rateLimit';
 import { EVENT, graphqlApp, LIMITS, raw, READ_KEY, startProducer, WRITE_KEY, WRITE_KEY_2, type ProducerUnderTest } from './http-fixtures';
@@ -294,13 +295,16 @@ function headersOnly(base: string, path: string, length: number, headers: Record
 }
 
 describe('bodies over the limit are refused before they are read', () => {
-  it('producer: an event or a batch whose Content-Length is over its limit gets 413 and the connection closes', async () => {
+  it('producer: an event or a batch whose Content-Length is over its limit gets 413 before the body is sent; past the discard bound the connection closes', async () => {
     const p = await startProducer({ writeKeys: [WRITE_KEY] });
     try {
+      // Within the bound the connection stays open for the body, which is thrown away.
       const event = await headersOnly(p.base, '/events', LIMITS.maxEventBytes + 1, { 'x-api-key': WRITE_KEY });
-      assert.deepEqual(event, { status: 413, closed: true });
+      assert.deepEqual(event, { status: 413, closed: false });
       const batch = await headersOnly(p.base, '/events/batch', LIMITS.maxBatchBytes + 1, { 'x-api-key': WRITE_KEY });
-      assert.deepEqual(batch, { status: 413, closed: true });
+      assert.deepEqual(batch, { status: 413, closed: false });
+      const huge = await headersOnly(p.base, '/events', DISCARD_LIMIT_BYTES + 1, { 'x-api-key': WRITE_KEY });
+      assert.deepEqual(huge, { status: 413, closed: true });
       const big = await raw(p.base, 'POST', '/events', { ...JSON_TYPE, 'x-api-key': WRITE_KEY }, 'x'.repeat(LIMITS.maxEventBytes + 1));
       assert.equal(big.status, 413);
       assert.deepEqual(
