@@ -21,7 +21,7 @@
  * them again).
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import type { EventEnvelope, JsonObject } from '../events/event';
+import { SCHEMA_VERSION, type EventEnvelope, type JsonObject } from '../events/event';
 
 export const INDEX = { byType: 'by_type', byUser: 'by_user', byTime: 'by_time' } as const;
 
@@ -107,6 +107,19 @@ export function toItem(event: EventEnvelope, shards: number, retentionDays = 0):
     time_id: timeId(event.timestamp, event.event_id),
     time_bucket: timeBucket(shardOf(event.event_id, shards)),
     ...(expires === undefined ? {} : { expires_at: expires }),
+  };
+}
+
+/** The envelope an item was written from (the inverse of toItem). */
+export function envelopeOf(item: EventItem): EventEnvelope {
+  return {
+    schema_version: SCHEMA_VERSION,
+    event_id: item.event_id,
+    event_type: item.event_type,
+    user_id: item.user_id,
+    timestamp: item.timestamp,
+    received_at: item.received_at,
+    payload: item.payload,
   };
 }
 
