@@ -90,6 +90,14 @@ export function retentionCutoff(retentionDays: number, nowMs: number): string | 
   return retentionDays > 0 ? new Date(nowMs - retentionDays * DAY_MS).toISOString() : undefined;
 }
 
+/**
+ * Whether an event is older than the retention: the queries never serve it and the sweep deletes
+ * it, so a writer must not put it into the hot table (it would be a restore that is undone).
+ */
+export function isPastRetention(timestamp: string, retentionDays: number, nowMs: number): boolean {
+  return retentionDays > 0 && Date.parse(timestamp) < nowMs - retentionDays * DAY_MS;
+}
+
 /** Epoch seconds at which something timed `ms` expires with `retentionDays` of retention (DynamoDB's TTL); undefined = kept. */
 export function expiresAt(ms: number, retentionDays: number): number | undefined {
   return retentionDays > 0 ? Math.floor((ms + retentionDays * DAY_MS) / 1000) : undefined;

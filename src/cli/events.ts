@@ -19,7 +19,7 @@ import { createStartProcessEvent } from '../bridge/startProcessEvent';
 import { loadConfigOrExit, type Config } from '../config';
 import { kafkaClientConfig } from '../kafka/client';
 import { createTemporalClient } from '../temporal/connection';
-import { ARCHIVE_HELP, archiveReplay, archiveSummary, parseArchiveReplayArgs, type ArchiveOutcome } from './archiveReplay';
+import { ARCHIVE_HELP, archiveLeftUndone, archiveReplay, archiveSummary, parseArchiveReplayArgs, type ArchiveOutcome } from './archiveReplay';
 import { EXIT, UsageError } from './args';
 import { COUNTS_BACKFILL_HELP, countsBackfill, parseCountsBackfillArgs } from './countsBackfill';
 import {
@@ -334,6 +334,7 @@ async function runArchiveReplay(args: ReturnType<typeof parseArchiveReplayArgs>,
       announce: async (event) => publishStored(await clients.producer(), config.kafka.storedTopic, event),
       latestIndexShards: config.latestIndexShards,
       hotRetentionDays: config.retention.hotDays,
+      maxEventBytes: config.limits.maxEventBytes,
     },
     args,
     {
@@ -361,7 +362,7 @@ async function runArchiveReplay(args: ReturnType<typeof parseArchiveReplayArgs>,
   );
   if (drawn) io.err('\r\x1b[K');
   io.out(args.json ? JSON.stringify({ summary: counts }) : archiveSummary(counts));
-  return counts.invalid + counts.failed > 0 ? EXIT.failed : EXIT.ok;
+  return archiveLeftUndone(counts) ? EXIT.failed : EXIT.ok;
 }
 
 export async function main(argv: string[], io: Io): Promise<number> {

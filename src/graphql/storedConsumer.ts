@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { retentionCutoff, timeId } from '../aws/layout';
+import { isPastRetention, timeId } from '../aws/layout';
 import type { EventEnvelope } from '../events/event';
 import { createRetryLoop } from '../kafka/retryLoop';
 import { isCountsOnly, parseStoredNotice } from '../kafka/storedNotice';
@@ -36,8 +36,7 @@ export function eventRecord(event: EventEnvelope): EventRecord {
  * older than the retention, so neither do subscriptions (a late event, stored but already past it).
  */
 export function withinRetention(event: Pick<EventEnvelope, 'timestamp'>, retentionDays: number, nowMs: number): boolean {
-  const from = retentionCutoff(retentionDays, nowMs);
-  return from === undefined || event.timestamp >= from;
+  return !isPastRetention(event.timestamp, retentionDays, nowMs);
 }
 
 /** `<base>-graphql-<host>-<pid>-<random>`: unique per process, and recognisable in group listings. */
