@@ -16,8 +16,9 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { archiveLeftUndone, archiveReplay, archiveSummary, dayPrefix, keyDay, parseArchiveReplayArgs, type ArchiveResult } from '../../src/cli/archiveReplay';
 import { UsageError } from '../../src/cli/args';
-import { formatDlqList, listRow, toEntry } from '../../src/cli/dlq';
-import { parseCommand } from '../../src/cli/events';
+import { formatDlqList, formatDlqShow, listRow, toEntry } from '../../src/cli/dlq';
+import { jsonText } from '../../src/cli/format';
+import { parseCommand, terminalSafe } from '../../src/cli/events';
 import { collectStatus, formatStatus, partitionLags, type StatusReport } from '../../src/cli/status';
 import { formatRunReplay, replayQuery, replayRuns, type RunReplay } from '../../src/cli/workflowsReplay';
 import { loadConfig } from '../../src/config';
@@ -273,6 +274,71 @@ describe('events dlq: records', () => {
     assert.match(text, /^1:1 +- +- +- +- +not a dead-letter record$/m);
     assert.match(text, /^3 record\(s\)$/m);
     assert.equal(formatDlqList([]), 'The DLQ holds no matching records.');
+  });
+});
+
+describe('events output: nothing a record holds reaches the terminal as a control', () => {
+  // What a writer of events.dlq (or of an S3 key, or a server's error) could put in a field:
+  // ANSI CSI (clear screen, colours), OSC (set the title, a hyperlink), a C1 CSI, bidi overrides,
+  // a carriage return that rewrites the line, a newline that forges one, DEL, BEL, NUL.
+  const hostile = [
+    '\u001b[2J\u001b[31mred',
+    '\u001b]0;owned\u0007',
+    '\u001b]8;;https://evil.example\u001b\\click\u001b]8;;\u001b\\',
+    '\u009b2J',
+    'abc\u202egnp.exe\u202c\u2066x\u2069\u200f',
+    'line\rOVERWRITE',
+    'one\nforged line',
+    'del\u007f bel\u0007 nul\u0000 sep\u2028',
+  ];
+  // eslint-disable-next-line no-control-regex -- the controls are what is looked for
+  const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+  const record = (text: string) =>
+    JSON.stringify({
+      original: { event_id: text, payload: { note: text } },
+      error: { stage: text, type: text, message: text, attempts: 1 },
+      errors: [{}, { stage: text, type: text, message: text, attempts: text }],
+      failed_at: text,
+      workflow_id: text,
+      run_id: text,
+      source: { topic: text, partition: text, offset: text, key: text },
+    });
+
+  it('dlq list and dlq show print every field as text', () => {
+    for (const text of hostile) {
+      const entry = toEntry(record(text), '0:1');
+      const list = formatDlqList([listRow(entry)]);
+      assert.doesNotMatch(list, RAW, JSON.stringify(list));
+      assert.equal(list.split('\n').length, 3, 'header, one row, the total: no forged line');
+      const show = formatDlqShow({ event_id: text, latest_run: text, records: [{ position: '0:1', ...entry.record! }] });
+      assert.doesNotMatch(show, RAW, JSON.stringify(show));
+      assert.ok(!show.split('\n').some((l) => l.startsWith('forged')), 'a newline in a field forges no line');
+    }
+    assert.match(formatDlqList([listRow(toEntry(record(hostile[0]!), '0:1'))]), /\\u001b\[2J/, 'shown, escaped, not dropped');
+  });
+
+  it('JSON output keeps the values and leaves no control raw', () => {
+    for (const text of hostile) {
+      const out = jsonText({ text, nested: [text] }, 2);
+      assert.doesNotMatch(out, RAW);
+      assert.deepEqual(JSON.parse(out), { text, nested: [text] });
+    }
+  });
+
+  it('every stream of the CLI: text is escaped, the progress line keeps its own prefix', () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = terminalSafe({ out: (t) => out.push(t), err: (t) => err.push(t), errIsTTY: true });
+    io.out(`a\nb ${hostile[0]}`);
+    io.err(`\r\u001b[Karchive replay: at events/2026/11/25/${hostile[1]}.json`);
+    io.err(`events: ${hostile[3]}`);
+    assert.deepEqual(out, ['a\nb \\u001b[2J\\u001b[31mred']);
+    assert.equal(err[0], '\r\u001b[Karchive replay: at events/2026/11/25/\\u001b]0;owned\\u0007.json');
+    assert.equal(err[1], 'events: \\u009b2J');
+    // The real command line, through main: a usage error echoing what was typed.
+    const run = cli('dlq', 'show', '--x\u001b]0;owned\u0007');
+    assert.equal(run.status, 2);
+    assert.doesNotMatch(run.stderr, RAW);
   });
 });
 
