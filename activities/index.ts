@@ -5,7 +5,7 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 import type { Producer } from 'kafkajs';
-import { putEventItem, type HotTable } from '../src/aws/hotTable';
+import { putEventItem, readEventItem, type HotTable } from '../src/aws/hotTable';
 import { archiveKey, pastRetention } from '../src/aws/layout';
 import { serializeEnvelope, type EventEnvelope } from '../src/events/event';
 import { parseEnvelope } from '../src/events/validate';
@@ -39,7 +39,8 @@ export function createActivities(deps: ActivityDeps) {
     /**
      * Conditional put: the first write wins; a redelivered or replayed event is a duplicate, not an
      * error. Then the announcement to live subscribers, on both outcomes: a 'duplicate' may be the
-     * retry of an attempt that stored the item and died before announcing it. A failed
+     * retry of an attempt that stored the item and died before announcing it, and announces the
+     * stored item, which is not necessarily this input. A failed
      * announcement fails the attempt and Temporal retries it (the put is then a duplicate, which
      * costs one conditional write), so every stored event is announced at least once; Kafka is on
      * the event's path already (the bridge reads it from there), so this adds no new dependency.
@@ -53,7 +54,13 @@ export function createActivities(deps: ActivityDeps) {
         // and nothing is announced; archiveCold keeps the event.
         if (pastRetention(event.timestamp, deps.hotRetentionDays ?? 0, (deps.now ?? Date.now)())) return 'past-retention';
         const outcome = await putEventItem(deps, event);
-        if (deps.storedTopic !== undefined) await publishStored(deps.producer, deps.storedTopic, event);
+        if (deps.storedTopic !== undefined) {
+          // A duplicate's item may hold another envelope of this event_id (the first run stored
+          // it; a client retry without a timestamp came second): subscribers and the counter must
+          // hear of what is stored, never of this input. No item left (expired since): nothing to announce.
+          const stored = outcome === 'stored' ? event : await readEventItem(deps, event.event_id);
+          if (stored) await publishStored(deps.producer, deps.storedTopic, stored);
+        }
         return outcome;
       } catch (err) {
         throw asActivityFailure(err);

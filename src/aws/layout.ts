@@ -21,7 +21,7 @@
  * them again).
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import type { EventEnvelope, JsonObject } from '../events/event';
+import { SCHEMA_VERSION, type EventEnvelope, type JsonObject } from '../events/event';
 
 export const INDEX = { byType: 'by_type', byUser: 'by_user', byTime: 'by_time' } as const;
 
@@ -98,7 +98,8 @@ export function retentionCutoff(retentionDays: number, nowMs: number): string | 
  */
 export function pastRetention(timestamp: string, retentionDays: number, nowMs: number): boolean {
   const cutoff = retentionCutoff(retentionDays, nowMs);
-  return cutoff !== undefined && timestamp < cutoff;
+  // Compared as instants, so a timestamp in another (valid) text form is judged the same.
+  return cutoff !== undefined && Date.parse(timestamp) < Date.parse(cutoff);
 }
 
 /** Epoch seconds at which something timed `ms` expires with `retentionDays` of retention (DynamoDB's TTL); undefined = kept. */
@@ -118,6 +119,19 @@ export function toItem(event: EventEnvelope, shards: number, retentionDays = 0):
     time_id: timeId(event.timestamp, event.event_id),
     time_bucket: timeBucket(shardOf(event.event_id, shards)),
     ...(expires === undefined ? {} : { expires_at: expires }),
+  };
+}
+
+/** The envelope an item was written from (the inverse of toItem). */
+export function envelopeOf(item: EventItem): EventEnvelope {
+  return {
+    schema_version: SCHEMA_VERSION,
+    event_id: item.event_id,
+    event_type: item.event_type,
+    user_id: item.user_id,
+    timestamp: item.timestamp,
+    received_at: item.received_at,
+    payload: item.payload,
   };
 }
 

@@ -15,8 +15,8 @@
  * heartbeats the group for as long as a window is in flight, so a slow Temporal never costs the
  * member its partitions.
  *
- * If the consumer crashes anyway (an error kafkajs does not retry), the bridge restarts it; see
- * `superviseConsumer`.
+ * If the consumer crashes anyway (an error kafkajs does not retry), the bridge restarts it
+ * (src/kafka/retryLoop.ts, as the counter and the live feed do), and /ready and the metrics say so.
  */
 import type { Consumer, ConsumerRunConfig, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -26,8 +26,8 @@ import { parseEnvelope } from '../events/validate';
 import { publishDeadLetter } from '../kafka/deadLetter';
 import { classifyStartError } from './startErrors';
 import type { StartProcessEvent } from './startProcessEvent';
+import { superviseConsumer } from '../kafka/retryLoop';
 import { BridgeStatus, type BackoffKind } from './status';
-import { superviseConsumer } from './supervisor';
 
 export interface BridgeDeps {
   consumer: Consumer;
@@ -253,20 +253,43 @@ export function createBridge(deps: BridgeDeps) {
     partitionsConsumedConcurrently: deps.partitionConcurrency ?? 4,
     eachBatch,
   };
-  const supervisor = superviseConsumer({ consumer, runConfig, status, logger, restartDelayMs: deps.restartDelayMs });
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    if (status.consumerState() === 'crashed') logger.info({ crashes: stats.consumerCrashes }, 'consumer rejoined the group after a crash');
+    stats.groupJoins++;
+    status.keepLagOf(payload.memberAssignment);
+    status.setConsumer('running');
+  });
+  const supervisor = superviseConsumer({
+    consumer,
+    attempt: async () => {
+      await consumer.connect();
+      await consumer.subscribe({ topic: deps.topic, fromBeginning: true });
+      await consumer.run(runConfig);
+    },
+    // A bridge that cannot join at all exits saying why; one that crashed later keeps trying.
+    failFast: true,
+    initialDelayMs: deps.restartDelayMs,
+    onFailure: (err, retryInMs) => logger.error({ err: (err as Error).message, retryInMs }, 'consumer restart failed; trying again'),
+    onCrash: (error, restartInMs) => {
+      status.setConsumer('crashed', error);
+      logger.error(
+        { err: { name: error.name, message: error.message, stack: error.stack }, kafkajsRestarts: restartInMs === undefined },
+        restartInMs === undefined ? 'consumer crashed; kafkajs restarts it' : `consumer crashed; restarting it in ${restartInMs} ms`,
+      );
+    },
+  });
 
   return {
     status,
     /** Counters, kept for callers that only count (the bench). */
     stats,
     async run(): Promise<void> {
-      await consumer.connect();
-      await consumer.subscribe({ topic: deps.topic, fromBeginning: true });
-      await supervisor.run();
+      await supervisor.start();
     },
     /** Stops fetching, waits for the current batch, commits resolved offsets, leaves the group. */
     async stop(): Promise<void> {
       await supervisor.stop();
+      status.setConsumer('stopped');
     },
   };
 }

@@ -40,7 +40,8 @@ export async function startHealthServer(opts: { host: string; port: number; apiK
           res.writeHead(200, { 'content-type': status.contentType, 'cache-control': 'no-store' });
           res.end(text);
         },
-        (err: unknown) => json(500, { error: 'Metrics unavailable', errors: [{ field: 'metrics', message: (err as Error).message }] }),
+        // prom-client's error stays out of the answer: it names collectors and internals.
+        () => json(500, { error: 'Metrics unavailable', errors: [{ field: 'metrics', message: 'the metrics could not be collected' }] }),
       );
       return;
     }

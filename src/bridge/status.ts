@@ -27,13 +27,19 @@ export interface Backoff {
 
 export type ConsumerState = 'starting' | 'running' | 'crashed' | 'stopped';
 
+/**
+ * What GET /ready says, to anyone (it needs no key): which dependency is not ready and since
+ * when, never an error's own text, which can carry hosts, paths or a server's internals. The
+ * bridge logs the full error at each backoff step and crash.
+ */
 export interface Readiness {
   ready: boolean;
   consumer: ConsumerState;
   /** One line per reason the bridge is not ready. */
   problems: string[];
-  backoff: ({ partition: number } & Backoff)[];
-  lastCrash?: { at: string; error: string };
+  backoff: ({ partition: number } & Omit<Backoff, 'reason'>)[];
+  /** The last crash: when, and the error's class name (KafkaJSProtocolError, say). */
+  lastCrash?: { at: string; type: string };
 }
 
 interface Lag {
@@ -62,7 +68,7 @@ export class BridgeStatus {
   };
 
   private consumer: ConsumerState = 'starting';
-  private lastCrash?: { at: string; error: string };
+  private lastCrash?: { at: string; type: string };
   private readonly backoffs = new Map<number, Backoff>();
   private readonly lags = new Map<string, Lag>();
   readonly registry: Registry;
@@ -85,7 +91,9 @@ export class BridgeStatus {
     if (state === 'running' && this.consumer === 'crashed') this.stats.consumerRestarts++;
     if (state === 'crashed') {
       this.stats.consumerCrashes++;
-      this.lastCrash = { at: new Date().toISOString(), error: `${error?.name ?? 'Error'}: ${error?.message ?? 'unknown'}` };
+      // A class name only (its message is logged): an error's name is the code's, not the server's.
+      const type = error?.name && /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(error.name) ? error.name : 'Error';
+      this.lastCrash = { at: new Date().toISOString(), type };
       // The partitions are gone with the crash; the next owner reports its own backoff and lag.
       this.backoffs.clear();
       this.lags.clear();
@@ -109,7 +117,7 @@ export class BridgeStatus {
   readiness(): Readiness {
     const problems: string[] = [];
     if (this.consumer !== 'running') problems.push(`Kafka consumer is ${this.consumer}`);
-    const backoff = [...this.backoffs].map(([partition, b]) => ({ partition, ...b }));
+    const backoff = [...this.backoffs].map(([partition, { reason: _detail, ...b }]) => ({ partition, ...b }));
     for (const b of backoff) {
       const what =
         b.kind === 'systemic'
@@ -117,7 +125,8 @@ export class BridgeStatus {
           : b.kind === 'transient'
             ? 'Temporal is unreachable or failing'
             : 'the dead-letter topic refuses records';
-      problems.push(`partition ${b.partition}: ${what}: ${b.code ? `${b.code} ` : ''}${b.reason}`);
+      // The gRPC status name is one of a fixed set; the server's message is in the log.
+      problems.push(`partition ${b.partition}: ${what}${b.code ? ` (${b.code})` : ''}; the bridge log has the error`);
     }
     return { ready: problems.length === 0, consumer: this.consumer, problems, backoff, ...(this.lastCrash ? { lastCrash: this.lastCrash } : {}) };
   }

@@ -11,9 +11,12 @@
  * are. Nothing can double: the item's key is the event_id and both writes are conditional.
  *
  * The listing is streamed page by page (ListObjectsV2 with a continuation token), so memory
- * stays flat whatever the archive's size. After each page the last key done is written to a
- * checkpoint file; a run that stopped resumes after it (same bucket, range and filters), and a
- * run that finished removes it.
+ * stays flat whatever the archive's size, and no object is read past the size one event can
+ * have. After each page the checkpoint file gets the last key up to which every event is done;
+ * it never passes an event that failed or was invalid, so a run that stopped resumes at the first
+ * of them (same bucket, range and filters), and only a run that finished with nothing left
+ * undone removes it. Events older than HOT_RETENTION_DAYS are reported and left in the archive:
+ * the hot table would not serve them and its sweep would delete them again.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -25,6 +28,7 @@ import type { EventEnvelope } from '../events/event';
 import { parseExact } from '../events/exactJson';
 import { parseEnvelope } from '../events/validate';
 import { putEventItem, type HotTable } from '../aws/hotTable';
+import { pastRetention } from '../aws/layout';
 import { inParallel } from '../inParallel';
 import { parseFlags, positiveInt, utcDate, UsageError } from './args';
 import { latestStatus } from './rerun';
@@ -43,8 +47,11 @@ event_id). An event whose run already Completed (or is Running) is not started a
 DynamoDB item is written with the same conditional put the workflow uses, so a lost item is
 restored and a present one left alone. Running it twice stores nothing twice.
 
-One line per event: started, restored (item written), present (nothing to do), or invalid /
-failed with the reason; then a count of each. Exits 1 when any event was invalid or failed.
+One line per event: started, restored (item written), present (nothing to do), past
+retention (older than HOT_RETENTION_DAYS: left in the archive, not put back into the hot table,
+whose sweep would delete it again; narrow --from/--to to leave them out), or invalid / failed
+with the reason (an object larger than one event can be, MAX_EVENT_BYTES, is failed unread);
+then a count of each. Exits 1 when any event was invalid or failed, 0 otherwise.
 
   --from DATE        first day, e.g. 2026-11-25
   --to DATE          last day (included)
@@ -53,7 +60,9 @@ failed with the reason; then a count of each. Exits 1 when any event was invalid
   --dry-run          say what would happen (would start / would restore / present), change nothing
   --json             JSON lines: one {event_id, key, outcome, detail} per event, then {summary}
   --checkpoint PATH  resume file (default .stack/archive-replay.checkpoint.json): the last key
-                     done, written after each page; a finished run removes it
+                     before which every event is done, written after each page; it stops
+                     before the first failed or invalid event, so running the same command
+                     again retries from there; a run with nothing failed removes it
   --restart          ignore the checkpoint and start from --from
   --page-size N      objects per listing page (default 1000)
   -h, --help         this help
@@ -113,8 +122,18 @@ export function parseArchiveReplayArgs(argv: string[]): ArchiveReplayArgs {
   };
 }
 
-export type ArchiveOutcome = 'started' | 'restored' | 'present' | 'would-start' | 'would-restore' | 'invalid' | 'failed';
-export const ARCHIVE_OUTCOMES: ArchiveOutcome[] = ['started', 'restored', 'present', 'would-start', 'would-restore', 'invalid', 'failed'];
+export type ArchiveOutcome = 'started' | 'restored' | 'present' | 'would-start' | 'would-restore' | 'past-retention' | 'invalid' | 'failed';
+export const ARCHIVE_OUTCOMES: ArchiveOutcome[] = ['started', 'restored', 'present', 'would-start', 'would-restore', 'past-retention', 'invalid', 'failed'];
+
+/** Outcomes that leave an event undone: the checkpoint never passes one, and the run exits 1. */
+const UNDONE: ReadonlySet<ArchiveOutcome | 'skipped'> = new Set(['invalid', 'failed']);
+
+/**
+ * Bytes the producer's envelope may add to a request of MAX_EVENT_BYTES (schema_version, an
+ * event_id, both times in full, an empty payload: about 160), with room: an archived object
+ * larger than the limit plus this was never an accepted event.
+ */
+const ENVELOPE_OVERHEAD_BYTES = 1024;
 
 export interface ArchiveResult {
   event_id: string | null;
@@ -130,6 +149,9 @@ export interface ArchiveDeps extends HotTable {
   bucket: string;
   /** Tells live subscribers about an item restored here (a started run's storeHot does it itself). */
   announce?: (event: EventEnvelope) => Promise<void>;
+  /** MAX_EVENT_BYTES: an object larger than one event can be is reported failed without being read. */
+  maxEventBytes: number;
+  now?: () => number;
 }
 
 /** The checkpoint: which run it belongs to, and the last key whose event is done. */
@@ -178,6 +200,14 @@ async function itemExists(deps: ArchiveDeps, eventId: string): Promise<boolean> 
 
 /** One archived event: started, or its item restored, or nothing to do. */
 export async function replayArchivedEvent(deps: ArchiveDeps, event: EventEnvelope, dryRun: boolean): Promise<{ outcome: ArchiveOutcome; detail: string }> {
+  const days = deps.hotRetentionDays ?? 0;
+  if (pastRetention(event.timestamp, days, (deps.now ?? Date.now)())) {
+    // Decided before any start: a run would store it only for the sweep to delete it again.
+    return {
+      outcome: 'past-retention',
+      detail: `past retention: older than HOT_RETENTION_DAYS (${days} days), left in the archive and not put back into the hot table`,
+    };
+  }
   if (dryRun) {
     const status = await latestStatus(deps.client, event.event_id);
     if (status !== 'Completed' && status !== 'Running') {
@@ -215,6 +245,8 @@ export async function archiveReplay(
   const startKey = dayPrefix(args.from); // every key of that day sorts after its prefix
   let startAfter = startKey;
   const saved = args.restart || args.dryRun ? undefined : readCheckpoint(args.checkpoint);
+  // Starting over: an older checkpoint left in place would let a later run skip what this one fails.
+  if (args.restart && !args.dryRun) rmSync(args.checkpoint, { force: true });
   if (saved && sameRun(saved, deps.bucket, args) && saved.lastKey > startKey) {
     startAfter = saved.lastKey;
     hooks.onNote?.(`resuming after ${saved.lastKey} (checkpoint ${args.checkpoint}; --restart starts over)`);
@@ -225,6 +257,10 @@ export async function archiveReplay(
   let token: string | undefined;
   let scanned = 0;
   let done = false;
+  // The checkpoint: the last key up to which every event is done. Once one is not (failed,
+  // invalid), it stays before that key for the rest of the run, so a resumed run retries it.
+  let doneThrough: string | undefined;
+  let firstUndone: string | undefined;
   while (!done) {
     const page = await deps.s3.send(
       new ListObjectsV2Command({
@@ -247,7 +283,8 @@ export async function archiveReplay(
     }
     const results = await inParallel(keys, 8, async (key): Promise<ArchiveResult | undefined> => {
       try {
-        const body = await (await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }))).Body!.transformToString('utf8');
+        const body = await readObject(deps, key);
+        if (typeof body !== 'string') return { event_id: keyEventId(key), key, outcome: 'failed', detail: `failed: ${body.tooLarge}` };
         const parsed = parseEnvelope(parseExact(body));
         if (!parsed.ok)
           return { event_id: null, key, outcome: 'invalid', detail: `invalid: not a valid event (${parsed.errors.map((e) => e.field).join(', ')})` };
@@ -258,23 +295,70 @@ export async function archiveReplay(
         return { event_id: keyEventId(key), key, outcome: 'failed', detail: `failed: ${(err as Error).message || String(err)}` };
       }
     });
-    for (const r of results) {
+    const checkpointWas = doneThrough;
+    results.forEach((r, i) => {
       if (r) {
         counts[r.outcome]++;
         hooks.onResult(r);
       } else counts.skipped++;
-    }
+      if (firstUndone !== undefined) return;
+      if (r && UNDONE.has(r.outcome)) firstUndone = keys[i];
+      else doneThrough = keys[i];
+    });
     scanned += keys.length;
-    const lastKey = keys.at(-1);
-    if (lastKey && !args.dryRun) {
-      writeCheckpoint(args.checkpoint, { bucket: deps.bucket, from: args.from, to: args.to, type: args.type ?? null, user: args.user ?? null, lastKey });
+    if (doneThrough !== checkpointWas && doneThrough !== undefined && !args.dryRun) {
+      writeCheckpoint(args.checkpoint, {
+        bucket: deps.bucket,
+        from: args.from,
+        to: args.to,
+        type: args.type ?? null,
+        user: args.user ?? null,
+        lastKey: doneThrough,
+      });
     }
+    const lastKey = keys.at(-1);
     if (lastKey) hooks.onProgress?.({ scanned, lastKey });
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
     if (!token) done = true;
   }
-  if (!args.dryRun) rmSync(args.checkpoint, { force: true });
+  if (args.dryRun) return counts;
+  if (firstUndone === undefined) rmSync(args.checkpoint, { force: true });
+  else {
+    const undone = counts.failed + counts.invalid;
+    const kept = doneThrough ?? (saved && sameRun(saved, deps.bucket, args) ? saved.lastKey : undefined);
+    hooks.onNote?.(
+      `${undone} event(s) not done; ${kept ? `the checkpoint ${args.checkpoint} stays after ${kept}` : 'no checkpoint was written'}, ` +
+        `before the first of them (${firstUndone}): run the same command again to retry from there`,
+    );
+  }
   return counts;
+}
+
+/**
+ * An object's text, or why it was not read: one larger than an event can be is refused from its
+ * ContentLength, and a body that turns out longer (no length, or a wrong one) is cut off at the
+ * limit, so memory per object stays bounded whatever the bucket holds.
+ */
+async function readObject(deps: ArchiveDeps, key: string): Promise<string | { tooLarge: string }> {
+  const limit = deps.maxEventBytes + ENVELOPE_OVERHEAD_BYTES;
+  const tooLarge = (size: string) => ({
+    tooLarge: `object is ${size} bytes, more than one event can be (${limit}: MAX_EVENT_BYTES ${deps.maxEventBytes} and the envelope); not read`,
+  });
+  const out = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }));
+  const body = out.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+  if (out.ContentLength !== undefined && out.ContentLength > limit) {
+    body?.destroy?.();
+    return tooLarge(String(out.ContentLength));
+  }
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of body ?? []) {
+    bytes += chunk.length;
+    // Leaving the loop early ends the stream (its return() destroys it).
+    if (bytes > limit) return tooLarge(`over ${limit}`);
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The event id a key names (its file name), for reporting a key that could not be read. */
@@ -283,6 +367,11 @@ function keyEventId(key: string): string | null {
 }
 
 export function archiveSummary(counts: Record<ArchiveOutcome | 'skipped', number>): string {
-  const label = (k: string) => k.replace('-', ' ');
+  const label = (k: string) => (k === 'past-retention' ? 'past HOT_RETENTION_DAYS' : k.replace('-', ' '));
   return [...ARCHIVE_OUTCOMES, 'skipped' as const].map((k) => `${label(k)} ${counts[k]}`).join(', ');
+}
+
+/** Whether a run left events undone (exit 1): an invalid or failed one. */
+export function archiveLeftUndone(counts: Record<ArchiveOutcome | 'skipped', number>): boolean {
+  return [...UNDONE].some((k) => counts[k] > 0);
 }

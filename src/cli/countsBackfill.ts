@@ -8,9 +8,9 @@
  * the base table), and the retention cutoff applies as for every read.
  */
 import { unmarshallItem } from '../aws/itemCodec';
-import { retentionCutoff, type EventItem } from '../aws/layout';
+import { envelopeOf, retentionCutoff, type EventItem } from '../aws/layout';
 import { timeIndexPages, type TimeIndex } from '../aws/timeIndex';
-import { SCHEMA_VERSION, type EventEnvelope } from '../events/event';
+import type { EventEnvelope } from '../events/event';
 import { parseFlags } from './args';
 
 export const COUNTS_BACKFILL_USAGE = 'Usage: events counts backfill [--json]';
@@ -33,18 +33,6 @@ export interface CountsBackfillDeps extends TimeIndex {
   /** Publishes one page of envelopes (announceForCounting). */
   announce(events: EventEnvelope[]): Promise<void>;
   now?: () => number;
-}
-
-function envelopeOf(item: EventItem): EventEnvelope {
-  return {
-    schema_version: SCHEMA_VERSION,
-    event_id: item.event_id,
-    event_type: item.event_type,
-    user_id: item.user_id,
-    timestamp: item.timestamp,
-    received_at: item.received_at,
-    payload: item.payload,
-  };
 }
 
 /** Announces every item; returns how many, reporting each page's total so far. */

@@ -18,7 +18,7 @@ import type { DeadLetterRecord } from '../kafka/deadLetter';
 import { readTopicToEnd } from '../kafka/readToEnd';
 import { isoTime, parseFlags, UsageError } from './args';
 import { DEAD_LETTER_STAGES } from '../contract/processEvent';
-import { formatTable } from './format';
+import { formatTable, printable, printableLines } from './format';
 import { describeOutcome, latestStatus, OutcomeTally, rerun, type RerunOutcome } from './rerun';
 
 const STAGES = DEAD_LETTER_STAGES;
@@ -261,23 +261,25 @@ export async function dlqShow(
 }
 
 export function formatDlqShow(shown: Awaited<ReturnType<typeof dlqShow>>): string {
-  const lines = [`event ${shown.event_id}: ${shown.records.length} dead-letter record(s); latest workflow run: ${shown.latest_run}`];
+  // Every field is the DLQ's, which anyone able to write to the topic wrote: printed as text only.
+  const t = (value: unknown) => printable(String(value));
+  const lines = [`event ${t(shown.event_id)}: ${shown.records.length} dead-letter record(s); latest workflow run: ${t(shown.latest_run)}`];
   for (const r of shown.records) {
     lines.push(
       '',
-      `record ${r.position}`,
-      `  failed at   ${r.failed_at}`,
-      `  stage       ${r.error?.stage}`,
-      `  error       ${r.error?.type}: ${r.error?.message}`,
-      `  attempts    ${r.error?.attempts}`,
+      `record ${t(r.position)}`,
+      `  failed at   ${t(r.failed_at)}`,
+      `  stage       ${t(r.error?.stage)}`,
+      `  error       ${t(r.error?.type)}: ${t(r.error?.message)}`,
+      `  attempts    ${t(r.error?.attempts)}`,
     );
-    for (const e of r.errors?.slice(1) ?? []) lines.push(`  also        ${e.stage} ${e.type}: ${e.message} (${e.attempts} attempts)`);
-    if (r.workflow_id) lines.push(`  run         ${r.workflow_id} / ${r.run_id ?? '?'}`);
-    if (r.source) lines.push(`  source      ${r.source.topic} ${r.source.partition}:${r.source.offset}`);
-    if (r.truncated) lines.push(`  truncated   ${r.truncated.original_bytes} bytes, sha256 ${r.truncated.sha256}`);
+    for (const e of r.errors?.slice(1) ?? []) lines.push(`  also        ${t(e.stage)} ${t(e.type)}: ${t(e.message)} (${t(e.attempts)} attempts)`);
+    if (r.workflow_id) lines.push(`  run         ${t(r.workflow_id)} / ${t(r.run_id ?? '?')}`);
+    if (r.source) lines.push(`  source      ${t(r.source.topic)} ${t(r.source.partition)}:${t(r.source.offset)}`);
+    if (r.truncated) lines.push(`  truncated   ${t(r.truncated.original_bytes)} bytes, sha256 ${t(r.truncated.sha256)}`);
     lines.push(
       '  original',
-      ...JSON.stringify(r.original, null, 2)
+      ...printableLines(JSON.stringify(r.original, null, 2) ?? 'null')
         .split('\n')
         .map((l) => `    ${l}`),
     );
@@ -304,20 +306,22 @@ export async function replayDeadLetters(
   const { events, unusable } = await readDeadLetters(deps.kafka, deps.dlqTopic, args);
   for (const { position, reason } of unusable) {
     tally.add({ kind: 'refused', reason });
-    write(`record ${position} refused: ${reason}`);
+    write(`record ${position} refused: ${printable(reason)}`);
     onResult({ event_id: null, position, outcome: 'refused', detail: reason });
   }
   for (const [id, { event, record }] of events) {
     const outcome = await rerun(deps.client, deps.start, event, { dryRun: args.dryRun });
     tally.add(outcome);
-    write(`${id} ${describeOutcome(outcome)} [dead-lettered at ${record.error?.stage}: ${record.error?.message}]`);
+    write(
+      `${id} ${printable(describeOutcome(outcome))} [dead-lettered at ${printable(String(record.error?.stage))}: ${printable(String(record.error?.message))}]`,
+    );
     onResult({ event_id: id, outcome: outcome.kind, detail: describeOutcome(outcome), stage: record.error?.stage });
   }
   for (const id of args.eventIds) {
     if (!events.has(id)) {
       tally.add({ kind: 'refused', reason: 'not in the DLQ' });
       const detail = `refused: not in the DLQ${args.stages?.length ? ` at stage ${args.stages.join(' or ')}` : ''}${args.since ? ` since ${args.since}` : ''}`;
-      write(`${id} ${detail}`);
+      write(`${printable(id)} ${printable(detail)}`);
       onResult({ event_id: id, outcome: 'refused', detail });
     }
   }

@@ -19,8 +19,9 @@ import { createStartProcessEvent } from '../bridge/startProcessEvent';
 import { loadConfigOrExit, type Config } from '../config';
 import { kafkaClientConfig } from '../kafka/client';
 import { createTemporalClient } from '../temporal/connection';
-import { ARCHIVE_HELP, archiveReplay, archiveSummary, parseArchiveReplayArgs, type ArchiveOutcome } from './archiveReplay';
+import { ARCHIVE_HELP, archiveLeftUndone, archiveReplay, archiveSummary, parseArchiveReplayArgs, type ArchiveOutcome } from './archiveReplay';
 import { EXIT, UsageError } from './args';
+import { jsonText, printable, printableLines } from './format';
 import { COUNTS_BACKFILL_HELP, countsBackfill, parseCountsBackfillArgs } from './countsBackfill';
 import {
   DLQ_HELP,
@@ -224,7 +225,7 @@ class Clients {
   }
 }
 
-const json = (value: unknown) => JSON.stringify(value, null, 2);
+const json = (value: unknown) => jsonText(value, 2);
 
 /** Runs a parsed command; returns the exit code. */
 export async function runCommand(cmd: Exclude<Command, { kind: 'help' }>, config: Config, io: Io): Promise<number> {
@@ -334,6 +335,7 @@ async function runArchiveReplay(args: ReturnType<typeof parseArchiveReplayArgs>,
       announce: async (event) => publishStored(await clients.producer(), config.kafka.storedTopic, event),
       latestIndexShards: config.latestIndexShards,
       hotRetentionDays: config.retention.hotDays,
+      maxEventBytes: config.limits.maxEventBytes,
     },
     args,
     {
@@ -345,7 +347,7 @@ async function runArchiveReplay(args: ReturnType<typeof parseArchiveReplayArgs>,
           io.err('\r\x1b[K');
           drawn = false;
         }
-        io.out(args.json ? JSON.stringify(r) : `${r.event_id ?? r.key} ${r.detail}`);
+        io.out(args.json ? jsonText(r) : `${printable(r.event_id ?? r.key)} ${printable(r.detail)}`);
       },
       onProgress: ({ scanned, lastKey }) => {
         if (!io.errIsTTY || Date.now() - lastDrawn < 250) return;
@@ -354,17 +356,31 @@ async function runArchiveReplay(args: ReturnType<typeof parseArchiveReplayArgs>,
         const parts = Object.entries(running)
           .map(([k, n]) => `${k} ${n}`)
           .join(', ');
-        io.err(`\r\x1b[Karchive replay: ${scanned} objects scanned${parts ? `, ${parts}` : ''}; at ${lastKey}`.slice(0, 200));
+        io.err(`\r\x1b[Karchive replay: ${scanned} objects scanned${parts ? `, ${parts}` : ''}; at ${printable(lastKey)}`.slice(0, 200));
       },
-      onNote: (note) => io.err(`events: ${note}`),
+      onNote: (note) => io.err(`events: ${printable(note)}`),
     },
   );
   if (drawn) io.err('\r\x1b[K');
-  io.out(args.json ? JSON.stringify({ summary: counts }) : archiveSummary(counts));
-  return counts.invalid + counts.failed > 0 ? EXIT.failed : EXIT.ok;
+  io.out(args.json ? jsonText({ summary: counts }) : archiveSummary(counts));
+  return archiveLeftUndone(counts) ? EXIT.failed : EXIT.ok;
 }
 
-export async function main(argv: string[], io: Io): Promise<number> {
+/**
+ * The streams every command writes through: whatever a formatter missed, no control reaches the
+ * terminal raw (see src/cli/format.ts). The progress line's own "\r ESC[K" prefix is the one kept.
+ */
+export function terminalSafe(io: Io): Io {
+  const PROGRESS = '\r\x1b[K';
+  return {
+    out: (text) => io.out(printableLines(text)),
+    err: (text) => io.err(text.startsWith(PROGRESS) ? `${PROGRESS}${printableLines(text.slice(PROGRESS.length))}` : printableLines(text)),
+    errIsTTY: io.errIsTTY,
+  };
+}
+
+export async function main(argv: string[], rawIo: Io): Promise<number> {
+  const io = terminalSafe(rawIo);
   let cmd: Command;
   try {
     cmd = parseCommand(argv);
@@ -381,7 +397,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   try {
     return await runCommand(cmd, config, io);
   } catch (err) {
-    io.err(`events: ${(err as Error).message || String(err)}`);
+    io.err(`events: ${printable((err as Error).message || String(err))}`);
     return EXIT.failed;
   }
 }
@@ -399,7 +415,7 @@ if (require.main === module) {
       setTimeout(() => process.exit(code), 2_000).unref();
     },
     (err: unknown) => {
-      process.stderr.write(`events: ${(err as Error).message ?? String(err)}\n`);
+      process.stderr.write(`events: ${printable((err as Error).message ?? String(err))}\n`);
       process.exit(EXIT.failed);
     },
   );

@@ -21,6 +21,7 @@ import type { StartProcessEvent } from '../bridge/startProcessEvent';
 import { parseEnvelope } from '../events/validate';
 import { WORKFLOW_TYPE, type ProcessEventInput } from '../contract/processEvent';
 import { isoTime, parseFlags, UsageError } from './args';
+import { printable } from './format';
 import { describeOutcome, ENDED_NOT_COMPLETED, OutcomeTally, rerun, type EndedStatus, type RerunOutcome } from './rerun';
 
 export const REDRIVE_USAGE =
@@ -132,7 +133,7 @@ export async function redrive(
       outcome = { kind: 'refused', reason: `cannot read its input: ${(err as Error).message}` };
     }
     tally.add(outcome);
-    write(`${run.workflowId} ${describeOutcome(outcome)}`);
+    write(`${printable(run.workflowId)} ${printable(describeOutcome(outcome))}`);
   }
   write(tally.summary());
   return tally;

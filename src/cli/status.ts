@@ -18,7 +18,7 @@ import type { Config } from '../config';
 import { WORKFLOW_TYPE } from '../contract/processEvent';
 import { countsGroupId } from '../counts/consumer';
 import { parseFlags, UsageError } from './args';
-import { formatTable } from './format';
+import { formatTable, printable } from './format';
 
 export const STATUS_USAGE = 'Usage: events status [--json] [--producer-url URL] [--bridge-url URL]... [--timeout-ms N]';
 export const STATUS_HELP = `${STATUS_USAGE}
@@ -240,7 +240,7 @@ export function formatStatus(r: StatusReport): string {
   );
   out.push('');
   const lag = r.consumerLag;
-  if ('error' in lag) out.push(`Consumer lag (group ${lag.group} on ${lag.topic}): unknown, ${lag.error}`);
+  if ('error' in lag) out.push(`Consumer lag (group ${lag.group} on ${lag.topic}): unknown, ${printable(lag.error)}`);
   else {
     out.push(`Consumer lag (group ${lag.group} on ${lag.topic}): ${lag.total}`);
     out.push(
@@ -252,17 +252,17 @@ export function formatStatus(r: StatusReport): string {
   }
   const counts = r.countsLag;
   if (counts === null) out.push('Counts: off (EVENT_COUNTS=false)');
-  else if ('error' in counts) out.push(`Counts lag (group ${counts.group} on ${counts.topic}): unknown, ${counts.error}`);
+  else if ('error' in counts) out.push(`Counts lag (group ${counts.group} on ${counts.topic}): unknown, ${printable(counts.error)}`);
   else out.push(`Counts lag (group ${counts.group} on ${counts.topic}): ${counts.total}`);
   out.push('');
   const wf = r.workflows;
-  if ('error' in wf) out.push(`processEvent runs (task queue ${wf.taskQueue}): unknown, ${wf.error}`);
+  if ('error' in wf) out.push(`processEvent runs (task queue ${wf.taskQueue}): unknown, ${printable(wf.error)}`);
   else
     out.push(
       `processEvent runs (task queue ${wf.taskQueue}): running ${wf.running}, failed ${wf.failed}, terminated ${wf.terminated}, completed ${wf.completed}`,
     );
   const dlq = r.dlq;
-  if ('error' in dlq) out.push(`DLQ ${dlq.topic}: unknown, ${dlq.error}`);
+  if ('error' in dlq) out.push(`DLQ ${dlq.topic}: unknown, ${printable(dlq.error)}`);
   else
     out.push(
       `DLQ ${dlq.topic}: ${dlq.depth} record(s)${dlq.partitions.length > 1 ? ` (${dlq.partitions.map((p) => `partition ${p.partition}: ${p.depth}`).join(', ')})` : ''}`,

@@ -11,6 +11,7 @@ import { Worker } from '@temporalio/worker';
 import { exactDataConverter } from '../temporal/dataConverter';
 import { WORKFLOW_TYPE } from '../contract/processEvent';
 import { parseFlags, positiveInt } from './args';
+import { printable } from './format';
 
 export const WORKFLOWS_REPLAY_USAGE = 'Usage: events workflows replay [--query "<visibility query>"] [--limit N] [--json]';
 export const WORKFLOWS_REPLAY_HELP = `${WORKFLOWS_REPLAY_USAGE}
@@ -91,5 +92,6 @@ export async function replayRuns(
 }
 
 export function formatRunReplay(r: RunReplay): string {
-  return r.ok ? `${r.workflow_id} ${r.run_id} ok` : `${r.workflow_id} ${r.run_id} BROKEN (${r.kind}): ${r.error}`;
+  const run = `${printable(r.workflow_id)} ${printable(r.run_id)}`;
+  return r.ok ? `${run} ok` : `${run} BROKEN (${r.kind}): ${printable(r.error ?? '')}`;
 }

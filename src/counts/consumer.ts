@@ -12,7 +12,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { createRetryLoop } from '../kafka/retryLoop';
+import { superviseConsumer } from '../kafka/retryLoop';
 import { parseStoredNotice } from '../kafka/storedNotice';
 import type { EventCounter, StoredNotice } from './counter';
 
@@ -51,13 +51,17 @@ export function createCountsConsumer(deps: {
     maxWaitTimeInMs: 1_000,
   });
   let started = false;
-  const retries = createRetryLoop();
-  let restarting: Promise<void> | undefined;
-
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    logger.error({ err: payload.error.message, kafkajsRestarts: payload.restart }, 'counts consumer crashed');
-    // kafkajs gives up on errors it deems not retriable; counting must not stop for good.
-    if (!payload.restart && !retries.stopped) restarting ??= start().finally(() => (restarting = undefined));
+  const supervisor = superviseConsumer({
+    consumer,
+    attempt: async () => {
+      await consumer.connect();
+      await consumer.subscribe({ topic: deps.topic, fromBeginning: true });
+      await consumer.run({ eachBatchAutoResolve: false, eachBatch });
+      logger.info({ groupId, topic: deps.topic }, 'counting stored events');
+    },
+    onFailure: (err, retryInMs) => logger.error({ err: (err as Error).message, retryInMs }, 'counts unavailable: cannot read the stored topic'),
+    // Counting must not stop for good on an error kafkajs deems not retriable.
+    onCrash: (error, restartInMs) => logger.error({ err: error.message, kafkajsRestarts: restartInMs === undefined, restartInMs }, 'counts consumer crashed'),
   });
 
   async function eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
@@ -85,29 +89,13 @@ export function createCountsConsumer(deps: {
     }
   }
 
-  async function start(): Promise<void> {
-    await retries.run(
-      async () => {
-        await consumer.connect();
-        await consumer.subscribe({ topic: deps.topic, fromBeginning: true });
-        await consumer.run({ eachBatchAutoResolve: false, eachBatch });
-        logger.info({ groupId, topic: deps.topic }, 'counting stored events');
-      },
-      async (err, retryInMs) => {
-        logger.error({ err: (err as Error).message, retryInMs }, 'counts unavailable: cannot read the stored topic');
-        await consumer.disconnect().catch(() => undefined);
-      },
-    );
-  }
-
   return {
     async start() {
       started = true;
-      await start();
+      await supervisor.start();
     },
     async stop() {
-      retries.stop();
-      if (started) await consumer.disconnect();
+      if (started) await supervisor.stop();
     },
   };
 }

@@ -31,6 +31,24 @@ export function describeType(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
+/**
+ * The one text form of an instant in an envelope (`Date.toISOString()`: UTC, `Z`, exactly three
+ * fraction digits), whatever form it came in: the sort key `time_id`, the cursor, the S3 day, the
+ * count bucket and the retention all read the text, so `+02:00`, no milliseconds or nine
+ * fraction digits would each put the event somewhere else.
+ */
+export function canonicalTimestamp(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/**
+ * The one text form of an event id: lower-case hex. UUIDs compare without case, but the id is a
+ * DynamoDB key, a workflow ID and an S3 key, which do not: an upper-case copy would be a second event.
+ */
+export function canonicalEventId(id: string): string {
+  return id.toLowerCase();
+}
+
 /** Parses an ISO-8601 timestamp with a zone into epoch ms, or returns an error message. */
 export function parseTimestamp(value: unknown): number | string {
   if (typeof value !== 'string') return `expected an ISO-8601 string, got ${describeType(value)}`;
@@ -196,17 +214,24 @@ export function validateEventRequest(body: unknown, ctx: RequestContext): Valida
     ok: true,
     value: {
       schema_version: SCHEMA_VERSION,
-      event_id: typeof body.event_id === 'string' ? body.event_id.toLowerCase() : ctx.newEventId(),
+      event_id: canonicalEventId(typeof body.event_id === 'string' ? body.event_id : ctx.newEventId()),
       event_type: body.event_type as string,
       user_id: body.user_id as string,
-      timestamp: new Date(timestampMs).toISOString(),
-      received_at: new Date(ctx.receivedAtMs).toISOString(),
+      timestamp: canonicalTimestamp(timestampMs),
+      received_at: canonicalTimestamp(ctx.receivedAtMs),
       payload: (body.payload as JsonObject | undefined) ?? {},
     },
   };
 }
 
-/** Checks an envelope read back from Kafka (or handed to a workflow). */
+/**
+ * Checks an envelope read back from Kafka (or handed to a workflow, or read from the archive) by
+ * the producer's rules, and returns it in the producer's canonical form (canonicalEventId,
+ * canonicalTimestamp): a record written straight to the raw topic may carry an upper-case id or
+ * an offset timestamp, which are the same event, and must be stored, keyed, counted and archived
+ * exactly as the producer's copy would be. What cannot be normalised (not a UUID, not a real
+ * instant, a payload value the stores cannot keep) is refused with the field named.
+ */
 export function parseEnvelope(value: unknown): Validated<EventEnvelope> {
   if (!isJsonObject(value)) return { ok: false, errors: [{ field: 'value', message: `expected a JSON object, got ${describeType(value)}` }] };
   const errors: FieldError[] = [];
@@ -216,13 +241,27 @@ export function parseEnvelope(value: unknown): Validated<EventEnvelope> {
   if (typeof value.event_id !== 'string' || !UUID_PATTERN.test(value.event_id)) errors.push({ field: 'event_id', message: 'expected a UUID' });
   checkEventType(value.event_type, errors, '');
   checkUserId(value.user_id, errors, '');
+  const instants: Partial<Record<'timestamp' | 'received_at', number>> = {};
   for (const field of ['timestamp', 'received_at'] as const) {
     const parsed = parseTimestamp(value[field]);
     if (typeof parsed === 'string') errors.push({ field, message: parsed });
+    else instants[field] = parsed;
   }
   if (!isJsonObject(value.payload)) errors.push({ field: 'payload', message: `expected a JSON object, got ${describeType(value.payload)}` });
+  else checkPayloadValues(value.payload, 'payload', 1, errors);
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, value: value as unknown as EventEnvelope };
+  return {
+    ok: true,
+    value: {
+      schema_version: SCHEMA_VERSION,
+      event_id: canonicalEventId(value.event_id as string),
+      event_type: value.event_type as string,
+      user_id: value.user_id as string,
+      timestamp: canonicalTimestamp(instants.timestamp!),
+      received_at: canonicalTimestamp(instants.received_at!),
+      payload: value.payload as JsonObject,
+    },
+  };
 }
 
 /** UTF-8 byte length without Buffer (workflow-safe). */

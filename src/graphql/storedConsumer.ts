@@ -11,9 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { retentionCutoff, timeId } from '../aws/layout';
+import { pastRetention, timeId } from '../aws/layout';
 import type { EventEnvelope } from '../events/event';
-import { createRetryLoop } from '../kafka/retryLoop';
+import { superviseConsumer } from '../kafka/retryLoop';
 import { isCountsOnly, parseStoredNotice } from '../kafka/storedNotice';
 import { encodeCursor, type EventRecord } from './eventReader';
 import type { LiveFeed } from './liveFeed';
@@ -36,8 +36,7 @@ export function eventRecord(event: EventEnvelope): EventRecord {
  * older than the retention, so neither do subscriptions (a late event, stored but already past it).
  */
 export function withinRetention(event: Pick<EventEnvelope, 'timestamp'>, retentionDays: number, nowMs: number): boolean {
-  const from = retentionCutoff(retentionDays, nowMs);
-  return from === undefined || event.timestamp >= from;
+  return !pastRetention(event.timestamp, retentionDays, nowMs);
 }
 
 /** `<base>-graphql-<host>-<pid>-<random>`: unique per process, and recognisable in group listings. */
@@ -71,18 +70,24 @@ export function createStoredConsumer(deps: {
   const consumer = deps.kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
   let ready = false;
   let started = false;
-  const retries = createRetryLoop();
+  // A crash kafkajs will not restart (a non-retriable error) is restarted here, as the bridge's
+  // and the counter's are: without it, live subscriptions would stop for good.
+  const supervisor = superviseConsumer({
+    consumer,
+    attempt: run,
+    onFailure: (err, retryInMs) => deps.logger.error({ err, retryInMs }, 'live subscriptions unavailable: cannot read the stored topic'),
+    onCrash: (error, restartInMs) => {
+      ready = false;
+      deps.logger.error({ err: error, kafkajsRestarts: restartInMs === undefined, restartInMs }, 'live subscriptions: stored-topic consumer crashed');
+    },
+  });
   // The first fetch comes after the group assigned the partitions and their starting offsets
   // were resolved (the latest ones: nothing is committed), so from here nothing new is missed.
   consumer.on(consumer.events.FETCH, () => {
     // A last fetch during disconnect must not report ready.
-    if (retries.stopped) return;
+    if (supervisor.stopped) return;
     if (!ready) deps.logger.info({ groupId, topic: deps.topic }, 'live subscriptions: reading stored events');
     ready = true;
-  });
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    ready = false;
-    deps.logger.error({ err: payload.error, restart: payload.restart }, 'live subscriptions: stored-topic consumer crashed');
   });
   return {
     groupId,
@@ -91,16 +96,12 @@ export function createStoredConsumer(deps: {
     },
     async start() {
       started = true;
-      await retries.run(run, async (err, retryInMs) => {
-        deps.logger.error({ err, retryInMs }, 'live subscriptions unavailable: cannot read the stored topic');
-        await consumer.disconnect().catch(() => undefined);
-      });
+      await supervisor.start();
     },
     async stop() {
       ready = false;
-      retries.stop();
       if (!started) return;
-      await consumer.disconnect();
+      await supervisor.stop();
       const admin = deps.kafka.admin();
       try {
         await admin.connect();

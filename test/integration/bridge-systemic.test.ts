@@ -67,7 +67,9 @@ describe('bridge: Temporal rejects every start (search attributes not registered
         },
         { timeoutMs: 60_000 },
       );
-      assert.match(ready.body.problems.join('\n'), /INVALID_ARGUMENT .*no mapping defined for search attribute/);
+      // The public probe names the dependency and the status; the server's words are in the log.
+      assert.match(ready.body.problems.join('\n'), /rejects every workflow start \(fix the namespace setup\) \(INVALID_ARGUMENT\)/);
+      assert.doesNotMatch(JSON.stringify(ready.body), /search attribute|mapping/i);
       await waitFor(`${bridge} to retry a few times`, async () => (await bridgeMetric(p, bridge, 'bridge_start_systemic_failures_total')) >= 3, {
         timeoutMs: 60_000,
       });
@@ -76,8 +78,10 @@ describe('bridge: Temporal rejects every start (search attributes not registered
     for (const bridge of BRIDGES) {
       const steps = p.output(bridge).flatMap((l) => {
         if (!l.startsWith('{')) return [];
-        const line = JSON.parse(l) as { msg?: string; partition?: number; step?: number };
-        return line.msg?.startsWith('Temporal rejects every workflow start') ? [`${line.partition}/${line.step}`] : [];
+        const line = JSON.parse(l) as { msg?: string; partition?: number; step?: number; error?: string };
+        if (!line.msg?.startsWith('Temporal rejects every workflow start')) return [];
+        assert.match(line.error ?? '', /no mapping defined for search attribute/, 'the log line has the detail');
+        return [`${line.partition}/${line.step}`];
       });
       assert.ok(steps.length > 0);
       assert.equal(new Set(steps).size, steps.length, `${bridge}: one line per partition and step: ${steps.join(' ')}`);

@@ -7,14 +7,15 @@
  * current workflow code. Every resource is the run's own (test/support/platform.ts).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { ArchiveResult } from '../../src/cli/archiveReplay';
 import type { DlqListRow, ReplayResult } from '../../src/cli/dlq';
 import type { StatusReport } from '../../src/cli/status';
@@ -24,6 +25,8 @@ import { countByType, countedEvents, countsCaughtUp, getItem, postJson } from '.
 import { startPlatform, type Platform } from '../support/platform';
 import { REPO_ROOT } from '../support/paths';
 import { waitFor, waitUntil } from '../support/wait';
+import { makeEnvelope } from '../support/events';
+import { serializeEnvelope } from '../../src/events/event';
 
 const stack = (...args: string[]) => promisify(execFile)('bash', [`${REPO_ROOT}/infra/stack.sh`, ...args]);
 
@@ -275,7 +278,10 @@ describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
     for (const id of ids.slice(1)) assert.match(first.stdout, new RegExp(`^${id} restored \\(its run exists; item written\\)$`, 'm'));
     assert.match(
       first.stdout,
-      new RegExp(`^started 1, restored ${ids.length - 1}, present 0, would start 0, would restore 0, invalid 0, failed 0, skipped 0$`, 'm'),
+      new RegExp(
+        `^started 1, restored ${ids.length - 1}, present 0, would start 0, would restore 0, past HOT_RETENTION_DAYS 0, invalid 0, failed 0, skipped 0$`,
+        'm',
+      ),
     );
     assert.doesNotMatch(first.stdout, new RegExp(outsideId));
     await completed(gone);
@@ -316,5 +322,89 @@ describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^.+ ok$/m);
     assert.match(text.stdout, /^replayed [1-5], broken 0$/m);
+  });
+  it('archive replay interrupted after an event failed: the rerun reports it again instead of skipping it', async () => {
+    const day = '2026-10-01';
+    const oversized = `${type}_big`;
+    // 30 objects of one day; the second in key order is larger than an event can be (failed).
+    const envelopes = Array.from({ length: 30 }, () => ({ ...makeEnvelope({ event_type: `${type}_resume`, timestamp: `${day}T06:00:00.000Z` }) })).sort(
+      (a, b) => (a.event_id < b.event_id ? -1 : 1),
+    );
+    envelopes[1] = { ...envelopes[1]!, event_type: oversized, payload: { pad: 'x'.repeat(40_000) } };
+    const keyOf = (id: string) => `events/2026/10/01/${id}.json`;
+    for (const e of envelopes) {
+      await p.s3.send(
+        new PutObjectCommand({ Bucket: p.config.aws.bucket, Key: keyOf(e.event_id), Body: serializeEnvelope(e), ContentType: 'application/json' }),
+      );
+    }
+    const checkpoint = join(tmp, 'resume.checkpoint.json');
+    const args = ['archive', 'replay', '--from', day, '--to', day, '--page-size', '1', '--json', '--checkpoint', checkpoint];
+
+    // The first run is killed once it reports the fifth event (page 5): it never finishes.
+    const child = spawn(join(REPO_ROOT, 'bin', 'events'), args, { cwd: REPO_ROOT, env: { ...process.env, ...p.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const seen: ArchiveResult[] = [];
+    let buffered = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        const line = JSON.parse(buffered.slice(0, nl)) as ArchiveResult;
+        buffered = buffered.slice(nl + 1);
+        seen.push(line);
+        if (line.event_id === envelopes[4]!.event_id) child.kill('SIGKILL');
+      }
+    });
+    const ended = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    assert.equal(ended, 'SIGKILL', `the first run was interrupted (saw ${seen.length} results)`);
+    const failed = seen.find((r) => r.key === keyOf(envelopes[1]!.event_id));
+    assert.equal(failed?.outcome, 'failed');
+    assert.match(failed!.detail, /more than one event can be .*not read/);
+    assert.equal((JSON.parse(readFileSync(checkpoint, 'utf8')) as { lastKey: string }).lastKey, keyOf(envelopes[0]!.event_id));
+
+    const rerun = await cli(...args);
+    assert.equal(rerun.code, 1, 'the event is still not done');
+    assert.match(rerun.stderr, /resuming after /);
+    const results = rerun.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ArchiveResult & { summary?: Record<string, number> });
+    assert.equal(results.find((r) => r.key === keyOf(envelopes[1]!.event_id))?.outcome, 'failed');
+    assert.equal(results.at(-1)!.summary?.failed, 1);
+    assert.ok(existsSync(checkpoint), 'kept before the failed event');
+  });
+
+  it('dlq list and show print a hostile record as text, no control reaching the terminal', async () => {
+    const id = randomUUID();
+    const hostile = '\u001b[2J\u001b]0;owned\u0007\u009b31m\u202eevil\nforged';
+    const producer = p.kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: p.config.kafka.dlqTopic,
+      messages: [
+        {
+          key: id,
+          value: JSON.stringify({
+            original: { event_id: id, note: hostile },
+            error: { stage: 'bridge', type: hostile, message: hostile, attempts: 1 },
+            failed_at: hostile,
+            workflow_id: id,
+          }),
+        },
+      ],
+    });
+    await producer.disconnect();
+    // eslint-disable-next-line no-control-regex -- the controls are what is looked for
+    const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+    for (const args of [
+      ['dlq', 'list'],
+      ['dlq', 'list', '--json'],
+      ['dlq', 'show', id],
+      ['dlq', 'show', id, '--json'],
+    ]) {
+      const run = await cli(...args);
+      assert.equal(run.code, 0, run.stderr);
+      assert.ok(run.stdout.includes(id), `${args.join(' ')} shows the record`);
+      assert.doesNotMatch(run.stdout, RAW, `${args.join(' ')}: ${JSON.stringify(run.stdout)}`);
+      assert.ok(!run.stdout.split('\n').some((l) => l.startsWith('forged')), `${args.join(' ')}: no forged line`);
+    }
   });
 });

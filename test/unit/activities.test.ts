@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { PutObjectCommand } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ApplicationFailure } from '@temporalio/common';
@@ -9,6 +9,7 @@ import type { Logger } from '@temporalio/common';
 import { sdkLogFields } from '../../workers/main';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { serializeEnvelope } from '../../src/events/event';
+import { rawNumber } from '../../src/events/exactJson';
 import { makeEnvelope } from '../support/events';
 
 /** Records every command; `fail` decides per call whether to throw. */
@@ -120,19 +121,82 @@ describe('storeHot', () => {
     }
   });
 
+  /** A table that keeps what is put into it: the conditional put and the consistent read storeHot uses. */
+  function fakeTable() {
+    const items = new Map<string, Record<string, AttributeValue>>();
+    const calls: unknown[] = [];
+    return {
+      calls,
+      items,
+      send: async (command: unknown) => {
+        calls.push(command);
+        if (command instanceof PutItemCommand) {
+          const id = command.input.Item!.event_id!.S!;
+          if (items.has(id)) throw new ConditionalCheckFailedException({ message: 'exists', $metadata: {} });
+          items.set(id, command.input.Item!);
+          return {};
+        }
+        if (command instanceof GetItemCommand) {
+          assert.equal(command.input.ConsistentRead, true, 'a put that just found the item must read it back consistently');
+          const item = items.get(command.input.Key!.event_id!.S!);
+          return item ? { Item: item } : {};
+        }
+        throw new Error('unexpected DynamoDB call');
+      },
+    };
+  }
+
   it('announces the stored event on the stored topic after the put, on both outcomes', async () => {
+    const dynamo = fakeTable();
+    const { deps: d, sent } = deps({ dynamo: dynamo as unknown as ActivityDeps['dynamo'], storedTopic: 'events.stored' });
+    const event = makeEnvelope({ payload: { n: 1, big: rawNumber('12345678901234567890'), __proto__x: 'k' } });
     for (const outcome of ['stored', 'duplicate'] as const) {
-      const dynamo = fakeClient(() => (outcome === 'duplicate' ? new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }) : undefined));
-      const { deps: d, sent } = deps({ dynamo: dynamo as unknown as ActivityDeps['dynamo'], storedTopic: 'events.stored' });
-      const event = makeEnvelope();
+      sent.length = 0;
       assert.equal(await new MockActivityEnvironment().run(createActivities(d).storeHot, event), outcome);
-      assert.equal(dynamo.calls.length, 1);
       assert.deepEqual(
         sent.map((r) => r.topic),
         ['events.stored'],
       );
       assert.deepEqual(sent[0]!.messages, [{ key: event.event_id, value: serializeEnvelope(event) }]);
     }
+  });
+
+  it('on a duplicate announces what is stored, not its own input (a retry with another envelope of the same event_id)', async () => {
+    const dynamo = fakeTable();
+    const { deps: d, sent } = deps({ dynamo: dynamo as unknown as ActivityDeps['dynamo'], storedTopic: 'events.stored' });
+    const first = makeEnvelope({ event_type: 'purchase', user_id: 'alice', timestamp: '2026-11-25T10:00:00.000Z', payload: { total: 12 } });
+    // Run 1: the put succeeds, its announcement fails for good (the run is dead-lettered).
+    const down = { send: async () => Promise.reject(Object.assign(new Error('broker down'), { name: 'KafkaJSNumberOfRetriesExceeded' })) };
+    const run1 = createActivities({ ...d, producer: down as unknown as ActivityDeps['producer'] });
+    await assert.rejects(new MockActivityEnvironment().run(run1.storeHot, first));
+    assert.equal(dynamo.items.size, 1);
+    // Run 2: the same event_id posted again without a timestamp, another type and user.
+    const retry = makeEnvelope({ event_id: first.event_id, event_type: 'page_view', user_id: 'bob', timestamp: '2026-11-27T08:00:00.000Z', payload: {} });
+    assert.equal(await new MockActivityEnvironment().run(createActivities(d).storeHot, retry), 'duplicate');
+    assert.deepEqual(
+      sent.flatMap((r) => r.messages),
+      [{ key: first.event_id, value: serializeEnvelope(first) }],
+    );
+  });
+
+  it('on a duplicate whose item is gone (expired and swept since) announces nothing', async () => {
+    const dynamo = fakeTable();
+    const { deps: d, sent } = deps({ dynamo: dynamo as unknown as ActivityDeps['dynamo'], storedTopic: 'events.stored' });
+    const event = makeEnvelope();
+    await new MockActivityEnvironment().run(createActivities(d).storeHot, event);
+    dynamo.items.clear();
+    // The put of a duplicate whose item vanished between its condition check and the read.
+    const racing = {
+      ...dynamo,
+      send: async (c: unknown) =>
+        c instanceof PutItemCommand ? Promise.reject(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} })) : dynamo.send(c),
+    };
+    sent.length = 0;
+    assert.equal(
+      await new MockActivityEnvironment().run(createActivities({ ...d, dynamo: racing as unknown as ActivityDeps['dynamo'] }).storeHot, event),
+      'duplicate',
+    );
+    assert.deepEqual(sent, []);
   });
 
   it('fails retryably when the announcement cannot be sent (the retry finds a duplicate and announces it)', async () => {

@@ -23,9 +23,12 @@ describe('bridge health server', () => {
   });
 
   it('GET /ready: 503 until the consumer runs, 200 then, 503 naming the partition while it backs off, and after a crash', async () => {
+    const texts: string[] = [];
     const ready = async () => {
       const res = await fetch(`${url}/ready`);
-      return { status: res.status, body: (await res.json()) as { status: string; problems: string[]; lastCrash?: { error: string } } };
+      const text = await res.text();
+      texts.push(text);
+      return { status: res.status, body: JSON.parse(text) as { status: string; problems: string[]; backoff: object[]; lastCrash?: { type: string } } };
     };
     assert.equal((await ready()).status, 503);
     assert.deepEqual((await ready()).body.problems, ['Kafka consumer is starting']);
@@ -34,9 +37,10 @@ describe('bridge health server', () => {
     assert.equal(running.status, 200);
     assert.deepEqual(running.body, { status: 'ready', ready: true, consumer: 'running', problems: [], backoff: [] });
 
+    const since = Date.now();
     status.setBackoff(2, {
       kind: 'systemic',
-      since: Date.now(),
+      since,
       step: 3,
       retryInMs: 4_000,
       waiting: 32,
@@ -46,16 +50,58 @@ describe('bridge health server', () => {
     const backingOff = await ready();
     assert.equal(backingOff.status, 503);
     assert.deepEqual(backingOff.body.problems, [
-      'partition 2: Temporal rejects every workflow start (fix the namespace setup): INVALID_ARGUMENT Namespace default has no mapping defined for search attribute EventType',
+      'partition 2: Temporal rejects every workflow start (fix the namespace setup) (INVALID_ARGUMENT); the bridge log has the error',
+    ]);
+    assert.deepEqual(backingOff.body.backoff, [
+      {
+        partition: 2,
+        kind: 'systemic',
+        since,
+        step: 3,
+        retryInMs: 4_000,
+        waiting: 32,
+        code: 'INVALID_ARGUMENT',
+      },
     ]);
     status.clearBackoff(2);
     assert.equal((await ready()).status, 200);
 
-    status.setConsumer('crashed', Object.assign(new Error('Broker: Message size too large'), { name: 'KafkaJSProtocolError' }));
+    // What a backend's error can say: hosts, ports, paths, a credential in a URL.
+    status.setBackoff(1, {
+      kind: 'transient',
+      since: Date.now(),
+      step: 1,
+      retryInMs: 500,
+      waiting: 1,
+      code: 'UNAVAILABLE',
+      reason: 'connect ECONNREFUSED 10.1.2.3:7233 (https://svc:s3cret@temporal.internal/api)',
+    });
+    assert.deepEqual((await ready()).body.problems, ['partition 1: Temporal is unreachable or failing (UNAVAILABLE); the bridge log has the error']);
+    status.setBackoff(1, {
+      kind: 'dead-letter',
+      since: Date.now(),
+      step: 1,
+      retryInMs: 500,
+      waiting: 1,
+      reason: 'cannot publish to events.dlq: broker 10.1.2.3:9092 TOPIC_AUTHORIZATION_FAILED',
+    });
+    assert.deepEqual((await ready()).body.problems, ['partition 1: the dead-letter topic refuses records; the bridge log has the error']);
+    status.clearBackoff(1);
+
+    status.setConsumer(
+      'crashed',
+      Object.assign(new Error('Broker: Message size too large at /srv/app/node_modules/kafkajs'), { name: 'KafkaJSProtocolError' }),
+    );
     const crashed = await ready();
     assert.equal(crashed.status, 503);
     assert.deepEqual(crashed.body.problems, ['Kafka consumer is crashed']);
-    assert.equal(crashed.body.lastCrash?.error, 'KafkaJSProtocolError: Broker: Message size too large');
+    assert.equal(crashed.body.lastCrash?.type, 'KafkaJSProtocolError');
+    const other = new BridgeStatus();
+    other.setConsumer('crashed', Object.assign(new Error('x'), { name: 'Error: injected\nline' }));
+    assert.equal(other.readiness().lastCrash?.type, 'Error', 'a name that is not a class name is not echoed');
+    for (const leak of ['10.1.2.3', 's3cret', 'ECONNREFUSED', 'TOPIC_AUTHORIZATION_FAILED', 'Message size', '/srv/app', 'search attribute']) {
+      assert.ok(!texts.some((t) => t.includes(leak)), `/ready never shows "${leak}"`);
+    }
     status.setConsumer('running');
     assert.equal(status.stats.consumerRestarts, 1);
   });

@@ -16,6 +16,7 @@ import { classifyStartError } from '../../src/bridge/startErrors';
 import { SUMMARY_MAX_JSON_BYTES, workflowSummary, type StartProcessEvent } from '../../src/bridge/startProcessEvent';
 import { BridgeStatus } from '../../src/bridge/status';
 import { publishDeadLetter, utf8Prefix, type DeadLetterRecord } from '../../src/kafka/deadLetter';
+import type { EventEnvelope } from '../../src/events/event';
 import { makeEnvelope } from '../support/events';
 import { waitFor } from '../support/wait';
 
@@ -298,7 +299,11 @@ describe('bridge windows', () => {
     assert.ok(steps.every((l) => (l as { waiting?: number }).waiting === 8));
     const ready = b.status.readiness();
     assert.equal(ready.ready, false);
-    assert.match(ready.problems.join('\n'), /partition 0: Temporal rejects every workflow start .*INVALID_ARGUMENT .*search attribute EventType/);
+    assert.match(ready.problems.join('\n'), /partition 0: Temporal rejects every workflow start .*\(INVALID_ARGUMENT\)/);
+    assert.ok(
+      steps.every((l) => /search attribute EventType/.test((l as { error?: string }).error ?? '')),
+      "the server's words are in the log, not on /ready",
+    );
     assert.match(await b.status.text(), /^bridge_partitions_backing_off\{kind="systemic"\} 2$/m);
     assert.ok(b.status.stats.systemicFailures >= 2 * 3 * 8);
 
@@ -355,6 +360,22 @@ describe('bridge windows', () => {
     assert.match(b.dlqSent[0]!.error.message, /^INVALID_ARGUMENT: input exceeds/);
     assert.deepEqual(p.seen.resolved, ['2']);
     assert.equal(b.status.stats.deadLettered, 1);
+  });
+
+  it("a record written straight to the topic in a non-canonical form is started in the producer's form; one that cannot be is dead-lettered", async () => {
+    const started: EventEnvelope[] = [];
+    const b = await bridgeWith(async (e) => (started.push(e), 'started'));
+    const canonical = makeEnvelope({ timestamp: '2026-11-25T10:00:00.000Z', received_at: '2026-11-25T10:00:01.000Z' });
+    const sent = { ...canonical, event_id: canonical.event_id.toUpperCase(), timestamp: '2026-11-25T08:00:00-02:00', received_at: '2026-11-25T10:00:01Z' };
+    const p = fakePayload(0, [message(0, JSON.stringify(sent)), message(1, JSON.stringify({ ...canonical, timestamp: '2026-11-25T10:00:00' }))]);
+    await b.eachBatch(p.payload);
+    assert.deepEqual(started, [canonical]);
+    assert.equal(b.dlqSent.length, 1);
+    assert.deepEqual(
+      b.dlqSent[0]!.error.fields?.map((f) => f.field),
+      ['timestamp'],
+    );
+    assert.deepEqual(p.seen.resolved, ['1']);
   });
 
   it('metrics: records consumed, starts, and the lag per partition from the batch high watermark, dropped once the partition is revoked', async () => {

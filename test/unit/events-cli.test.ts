@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -14,10 +14,11 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { archiveReplay, dayPrefix, keyDay, parseArchiveReplayArgs, type ArchiveResult } from '../../src/cli/archiveReplay';
+import { archiveLeftUndone, archiveReplay, archiveSummary, dayPrefix, keyDay, parseArchiveReplayArgs, type ArchiveResult } from '../../src/cli/archiveReplay';
 import { UsageError } from '../../src/cli/args';
-import { formatDlqList, listRow, toEntry } from '../../src/cli/dlq';
-import { parseCommand } from '../../src/cli/events';
+import { formatDlqList, formatDlqShow, listRow, toEntry } from '../../src/cli/dlq';
+import { jsonText } from '../../src/cli/format';
+import { parseCommand, terminalSafe } from '../../src/cli/events';
 import { collectStatus, formatStatus, partitionLags, type StatusReport } from '../../src/cli/status';
 import { formatRunReplay, replayQuery, replayRuns, type RunReplay } from '../../src/cli/workflowsReplay';
 import { loadConfig } from '../../src/config';
@@ -276,6 +277,71 @@ describe('events dlq: records', () => {
   });
 });
 
+describe('events output: nothing a record holds reaches the terminal as a control', () => {
+  // What a writer of events.dlq (or of an S3 key, or a server's error) could put in a field:
+  // ANSI CSI (clear screen, colours), OSC (set the title, a hyperlink), a C1 CSI, bidi overrides,
+  // a carriage return that rewrites the line, a newline that forges one, DEL, BEL, NUL.
+  const hostile = [
+    '\u001b[2J\u001b[31mred',
+    '\u001b]0;owned\u0007',
+    '\u001b]8;;https://evil.example\u001b\\click\u001b]8;;\u001b\\',
+    '\u009b2J',
+    'abc\u202egnp.exe\u202c\u2066x\u2069\u200f',
+    'line\rOVERWRITE',
+    'one\nforged line',
+    'del\u007f bel\u0007 nul\u0000 sep\u2028',
+  ];
+  // eslint-disable-next-line no-control-regex -- the controls are what is looked for
+  const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+  const record = (text: string) =>
+    JSON.stringify({
+      original: { event_id: text, payload: { note: text } },
+      error: { stage: text, type: text, message: text, attempts: 1 },
+      errors: [{}, { stage: text, type: text, message: text, attempts: text }],
+      failed_at: text,
+      workflow_id: text,
+      run_id: text,
+      source: { topic: text, partition: text, offset: text, key: text },
+    });
+
+  it('dlq list and dlq show print every field as text', () => {
+    for (const text of hostile) {
+      const entry = toEntry(record(text), '0:1');
+      const list = formatDlqList([listRow(entry)]);
+      assert.doesNotMatch(list, RAW, JSON.stringify(list));
+      assert.equal(list.split('\n').length, 3, 'header, one row, the total: no forged line');
+      const show = formatDlqShow({ event_id: text, latest_run: text, records: [{ position: '0:1', ...entry.record! }] });
+      assert.doesNotMatch(show, RAW, JSON.stringify(show));
+      assert.ok(!show.split('\n').some((l) => l.startsWith('forged')), 'a newline in a field forges no line');
+    }
+    assert.match(formatDlqList([listRow(toEntry(record(hostile[0]!), '0:1'))]), /\\u001b\[2J/, 'shown, escaped, not dropped');
+  });
+
+  it('JSON output keeps the values and leaves no control raw', () => {
+    for (const text of hostile) {
+      const out = jsonText({ text, nested: [text] }, 2);
+      assert.doesNotMatch(out, RAW);
+      assert.deepEqual(JSON.parse(out), { text, nested: [text] });
+    }
+  });
+
+  it('every stream of the CLI: text is escaped, the progress line keeps its own prefix', () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = terminalSafe({ out: (t) => out.push(t), err: (t) => err.push(t), errIsTTY: true });
+    io.out(`a\nb ${hostile[0]}`);
+    io.err(`\r\u001b[Karchive replay: at events/2026/11/25/${hostile[1]}.json`);
+    io.err(`events: ${hostile[3]}`);
+    assert.deepEqual(out, ['a\nb \\u001b[2J\\u001b[31mred']);
+    assert.equal(err[0], '\r\u001b[Karchive replay: at events/2026/11/25/\\u001b]0;owned\\u0007.json');
+    assert.equal(err[1], 'events: \\u009b2J');
+    // The real command line, through main: a usage error echoing what was typed.
+    const run = cli('dlq', 'show', '--x\u001b]0;owned\u0007');
+    assert.equal(run.status, 2);
+    assert.doesNotMatch(run.stderr, RAW);
+  });
+});
+
 describe('events workflows replay: the query', () => {
   it('is every processEvent run of the task queue, or the given query narrowed to processEvent', () => {
     assert.equal(replayQuery({}, 'events'), "WorkflowType = 'processEvent' AND TaskQueue = 'events'");
@@ -320,7 +386,18 @@ describe('events archive replay over fake clients', () => {
   const keys = [...objects.keys()].sort();
 
   /** An S3 that pages like ListObjectsV2 (StartAfter, MaxKeys, ContinuationToken), a table, and Temporal. */
-  function fakes(opts: { completed: Set<string>; items: Set<string>; failGetOn?: string }) {
+  function fakes(opts: {
+    completed: Set<string>;
+    items: Set<string>;
+    failGetOn?: string;
+    /** A start that throws for these event ids (Temporal unreachable while they came up). */
+    unreachableFor?: Set<string>;
+    /** Objects served instead of the events' own: [body, whether S3 sends its ContentLength]. */
+    override?: Map<string, { body: string; withLength: boolean }>;
+    retentionDays?: number;
+  }) {
+    /** How many chunks of each object's body were pulled: an oversized one must not be read. */
+    const pulled = new Map<string, number>();
     const listed: number[] = [];
     const s3 = {
       send: async (cmd: unknown) => {
@@ -333,9 +410,20 @@ describe('events archive replay over fake clients', () => {
           return { Contents: page.map((Key) => ({ Key })), IsTruncated: more, NextContinuationToken: more ? page.at(-1) : undefined };
         }
         if (cmd instanceof GetObjectCommand) {
-          if (cmd.input.Key === opts.failGetOn) throw new Error('connection reset');
-          const body = objects.get(cmd.input.Key!)!;
-          return { Body: { transformToString: async () => body } };
+          const key = cmd.input.Key!;
+          if (key === opts.failGetOn) throw new Error('connection reset');
+          const served = opts.override?.get(key) ?? { body: objects.get(key)!, withLength: true };
+          const bytes = Buffer.from(served.body);
+          async function* chunks() {
+            for (let at = 0; at < bytes.length; at += 1024) {
+              pulled.set(key, (pulled.get(key) ?? 0) + 1);
+              yield bytes.subarray(at, at + 1024);
+            }
+          }
+          return {
+            Body: Object.assign(chunks(), { transformToString: async () => served.body }),
+            ...(served.withLength ? { ContentLength: bytes.length } : {}),
+          };
         }
         throw new Error('unexpected S3 call');
       },
@@ -365,12 +453,14 @@ describe('events archive replay over fake clients', () => {
     };
     // A completed run refuses a second start, as ALLOW_DUPLICATE_FAILED_ONLY does.
     const start = async (e: { event_id: string }) => {
+      if (opts.unreachableFor?.has(e.event_id)) throw new Error('14 UNAVAILABLE: No connection established');
       if (opts.completed.has(e.event_id)) return 'already-started' as const;
       started.push(e.event_id);
       opts.completed.add(e.event_id);
       return 'started' as const;
     };
-    return { deps: { s3, dynamo, client, start, bucket: 'b', table: 't', latestIndexShards: 4 } as never, listed, started };
+    const deps = { s3, dynamo, client, start, bucket: 'b', table: 't', latestIndexShards: 4, maxEventBytes: 32_768, hotRetentionDays: opts.retentionDays ?? 0 };
+    return { deps: deps as never, listed, started, pulled };
   }
 
   it('pages through the range only, restores missing items of completed runs, starts the rest, and a second run doubles nothing', async () => {
@@ -450,6 +540,114 @@ describe('events archive replay over fake clients', () => {
     const counts = await archiveReplay(resumed.deps, args, { onResult: () => undefined, onNote: (n) => notes.push(n) });
     assert.match(notes[0]!, new RegExp(`resuming after ${keys[2]}`));
     assert.equal(counts.started, keys.length - 3);
+    assert.equal(existsSync(checkpoint), false);
+  });
+
+  it('a resumed run never skips an event that failed before it stopped: the checkpoint stays before it', async () => {
+    const checkpoint = join(dir, 'failed-then-stopped.json');
+    const args = parseArchiveReplayArgs(['--from', '2026-11-23', '--to', '2026-11-26', '--page-size', '2', '--checkpoint', checkpoint]);
+    const idOf = (key: string) => /([^/]+)\.json$/.exec(key)![1]!;
+    // Temporal is unreachable while keys[1] (page 1) comes up; the run is stopped on page 3.
+    const first = fakes({ completed: new Set(), items: new Set(), unreachableFor: new Set([idOf(keys[1]!)]) });
+    const seen: ArchiveResult[] = [];
+    await assert.rejects(
+      archiveReplay(first.deps, args, {
+        onResult: (r) => {
+          seen.push(r);
+          if (r.key === keys[4]) throw new Error('interrupted');
+        },
+      }),
+      /interrupted/,
+    );
+    assert.equal(seen.find((r) => r.key === keys[1])?.outcome, 'failed');
+    assert.match(seen.find((r) => r.key === keys[1])!.detail, /UNAVAILABLE/);
+    assert.equal((JSON.parse(readFileSync(checkpoint, 'utf8')) as { lastKey: string }).lastKey, keys[0], 'not past the failed key');
+
+    // Run again with Temporal back: the failed event is started this time, and nothing is missed.
+    const completed = new Set(first.started);
+    const rerun = fakes({ completed, items: new Set(first.started) });
+    const results: ArchiveResult[] = [];
+    const notes: string[] = [];
+    const counts = await archiveReplay(rerun.deps, args, { onResult: (r) => results.push(r), onNote: (n) => notes.push(n) });
+    assert.match(notes[0]!, new RegExp(`resuming after ${keys[0]}`));
+    assert.deepEqual(
+      results.map((r) => r.key),
+      keys.slice(1),
+    );
+    assert.equal(results.find((r) => r.key === keys[1])?.outcome, 'started');
+    assert.equal(counts.failed, 0);
+    assert.equal(existsSync(checkpoint), false);
+  });
+
+  it('a run that finished with failures keeps its checkpoint before the first one; the next run retries from there', async () => {
+    const checkpoint = join(dir, 'finished-with-failures.json');
+    const args = parseArchiveReplayArgs(['--from', '2026-11-23', '--to', '2026-11-26', '--page-size', '3', '--checkpoint', checkpoint]);
+    const idOf = (key: string) => /([^/]+)\.json$/.exec(key)![1]!;
+    const first = fakes({ completed: new Set(), items: new Set(), unreachableFor: new Set([idOf(keys[4]!), idOf(keys[6]!)]) });
+    const notes: string[] = [];
+    const counts = await archiveReplay(first.deps, args, { onResult: () => undefined, onNote: (n) => notes.push(n) });
+    assert.equal(counts.failed, 2);
+    assert.equal((JSON.parse(readFileSync(checkpoint, 'utf8')) as { lastKey: string }).lastKey, keys[3]);
+    assert.match(notes.at(-1)!, /2 event\(s\) not done; .* stays after .*run the same command again/);
+    const again = await archiveReplay(fakes({ completed: new Set(first.started), items: new Set(first.started) }).deps, args, { onResult: () => undefined });
+    assert.deepEqual({ started: again.started, failed: again.failed }, { started: 2, failed: 0 });
+    assert.equal(existsSync(checkpoint), false);
+    // --restart drops a checkpoint, so a failure on its first key cannot leave an older one to skip past it.
+    const restartPath = join(dir, 'restart.json');
+    writeFileSync(restartPath, JSON.stringify({ bucket: 'b', from: '2026-11-23', to: '2026-11-26', type: null, user: null, lastKey: keys[5] }));
+    const restartArgs = parseArchiveReplayArgs(['--from', '2026-11-23', '--to', '2026-11-26', '--checkpoint', restartPath, '--restart']);
+    await archiveReplay(fakes({ completed: new Set(), items: new Set(), unreachableFor: new Set([idOf(keys[0]!)]) }).deps, restartArgs, {
+      onResult: () => undefined,
+    });
+    assert.equal(existsSync(restartPath), false);
+  });
+
+  it('an object larger than an event can be is failed with the reason, without being read whole', async () => {
+    const checkpoint = join(dir, 'large.json');
+    const big = (n: number) => serializeEnvelope({ ...makeEnvelope(), payload: { pad: 'x'.repeat(n) } });
+    const override = new Map([
+      [keys[2]!, { body: big(1_000_000), withLength: true }],
+      [keys[3]!, { body: big(1_000_000), withLength: false }],
+      // Just under the limit with the envelope around it: an event the producer could accept.
+      [keys[4]!, { body: big(32_768 - 40), withLength: false }],
+    ]);
+    const f = fakes({ completed: new Set(), items: new Set(), override });
+    const results: ArchiveResult[] = [];
+    const args = parseArchiveReplayArgs(['--from', '2026-11-23', '--to', '2026-11-26', '--checkpoint', checkpoint, '--restart']);
+    const counts = await archiveReplay(f.deps, args, { onResult: (r) => results.push(r) });
+    const of = (key: string) => results.find((r) => r.key === key)!;
+    assert.equal(of(keys[2]!).outcome, 'failed');
+    assert.match(of(keys[2]!).detail, /^failed: object is \d+ bytes, more than one event can be \(33792: MAX_EVENT_BYTES 32768 and the envelope\); not read$/);
+    assert.equal(f.pulled.get(keys[2]!) ?? 0, 0, 'refused from its ContentLength, no byte read');
+    assert.equal(of(keys[3]!).outcome, 'failed');
+    assert.match(of(keys[3]!).detail, /object is over 33792 bytes/);
+    assert.ok(f.pulled.get(keys[3]!)! <= 34, `read up to the limit only (${f.pulled.get(keys[3]!)} chunks of 1 KiB)`);
+    assert.equal(of(keys[4]!).outcome, 'started');
+    assert.equal(counts.failed, 2);
+    rmSync(checkpoint, { force: true });
+  });
+
+  it('events older than HOT_RETENTION_DAYS are reported and left out of the hot table, and the run exits 0', async () => {
+    const checkpoint = join(dir, 'retention.json');
+    const items = new Set<string>();
+    const old = events.filter((e) => e.timestamp < '2026-11-25');
+    const completed = new Set([old[0]!.event_id]);
+    const f = fakes({ completed, items, retentionDays: 2 });
+    const deps = { ...(f.deps as object), now: () => Date.parse('2026-11-27T00:00:00.000Z') } as never;
+    for (const dryRun of [true, false]) {
+      const results: ArchiveResult[] = [];
+      const args = parseArchiveReplayArgs(['--from', '2026-11-23', '--to', '2026-11-26', '--checkpoint', checkpoint, ...(dryRun ? ['--dry-run'] : [])]);
+      const counts = await archiveReplay(deps, args, { onResult: (r) => results.push(r) });
+      assert.deepEqual(
+        results.filter((r) => r.outcome === 'past-retention').map((r) => r.event_id),
+        old.map((e) => e.event_id).sort((a, b) => keys.findIndex((k) => k.includes(a)) - keys.findIndex((k) => k.includes(b))),
+      );
+      assert.match(results.find((r) => r.outcome === 'past-retention')!.detail, /older than HOT_RETENTION_DAYS \(2 days\)/);
+      assert.equal(counts['past-retention'], old.length);
+      assert.equal(archiveLeftUndone(counts), false);
+      assert.match(archiveSummary(counts), new RegExp(`past HOT_RETENTION_DAYS ${old.length}`));
+    }
+    for (const e of old) assert.ok(!items.has(e.event_id) && !f.started.includes(e.event_id), 'neither stored nor started');
     assert.equal(existsSync(checkpoint), false);
   });
 

@@ -247,6 +247,59 @@ void describe('parseEnvelope', () => {
     });
   }
 
+  // A record written straight to the raw topic: each form names the same event as the
+  // producer's canonical copy, and comes out as that copy.
+  const sameEvent: { name: string; change: Partial<Record<'event_id' | 'timestamp' | 'received_at', (v: string) => string>> }[] = [
+    { name: 'an upper-case event_id', change: { event_id: (v) => v.toUpperCase() } },
+    { name: 'a mixed-case event_id', change: { event_id: (v) => v.replace(/[a-f]/, (c) => c.toUpperCase()) } },
+    { name: 'an offset timestamp (-02:00)', change: { timestamp: () => '2026-11-25T09:59:00.000-02:00' } },
+    { name: 'an offset timestamp without a colon (+0100)', change: { timestamp: () => '2026-11-25T12:59:00+0100' } },
+    { name: '+00:00 instead of Z', change: { timestamp: () => '2026-11-25T11:59:00+00:00' } },
+    { name: 'a timestamp without milliseconds', change: { timestamp: () => '2026-11-25T11:59:00Z' } },
+    { name: 'a timestamp without seconds', change: { timestamp: () => '2026-11-25T11:59Z' } },
+    { name: 'nine fraction digits (cut to milliseconds)', change: { timestamp: () => '2026-11-25T11:59:00.000999999Z' } },
+    { name: 'lower-case t and z', change: { timestamp: () => '2026-11-25t11:59:00z' } },
+    { name: '24:00 of the day before', change: { timestamp: () => '2026-11-24T24:00:00Z' } },
+    { name: 'an offset received_at', change: { received_at: () => '2026-11-25T13:00:00.000+01:00' } },
+  ];
+  for (const c of sameEvent) {
+    void it(`normalises ${c.name} to the producer's form`, () => {
+      const produced = { ...envelope(), received_at: '2026-11-25T12:00:00.000Z' };
+      if (c.name.startsWith('24:00')) Object.assign(produced, { timestamp: '2026-11-25T00:00:00.000Z' });
+      const sent = { ...produced } as Record<string, unknown>;
+      for (const [field, f] of Object.entries(c.change)) sent[field] = f(produced[field as keyof typeof c.change]);
+      const result = parseEnvelope(sent);
+      assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+      assert.deepEqual(result.value, produced);
+      assert.equal(serializeEnvelope(result.value), serializeEnvelope(produced), 'the same bytes on Kafka and in S3');
+    });
+  }
+
+  // Forms that cannot be normalised to one instant or one id: refused with the field named, as the
+  // producer refuses them.
+  const refused: { name: string; field: 'event_id' | 'timestamp' | 'received_at' | 'payload'; value: unknown }[] = [
+    { name: 'a braced event_id', field: 'event_id', value: '{0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b}' },
+    { name: 'a urn:uuid event_id', field: 'event_id', value: 'urn:uuid:0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b' },
+    { name: 'an event_id without hyphens', field: 'event_id', value: '0192f1c48d1e7c3a9b2f5a6d7e8f9a0b' },
+    { name: 'an event_id with spaces around it', field: 'event_id', value: ' 0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b ' },
+    { name: 'a leap second', field: 'timestamp', value: '2016-12-31T23:59:60Z' },
+    { name: 'February 30', field: 'timestamp', value: '2026-02-30T10:00:00Z' },
+    { name: 'hour 25', field: 'timestamp', value: '2026-11-25T25:00:00Z' },
+    { name: 'an offset of +25:00', field: 'timestamp', value: '2026-11-25T10:00:00+25:00' },
+    { name: 'a timestamp without a zone', field: 'timestamp', value: '2026-11-25T10:00:00' },
+    { name: 'a timestamp with spaces around it', field: 'timestamp', value: ' 2026-11-25T10:00:00Z' },
+    { name: 'a received_at after 9999', field: 'received_at', value: '+010000-01-01T00:00:00.000Z' },
+    { name: 'a payload string with a lone surrogate', field: 'payload', value: { s: '\ud800' } },
+    { name: 'a payload -0', field: 'payload', value: { n: -0 } },
+  ];
+  for (const r of refused) {
+    void it(`refuses ${r.name}, naming ${r.field}`, () => {
+      const result = parseEnvelope({ ...envelope(), [r.field]: r.value });
+      assert.ok(!result.ok);
+      assert.equal(result.errors[0]!.field.split('.')[0], r.field);
+    });
+  }
+
   void it('rejects a value that is not an object', () => {
     for (const value of [null, 'x', [envelope()]]) {
       const result = parseEnvelope(value);
