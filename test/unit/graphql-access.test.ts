@@ -12,12 +12,11 @@ import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
 import { buildGraphqlApp, GRAPHQL_LIMIT_DEFAULTS, type GraphqlAppDeps } from '../../src/graphql/app';
 import type { CountsReader } from '../../src/counts/reader';
-import type { EventReader } from '../../src/graphql/eventReader';
 import { createLiveFeed, type LiveFeed } from '../../src/graphql/liveFeed';
 import { originAllowed } from '../../src/graphql/subscriptionAccess';
 import type { AccessOptions } from '../../src/http/access';
 import { waitFor } from '../support/wait';
-import { READ_KEY, WRITE_KEY } from './http-fixtures';
+import { READ_KEY, recordingReader, WRITE_KEY } from './http-fixtures';
 
 const WAIT = { timeoutMs: 10_000, intervalMs: 10 };
 const QUERY = encodeURIComponent('{ latestEvents { userId payload } }');
@@ -32,13 +31,7 @@ interface Server {
 }
 
 async function start(access: AccessOptions | undefined, more: Partial<GraphqlAppDeps> = {}, limits: Partial<GraphqlAppDeps['limits']> = {}): Promise<Server> {
-  const reads: string[] = [];
-  const reader: EventReader = {
-    latest: async () => (reads.push('latest'), []),
-    byType: async () => (reads.push('byType'), []),
-    byUser: async () => (reads.push('byUser'), []),
-    byId: async () => (reads.push('byId'), null),
-  };
+  const { reader, reads } = recordingReader();
   const feed = createLiveFeed({ queueSize: 10, maxPerPrincipal: 3 });
   const app = buildGraphqlApp({
     reader,

@@ -90,8 +90,8 @@ export interface GraphqlUnderTest {
   reads: string[];
 }
 
-/** The GraphQL app with a reader that records every call; `extra` may add routes before ready. */
-export function graphqlApp(access?: AccessOptions, more: Partial<GraphqlAppDeps> = {}, extra?: (app: FastifyInstance) => void): GraphqlUnderTest {
+/** An event reader that answers empty and records which of its reads were called. */
+export function recordingReader(): { reader: EventReader; reads: string[] } {
   const reads: string[] = [];
   const reader: EventReader = {
     latest: async () => (reads.push('latest'), []),
@@ -99,6 +99,12 @@ export function graphqlApp(access?: AccessOptions, more: Partial<GraphqlAppDeps>
     byUser: async () => (reads.push('byUser'), []),
     byId: async () => (reads.push('byId'), null),
   };
+  return { reader, reads };
+}
+
+/** The GraphQL app with a reader that records every call; `extra` may add routes before ready. */
+export function graphqlApp(access?: AccessOptions, more: Partial<GraphqlAppDeps> = {}, extra?: (app: FastifyInstance) => void): GraphqlUnderTest {
+  const { reader, reads } = recordingReader();
   const app = buildGraphqlApp({ reader, limits: { defaultLimit: 10, maxLimit: 100, maxDepth: 6 }, access, ...more } as GraphqlAppDeps);
   extra?.(app);
   return { app, reads };
