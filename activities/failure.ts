@@ -1,12 +1,12 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { PERMANENT_ERROR_TYPES } from '../src/contract/processEvent';
+import { PERMANENT_ERROR_TYPES } from '../workflows/contract';
 
 /** The event itself is wrong; retrying cannot help. */
 export class InvalidEventError extends Error {
   override name = 'InvalidEventError';
 }
 
-/** Errors no retry can fix (src/contract/processEvent.ts says which and why). */
+/** Errors no retry can fix (workflows/contract.ts says which and why). */
 const PERMANENT_ERRORS: ReadonlySet<string> = new Set(PERMANENT_ERROR_TYPES);
 
 /**

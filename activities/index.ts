@@ -5,13 +5,13 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 import type { Producer } from 'kafkajs';
-import { putEventItem, readEventItem, type HotTable } from '../src/aws/hotTable';
-import { archiveKey, pastRetention } from '../src/aws/layout';
+import { putEventItem, readEventItem, type HotTable } from '../src/store/hot/writer';
+import { archiveKey, pastRetention } from '../src/store/hot/layout';
 import { serializeEnvelope, type EventEnvelope } from '../src/events/event';
 import { parseEnvelope } from '../src/events/validate';
-import { publishDeadLetter, type DeadLetterRecord } from '../src/kafka/deadLetter';
-import { publishStored } from '../src/kafka/storedNotice';
-import type { HotOutcome } from '../src/contract/processEvent';
+import { publishDeadLetter, type DeadLetterRecord } from '../src/platform/kafka/deadLetter';
+import { publishStored } from '../src/platform/kafka/storedNotice';
+import type { HotOutcome } from '../workflows/contract';
 import { asActivityFailure, InvalidEventError, recordAttempt } from './failure';
 
 export interface ActivityDeps extends HotTable {

@@ -9,11 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { createBridge } from '../src/bridge/consumer';
 import { createStartProcessEvent } from '../src/bridge/startProcessEvent';
-import { loadConfig } from '../src/config';
+import { loadConfig } from '../src/platform/config';
 import { serializeEnvelope, SCHEMA_VERSION, type EventEnvelope } from '../src/events/event';
-import { createKafka, createProducer } from '../src/kafka/client';
-import { createLogger } from '../src/logger';
-import { createTemporalClient } from '../src/temporal/connection';
+import { createKafka, createProducer } from '../src/platform/kafka/client';
+import { createLogger } from '../src/platform/logger';
+import { createTemporalClient } from '../src/platform/temporal/connection';
 
 export async function benchBridge({ quick }: { quick: boolean }): Promise<void> {
   const EVENTS = Number(process.env.BENCH_BRIDGE_EVENTS ?? (quick ? 200 : 1000));

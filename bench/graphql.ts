@@ -8,12 +8,12 @@
  */
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { v7 as uuidv7 } from 'uuid';
-import { createDynamoClient } from '../src/aws/clients';
-import { marshallItem } from '../src/aws/itemCodec';
-import { toItem } from '../src/aws/layout';
+import { createDynamoClient } from '../src/platform/aws';
+import { marshallItem } from '../src/store/hot/itemCodec';
+import { toItem } from '../src/store/hot/layout';
 import { SCHEMA_VERSION, type EventEnvelope } from '../src/events/event';
-import { createLogger } from '../src/logger';
-import { deprovision, provisionTable } from '../src/provisioning';
+import { createLogger } from '../src/platform/logger';
+import { deprovision, provisionTable } from '../src/ops/provisioning';
 import { configFor, isolatedEnv } from '../test/support/platform';
 import { autocannon, startServer, type LoadResult } from './load';
 

@@ -11,8 +11,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { loadConfig } from '../src/config';
-import { temporalConnectionOptions } from '../src/temporal/connection';
+import { loadConfig } from '../src/platform/config';
+import { temporalConnectionOptions } from '../src/platform/temporal/connection';
 import { getItem } from '../test/support/clients';
 import { startPlatform, type Platform } from '../test/support/platform';
 

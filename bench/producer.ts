@@ -5,9 +5,9 @@
  * afterwards). Single events (POST /events) and batches of 100 (POST /events/batch, reported in
  * events/s). The per-client rate limit is off here: one load generator is one client.
  */
-import { createKafka } from '../src/kafka/client';
-import { createLogger } from '../src/logger';
-import { provisionKafka } from '../src/provisioning';
+import { createKafka } from '../src/platform/kafka/client';
+import { createLogger } from '../src/platform/logger';
+import { provisionKafka } from '../src/ops/provisioning';
 import { configFor, isolatedEnv } from '../test/support/platform';
 import { reservePort } from '../test/support/ports';
 import { autocannon, median, startServer, type LoadResult } from './load';

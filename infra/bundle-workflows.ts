@@ -1,12 +1,12 @@
 /**
  * The second half of `npm run build`: bundles the compiled workflow code (dist/workflows) into
  * dist/workflow-bundle.js, which compiled workers load instead of bundling at every start
- * (src/temporal/workflowCode.ts). Run from dist/infra after tsc.
+ * (workers/workflowCode.ts). Run from dist/infra after tsc.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { WORKFLOW_BUNDLE_FILE } from '../src/temporal/workflowCode';
+import { WORKFLOW_BUNDLE_FILE } from '../workers/workflowCode';
 
 async function main(): Promise<void> {
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });

@@ -3,10 +3,10 @@
  * answer, then creates the topics, table, bucket and search attributes named by the environment
  * (see env.example). Idempotent. `--check` only reports. Exit code 1 when something is not ready.
  */
-import type { Config } from '../src/config';
-import { runMain, type Running } from '../src/runMain';
-import { createLogger } from '../src/logger';
-import { provisionAll } from '../src/provisioning';
+import type { Config } from '../src/platform/config';
+import { runMain, type Running } from '../src/platform/runMain';
+import { createLogger } from '../src/platform/logger';
+import { provisionAll } from '../src/ops/provisioning';
 
 async function startProvision(config: Config): Promise<Running> {
   const logger = createLogger({ ...config, logLevel: 'error' }, 'provision');

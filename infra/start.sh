@@ -40,8 +40,8 @@ case "${START_LAYOUT:-processors}" in
       --names producer,processor-1,processor-2,graphql \
       --prefix-colors cyan,magenta,magenta,green \
       "$(run src/producer/server.ts)" \
-      "BRIDGE_HTTP_PORT=$bridge_port WORKER_METRICS_PORT=$worker_metrics_port $(run src/processor/main.ts)" \
-      "BRIDGE_HTTP_PORT=$second_bridge_port WORKER_METRICS_PORT=$second_worker_metrics_port $(run src/processor/main.ts)" \
+      "BRIDGE_HTTP_PORT=$bridge_port WORKER_METRICS_PORT=$worker_metrics_port $(run workers/processor.ts)" \
+      "BRIDGE_HTTP_PORT=$second_bridge_port WORKER_METRICS_PORT=$second_worker_metrics_port $(run workers/processor.ts)" \
       "$(run src/graphql/server.ts)" | pretty ;;
   separate)
     node_modules/.bin/concurrently --kill-others-on-fail --kill-signal SIGTERM --prefix "[{name}]" \

@@ -1,10 +1,10 @@
 /**
  * A yes/no key check for small servers outside the two APIs (the bridge's /metrics): a request
  * passes with one of `keys` (READ_KEYS: keys that may read) as Bearer, X-API-Key or Basic user
- * name. The producer and GraphQL use the fuller rules of src/http/access.ts (write vs read keys,
+ * name. The producer and GraphQL use the fuller rules of src/platform/http/access.ts (write vs read keys,
  * 401 vs 403, rate limits).
  */
-import { createKeyRing, presentedKey, type RequestHeaders } from './http/keys';
+import { createKeyRing, presentedKey, type RequestHeaders } from './platform/http/keys';
 
 export const API_KEY_ERROR = {
   error: 'Missing or invalid API key',

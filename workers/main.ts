@@ -1,24 +1,24 @@
 /**
  * Worker process: runs processEvent and its activities on the `events` task queue. Start as many
  * as you like; they share the queue. SIGINT/SIGTERM: stop polling, let running activities finish,
- * then close Kafka, AWS and Temporal clients. A processor (src/processor/main.ts) runs the same
+ * then close Kafka, AWS and Temporal clients. A processor (workers/processor.ts) runs the same
  * worker beside a bridge through `createWorker`.
  */
 import { DefaultLogger, Runtime, Worker, type LogLevel, type NativeConnection } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
-import { createDynamoClient, createS3Client } from '../src/aws/clients';
-import { sweepExpired } from '../src/aws/retention';
-import { createCountsConsumer } from '../src/counts/consumer';
-import { createEventCounter } from '../src/counts/counter';
-import type { Config } from '../src/config';
-import { runMain, type Running } from '../src/runMain';
-import { createKafka, createProducer } from '../src/kafka/client';
-import { createLogger } from '../src/logger';
-import { exactDataConverter } from '../src/temporal/dataConverter';
-import { bindAddress, workerTelemetry } from '../src/temporal/metrics';
-import { connectNativeConnection } from '../src/temporal/nativeConnection';
-import { describeWorkflowCode, workflowCode } from '../src/temporal/workflowCode';
+import { createDynamoClient, createS3Client } from '../src/platform/aws';
+import { sweepExpired } from '../src/store/hot/retention';
+import { createCountsConsumer } from '../src/store/counts/consumer';
+import { createEventCounter } from '../src/store/counts/counter';
+import type { Config } from '../src/platform/config';
+import { runMain, type Running } from '../src/platform/runMain';
+import { createKafka, createProducer } from '../src/platform/kafka/client';
+import { createLogger } from '../src/platform/logger';
+import { exactDataConverter } from '../src/platform/temporal/dataConverter';
+import { bindAddress, workerTelemetry } from './sdkMetrics';
+import { connectNativeConnection } from '../src/platform/temporal/nativeConnection';
+import { describeWorkflowCode, workflowCode } from './workflowCode';
 
 /**
  * An SDK log line about a run carries its workflow id, which is the event_id for every
@@ -34,7 +34,7 @@ export function sdkLogFields(meta: Record<string, unknown> | undefined): Record<
  * SDK logs go through pino. Its INFO includes the workflow bundler's build report, so it speaks
  * at WARN unless LOG_LEVEL asks for debug. `shutdownSignals` become worker.shutdown() for every
  * worker of the process; a processor passes none and orders its own shutdown. The SDK's
- * Prometheus exporter listens on WORKER_METRICS_PORT (src/temporal/metrics.ts). Once per
+ * Prometheus exporter listens on WORKER_METRICS_PORT (workers/sdkMetrics.ts). Once per
  * process, before any connection: Core reads these options when it starts.
  */
 export function installRuntime(config: Config, logger: Logger, shutdownSignals: NodeJS.Signals[]): void {
@@ -60,7 +60,7 @@ export function installRuntime(config: Config, logger: Logger, shutdownSignals: 
 
 /**
  * With HOT_RETENTION_DAYS set, every HOT_SWEEP_INTERVAL_MS (and once shortly after start) expired
- * items are deleted through the time index (src/aws/retention.ts). A failed sweep is logged and
+ * items are deleted through the time index (src/store/hot/retention.ts). A failed sweep is logged and
  * tried again at the next interval: it never touches the event path.
  */
 function startSweeper(config: Config, dynamo: ReturnType<typeof createDynamoClient>, logger: Logger): { stop(): void } {
@@ -91,7 +91,7 @@ function startSweeper(config: Config, dynamo: ReturnType<typeof createDynamoClie
   };
 }
 
-/** With EVENT_COUNTS on, the counter (src/counts/) beside the worker: it reads what storeHot announces. */
+/** With EVENT_COUNTS on, the counter (src/store/counts/) beside the worker: it reads what storeHot announces. */
 function startCounting(config: Config, dynamo: ReturnType<typeof createDynamoClient>, logger: Logger): { stop(): Promise<void> } {
   if (!config.counts.enabled) return { stop: async () => undefined };
   const consumer = createCountsConsumer({

@@ -9,14 +9,7 @@ import {
 } from '@temporalio/workflow';
 import { defaultFailureConverter, defaultPayloadConverter, RetryState, TimeoutType } from '@temporalio/common';
 import type { Activities } from '../activities';
-import {
-  PERMANENT_ERROR_TYPES,
-  type DeadLetterError,
-  type ProcessEventInput,
-  type ProcessEventResult,
-  type StepRetry,
-  type WorkflowStage,
-} from '../src/contract/processEvent';
+import { PERMANENT_ERROR_TYPES, type DeadLetterError, type ProcessEventInput, type ProcessEventResult, type StepRetry, type WorkflowStage } from './contract';
 
 /** Errors no retry can fix (activities also throw them as non-retryable). */
 const NON_RETRYABLE_ERROR_TYPES: string[] = [...PERMANENT_ERROR_TYPES];

@@ -16,17 +16,17 @@
  * member its partitions.
  *
  * If the consumer crashes anyway (an error kafkajs does not retry), the bridge restarts it
- * (src/kafka/retryLoop.ts, as the counter and the live feed do), and /ready and the metrics say so.
+ * (src/platform/kafka/retryLoop.ts, as the counter and the live feed do), and /ready and the metrics say so.
  */
 import type { Consumer, ConsumerRunConfig, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EventEnvelope, FieldError } from '../events/event';
 import { parseExact } from '../events/exactJson';
 import { parseEnvelope } from '../events/validate';
-import { publishDeadLetter } from '../kafka/deadLetter';
+import { publishDeadLetter } from '../platform/kafka/deadLetter';
 import { classifyStartError } from './startErrors';
 import type { StartProcessEvent } from './startProcessEvent';
-import { superviseConsumer } from '../kafka/retryLoop';
+import { superviseConsumer } from '../platform/kafka/retryLoop';
 import { BridgeStatus, type BackoffKind } from './status';
 
 export interface BridgeDeps {

@@ -4,12 +4,12 @@
  * /metrics on BRIDGE_HTTP_PORT.
  */
 import type { Client } from '@temporalio/client';
-import type { Config } from '../config';
-import { runMain, type Running } from '../runMain';
-import { createKafka, createProducer } from '../kafka/client';
-import { createLogger } from '../logger';
-import { createProcessRegistry } from '../metrics/registry';
-import { createLazyTemporalClient } from '../temporal/connection';
+import type { Config } from '../platform/config';
+import { runMain, type Running } from '../platform/runMain';
+import { createKafka, createProducer } from '../platform/kafka/client';
+import { createLogger } from '../platform/logger';
+import { createProcessRegistry } from '../platform/metrics/registry';
+import { createLazyTemporalClient } from '../platform/temporal/connection';
 import { createBridge } from './consumer';
 import { startHealthServer } from './health';
 import { createStartProcessEvent } from './startProcessEvent';
@@ -18,7 +18,7 @@ import { BridgeStatus } from './status';
 export interface BridgeProcessOptions {
   /**
    * Start workflows through this client instead of a lazy connection of the bridge's own: a
-   * processor (src/processor/main.ts) passes one on its worker's NativeConnection, which it closes
+   * processor (workers/processor.ts) passes one on its worker's NativeConnection, which it closes
    * itself, and asks for eager starts.
    */
   temporal?: { client: Client; requestEagerStart: boolean };

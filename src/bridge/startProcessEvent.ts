@@ -6,9 +6,9 @@
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
-import type { Config } from '../config';
+import type { Config } from '../platform/config';
 import type { EventEnvelope } from '../events/event';
-import { SEARCH_ATTRIBUTES, WORKFLOW_TYPE, type ProcessEventInput } from '../contract/processEvent';
+import { SEARCH_ATTRIBUTES, WORKFLOW_TYPE, type ProcessEventInput } from '../../workflows/contract';
 // Type only: the start's arguments and result are checked against the workflow function.
 import type { processEvent } from '../../workflows';
 
@@ -57,7 +57,7 @@ export interface StartOptions {
   /**
    * Ask the server to hand the run's first workflow task back with the start answer, to a worker
    * of this process on the same task queue (eager start): no task-queue round trip. Only a client
-   * on the worker's NativeConnection can ask (src/processor/main.ts); the server falls back to
+   * on the worker's NativeConnection can ask (workers/processor.ts); the server falls back to
    * the task queue when the worker has no free slot.
    */
   requestEagerStart?: boolean;

@@ -21,16 +21,16 @@ import {
 } from 'graphql';
 import mercurius, { type MercuriusContext } from 'mercurius';
 import type { Logger } from 'pino';
-import { createGate, type AccessOptions } from '../http/access';
-import { guardFastify } from '../http/fastify';
-import { presentedKey } from '../http/keys';
-import { applyServerTimeouts, type ServerTimeouts } from '../http/hardening';
-import { fastifyHttpMetrics } from '../metrics/http';
-import type { Interval } from '../counts/buckets';
-import type { CountsReader } from '../counts/reader';
+import { createGate, type AccessOptions } from '../platform/http/access';
+import { guardFastify } from '../platform/http/fastify';
+import { presentedKey } from '../platform/http/keys';
+import { applyServerTimeouts, type ServerTimeouts } from '../platform/http/hardening';
+import { fastifyHttpMetrics } from '../platform/metrics/http';
+import type { Interval } from '../store/counts/buckets';
+import type { CountsReader } from '../store/counts/reader';
 import { afterArg, BadArgument, countRangeArgs, eventIdArg, eventTypeArg, limitArg, userIdArg } from './arguments';
 import { checkShape, createCostEstimator, type CostLimits } from './cost';
-import { StorageBudget, StorageBudgetExceeded, type EventReader } from './eventReader';
+import { StorageBudget, StorageBudgetExceeded, type EventReader } from '../store/hot/reader';
 import { registerGraphiql } from './graphiql';
 import { GraphqlMetrics, INVALID_OPERATION, operationLabel } from './metrics';
 import { createLiveFeed, TooManySubscriptions, type LiveFeed } from './liveFeed';
@@ -39,7 +39,7 @@ import { createSubscriberGate, SLOW_SUBSCRIBER_CLOSE_CODE, SUBPROTOCOL, type Liv
 
 export interface GraphqlAppDeps {
   reader: EventReader;
-  /** eventCounts (src/counts/reader.ts); unset: counting is off (EVENT_COUNTS=false) and eventCounts says so. */
+  /** eventCounts (src/store/counts/reader.ts); unset: counting is off (EVENT_COUNTS=false) and eventCounts says so. */
   counts?: CountsReader;
   /** Argument limits, the cost limits of src/graphql/cost.ts and the WebSocket limits (defaults: GRAPHQL_LIMIT_DEFAULTS). */
   limits: { defaultLimit: number; maxLimit: number } & Partial<CostLimits> & Partial<SocketLimits> & { maxStorageCalls?: number };
@@ -50,7 +50,7 @@ export interface GraphqlAppDeps {
   /** Answer introspection queries (default true; GRAPHQL_INTROSPECTION). GraphiQL needs it. */
   introspection?: boolean;
   logger?: Logger;
-  /** Keys, rate limit and CORS (src/http/access.ts); unset: open, unlimited, no CORS. */
+  /** Keys, rate limit and CORS (src/platform/http/access.ts); unset: open, unlimited, no CORS. */
   access?: AccessOptions;
   /** Socket limits (slow clients); unset: Node's defaults. */
   timeouts?: ServerTimeouts;

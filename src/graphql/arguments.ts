@@ -7,8 +7,8 @@
  */
 import mercurius from 'mercurius';
 import { EVENT_TYPE_PATTERN, MAX_USER_ID_LENGTH } from '../events/validate';
-import { bucketCount, type Interval } from '../counts/buckets';
-import { CursorError, decodeCursor } from './eventReader';
+import { bucketCount, type Interval } from '../store/counts/buckets';
+import { CursorError, decodeCursor } from '../store/hot/reader';
 
 /** An error the client caused; Mercurius shows its message as-is. */
 export class BadArgument extends mercurius.ErrorWithProps {

@@ -59,7 +59,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import mercurius from 'mercurius';
-import { bucketCount, INTERVALS, type Interval } from '../counts/buckets';
+import { bucketCount, INTERVALS, type Interval } from '../store/counts/buckets';
 import { MAX_COUNT_BUCKETS, parseInstant } from './arguments';
 
 /** Cost of one event read from storage, against 1 per field value resolved. */

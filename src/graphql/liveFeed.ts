@@ -13,7 +13,7 @@
  * - Capped: at most `maxPerPrincipal` open subscriptions per read key (per client address when
  *   the API has no keys).
  */
-import type { EventRecord } from './eventReader';
+import type { EventRecord } from '../store/hot/reader';
 
 export interface LiveFilter {
   eventType?: string;

@@ -9,7 +9,7 @@
  */
 import { getOperationAST, Kind, type DocumentNode, type SelectionSetNode } from 'graphql';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { httpRequestHistogram, LATENCY_BUCKETS, type HttpLabels } from '../metrics/registry';
+import { httpRequestHistogram, LATENCY_BUCKETS, type HttpLabels } from '../platform/metrics/registry';
 import type { LiveFeedObserver } from './liveFeed';
 
 export const INVALID_OPERATION = 'invalid';

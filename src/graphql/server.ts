@@ -1,15 +1,15 @@
 /** GraphQL process: listens on GRAPHQL_PORT; SIGINT/SIGTERM finish in-flight queries, then close. */
-import { createDynamoClient } from '../aws/clients';
-import type { Config } from '../config';
-import { runMain, type Running } from '../runMain';
-import { warnIfOpen } from '../http/access';
-import { createKafka } from '../kafka/client';
-import { createLogger } from '../logger';
+import { createDynamoClient } from '../platform/aws';
+import type { Config } from '../platform/config';
+import { runMain, type Running } from '../platform/runMain';
+import { warnIfOpen } from '../platform/http/access';
+import { createKafka } from '../platform/kafka/client';
+import { createLogger } from '../platform/logger';
 import { buildGraphqlApp } from './app';
-import { createEventReader } from './eventReader';
-import { createCountsReader } from '../counts/reader';
+import { createEventReader } from '../store/hot/reader';
+import { createCountsReader } from '../store/counts/reader';
 import { GraphqlMetrics } from './metrics';
-import { createProcessRegistry } from '../metrics/registry';
+import { createProcessRegistry } from '../platform/metrics/registry';
 import { createLiveFeed } from './liveFeed';
 import { createStoredConsumer } from './storedConsumer';
 

@@ -11,11 +11,11 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { pastRetention, timeId } from '../aws/layout';
+import { pastRetention, timeId } from '../store/hot/layout';
 import type { EventEnvelope } from '../events/event';
-import { superviseConsumer } from '../kafka/retryLoop';
-import { isCountsOnly, parseStoredNotice } from '../kafka/storedNotice';
-import { encodeCursor, type EventRecord } from './eventReader';
+import { superviseConsumer } from '../platform/kafka/retryLoop';
+import { isCountsOnly, parseStoredNotice } from '../platform/kafka/storedNotice';
+import { encodeCursor, type EventRecord } from '../store/hot/reader';
 import type { LiveFeed } from './liveFeed';
 
 /** The GraphQL shape of a stored event, the same as the queries return for it. */

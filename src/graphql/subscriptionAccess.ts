@@ -30,8 +30,8 @@ import type { Socket } from 'node:net';
 import { getOperationAST, GraphQLError, parse } from 'graphql';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
-import { admit, isRefusal, type Gate } from '../http/access';
-import { presentedKey, type RequestHeaders } from '../http/keys';
+import { admit, isRefusal, type Gate } from '../platform/http/access';
+import { presentedKey, type RequestHeaders } from '../platform/http/keys';
 
 /** The one subprotocol served: graphql-ws's. The legacy `graphql-ws` (subscriptions-transport-ws) is not. */
 export const SUBPROTOCOL = 'graphql-transport-ws';

@@ -7,16 +7,16 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Message } from 'kafkajs';
 import type { Logger } from 'pino';
-import { pastRetention } from '../aws/layout';
+import { pastRetention } from '../store/hot/layout';
 import type { EventEnvelope, EventLimits, FieldError } from '../events/event';
 import { serializeEnvelope } from '../events/event';
 import { parseExact } from '../events/exactJson';
 import { describeType, isJsonObject, parseTimestamp, utf8Length, validateEventRequest } from '../events/validate';
-import { createGate, type AccessOptions } from '../http/access';
-import { BodyError, discardBody, readBody } from '../http/body';
-import { accessRouter } from '../http/express';
-import { KafkaUnavailableError, ProducerOverloadedError } from '../kafka/batcher';
-import { expressHttpMetrics } from '../metrics/http';
+import { createGate, type AccessOptions } from '../platform/http/access';
+import { BodyError, discardBody, readBody } from '../platform/http/body';
+import { accessRouter } from '../platform/http/express';
+import { KafkaUnavailableError, ProducerOverloadedError } from './batcher';
+import { expressHttpMetrics } from '../platform/metrics/http';
 import type { ProducerMetrics } from './metrics';
 import { SEGMENT_PATHS, segmentRouteDeclarations, segmentRouter } from './segmentRoutes';
 
@@ -35,7 +35,7 @@ export interface ProducerAppDeps {
   metrics: ProducerMetrics;
   logger: Logger;
   now?: () => number;
-  /** Keys, rate limit and CORS (src/http/access.ts); unset: open, unlimited, no CORS. */
+  /** Keys, rate limit and CORS (src/platform/http/access.ts); unset: open, unlimited, no CORS. */
   access?: AccessOptions;
   /**
    * HOT_RETENTION_DAYS: an event already older is accepted into the archive only (the hot table
@@ -157,7 +157,7 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
   }
 
   /**
-   * Why an accepted event is archived only, or undefined. The same rule (src/aws/layout.ts) decides
+   * Why an accepted event is archived only, or undefined. The same rule (src/store/hot/layout.ts) decides
    * again when storeHot runs, so this answer is what happens unless the event crosses the line while
    * queued, and then it would have expired from the hot table within that time anyway.
    */
@@ -177,7 +177,7 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
   // such a request is written and no event_id is assigned; its body is thrown away unread. A
   // compressed or chunked body counts as the most it may become (its route's limit once
   // decompressed), not as the bytes on the wire: a 1 KB gzip body can be 500 KB of events. What
-  // is sent to Kafka is counted exactly again when it is sent (src/kafka/batcher.ts).
+  // is sent to Kafka is counted exactly again when it is sent (src/producer/batcher.ts).
   const admit =
     (decodedLimit: number): RequestHandler =>
     (req, res, next) => {

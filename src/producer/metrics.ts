@@ -4,7 +4,7 @@
  * and HTTP requests by route.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { httpRequestHistogram, LATENCY_BUCKETS, type HttpLabels } from '../metrics/registry';
+import { httpRequestHistogram, LATENCY_BUCKETS, type HttpLabels } from '../platform/metrics/registry';
 
 type CounterName = 'events_accepted_total' | 'events_rejected_total' | 'requests_unavailable_total' | 'requests_overloaded_total';
 

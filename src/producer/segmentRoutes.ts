@@ -10,9 +10,9 @@ import express, { type Request, type RequestHandler, type Response } from 'expre
 import type { EventEnvelope, EventLimits, FieldError, JsonObject } from '../events/event';
 import { parseExact } from '../events/exactJson';
 import { describeType, isJsonObject, parseTimestamp } from '../events/validate';
-import type { Gate } from '../http/access';
-import { BodyError, discardBody, readBody } from '../http/body';
-import { checkBodyKey, type DeclaredRoute } from '../http/express';
+import type { Gate } from '../platform/http/access';
+import { BodyError, discardBody, readBody } from '../platform/http/body';
+import { checkBodyKey, type DeclaredRoute } from '../platform/http/express';
 import type { ProducerMetrics } from './metrics';
 import { BATCH_DEFAULT_FIELDS, mapSegmentMessage, SEGMENT_MAX_BATCH_BYTES, SEGMENT_TYPES, storedMessageBytes, type BatchDefaults } from './segment';
 

@@ -5,14 +5,14 @@
  */
 import { createServer, type Server } from 'node:http';
 import { v7 as uuidv7 } from 'uuid';
-import type { Config } from '../config';
-import { runMain, type Running } from '../runMain';
-import { createBatchingProducer } from '../kafka/batcher';
-import { createKafka, createProducer } from '../kafka/client';
-import { warnIfOpen } from '../http/access';
-import { applyServerTimeouts } from '../http/hardening';
-import { createLogger } from '../logger';
-import { createProcessRegistry } from '../metrics/registry';
+import type { Config } from '../platform/config';
+import { runMain, type Running } from '../platform/runMain';
+import { createBatchingProducer } from './batcher';
+import { createKafka, createProducer } from '../platform/kafka/client';
+import { warnIfOpen } from '../platform/http/access';
+import { applyServerTimeouts } from '../platform/http/hardening';
+import { createLogger } from '../platform/logger';
+import { createProcessRegistry } from '../platform/metrics/registry';
 import { createProducerApp } from './app';
 import { ProducerMetrics } from './metrics';
 

@@ -5,11 +5,11 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { archiveKey } from '../../src/aws/layout';
-import { bucketOf, bucketStartMs, INTERVAL_MS, INTERVALS, type Interval } from '../../src/counts/buckets';
+import { archiveKey } from '../../src/store/hot/layout';
+import { bucketOf, bucketStartMs, INTERVAL_MS, INTERVALS, type Interval } from '../../src/store/counts/buckets';
 import { MAX_COUNT_BUCKETS } from '../../src/graphql/arguments';
-import { inParallel } from '../../src/inParallel';
-import { readTopicToEnd } from '../../src/kafka/readToEnd';
+import { inParallel } from '../../src/platform/inParallel';
+import { readTopicToEnd } from '../../src/platform/kafka/readToEnd';
 import { graphql } from '../support/clients';
 import type { Platform } from '../support/platform';
 import type { Ledger } from './load';

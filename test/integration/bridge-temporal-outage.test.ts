@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { createTemporalClient } from '../../src/temporal/connection';
+import { createTemporalClient } from '../../src/platform/temporal/connection';
 import { bridgeMetric, bridgeReady, describeGroup, rawTopicOffsets } from '../support/bridge';
 import { countByType, getItem, postJson, watchDlq } from '../support/clients';
 import { REPO_ROOT } from '../support/paths';

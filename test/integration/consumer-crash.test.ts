@@ -1,7 +1,7 @@
 /**
  * A consumer crash that kafkajs will not restart (a non-retriable error out of a handler: a
  * broker refusing a request for good, an ACL denial, a bug) must not leave a consumer alive and
- * idle. The bridge, the counter and GraphQL's live feed share one restart (src/kafka/retryLoop.ts);
+ * idle. The bridge, the counter and GraphQL's live feed share one restart (src/platform/kafka/retryLoop.ts);
  * each is crashed once here, on real Kafka with a private topic and group, and must consume again.
  */
 import assert from 'node:assert/strict';
@@ -10,13 +10,13 @@ import { after, before, describe, it } from 'node:test';
 import { KafkaJSNonRetriableError, type Consumer, type ConsumerConfig, type ConsumerRunConfig, type Kafka } from 'kafkajs';
 import { pino } from 'pino';
 import { createBridge } from '../../src/bridge/consumer';
-import { createCountsConsumer } from '../../src/counts/consumer';
-import type { EventCounter, StoredNotice } from '../../src/counts/counter';
+import { createCountsConsumer } from '../../src/store/counts/consumer';
+import type { EventCounter, StoredNotice } from '../../src/store/counts/counter';
 import { serializeEnvelope, type EventEnvelope } from '../../src/events/event';
-import type { EventRecord } from '../../src/graphql/eventReader';
+import type { EventRecord } from '../../src/store/hot/reader';
 import type { LiveFeed } from '../../src/graphql/liveFeed';
 import { createStoredConsumer } from '../../src/graphql/storedConsumer';
-import { createKafka } from '../../src/kafka/client';
+import { createKafka } from '../../src/platform/kafka/client';
 import { makeEnvelope } from '../support/events';
 import { configFor, isolatedEnv, quietLogger } from '../support/platform';
 import { waitFor } from '../support/wait';

@@ -16,9 +16,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/platform/config';
 import { buildGraphqlApp } from '../../src/graphql/app';
-import { encodeCursor, type EventReader, type EventRecord } from '../../src/graphql/eventReader';
+import { encodeCursor, type EventReader, type EventRecord } from '../../src/store/hot/reader';
 import { createLiveFeed } from '../../src/graphql/liveFeed';
 import { waitFor } from '../support/wait';
 

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../src/config';
-import { createKafka } from '../../src/kafka/client';
+import { loadConfig } from '../../src/platform/config';
+import { createKafka } from '../../src/platform/kafka/client';
 import { getItem, postJson, watchDlq } from '../support/clients';
 import { MTLS_ENV, SASL_SSL_ENV } from '../support/kafkaSecurity';
 import { quietLogger, startPlatform } from '../support/platform';

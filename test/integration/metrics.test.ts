@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { TEMPORAL_SDK_METRICS } from '../../src/temporal/metrics';
+import { TEMPORAL_SDK_METRICS } from '../../workers/sdkMetrics';
 import { bridgeUrl } from '../support/bridge';
 import { countByType } from '../support/clients';
 import { has, scrape, total, type Sample } from '../support/metrics';

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { archiveKey } from '../../src/aws/layout';
+import { archiveKey } from '../../src/store/hot/layout';
 import type { EventEnvelope } from '../../src/events/event';
 import {
   countByType,
@@ -306,7 +306,7 @@ describe('pipeline', { timeout: 600_000 }, () => {
 
       // Replay once S3 is back: the same event_id runs again (the failed run allows it) and completes.
       await stack('start', 's3');
-      const replay = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/events.ts', 'dlq', 'replay', '--event-id', id], {
+      const replay = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/ops/events.ts', 'dlq', 'replay', '--event-id', id], {
         cwd: REPO_ROOT,
         env: { ...process.env, ...p.env },
       });

@@ -6,7 +6,7 @@
  * - the producer's RSS (sampled from /proc) stays under RSS_BOUND_MB (stated in the README); its
  *   timeline every 5 s is printed, and levels off once the in-flight caps are reached (a broker
  *   that stops reading no longer collects a copy of each retried request in the socket buffer:
- *   src/kafka/stuckConnectionFix.ts);
+ *   src/platform/kafka/stuckConnectionFix.ts);
  * - every request gets an answer: 202 or 503 with Retry-After, never a hang; once the in-flight
  *   caps are reached the 503s are immediate refusals, counted in /metrics;
  * - the in-flight gauge never exceeds its cap;
@@ -18,8 +18,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import type { Config } from '../../src/config';
-import { deprovision, provisionKafka } from '../../src/provisioning';
+import type { Config } from '../../src/platform/config';
+import { deprovision, provisionKafka } from '../../src/ops/provisioning';
 import { REPO_ROOT } from '../support/paths';
 import { configFor, isolatedEnv, quietLogger } from '../support/platform';
 import { waitFor } from '../support/wait';

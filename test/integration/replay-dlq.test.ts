@@ -10,10 +10,10 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
-import { createKafka } from '../../src/kafka/client';
-import type { Config } from '../../src/config';
-import { readTopicToEnd } from '../../src/kafka/readToEnd';
-import { createTemporalClient } from '../../src/temporal/connection';
+import { createKafka } from '../../src/platform/kafka/client';
+import type { Config } from '../../src/platform/config';
+import { readTopicToEnd } from '../../src/platform/kafka/readToEnd';
+import { createTemporalClient } from '../../src/platform/temporal/connection';
 import { makeEnvelope } from '../support/events';
 import { REPO_ROOT } from '../support/paths';
 import { configFor, isolatedEnv, quietLogger } from '../support/platform';
@@ -78,7 +78,7 @@ describe('replay-dlq on the real stack', { timeout: 180_000 }, () => {
   });
 
   const replayDlq = (...args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli/events.ts', 'dlq', 'replay', ...args], {
+    run(process.execPath, ['--import', 'tsx', 'src/ops/events.ts', 'dlq', 'replay', ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
       timeout: 60_000,

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { Analytics, type HTTPClient } from '@segment/analytics-node';
-import { readTopicToEnd } from '../../src/kafka/readToEnd';
+import { readTopicToEnd } from '../../src/platform/kafka/readToEnd';
 import { eventIdForMessageId } from '../../src/producer/segment';
 import { graphql } from '../support/clients';
 import { startPlatform, type Platform } from '../support/platform';

@@ -12,11 +12,11 @@ import { DeleteItemCommand, DescribeTableCommand, PutItemCommand, QueryCommand }
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { Worker } from '@temporalio/worker';
-import { createDynamoClient, createS3Client } from '../../src/aws/clients';
-import { INDEX, toItem } from '../../src/aws/layout';
-import { loadConfig } from '../../src/config';
-import { createKafka } from '../../src/kafka/client';
-import { createTemporalClient } from '../../src/temporal/connection';
+import { createDynamoClient, createS3Client } from '../../src/platform/aws';
+import { INDEX, toItem } from '../../src/store/hot/layout';
+import { loadConfig } from '../../src/platform/config';
+import { createKafka } from '../../src/platform/kafka/client';
+import { createTemporalClient } from '../../src/platform/temporal/connection';
 import { makeEnvelope } from '../support/events';
 import { temporalCliPath } from '../support/paths';
 import { quietLogger } from '../support/platform';

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import type { EventRecord } from '../../src/graphql/eventReader';
+import type { EventRecord } from '../../src/store/hot/reader';
 import { serializeEnvelope } from '../../src/events/event';
 import { makeEnvelope } from '../support/events';
 import { startPlatform, type Platform } from '../support/platform';

@@ -2,7 +2,7 @@
  * The Temporal connection settings over real TLS: a TLS-terminating proxy that requires a client
  * certificate (mutual TLS, as Temporal Cloud and most self-hosted deployments do) stands in front
  * of the local dev server, which itself cannot do TLS. The platform's client Connection and the
- * worker's NativeConnection, both built from TEMPORAL_* variables through src/temporal, run a
+ * worker's NativeConnection, both built from TEMPORAL_* variables through src/platform/temporal, run a
  * workflow through it; wrong or missing certificates are refused.
  */
 import assert from 'node:assert/strict';
@@ -12,9 +12,9 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { loadConfig } from '../../src/config';
-import { createTemporalClient } from '../../src/temporal/connection';
-import { connectNativeConnection } from '../../src/temporal/nativeConnection';
+import { loadConfig } from '../../src/platform/config';
+import { createTemporalClient } from '../../src/platform/temporal/connection';
+import { connectNativeConnection } from '../../src/platform/temporal/nativeConnection';
 import { createTestPki, type TestPki } from '../support/tls';
 
 const DEV_SERVER = { host: '127.0.0.1', port: 7233 };
@@ -64,7 +64,7 @@ async function startMtlsProxy(pki: TestPki): Promise<Proxy> {
   };
 }
 
-describe('Temporal over mutual TLS (src/temporal settings)', { timeout: 120_000 }, () => {
+describe('Temporal over mutual TLS (src/platform/temporal settings)', { timeout: 120_000 }, () => {
   let pki: TestPki;
   let proxy: Proxy;
   before(async () => {

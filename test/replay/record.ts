@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { EventEnvelope } from '../../src/events/event';
-import type { ProcessEventInput } from '../../src/contract/processEvent';
+import type { ProcessEventInput } from '../../workflows/contract';
 import { temporalCliPath } from '../support/paths';
 
 const event: EventEnvelope = {

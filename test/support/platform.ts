@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import { pino } from 'pino';
-import { createDynamoClient, createS3Client } from '../../src/aws/clients';
-import { loadConfig, type Config } from '../../src/config';
-import { createKafka } from '../../src/kafka/client';
-import { deprovision, provisionAll } from '../../src/provisioning';
-import { createTemporalClient } from '../../src/temporal/connection';
+import { createDynamoClient, createS3Client } from '../../src/platform/aws';
+import { loadConfig, type Config } from '../../src/platform/config';
+import { createKafka } from '../../src/platform/kafka/client';
+import { deprovision, provisionAll } from '../../src/ops/provisioning';
+import { createTemporalClient } from '../../src/platform/temporal/connection';
 import { REPO_ROOT } from './paths';
 import { releasePort, reservePort } from './ports';
 import { waitFor } from './wait';
@@ -50,7 +50,7 @@ export function configFor(env: Record<string, string>): Config {
 
 const ENTRY = {
   producer: 'src/producer/server.ts',
-  processor: 'src/processor/main.ts',
+  processor: 'workers/processor.ts',
   bridge: 'src/bridge/main.ts',
   worker: 'workers/main.ts',
   graphql: 'src/graphql/server.ts',
@@ -89,7 +89,7 @@ export interface Platform {
 
 /**
  * `bridges` / `workers`: separate bridge and worker processes (2 of each unless given);
- * `processors`: bridge + worker processes (src/processor/main.ts, what `npm start` runs), named
+ * `processors`: bridge + worker processes (workers/processor.ts, what `npm start` runs), named
  * `processor-1`…, instead of the separate ones unless those are given too. `graphqls`: GraphQL
  * processes (default 1): `graphql` on GRAPHQL_PORT, then `graphql-2`… on ports of their own.
  */

@@ -2,7 +2,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { SEARCH_ATTRIBUTES } from '../../src/contract/processEvent';
+import { SEARCH_ATTRIBUTES } from '../../workflows/contract';
 import { temporalCliPath } from './paths';
 
 /** A fresh dev server with the platform's search attributes; the SDK logs errors only (failures are tested on purpose). */

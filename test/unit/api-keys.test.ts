@@ -10,11 +10,11 @@ import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConfigError, loadConfig } from '../../src/config';
-import { createGate, warnIfOpen } from '../../src/http/access';
-import { accessRouter } from '../../src/http/express';
-import { createKeyRing, presentedKey } from '../../src/http/keys';
-import { createLogger } from '../../src/logger';
+import { ConfigError, loadConfig } from '../../src/platform/config';
+import { createGate, warnIfOpen } from '../../src/platform/http/access';
+import { accessRouter } from '../../src/platform/http/express';
+import { createKeyRing, presentedKey } from '../../src/platform/http/keys';
+import { createLogger } from '../../src/platform/logger';
 import { basic, EVENT, graphqlApp, raw, READ_KEY, startProducer, WRITE_KEY, WRITE_KEY_2, type ProducerUnderTest } from './http-fixtures';
 
 const KEYS = { writeKeys: [WRITE_KEY, WRITE_KEY_2], readKeys: [READ_KEY] };

@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createDynamoClient, createS3Client } from '../../src/aws/clients';
-import { LOCAL_STACK_CREDENTIALS, loadConfig } from '../../src/config';
+import { createDynamoClient, createS3Client } from '../../src/platform/aws';
+import { LOCAL_STACK_CREDENTIALS, loadConfig } from '../../src/platform/config';
 
 const CHAIN_KEY = 'AKIADEFAULTCHAIN0001';
 const AWS_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE'];

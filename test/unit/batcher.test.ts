@@ -12,7 +12,7 @@ import {
   ProducerOverloadedError,
   RECORD_OVERHEAD_BYTES,
   type BatchingProducerOptions,
-} from '../../src/kafka/batcher';
+} from '../../src/producer/batcher';
 
 interface Deferred {
   resolve: (value: RecordMetadata[]) => void;

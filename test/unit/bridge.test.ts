@@ -15,7 +15,7 @@ import { createBridge } from '../../src/bridge/consumer';
 import { classifyStartError } from '../../src/bridge/startErrors';
 import { SUMMARY_MAX_JSON_BYTES, workflowSummary, type StartProcessEvent } from '../../src/bridge/startProcessEvent';
 import { BridgeStatus } from '../../src/bridge/status';
-import { publishDeadLetter, utf8Prefix, type DeadLetterRecord } from '../../src/kafka/deadLetter';
+import { publishDeadLetter, utf8Prefix, type DeadLetterRecord } from '../../src/platform/kafka/deadLetter';
 import type { EventEnvelope } from '../../src/events/event';
 import { makeEnvelope } from '../support/events';
 import { waitFor } from '../support/wait';

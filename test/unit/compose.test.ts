@@ -1,7 +1,7 @@
 /**
  * docker-compose.yml cannot be run where the tests run (no Docker engine), so its contract with the
  * code is checked statically: every service built from the Dockerfile must be configured only by
- * variables src/config.ts reads, with values loadConfig accepts, pointing at services the file
+ * variables src/platform/config.ts reads, with values loadConfig accepts, pointing at services the file
  * defines, and the host ports and fixed names must be those of docs/design.md.
  *
  * Each check returns a list of problems (empty = fine); the last test feeds broken copies of the
@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { CONFIG_VARIABLES, ConfigError, loadConfig, type Config } from '../../src/config';
+import { CONFIG_VARIABLES, ConfigError, loadConfig, type Config } from '../../src/platform/config';
 
 type PortEntry = string | number | { target?: number | string; published?: number | string; host_ip?: string };
 
@@ -195,7 +195,9 @@ function checkVariableNames(compose: Compose): string[] {
       if (known.includes(key)) continue;
       const nearest = known.reduce((best, candidate) => (editDistance(key, candidate) < editDistance(key, best) ? candidate : best));
       const hint = editDistance(key, nearest) <= 3 ? ` Did you mean ${nearest}?` : '';
-      problems.push(`service "${name}": environment variable ${key} is not read by src/config.ts (not in CONFIG_VARIABLES), so it has no effect.${hint}`);
+      problems.push(
+        `service "${name}": environment variable ${key} is not read by src/platform/config.ts (not in CONFIG_VARIABLES), so it has no effect.${hint}`,
+      );
     }
   }
   return problems;
@@ -349,7 +351,7 @@ void test('every platform service environment passes loadConfig on its own', () 
   assertNoProblems(checkConfigLoads(readCompose()));
 });
 
-void test('every platform service variable is one src/config.ts reads (or an AWS key / NODE_ENV)', () => {
+void test('every platform service variable is one src/platform/config.ts reads (or an AWS key / NODE_ENV)', () => {
   assertNoProblems(checkVariableNames(readCompose()));
 });
 

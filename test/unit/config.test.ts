@@ -4,8 +4,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { configurationTable, docWithTable, TABLE_DOC } from '../../infra/config-table';
-import { archiveLifecycleRule } from '../../src/provisioning';
-import { CONFIG_VARIABLES, ConfigError, isSecretVariable, loadConfig, MAX_EVENT_BYTES_CAP, PRODUCER_MAX_BATCH_BYTES_CAP } from '../../src/config';
+import { archiveLifecycleRule } from '../../src/ops/provisioning';
+import { CONFIG_VARIABLES, ConfigError, isSecretVariable, loadConfig, MAX_EVENT_BYTES_CAP, PRODUCER_MAX_BATCH_BYTES_CAP } from '../../src/platform/config';
 import { REPO_ROOT } from '../support/paths';
 
 const problemsOf = (env: Record<string, string>) => {
@@ -173,7 +173,7 @@ describe('config', () => {
     assert.match(budget[0]!.message, /at least ACTIVITY_TIMEOUT_MS \(30000\)/);
   });
 
-  it("nothing but src/config.ts reads process.env in the platform's code (one validated place)", () => {
+  it("nothing but src/platform/config.ts reads process.env in the platform's code (one validated place)", () => {
     const readers: string[] = [];
     const walk = (folder: string) => {
       for (const entry of readdirSync(folder)) {
@@ -184,7 +184,7 @@ describe('config', () => {
     };
     for (const folder of ['src', 'workers', 'activities', 'workflows']) walk(join(REPO_ROOT, folder));
     assert.deepEqual(
-      readers.filter((path) => path !== 'src/config.ts'),
+      readers.filter((path) => path !== 'src/platform/config.ts'),
       [],
     );
   });

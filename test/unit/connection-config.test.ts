@@ -13,9 +13,9 @@ import { after, before, describe, it } from 'node:test';
 import { createServer, type TLSSocket } from 'node:tls';
 import { Kafka } from 'kafkajs';
 import { pino } from 'pino';
-import { ConfigError, loadConfig } from '../../src/config';
-import { kafkaClientConfig } from '../../src/kafka/client';
-import { temporalConnectionOptions } from '../../src/temporal/connection';
+import { ConfigError, loadConfig } from '../../src/platform/config';
+import { kafkaClientConfig } from '../../src/platform/kafka/client';
+import { temporalConnectionOptions } from '../../src/platform/temporal/connection';
 import { REPO_ROOT } from '../support/paths';
 import { createTestPki, type TestPki } from '../support/tls';
 
@@ -159,8 +159,8 @@ describe('Temporal connection settings', () => {
     problemsOf({ TEMPORAL_API_KEY: SECRET, TEMPORAL_TLS: 'maybe', KAFKA_SASL_PASSWORD: SECRET });
   });
 
-  it('every process connects with the options of src/temporal (so these settings reach the bridge, the workers, the CLIs and the tests)', () => {
-    // A connection built outside src/temporal must take temporalConnectionOptions(...) as they are.
+  it('every process connects with the options of src/platform/temporal (so these settings reach the bridge, the workers, the CLIs and the tests)', () => {
+    // A connection built outside src/platform/temporal must take temporalConnectionOptions(...) as they are.
     const direct = /\b(?:Native)?Connection\.(?:connect|lazy)\((?!\s*(?:\{\s*\.\.\.)?temporalConnectionOptions\()/;
     const offenders: string[] = [];
     const walk = (folder: string) => {
@@ -175,7 +175,7 @@ describe('Temporal connection settings', () => {
     };
     for (const folder of ['src', 'workers', 'activities', 'bench', 'infra', 'test/support', 'test/integration']) walk(join(REPO_ROOT, folder));
     assert.deepEqual(
-      offenders.filter((p) => !p.startsWith('src/temporal/')),
+      offenders.filter((p) => !p.startsWith('src/platform/temporal/')),
       [],
     );
   });

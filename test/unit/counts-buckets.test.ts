@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bucketCount, bucketOf, bucketStarts, counterKey, dimensionKey, dimensionsOf, INTERVALS } from '../../src/counts/buckets';
+import { bucketCount, bucketOf, bucketStarts, counterKey, dimensionKey, dimensionsOf, INTERVALS } from '../../src/store/counts/buckets';
 import { parseInstant } from '../../src/graphql/arguments';
 
 void describe('count buckets', () => {

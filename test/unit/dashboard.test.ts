@@ -11,11 +11,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { BridgeStatus } from '../../src/bridge/status';
-import { loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/platform/config';
 import { GraphqlMetrics } from '../../src/graphql/metrics';
-import { createProcessRegistry, sampleNames } from '../../src/metrics/registry';
+import { createProcessRegistry, sampleNames } from '../../src/platform/metrics/registry';
 import { ProducerMetrics } from '../../src/producer/metrics';
-import { TEMPORAL_SDK_METRICS } from '../../src/temporal/metrics';
+import { TEMPORAL_SDK_METRICS } from '../../workers/sdkMetrics';
 import { REPO_ROOT } from '../support/paths';
 
 interface Target {

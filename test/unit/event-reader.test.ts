@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { GetItemCommand, QueryCommand, type AttributeValue, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
-import { marshallItem } from '../../src/aws/itemCodec';
-import { shardOf, toItem, type EventItem } from '../../src/aws/layout';
-import { createEventReader, type EventRecord } from '../../src/graphql/eventReader';
+import { marshallItem } from '../../src/store/hot/itemCodec';
+import { shardOf, toItem, type EventItem } from '../../src/store/hot/layout';
+import { createEventReader, type EventRecord } from '../../src/store/hot/reader';
 import { makeEnvelope } from '../support/events';
 
 const SHARDS = 4;

@@ -14,20 +14,20 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { archiveLeftUndone, archiveReplay, archiveSummary, dayPrefix, keyDay, parseArchiveReplayArgs, type ArchiveResult } from '../../src/cli/archiveReplay';
-import { UsageError } from '../../src/cli/args';
-import { formatDlqList, formatDlqShow, listRow, toEntry } from '../../src/cli/dlq';
-import { jsonText } from '../../src/cli/format';
-import { parseCommand, terminalSafe } from '../../src/cli/events';
-import { collectStatus, formatStatus, partitionLags, type StatusReport } from '../../src/cli/status';
-import { formatRunReplay, replayQuery, replayRuns, type RunReplay } from '../../src/cli/workflowsReplay';
-import { loadConfig } from '../../src/config';
+import { archiveLeftUndone, archiveReplay, archiveSummary, dayPrefix, keyDay, parseArchiveReplayArgs, type ArchiveResult } from '../../src/ops/archiveReplay';
+import { UsageError } from '../../src/ops/args';
+import { formatDlqList, formatDlqShow, listRow, toEntry } from '../../src/ops/dlq';
+import { jsonText } from '../../src/ops/format';
+import { parseCommand, terminalSafe } from '../../src/ops/events';
+import { collectStatus, formatStatus, partitionLags, type StatusReport } from '../../src/ops/status';
+import { formatRunReplay, replayQuery, replayRuns, type RunReplay } from '../../src/ops/workflowsReplay';
+import { loadConfig } from '../../src/platform/config';
 import { serializeEnvelope } from '../../src/events/event';
 import { makeEnvelope } from '../support/events';
 import { REPO_ROOT } from '../support/paths';
 
 const cli = (...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/events.ts', ...args], {
+  spawnSync(process.execPath, ['--import', 'tsx', 'src/ops/events.ts', ...args], {
     cwd: REPO_ROOT,
     // Nothing is reachable: a usage error must be reported before any connection is tried.
     env: { ...process.env, KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:1', TEMPORAL_ADDRESS: '127.0.0.1:1' },
@@ -124,7 +124,7 @@ describe('events: the command line', () => {
   });
 
   it('status exits 1 and says what is down when nothing answers', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/events.ts', 'status', '--json', '--timeout-ms', '1500'], {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/ops/events.ts', 'status', '--json', '--timeout-ms', '1500'], {
       cwd: REPO_ROOT,
       env: {
         ...process.env,

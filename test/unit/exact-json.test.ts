@@ -5,14 +5,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { fromAttribute, marshallItem, toAttribute, unmarshallItem } from '../../src/aws/itemCodec';
-import { toItem } from '../../src/aws/layout';
+import { fromAttribute, marshallItem, toAttribute, unmarshallItem } from '../../src/store/hot/itemCodec';
+import { toItem } from '../../src/store/hot/layout';
 import { serializeEnvelope, type JsonObject } from '../../src/events/event';
 import { isRawNumber, numberShape, numberTextProblem, parseExact } from '../../src/events/exactJson';
 import { parseEnvelope, validateEventRequest } from '../../src/events/validate';
 import { buildGraphqlApp } from '../../src/graphql/app';
-import { createEventReader } from '../../src/graphql/eventReader';
-import { createLazyTemporalClient } from '../../src/temporal/connection';
+import { createEventReader } from '../../src/store/hot/reader';
+import { createLazyTemporalClient } from '../../src/platform/temporal/connection';
 import { makeEnvelope } from '../support/events';
 
 const ctx = {

@@ -12,11 +12,11 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { createStartProcessEvent } from '../../src/bridge/startProcessEvent';
-import type { Config } from '../../src/config';
+import type { Config } from '../../src/platform/config';
 import type { JsonObject } from '../../src/events/event';
 import { parseExact } from '../../src/events/exactJson';
-import { exactDataConverter } from '../../src/temporal/dataConverter';
-import type { ProcessEventResult } from '../../src/contract/processEvent';
+import { exactDataConverter } from '../../src/platform/temporal/dataConverter';
+import type { ProcessEventResult } from '../../workflows/contract';
 import { makeEnvelope } from '../support/events';
 import { createLocalTemporal } from '../support/temporal';
 

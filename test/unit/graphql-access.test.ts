@@ -11,10 +11,10 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
 import { buildGraphqlApp, GRAPHQL_LIMIT_DEFAULTS, type GraphqlAppDeps } from '../../src/graphql/app';
-import type { CountsReader } from '../../src/counts/reader';
+import type { CountsReader } from '../../src/store/counts/reader';
 import { createLiveFeed, type LiveFeed } from '../../src/graphql/liveFeed';
 import { originAllowed } from '../../src/graphql/subscriptionAccess';
-import type { AccessOptions } from '../../src/http/access';
+import type { AccessOptions } from '../../src/platform/http/access';
 import { waitFor } from '../support/wait';
 import { READ_KEY, recordingReader, WRITE_KEY } from './http-fixtures';
 

@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { getIntrospectionQuery } from 'graphql';
 import { pino } from 'pino';
-import { marshallItem } from '../../src/aws/itemCodec';
-import { toItem } from '../../src/aws/layout';
-import { loadConfig } from '../../src/config';
+import { marshallItem } from '../../src/store/hot/itemCodec';
+import { toItem } from '../../src/store/hot/layout';
+import { loadConfig } from '../../src/platform/config';
 import { buildGraphqlApp } from '../../src/graphql/app';
 import { makeEnvelope } from '../support/events';
 import { graphqlApp, READ_KEY } from './http-fixtures';
-import { createEventReader, CursorError, decodeCursor, encodeCursor, type EventReader, type EventRecord } from '../../src/graphql/eventReader';
+import { createEventReader, CursorError, decodeCursor, encodeCursor, type EventReader, type EventRecord } from '../../src/store/hot/reader';
 
 const EVENTS: EventRecord[] = [
   {

@@ -9,8 +9,8 @@ import type { Message } from 'kafkajs';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { buildGraphqlApp, type GraphqlAppDeps } from '../../src/graphql/app';
-import type { EventReader } from '../../src/graphql/eventReader';
-import type { AccessOptions } from '../../src/http/access';
+import type { EventReader } from '../../src/store/hot/reader';
+import type { AccessOptions } from '../../src/platform/http/access';
 import { createProducerApp } from '../../src/producer/app';
 import { ProducerMetrics } from '../../src/producer/metrics';
 

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../src/config';
-import { applyServerTimeouts } from '../../src/http/hardening';
+import { loadConfig } from '../../src/platform/config';
+import { applyServerTimeouts } from '../../src/platform/http/hardening';
 import { EVENT, graphqlApp, raw, READ_KEY, slowLoris, startProducer, WRITE_KEY } from './http-fixtures';
 
 const SHOP = 'https://shop.example.com';

@@ -1,7 +1,7 @@
 /** The DynamoDB item codec keeps every JSON key and value, where @aws-sdk/util-dynamodb does not. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fromAttribute, marshallItem, toAttribute, unmarshallItem } from '../../src/aws/itemCodec';
+import { fromAttribute, marshallItem, toAttribute, unmarshallItem } from '../../src/store/hot/itemCodec';
 
 const PAYLOADS = [
   '{"__proto__": {"polluted": true}, "constructor": 1, "prototype": "p", "": "empty", "hasOwnProperty": false, "toString": null, "valueOf": []}',

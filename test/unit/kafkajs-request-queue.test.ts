@@ -1,12 +1,12 @@
 /**
- * kafkajs's per-connection request queue, as the platform loads it (src/kafka/client.ts): idle, it
+ * kafkajs's per-connection request queue, as the platform loads it (src/platform/kafka/client.ts): idle, it
  * arms no timer; requests waiting or a throttling broker still get their check, as in kafkajs.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import '../../src/kafka/client';
-import { RequestQueue, type RequestQueueInternals } from '../../src/kafka/requestQueueFix';
+import '../../src/platform/kafka/client';
+import { RequestQueue, type RequestQueueInternals } from '../../src/platform/kafka/requestQueueFix';
 import { REPO_ROOT } from '../support/paths';
 
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -54,7 +54,7 @@ test('a throttled queue, or one with requests waiting, is still checked later', 
 
 test('no TimeoutNegativeWarning from kafkajs on Node 24', () => {
   const script = `
-    require('./src/kafka/client');
+    require('./src/platform/kafka/client');
     const RequestQueue = require('kafkajs/src/network/requestQueue');
     const logger = { debug() {}, info() {}, warn() {}, error() {} };
     const queue = new RequestQueue({ maxInFlightRequests: 1, requestTimeout: 1000, enforceRequestTimeout: false, clientId: 't', broker: 'b', logger });

@@ -1,15 +1,15 @@
 /**
  * A broker that stops reading (frozen, or a network path that holds bytes) must not make a
  * client's memory grow: each retried request would otherwise queue another copy in the socket's
- * write buffer. Real kafkajs Connection objects, as the platform loads them (src/kafka/client.ts),
+ * write buffer. Real kafkajs Connection objects, as the platform loads them (src/platform/kafka/client.ts),
  * against a TCP server that accepts and then never reads, and against one that reads and never
  * answers.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import '../../src/kafka/client';
-import type { ConnectionInternals } from '../../src/kafka/stuckConnectionFix';
+import '../../src/platform/kafka/client';
+import type { ConnectionInternals } from '../../src/platform/kafka/stuckConnectionFix';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Connection = require('kafkajs/src/network/connection') as unknown;

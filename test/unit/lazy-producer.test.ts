@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { Producer } from 'kafkajs';
-import { lazilyConnected } from '../../src/kafka/client';
+import { lazilyConnected } from '../../src/platform/kafka/client';
 
 it('connects on first send, and again after a failed connect (Kafka down at startup, up later)', async () => {
   let kafkaUp = false;

@@ -12,12 +12,12 @@ import { parse } from 'graphql';
 import { pino } from 'pino';
 import type { Registry } from 'prom-client';
 import { buildGraphqlApp } from '../../src/graphql/app';
-import type { EventReader } from '../../src/graphql/eventReader';
+import type { EventReader } from '../../src/store/hot/reader';
 import { GraphqlMetrics, operationLabel } from '../../src/graphql/metrics';
-import { createProcessRegistry, sampleNames } from '../../src/metrics/registry';
+import { createProcessRegistry, sampleNames } from '../../src/platform/metrics/registry';
 import { createProducerApp } from '../../src/producer/app';
 import { ProducerMetrics } from '../../src/producer/metrics';
-import { bindAddress, workerTelemetry } from '../../src/temporal/metrics';
+import { bindAddress, workerTelemetry } from '../../workers/sdkMetrics';
 
 const LIMITS = { maxEventBytes: 32_768, maxFutureSkewMs: 86_400_000, maxBatchEvents: 500, maxBatchBytes: 1_048_576 };
 const EVENT = JSON.stringify({ event_type: 'page_view', user_id: '123', payload: { page: '/home' } });

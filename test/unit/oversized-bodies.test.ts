@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { DISCARD_LIMIT_BYTES } from '../../src/http/body';
+import { DISCARD_LIMIT_BYTES } from '../../src/platform/http/body';
 import { REPO_ROOT } from '../support/paths';
 import { waitFor } from '../support/wait';
 import { LIMITS } from './http-fixtures';

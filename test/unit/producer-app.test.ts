@@ -9,7 +9,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { Server } from 'node:http';
 import type { Message } from 'kafkajs';
 import { pino } from 'pino';
-import { KafkaUnavailableError, ProducerOverloadedError } from '../../src/kafka/batcher';
+import { KafkaUnavailableError, ProducerOverloadedError } from '../../src/producer/batcher';
 import { createProducerApp } from '../../src/producer/app';
 import { ProducerMetrics } from '../../src/producer/metrics';
 

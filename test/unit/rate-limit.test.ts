@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config';
-import { DISCARD_LIMIT_BYTES } from '../../src/http/body';
-import { clientAddress, normalizeAddress } from '../../src/http/access';
-import { createRateLimiter } from '../../src/http/rateLimit';
+import { loadConfig } from '../../src/platform/config';
+import { DISCARD_LIMIT_BYTES } from '../../src/platform/http/body';
+import { clientAddress, normalizeAddress } from '../../src/platform/http/access';
+import { createRateLimiter } from '../../src/platform/http/rateLimit';
 import { EVENT, graphqlApp, LIMITS, raw, READ_KEY, startProducer, WRITE_KEY, WRITE_KEY_2, type ProducerUnderTest } from './http-fixtures';
 
 const JSON_TYPE = { 'content-type': 'application/json' };

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { readTopicToEnd } from '../../src/kafka/readToEnd';
+import { readTopicToEnd } from '../../src/platform/kafka/readToEnd';
 
 type Offsets = { partition: number; offset: string; low: string; high: string }[];
 

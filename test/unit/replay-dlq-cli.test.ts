@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { parseRedriveArgs, redriveQuery } from '../../src/cli/redrive';
-import { parseReplayArgs } from '../../src/cli/dlq';
+import { parseRedriveArgs, redriveQuery } from '../../src/ops/redrive';
+import { parseReplayArgs } from '../../src/ops/dlq';
 import { REPO_ROOT } from '../support/paths';
 
 describe('dlq replay (npm run replay-dlq) arguments', () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { exactDataConverter } from '../../src/temporal/dataConverter';
+import { exactDataConverter } from '../../src/platform/temporal/dataConverter';
 
 const dir = join(__dirname, '..', 'replay', 'histories');
 

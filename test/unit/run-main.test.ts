@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
-import { runMain, type ProcessLike, type Running } from '../../src/runMain';
+import { runMain, type ProcessLike, type Running } from '../../src/platform/runMain';
 
 function fakeProcess(env: NodeJS.ProcessEnv = {}) {
   const events = new EventEmitter();

@@ -13,9 +13,9 @@ import { pino } from 'pino';
 import { Analytics } from '@segment/analytics-node';
 import type { EventEnvelope } from '../../src/events/event';
 import { EVENT_TYPE_PATTERN } from '../../src/events/validate';
-import { BodyError, readBody } from '../../src/http/body';
-import type { AccessOptions } from '../../src/http/access';
-import { KafkaUnavailableError } from '../../src/kafka/batcher';
+import { BodyError, readBody } from '../../src/platform/http/body';
+import type { AccessOptions } from '../../src/platform/http/access';
+import { KafkaUnavailableError } from '../../src/producer/batcher';
 import { createProducerApp, type ProducerAppDeps } from '../../src/producer/app';
 import { ProducerMetrics } from '../../src/producer/metrics';
 import {

@@ -12,9 +12,9 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { serializeEnvelope, type EventEnvelope, type EventLimits } from '../../src/events/event';
 import { parseExact } from '../../src/events/exactJson';
 import { parseEnvelope, parseTimestamp, validateEventRequest } from '../../src/events/validate';
-import { marshallItem, unmarshallItem } from '../../src/aws/itemCodec';
-import { archiveKey, toItem, type EventItem } from '../../src/aws/layout';
-import { MAX_EVENT_BYTES_CAP } from '../../src/config';
+import { marshallItem, unmarshallItem } from '../../src/store/hot/itemCodec';
+import { archiveKey, toItem, type EventItem } from '../../src/store/hot/layout';
+import { MAX_EVENT_BYTES_CAP } from '../../src/platform/config';
 
 const RECEIVED_AT_MS = Date.UTC(2026, 10, 25, 12, 0, 0);
 const LIMITS: EventLimits = { maxEventBytes: 32_768, maxFutureSkewMs: 86_400_000 };

@@ -13,7 +13,7 @@ it('workflow files may not import Node built-ins, AWS, Kafka or config', { timeo
     "import { readFileSync } from 'node:fs';",
     "import { S3Client } from '@aws-sdk/client-s3';",
     "import { Kafka } from 'kafkajs';",
-    "import { loadConfig } from '../src/config';",
+    "import { loadConfig } from '../src/platform/config';",
     "import { Context } from '@temporalio/activity';",
   ];
   // Lint the real workflow file with one forbidden import added, as if someone had written it.

@@ -1,0 +1,377 @@
+/**
+ * `events archive replay --from DATE --to DATE`: re-ingests events from the S3 archive
+ * (events/YYYY/MM/DD/{event_id}.json, src/store/hot/layout.ts), for example after the table was lost.
+ *
+ * For each archived event in the date range (and of the type / user asked for) it starts
+ * processEvent with workflow ID = event_id. The reuse policy (ALLOW_DUPLICATE_FAILED_ONLY)
+ * refuses a start while a run of that id is Running or after one Completed, so an event is never
+ * processed twice; the event's DynamoDB item may still be gone (a lost or restored table), so
+ * in that case the item is written here, through the same conditional put the storeHot
+ * activity uses (src/store/hot/writer.ts): missing items are restored, present ones stay as they
+ * are. Nothing can double: the item's key is the event_id and both writes are conditional.
+ *
+ * The listing is streamed page by page (ListObjectsV2 with a continuation token), so memory
+ * stays flat whatever the archive's size, and no object is read past the size one event can
+ * have. After each page the checkpoint file gets the last key up to which every event is done;
+ * it never passes an event that failed or was invalid, so a run that stopped resumes at the first
+ * of them (same bucket, range and filters), and only a run that finished with nothing left
+ * undone removes it. Events older than HOT_RETENTION_DAYS are reported and left in the archive:
+ * the hot table would not serve them and its sweep would delete them again.
+ */
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { Client } from '@temporalio/client';
+import type { StartProcessEvent } from '../bridge/startProcessEvent';
+import type { EventEnvelope } from '../events/event';
+import { parseExact } from '../events/exactJson';
+import { parseEnvelope } from '../events/validate';
+import { putEventItem, type HotTable } from '../store/hot/writer';
+import { pastRetention } from '../store/hot/layout';
+import { inParallel } from '../platform/inParallel';
+import { parseFlags, positiveInt, utcDate, UsageError } from './args';
+import { latestStatus } from './rerun';
+
+export const ARCHIVE_USAGE =
+  'Usage: events archive replay --from DATE --to DATE [--type T] [--user U] [--dry-run] [--json] [--checkpoint PATH] [--restart] [--page-size N]';
+
+/** Where the checkpoint lives unless --checkpoint says otherwise: the checkout's .stack/. */
+export const DEFAULT_CHECKPOINT = resolve(__dirname, '..', '..', '.stack', 'archive-replay.checkpoint.json');
+
+export const ARCHIVE_HELP = `${ARCHIVE_USAGE}
+
+Re-ingests archived events (S3_BUCKET, keys events/YYYY/MM/DD/{event_id}.json) whose date is
+from --from to --to (UTC days, both included): starts processEvent for each (workflow ID =
+event_id). An event whose run already Completed (or is Running) is not started again; its
+DynamoDB item is written with the same conditional put the workflow uses, so a lost item is
+restored and a present one left alone. Running it twice stores nothing twice.
+
+One line per event: started, restored (item written), present (nothing to do), past
+retention (older than HOT_RETENTION_DAYS: left in the archive, not put back into the hot table,
+whose sweep would delete it again; narrow --from/--to to leave them out), or invalid / failed
+with the reason (an object larger than one event can be, MAX_EVENT_BYTES, is failed unread);
+then a count of each. Exits 1 when any event was invalid or failed, 0 otherwise.
+
+  --from DATE        first day, e.g. 2026-11-25
+  --to DATE          last day (included)
+  --type T           only events of this event_type
+  --user U           only events of this user_id
+  --dry-run          say what would happen (would start / would restore / present), change nothing
+  --json             JSON lines: one {event_id, key, outcome, detail} per event, then {summary}
+  --checkpoint PATH  resume file (default .stack/archive-replay.checkpoint.json): the last key
+                     before which every event is done, written after each page; it stops
+                     before the first failed or invalid event, so running the same command
+                     again retries from there; a run with nothing failed removes it
+  --restart          ignore the checkpoint and start from --from
+  --page-size N      objects per listing page (default 1000)
+  -h, --help         this help
+
+Progress goes to stderr when it is a terminal.`;
+
+export interface ArchiveReplayArgs {
+  help: boolean;
+  from: string;
+  to: string;
+  type?: string;
+  user?: string;
+  dryRun: boolean;
+  json: boolean;
+  checkpoint: string;
+  restart: boolean;
+  pageSize: number;
+}
+
+export function parseArchiveReplayArgs(argv: string[]): ArchiveReplayArgs {
+  const { values } = parseFlags(
+    argv,
+    {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      type: { type: 'string' },
+      user: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      json: { type: 'boolean' },
+      checkpoint: { type: 'string' },
+      restart: { type: 'boolean' },
+      'page-size': { type: 'string' },
+    },
+    ARCHIVE_USAGE,
+  );
+  if (values.help) return { help: true, from: '', to: '', dryRun: false, json: false, checkpoint: '', restart: false, pageSize: 0 };
+  const from = utcDate('--from', values.from);
+  const to = utcDate('--to', values.to);
+  if (from > to) throw new UsageError(`--from (${from}) must not be after --to (${to})`, ARCHIVE_USAGE);
+  if (values.type !== undefined && !/^[A-Za-z0-9_.:-]{1,128}$/.test(values.type)) {
+    throw new UsageError(`--type must be an event type ([A-Za-z0-9_.:-], 1-128 characters), got "${values.type}"`, ARCHIVE_USAGE);
+  }
+  if (values.user !== undefined && (values.user.length < 1 || values.user.length > 256)) throw new UsageError('--user must be 1-256 characters', ARCHIVE_USAGE);
+  const pageSize = positiveInt('--page-size', values['page-size'], 1000);
+  if (pageSize > 1000) throw new UsageError(`--page-size must be at most 1000 (S3's largest page), got ${pageSize}`, ARCHIVE_USAGE);
+  return {
+    help: false,
+    from,
+    to,
+    ...(values.type !== undefined ? { type: values.type } : {}),
+    ...(values.user !== undefined ? { user: values.user } : {}),
+    dryRun: values['dry-run'] ?? false,
+    json: values.json ?? false,
+    checkpoint: resolve(values.checkpoint ?? DEFAULT_CHECKPOINT),
+    restart: values.restart ?? false,
+    pageSize,
+  };
+}
+
+export type ArchiveOutcome = 'started' | 'restored' | 'present' | 'would-start' | 'would-restore' | 'past-retention' | 'invalid' | 'failed';
+export const ARCHIVE_OUTCOMES: ArchiveOutcome[] = ['started', 'restored', 'present', 'would-start', 'would-restore', 'past-retention', 'invalid', 'failed'];
+
+/** Outcomes that leave an event undone: the checkpoint never passes one, and the run exits 1. */
+const UNDONE: ReadonlySet<ArchiveOutcome | 'skipped'> = new Set(['invalid', 'failed']);
+
+/**
+ * Bytes the producer's envelope may add to a request of MAX_EVENT_BYTES (schema_version, an
+ * event_id, both times in full, an empty payload: about 160), with room: an archived object
+ * larger than the limit plus this was never an accepted event.
+ */
+const ENVELOPE_OVERHEAD_BYTES = 1024;
+
+export interface ArchiveResult {
+  event_id: string | null;
+  key: string;
+  outcome: ArchiveOutcome;
+  detail: string;
+}
+
+export interface ArchiveDeps extends HotTable {
+  s3: Pick<S3Client, 'send'>;
+  client: Pick<Client, 'workflow'>;
+  start: StartProcessEvent;
+  bucket: string;
+  /** Tells live subscribers about an item restored here (a started run's storeHot does it itself). */
+  announce?: (event: EventEnvelope) => Promise<void>;
+  /** MAX_EVENT_BYTES: an object larger than one event can be is reported failed without being read. */
+  maxEventBytes: number;
+  now?: () => number;
+}
+
+/** The checkpoint: which run it belongs to, and the last key whose event is done. */
+interface Checkpoint {
+  bucket: string;
+  from: string;
+  to: string;
+  type: string | null;
+  user: string | null;
+  lastKey: string;
+}
+
+/** `events/YYYY/MM/DD/` of a day `YYYY-MM-DD`. */
+export const dayPrefix = (day: string) => `events/${day.replace(/-/g, '/')}/`;
+
+/** The day of an archive key as YYYY-MM-DD, or undefined for a key outside the layout. */
+export function keyDay(key: string): string | undefined {
+  const m = /^events\/(\d{4})\/(\d{2})\/(\d{2})\//.exec(key);
+  return m ? `${m[1]}-${m[2]}-${m[3]}` : undefined;
+}
+
+const sameRun = (c: Checkpoint, bucket: string, a: ArchiveReplayArgs) =>
+  c.bucket === bucket && c.from === a.from && c.to === a.to && c.type === (a.type ?? null) && c.user === (a.user ?? null);
+
+function readCheckpoint(path: string): Checkpoint | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Checkpoint;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written to a temporary file and renamed, so a crash mid-write never leaves half a checkpoint. */
+function writeCheckpoint(path: string, c: Checkpoint): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(c)}\n`);
+  renameSync(`${path}.tmp`, path);
+}
+
+async function itemExists(deps: ArchiveDeps, eventId: string): Promise<boolean> {
+  const out = await deps.dynamo.send(
+    new GetItemCommand({ TableName: deps.table, Key: { event_id: { S: eventId } }, ProjectionExpression: 'event_id', ConsistentRead: true }),
+  );
+  return out.Item !== undefined;
+}
+
+/** One archived event: started, or its item restored, or nothing to do. */
+export async function replayArchivedEvent(deps: ArchiveDeps, event: EventEnvelope, dryRun: boolean): Promise<{ outcome: ArchiveOutcome; detail: string }> {
+  const days = deps.hotRetentionDays ?? 0;
+  if (pastRetention(event.timestamp, days, (deps.now ?? Date.now)())) {
+    // Decided before any start: a run would store it only for the sweep to delete it again.
+    return {
+      outcome: 'past-retention',
+      detail: `past retention: older than HOT_RETENTION_DAYS (${days} days), left in the archive and not put back into the hot table`,
+    };
+  }
+  if (dryRun) {
+    const status = await latestStatus(deps.client, event.event_id);
+    if (status !== 'Completed' && status !== 'Running') {
+      return { outcome: 'would-start', detail: status === 'none' ? 'would start (it has no run)' : `would start (previous run ${status})` };
+    }
+    return (await itemExists(deps, event.event_id))
+      ? { outcome: 'present', detail: `present (run ${status}, item stored)` }
+      : { outcome: 'would-restore', detail: `would restore the item (run ${status}, item missing)` };
+  }
+  if ((await deps.start(event)) === 'started') return { outcome: 'started', detail: 'started' };
+  // A run of this id is Running or Completed: Temporal refused a second one. Its item may still
+  // be missing (the table was lost after the run): the conditional put restores it or finds it.
+  const put = await putEventItem(deps, event);
+  if (put === 'stored') await deps.announce?.(event);
+  return put === 'stored'
+    ? { outcome: 'restored', detail: 'restored (its run exists; item written)' }
+    : { outcome: 'present', detail: 'present (its run exists; item stored)' };
+}
+
+export interface ArchiveReplayHooks {
+  /** Each event's result, in key order. */
+  onResult(result: ArchiveResult): void;
+  /** Called after each page with the totals so far (for a progress line). */
+  onProgress?(p: { scanned: number; lastKey: string }): void;
+  /** Notes for a person (resuming from a checkpoint, ...). */
+  onNote?(note: string): void;
+}
+
+export async function archiveReplay(
+  deps: ArchiveDeps,
+  args: ArchiveReplayArgs,
+  hooks: ArchiveReplayHooks,
+): Promise<Record<ArchiveOutcome | 'skipped', number>> {
+  const counts = Object.fromEntries([...ARCHIVE_OUTCOMES, 'skipped'].map((k) => [k, 0])) as Record<ArchiveOutcome | 'skipped', number>;
+  const startKey = dayPrefix(args.from); // every key of that day sorts after its prefix
+  let startAfter = startKey;
+  const saved = args.restart || args.dryRun ? undefined : readCheckpoint(args.checkpoint);
+  // Starting over: an older checkpoint left in place would let a later run skip what this one fails.
+  if (args.restart && !args.dryRun) rmSync(args.checkpoint, { force: true });
+  if (saved && sameRun(saved, deps.bucket, args) && saved.lastKey > startKey) {
+    startAfter = saved.lastKey;
+    hooks.onNote?.(`resuming after ${saved.lastKey} (checkpoint ${args.checkpoint}; --restart starts over)`);
+  } else if (saved) {
+    hooks.onNote?.(`ignoring checkpoint ${args.checkpoint}: it belongs to another range, filter or bucket`);
+  }
+
+  let token: string | undefined;
+  let scanned = 0;
+  let done = false;
+  // The checkpoint: the last key up to which every event is done. Once one is not (failed,
+  // invalid), it stays before that key for the rest of the run, so a resumed run retries it.
+  let doneThrough: string | undefined;
+  let firstUndone: string | undefined;
+  while (!done) {
+    const page = await deps.s3.send(
+      new ListObjectsV2Command({
+        Bucket: deps.bucket,
+        Prefix: 'events/',
+        MaxKeys: args.pageSize,
+        ...(token ? { ContinuationToken: token } : { StartAfter: startAfter }),
+      }),
+    );
+    const keys: string[] = [];
+    for (const o of page.Contents ?? []) {
+      const day = o.Key ? keyDay(o.Key) : undefined;
+      if (!o.Key || day === undefined || day < args.from) continue;
+      // Keys sort by day: the first one past --to ends the scan without listing the rest.
+      if (day > args.to) {
+        done = true;
+        break;
+      }
+      keys.push(o.Key);
+    }
+    const results = await inParallel(keys, 8, async (key): Promise<ArchiveResult | undefined> => {
+      try {
+        const body = await readObject(deps, key);
+        if (typeof body !== 'string') return { event_id: keyEventId(key), key, outcome: 'failed', detail: `failed: ${body.tooLarge}` };
+        const parsed = parseEnvelope(parseExact(body));
+        if (!parsed.ok)
+          return { event_id: null, key, outcome: 'invalid', detail: `invalid: not a valid event (${parsed.errors.map((e) => e.field).join(', ')})` };
+        const event = parsed.value;
+        if ((args.type !== undefined && event.event_type !== args.type) || (args.user !== undefined && event.user_id !== args.user)) return undefined;
+        return { event_id: event.event_id, key, ...(await replayArchivedEvent(deps, event, args.dryRun)) };
+      } catch (err) {
+        return { event_id: keyEventId(key), key, outcome: 'failed', detail: `failed: ${(err as Error).message || String(err)}` };
+      }
+    });
+    const checkpointWas = doneThrough;
+    results.forEach((r, i) => {
+      if (r) {
+        counts[r.outcome]++;
+        hooks.onResult(r);
+      } else counts.skipped++;
+      if (firstUndone !== undefined) return;
+      if (r && UNDONE.has(r.outcome)) firstUndone = keys[i];
+      else doneThrough = keys[i];
+    });
+    scanned += keys.length;
+    if (doneThrough !== checkpointWas && doneThrough !== undefined && !args.dryRun) {
+      writeCheckpoint(args.checkpoint, {
+        bucket: deps.bucket,
+        from: args.from,
+        to: args.to,
+        type: args.type ?? null,
+        user: args.user ?? null,
+        lastKey: doneThrough,
+      });
+    }
+    const lastKey = keys.at(-1);
+    if (lastKey) hooks.onProgress?.({ scanned, lastKey });
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    if (!token) done = true;
+  }
+  if (args.dryRun) return counts;
+  if (firstUndone === undefined) rmSync(args.checkpoint, { force: true });
+  else {
+    const undone = counts.failed + counts.invalid;
+    const kept = doneThrough ?? (saved && sameRun(saved, deps.bucket, args) ? saved.lastKey : undefined);
+    hooks.onNote?.(
+      `${undone} event(s) not done; ${kept ? `the checkpoint ${args.checkpoint} stays after ${kept}` : 'no checkpoint was written'}, ` +
+        `before the first of them (${firstUndone}): run the same command again to retry from there`,
+    );
+  }
+  return counts;
+}
+
+/**
+ * An object's text, or why it was not read: one larger than an event can be is refused from its
+ * ContentLength, and a body that turns out longer (no length, or a wrong one) is cut off at the
+ * limit, so memory per object stays bounded whatever the bucket holds.
+ */
+async function readObject(deps: ArchiveDeps, key: string): Promise<string | { tooLarge: string }> {
+  const limit = deps.maxEventBytes + ENVELOPE_OVERHEAD_BYTES;
+  const tooLarge = (size: string) => ({
+    tooLarge: `object is ${size} bytes, more than one event can be (${limit}: MAX_EVENT_BYTES ${deps.maxEventBytes} and the envelope); not read`,
+  });
+  const out = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }));
+  const body = out.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+  if (out.ContentLength !== undefined && out.ContentLength > limit) {
+    body?.destroy?.();
+    return tooLarge(String(out.ContentLength));
+  }
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of body ?? []) {
+    bytes += chunk.length;
+    // Leaving the loop early ends the stream (its return() destroys it).
+    if (bytes > limit) return tooLarge(`over ${limit}`);
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The event id a key names (its file name), for reporting a key that could not be read. */
+function keyEventId(key: string): string | null {
+  return /\/([^/]+)\.json$/.exec(key)?.[1] ?? null;
+}
+
+export function archiveSummary(counts: Record<ArchiveOutcome | 'skipped', number>): string {
+  const label = (k: string) => (k === 'past-retention' ? 'past HOT_RETENTION_DAYS' : k.replace('-', ' '));
+  return [...ARCHIVE_OUTCOMES, 'skipped' as const].map((k) => `${label(k)} ${counts[k]}`).join(', ');
+}
+
+/** Whether a run left events undone (exit 1): an invalid or failed one. */
+export function archiveLeftUndone(counts: Record<ArchiveOutcome | 'skipped', number>): boolean {
+  return [...UNDONE].some((k) => counts[k] > 0);
+}

@@ -1,0 +1,140 @@
+/**
+ * `events workflows redrive [options]` (also `npm run redrive -- [options]`): finds every processEvent run that ended other than Completed
+ * (Failed, Terminated, TimedOut, Canceled) through Temporal visibility, and runs each event
+ * again with the input its run was started with (the event from its history; the retry policy
+ * of today's config). Says for each event what happened (src/ops/rerun.ts): completed earlier
+ * (a later run of the same ID completed), still running, restarted, or refused with the reason.
+ * Exits 1 when any was refused, 2 on a bad flag.
+ *
+ * Dead-lettered events are among the Failed runs; `events dlq replay` reaches the same ones from the
+ * DLQ. Runs that were Terminated, TimedOut or Canceled never reach the DLQ: this finds them.
+ *   --status S          only runs that ended so: Failed, Terminated, TimedOut, Canceled (repeatable)
+ *   --event-type T      only events of this type
+ *   --closed-after T    only runs that ended after this ISO-8601 time
+ *   --closed-before T   only runs that ended before this ISO-8601 time
+ *   --task-queue Q      runs of this task queue (default TEMPORAL_TASK_QUEUE)
+ *   --dry-run           list what would be restarted, start nothing
+ */
+import type { Client } from '@temporalio/client';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import type { StartProcessEvent } from '../bridge/startProcessEvent';
+import { parseEnvelope } from '../events/validate';
+import { WORKFLOW_TYPE, type ProcessEventInput } from '../../workflows/contract';
+import { isoTime, parseFlags, UsageError } from './args';
+import { printable } from './format';
+import { describeOutcome, ENDED_NOT_COMPLETED, OutcomeTally, rerun, type EndedStatus, type RerunOutcome } from './rerun';
+
+export const REDRIVE_USAGE =
+  'Usage: events workflows redrive [--status Failed|Terminated|TimedOut|Canceled]... [--event-type T] [--closed-after ISO] [--closed-before ISO] [--task-queue Q] [--dry-run]';
+
+export const REDRIVE_HELP = `${REDRIVE_USAGE}
+
+Finds, through Temporal visibility, every processEvent run that ended other than Completed and
+runs each event again with the event its run was started with and today's retry policy. Prints
+one line per event (completed earlier, still running, restarted, refused: <reason>), then a
+count of each. Exits 1 when any was refused.
+
+  --status S          only runs that ended so: Failed, Terminated, TimedOut, Canceled (repeatable;
+                      default all four)
+  --event-type T      only events of this type
+  --closed-after T    only runs that ended after this ISO-8601 time
+  --closed-before T   only runs that ended before this ISO-8601 time
+  --task-queue Q      runs of this task queue (default TEMPORAL_TASK_QUEUE)
+  --dry-run           list what would be restarted, start nothing
+  -h, --help          this help
+
+'npm run redrive -- <flags>' is the same command.`;
+
+export interface RedriveArgs {
+  help?: boolean;
+  statuses: EndedStatus[];
+  eventType?: string;
+  closedAfter?: string;
+  closedBefore?: string;
+  taskQueue?: string;
+  dryRun: boolean;
+}
+
+// Values go into a visibility query between single quotes: allow only what cannot break out.
+const queryValue = (flag: string, value: string | undefined, pattern: RegExp, what: string): string | undefined => {
+  if (value === undefined) return undefined;
+  if (!pattern.test(value)) throw new UsageError(`${flag} must be ${what}, got "${value}"`);
+  return value;
+};
+
+export function parseRedriveArgs(argv: string[]): RedriveArgs {
+  const { values } = parseFlags(
+    argv,
+    {
+      status: { type: 'string', multiple: true },
+      'event-type': { type: 'string' },
+      'closed-after': { type: 'string' },
+      'closed-before': { type: 'string' },
+      'task-queue': { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+    },
+    REDRIVE_USAGE,
+  );
+  const statuses = (values.status ?? []).map((s) => {
+    const match = ENDED_NOT_COMPLETED.find((known) => known.toLowerCase() === s.toLowerCase());
+    if (!match) throw new UsageError(`--status must be one of ${ENDED_NOT_COMPLETED.join(', ')}, got "${s}"`);
+    return match;
+  });
+  return {
+    help: values.help ?? false,
+    statuses: statuses.length > 0 ? [...new Set(statuses)] : [...ENDED_NOT_COMPLETED],
+    eventType: queryValue('--event-type', values['event-type'], /^[A-Za-z0-9_.:-]{1,128}$/, 'an event type ([A-Za-z0-9_.:-], 1-128 characters)'),
+    closedAfter: isoTime('--closed-after', values['closed-after']),
+    closedBefore: isoTime('--closed-before', values['closed-before']),
+    taskQueue: queryValue('--task-queue', values['task-queue'], /^[A-Za-z0-9_.:\-/]{1,256}$/, 'a task queue name'),
+    dryRun: values['dry-run'] ?? false,
+  };
+}
+
+/** The visibility query for the runs to look at. */
+export function redriveQuery(args: RedriveArgs, taskQueue: string): string {
+  const parts = [
+    `WorkflowType = '${WORKFLOW_TYPE}'`,
+    `TaskQueue = '${args.taskQueue ?? taskQueue}'`,
+    `(${args.statuses.map((s) => `ExecutionStatus = '${s}'`).join(' OR ')})`,
+  ];
+  if (args.eventType) parts.push(`EventType = '${args.eventType}'`);
+  if (args.closedAfter) parts.push(`CloseTime > '${args.closedAfter}'`);
+  if (args.closedBefore) parts.push(`CloseTime < '${args.closedBefore}'`);
+  return parts.join(' AND ');
+}
+
+/** The input a run was started with, from the first event of its history. */
+async function originalInput(client: Client, workflowId: string, runId: string): Promise<ProcessEventInput> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const payloads = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
+  return decodeFromPayloadsAtIndex<ProcessEventInput>(client.options.loadedDataConverter, 0, payloads);
+}
+
+export async function redrive(
+  deps: { client: Client; start: StartProcessEvent; taskQueue: string },
+  args: RedriveArgs,
+  write: (line: string) => void,
+): Promise<OutcomeTally> {
+  const tally = new OutcomeTally();
+  // Visibility lists every run; one workflow ID is looked at once, through its latest run.
+  const seen = new Set<string>();
+  for await (const run of deps.client.workflow.list({ query: redriveQuery(args, deps.taskQueue) })) {
+    if (seen.has(run.workflowId)) continue;
+    seen.add(run.workflowId);
+    let outcome: RerunOutcome;
+    try {
+      const input = await originalInput(deps.client, run.workflowId, run.runId);
+      const envelope = parseEnvelope(input?.event);
+      outcome = envelope.ok
+        ? await rerun(deps.client, deps.start, envelope.value, { dryRun: args.dryRun })
+        : { kind: 'refused', reason: `its input is not a valid event (${envelope.errors.map((e) => e.field).join(', ')})` };
+    } catch (err) {
+      outcome = { kind: 'refused', reason: `cannot read its input: ${(err as Error).message}` };
+    }
+    tally.add(outcome);
+    write(`${printable(run.workflowId)} ${printable(describeOutcome(outcome))}`);
+  }
+  write(tally.summary());
+  return tally;
+}

@@ -1,0 +1,170 @@
+/**
+ * Exact event counts without transactions (the local DynamoDB server has none, and a
+ * transaction per event would cost twice the writes of what is done here).
+ *
+ * The counter reads the stored topic (KAFKA_STORED_TOPIC), where storeHot announces every event
+ * after its conditional put, at least once (a retry, a redelivery, a DLQ or archive replay
+ * announces it again). Two facts make each stored event count exactly once:
+ *
+ * 1. **One notice per event counts.** The first notice of an event writes a mark item naming its
+ *    own position (`by = <partition>:<offset>`), conditional on no mark or a mark with that same
+ *    position. Any other notice of the event (a duplicate announcement) fails the condition and
+ *    is not counted. The same notice read again (a crash before the counters were written) passes
+ *    it and is counted again, which step 2 makes harmless. The mark is its own item, not a field
+ *    of the event's item, so an item restored from the archive is not counted twice.
+ * 2. **A counter update is fenced by the offset it covers.** Each counter item keeps, per
+ *    partition of the stored topic, the offset up to which that partition's notices are in its
+ *    count (`o<partition>`). Notices of a partition are applied in offset order, and an update
+ *    adds only notices past the stored offset, conditional on that offset being what it read.
+ *    A batch read twice, a consumer that lost its partition mid-batch (two consumers on one
+ *    partition for a moment), or overlapping batches after a restart therefore add nothing twice.
+ *
+ * Each counter is one conditional UpdateItem per batch (events of a batch in the same bucket and
+ * dimension add together), plus one consistent GetItem when its condition fails. Reading a range
+ * is one Query per (interval, dimension): O(buckets), never O(events).
+ */
+import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EventEnvelope } from '../../events/event';
+import { expiresAt } from '../hot/layout';
+import { inParallel } from '../../platform/inParallel';
+import { bucketOf, counterKey, dimensionsOf, INTERVAL_MS, INTERVALS, MARK_SORT_KEY, markKey, type Interval } from './buckets';
+
+export interface CountsTable {
+  dynamo: Pick<DynamoDBClient, 'send'>;
+  /** DYNAMODB_COUNTS_TABLE. */
+  table: string;
+  /** HOT_RETENTION_DAYS: counters and marks expire with the events they count; 0 or absent = kept. */
+  retentionDays?: number;
+  /** DynamoDB calls in flight per batch (default 16). */
+  concurrency?: number;
+}
+
+/** One record of the stored topic: its position and the event it announces. */
+export interface StoredNotice {
+  offset: number;
+  event: Pick<EventEnvelope, 'event_id' | 'event_type' | 'user_id' | 'timestamp'>;
+}
+
+export interface ApplyResult {
+  /** Notices that count their event (first notice of it, or that same notice read again). */
+  counted: number;
+  /** Notices of an event another notice counts. */
+  duplicates: number;
+  /** Counter items written. */
+  counterWrites: number;
+}
+
+export function createEventCounter(deps: CountsTable) {
+  const retentionDays = deps.retentionDays ?? 0;
+  const concurrency = deps.concurrency ?? 16;
+
+  /** Step 1: true when this notice is the one that counts its event. */
+  async function claim(partition: number, notice: StoredNotice): Promise<boolean> {
+    const by = `${partition}:${notice.offset}`;
+    const expires = expiresAt(Date.parse(notice.event.timestamp), retentionDays);
+    try {
+      await deps.dynamo.send(
+        new PutItemCommand({
+          TableName: deps.table,
+          Item: {
+            pk: { S: markKey(notice.event.event_id) },
+            sk: { S: MARK_SORT_KEY },
+            by: { S: by },
+            ...(expires === undefined ? {} : { expires_at: { N: String(expires) } }),
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR #by = :by',
+          ExpressionAttributeNames: { '#by': 'by' },
+          ExpressionAttributeValues: { ':by': { S: by } },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  /** Step 2: adds the offsets (ascending) not yet in the counter; returns whether it wrote. */
+  async function addToCounter(partition: number, pk: string, sk: string, endMs: number, offsets: number[]): Promise<boolean> {
+    const fence = `o${partition}`;
+    // A counter expires with the newest event its bucket may hold.
+    const expires = expiresAt(endMs, retentionDays);
+    const update = (delta: number, condition: string, values: Record<string, { N: string }>) =>
+      deps.dynamo.send(
+        new UpdateItemCommand({
+          TableName: deps.table,
+          Key: { pk: { S: pk }, sk: { S: sk } },
+          UpdateExpression: `ADD #n :delta SET #fence = :last${expires === undefined ? '' : ', expires_at = :expires'}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { '#n': 'n', '#fence': fence },
+          ExpressionAttributeValues: {
+            ':delta': { N: String(delta) },
+            ':last': { N: String(offsets[offsets.length - 1]) },
+            ...(expires === undefined ? {} : { ':expires': { N: String(expires) } }),
+            ...values,
+          },
+        }),
+      );
+    // The usual case, one write: nothing of this batch is in the counter yet.
+    try {
+      await update(offsets.length, 'attribute_not_exists(#fence) OR #fence < :first', { ':first': { N: String(offsets[0]) } });
+      return true;
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+    // Part of it is in already (this batch was read before): add what is past the fence, as
+    // long as the fence is still what was read; another consumer may be moving it too.
+    for (;;) {
+      const current = await deps.dynamo.send(
+        new GetItemCommand({
+          TableName: deps.table,
+          Key: { pk: { S: pk }, sk: { S: sk } },
+          ConsistentRead: true,
+          ProjectionExpression: '#fence',
+          ExpressionAttributeNames: { '#fence': fence },
+        }),
+      );
+      const seen = Number(current.Item?.[fence]?.N ?? -1);
+      const delta = offsets.filter((o) => o > seen).length;
+      if (delta === 0) return false;
+      try {
+        await update(delta, seen < 0 ? 'attribute_not_exists(#fence)' : '#fence = :seen', seen < 0 ? {} : { ':seen': { N: String(seen) } });
+        return true;
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+    }
+  }
+
+  return {
+    /**
+     * Counts the notices of one partition, in offset order. Safe to call again with any batch
+     * that overlaps one applied before, from this process or another.
+     */
+    async apply(partition: number, notices: readonly StoredNotice[]): Promise<ApplyResult> {
+      const claimed = await inParallel(notices, concurrency, (notice) => claim(partition, notice));
+      const counters = new Map<string, { pk: string; sk: string; endMs: number; offsets: number[] }>();
+      let counted = 0;
+      notices.forEach((notice, i) => {
+        if (!claimed[i]) return;
+        counted++;
+        for (const interval of INTERVALS as readonly Interval[]) {
+          const sk = bucketOf(notice.event.timestamp, interval);
+          const endMs = Date.parse(sk) + INTERVAL_MS[interval];
+          for (const dimension of dimensionsOf(notice.event)) {
+            const pk = counterKey(interval, dimension);
+            const id = `${pk}\n${sk}`;
+            let counter = counters.get(id);
+            if (!counter) counters.set(id, (counter = { pk, sk, endMs, offsets: [] }));
+            counter.offsets.push(notice.offset);
+          }
+        }
+      });
+      for (const c of counters.values()) c.offsets.sort((a, b) => a - b);
+      const written = await inParallel([...counters.values()], concurrency, (c) => addToCounter(partition, c.pk, c.sk, c.endMs, c.offsets));
+      return { counted, duplicates: notices.length - counted, counterWrites: written.filter(Boolean).length };
+    },
+  };
+}
+
+export type EventCounter = ReturnType<typeof createEventCounter>;

@@ -1,0 +1,142 @@
+/**
+ * Storage layout: the DynamoDB table and its indexes, the item shape, and the S3 key.
+ *
+ * Table EventsHot, key `event_id` (so the conditional put makes a redelivered event a no-op).
+ * Every list query reads a GSI whose sort key is `time_id` = `<timestamp>#<event_id>`: ISO-8601
+ * UTC sorts as time, the id breaks ties, and "older than this event" is a key condition, which
+ * is also the pagination cursor.
+ *   by_type  (event_type, time_id)   eventsByType
+ *   by_user  (user_id, time_id)      eventsByUser
+ *   by_time  (time_bucket, time_id)  latestEvents: time_bucket = `<shard>` (0 … shards-1).
+ *
+ * Why the latest-events partition is the shard alone, with no day in it: with day buckets,
+ * finding the newest events meant walking back day by day, and an empty or sparse table cost
+ * lookback days × shards queries per page (90 × 4 = 360) before answering "nothing". With one
+ * partition per shard, a page is one Query per shard (plus one per extra 1 MB of items), on any
+ * table, at any depth of paging, and nothing has to track which days have events. The cost is
+ * that each shard's partition grows forever; GSIs have no size limit per partition key, and
+ * write throughput per partition key (~1,000 writes/s) is what LATEST_INDEX_SHARDS spreads. The
+ * attribute and index keep their names so existing tables need no new index; items written with
+ * the old day buckets are not in any shard partition (rewrite `time_bucket` to `<shard>` to list
+ * them again).
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { SCHEMA_VERSION, type EventEnvelope, type JsonObject } from '../../events/event';
+
+export const INDEX = { byType: 'by_type', byUser: 'by_user', byTime: 'by_time' } as const;
+
+export function tableDefinition(tableName: string): CreateTableCommandInput {
+  const gsi = (IndexName: string, hashKey: string) => ({
+    IndexName,
+    KeySchema: [
+      { AttributeName: hashKey, KeyType: 'HASH' as const },
+      { AttributeName: 'time_id', KeyType: 'RANGE' as const },
+    ],
+    Projection: { ProjectionType: 'ALL' as const },
+  });
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [{ AttributeName: 'event_id', KeyType: 'HASH' }],
+    AttributeDefinitions: ['event_id', 'event_type', 'user_id', 'time_bucket', 'time_id'].map((AttributeName) => ({
+      AttributeName,
+      AttributeType: 'S' as const,
+    })),
+    GlobalSecondaryIndexes: [gsi(INDEX.byType, 'event_type'), gsi(INDEX.byUser, 'user_id'), gsi(INDEX.byTime, 'time_bucket')],
+  };
+}
+
+export interface EventItem {
+  event_id: string;
+  event_type: string;
+  user_id: string;
+  timestamp: string;
+  received_at: string;
+  payload: JsonObject;
+  time_id: string;
+  time_bucket: string;
+  /** Epoch seconds after which DynamoDB's TTL may delete the item (HOT_RETENTION_DAYS); absent = kept. */
+  expires_at?: number;
+}
+
+export function timeId(timestamp: string, eventId: string): string {
+  return `${timestamp}#${eventId}`;
+}
+
+/** UTC day of an ISO-8601 UTC timestamp: `2026-11-25T10:00:00.000Z` → `2026-11-25`. */
+export function utcDay(timestamp: string): string {
+  return timestamp.slice(0, 10);
+}
+
+/** Partition key of the latest-events index: the shard alone (see the header). */
+export function timeBucket(shard: number): string {
+  return String(shard);
+}
+
+/** Stable shard of an event id (FNV-1a), so retries put the item in the same bucket. */
+export function shardOf(eventId: string, shards: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < eventId.length; i++) {
+    hash ^= eventId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % shards;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The oldest timestamp still served with `retentionDays` of retention (0 = none: no bound). */
+export function retentionCutoff(retentionDays: number, nowMs: number): string | undefined {
+  return retentionDays > 0 ? new Date(nowMs - retentionDays * DAY_MS).toISOString() : undefined;
+}
+
+/**
+ * Whether an event is already older than the hot table keeps: no query, subscription or count
+ * would ever serve it and the sweep would delete it, so it is not written to the hot table at all
+ * (it is archived only). One rule for the producer's answer, storeHot and archive replay; it
+ * matches what the readers serve (timestamp >= the cutoff).
+ */
+export function pastRetention(timestamp: string, retentionDays: number, nowMs: number): boolean {
+  const cutoff = retentionCutoff(retentionDays, nowMs);
+  // Compared as instants, so a timestamp in another (valid) text form is judged the same.
+  return cutoff !== undefined && Date.parse(timestamp) < Date.parse(cutoff);
+}
+
+/** Epoch seconds at which something timed `ms` expires with `retentionDays` of retention (DynamoDB's TTL); undefined = kept. */
+export function expiresAt(ms: number, retentionDays: number): number | undefined {
+  return retentionDays > 0 ? Math.floor((ms + retentionDays * DAY_MS) / 1000) : undefined;
+}
+
+export function toItem(event: EventEnvelope, shards: number, retentionDays = 0): EventItem {
+  const expires = expiresAt(Date.parse(event.timestamp), retentionDays);
+  return {
+    event_id: event.event_id,
+    event_type: event.event_type,
+    user_id: event.user_id,
+    timestamp: event.timestamp,
+    received_at: event.received_at,
+    payload: event.payload,
+    time_id: timeId(event.timestamp, event.event_id),
+    time_bucket: timeBucket(shardOf(event.event_id, shards)),
+    ...(expires === undefined ? {} : { expires_at: expires }),
+  };
+}
+
+/** The envelope an item was written from (the inverse of toItem). */
+export function envelopeOf(item: EventItem): EventEnvelope {
+  return {
+    schema_version: SCHEMA_VERSION,
+    event_id: item.event_id,
+    event_type: item.event_type,
+    user_id: item.user_id,
+    timestamp: item.timestamp,
+    received_at: item.received_at,
+    payload: item.payload,
+  };
+}
+
+/** `events/YYYY/MM/DD/{event_id}.json`, by the UTC date of the event's timestamp. */
+export function archiveKey(event: Pick<EventEnvelope, 'timestamp' | 'event_id'>): string {
+  const [year, month, day] = utcDay(event.timestamp).split('-');
+  return `events/${year}/${month}/${day}/${event.event_id}.json`;
+}
