@@ -276,15 +276,25 @@ stop_service() {
 }
 
 # The full server, unlike the dev server, starts with no namespace: `default`, with the dev
-# server's 24 h retention. Retried while the server's services find each other.
+# server's 24 h retention and search attributes. Retried while the server's services find each other.
 temporal_namespace() {
   local deadline=$(( $(date +%s) + 120 )) logf="$STACK_DIR/logs/temporal-namespace.log"
   local cli=("$TEMPORAL_BIN" operator namespace --address "$BIND_IP:$TEMPORAL_PORT")
   until "${cli[@]}" describe --namespace default >"$logf" 2>&1; do
-    "${cli[@]}" create --namespace default --retention 24h >>"$logf" 2>&1 && { log "Temporal namespace default created"; return 0; }
+    "${cli[@]}" create --namespace default --retention 24h >>"$logf" 2>&1 && log "Temporal namespace default created"
     [ "$(date +%s)" -lt "$deadline" ] || { cat "$logf" >&2; die "Temporal namespace default could not be created within 120s"; }
     sleep 1
   done
+  # The dev server's search attributes (temporal-config/search-attributes.env). Retried: a namespace
+  # just created is refused by the services whose namespace cache has not refreshed yet.
+  local name type out
+  while IFS='=' read -r name type; do
+    until out=$("$TEMPORAL_BIN" operator search-attribute create --address "$BIND_IP:$TEMPORAL_PORT" --namespace default \
+      --name "$name" --type "$type" 2>&1 </dev/null) || grep -qi 'already' <<<"$out"; do
+      [ "$(date +%s)" -lt "$deadline" ] || { echo "$out" >&2; die "Temporal search attribute $name could not be registered within 120s"; }
+      sleep 1
+    done
+  done < <(read_kv "$REPO_ROOT/temporal-config/search-attributes.env")
 }
 
 provision() {
