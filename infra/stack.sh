@@ -19,7 +19,9 @@ members() {
   if [ "$1" = kafka ]; then echo "${KAFKA_SERVICES[@]}"; return; fi
   local svc
   for svc in "${SERVICES[@]}"; do [ "$svc" = "$1" ] && { echo "$1"; return; }; done
-  die "unknown service '$1': with STACK_PROFILE=$STACK_PROFILE it is one of kafka ${SERVICES[*]}"
+  local names="${SERVICES[*]}"
+  [[ " $names " == *" kafka "* ]] || names="kafka (every broker) $names"
+  die "unknown service '$1': with STACK_PROFILE=$STACK_PROFILE it is one of $names"
 }
 
 # Broker N of the cluster profile: node id N, its ports 100 above broker N-1's, its own directory.
@@ -368,15 +370,17 @@ cmd_status() {
 
 # start/stop name a service or a group (kafka: every broker of the profile), started together.
 cmd_start() {
-  local svcs svc
-  read -ra svcs <<<"$(members "$1")"
+  local list svcs svc
+  list=$(members "$1") || exit 1
+  read -ra svcs <<<"$list"
   for svc in "${svcs[@]}"; do start_service "$svc"; done
   for svc in "${svcs[@]}"; do wait_ready "$svc" 120; done
 }
 
 cmd_stop() {
-  local svcs svc
-  read -ra svcs <<<"$(members "$1")"
+  local list svcs svc
+  list=$(members "$1") || exit 1
+  read -ra svcs <<<"$list"
   for svc in "${svcs[@]}"; do stop_service "$svc" & done
   wait
 }
