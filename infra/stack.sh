@@ -385,6 +385,9 @@ cmd_stop() {
   wait
 }
 
+# Sourced (by test/unit/stack-profile.test.ts), it only defines the functions above.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
+
 case "${1:-}" in
   up) cmd_up ;;
   down) shift; cmd_down "$@" ;;
