@@ -177,8 +177,6 @@ prepare_postgres() {
 temporal_schema() {
   local marker="$STACK_DIR/postgres/temporal-schema-version" db logf="$STACK_DIR/logs/temporal-schema.log"
   [ "$(cat "$marker" 2>/dev/null)" = "$TEMPORAL_SERVER_VERSION" ] && return 0
-  service_running postgres || die "the Temporal server needs PostgreSQL: infra/stack.sh start postgres"
-  wait_ready postgres 60
   local sql=("$TEMPORAL_SQL_TOOL_BIN" --plugin postgres12 --endpoint "$BIND_IP" --port "$POSTGRES_PORT" --user temporal --password '')
   : >"$logf"
   for db in temporal temporal_visibility; do
@@ -203,6 +201,10 @@ prepare_temporal_server() {
   sed -e "s|@BIND_IP@|$BIND_IP|g" -e "s|@POSTGRES_PORT@|$POSTGRES_PORT|g" -e "s|@TEMPORAL_PORT@|$TEMPORAL_PORT|g" \
     -e "s|@TEMPORAL_HTTP_PORT@|$TEMPORAL_HTTP_PORT|g" -e "s|@DYNAMIC_CONFIG@|$dir/dynamic-config.yaml|" \
     "$REPO_ROOT/infra/temporal/server.yaml" >"$dir/config/development.yaml"
+  # The server exits at once when its database does not answer (its schema version check), and
+  # PostgreSQL, started just before by `up`, listens a moment before it accepts connections.
+  service_running postgres || die "the Temporal server needs PostgreSQL: infra/stack.sh start postgres"
+  wait_ready postgres 60
   temporal_schema
 }
 

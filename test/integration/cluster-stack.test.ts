@@ -88,6 +88,21 @@ describe('cluster stack', { skip, timeout: 600_000 }, () => {
     }
   });
 
+  it('stack:up with PostgreSQL and Temporal stopped starts both, Temporal once PostgreSQL accepts connections', async () => {
+    await stack('stop', 'temporal');
+    await stack('stop', 'postgres');
+    try {
+      await stack('up');
+    } finally {
+      // Whatever the outcome, the services this test stopped run again.
+      await stack('start', 'postgres').catch(() => undefined);
+      await stack('start', 'temporal').catch(() => undefined);
+    }
+    const { stdout } = await stack('status');
+    assert.match(stdout, /^\s+postgres\s+5433\s+running/m);
+    assert.match(stdout, /^\s+temporal\s+7233\s+running/m);
+  });
+
   describe('an event end to end', () => {
     let p: Platform;
     before(async () => {

@@ -115,3 +115,13 @@ test('stack.sh start|stop with a service the profile does not have fails and lis
     }
   }
 });
+
+test('the Temporal server is started only once PostgreSQL accepts connections, also when its schema is already set up', () => {
+  // The stubs record the order: waiting for postgres must come before the schema step, which
+  // returns at once when its marker says the schema is current.
+  const run = bash('service_running() { true; }; wait_ready() { echo "wait_ready $1"; }; temporal_schema() { echo schema; }; prepare_temporal_server', {
+    STACK_PROFILE: 'cluster',
+  });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(run.stdout.split('\n'), ['wait_ready postgres', 'schema']);
+});
