@@ -74,7 +74,7 @@ case "$STACK_PROFILE" in
     KAFKA_SERVICES=(kafka-1 kafka-2 kafka-3)
     KAFKA_HEAP=(-Xms128m -Xmx512m)
     POSTGRES_PORT=5433
-    # The Temporal server's internal services; only the frontend (TEMPORAL_PORT) is for clients.
+    # The Temporal frontend's HTTP API, on the dev server's port for it.
     TEMPORAL_HTTP_PORT=7243 ;;
   *) printf '[%s] error: STACK_PROFILE must be default or cluster, got "%s"\n' "${LOG_PREFIX:-stack}" "$STACK_PROFILE" >&2; exit 1 ;;
 esac
