@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every local-stack server that is missing, pinned, into the cache folder.
-# Sources: the Go module proxy (Temporal CLI, versitygw), Maven Central (Kafka), npm (dynalite, and
+# Sources: the Go module proxy (Temporal CLI, versitygw; with STACK_PROFILE=cluster the Temporal
+# server, its SQL tool and the Web UI server), Maven Central (Kafka), npm (dynalite, and
 # Node.js 24 when the system Node is older).
 # Safe to run again: what is installed is skipped in milliseconds.
 set -euo pipefail
@@ -22,12 +23,27 @@ go_install() { # go_install PKG@VERSION DEST_DIR
   GOBIN="$2" GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false go install "$1"
 }
 
+# The cluster profile runs the system's PostgreSQL binaries as a stack service (never its service).
+check_postgres() {
+  local hint="Install PostgreSQL $PG_MAJOR_REQUIRED+ (Debian: apt-get install postgresql; only its binaries are used), or set POSTGRES_BIN_DIR."
+  [ -n "$PG_BIN" ] && [ -x "$PG_BIN/postgres" ] && [ -x "$PG_BIN/initdb" ] || die "PostgreSQL not found. $hint"
+  local major
+  major=$("$PG_BIN/postgres" --version | sed -n 's/.* \([0-9][0-9]*\)[.0-9]*.*/\1/p')
+  [ "${major:-0}" -ge "$PG_MAJOR_REQUIRED" ] || die "PostgreSQL ${major:-?} in $PG_BIN is too old: Temporal's postgres12 plugin needs $PG_MAJOR_REQUIRED+. $hint"
+  # PostgreSQL refuses to run as root; infra/stack.sh then runs it as the postgres user.
+  [ "$(id -u)" != 0 ] || id -u postgres >/dev/null 2>&1 || die "PostgreSQL refuses to run as root and there is no postgres user to run it as (useradd --system postgres)."
+}
+
 # `install.sh node` installs only the Node runtime (infra/bin/node uses it).
 only_node=$([ "${1:-}" = node ] && echo 1 || true)
 
 # Prerequisites first, so a missing tool is reported before anything starts.
 if [ -z "$only_node" ]; then
   { [ -x "$TEMPORAL_BIN" ] && [ -x "$VERSITYGW_BIN" ]; } || check_go
+  if [ "$STACK_PROFILE" = cluster ]; then
+    { [ -x "$TEMPORAL_SERVER_BIN" ] && [ -x "$TEMPORAL_SQL_TOOL_BIN" ] && [ -x "$TEMPORAL_UI_BIN" ]; } || check_go
+    check_postgres
+  fi
   if [ ! -f "$KAFKA_LIBS/.complete" ]; then
     need java "Install Java 17+ (Debian: apt-get install openjdk-17-jre-headless)."
     need mvn "Install Maven 3.6+ (Debian: apt-get install maven)."
@@ -77,6 +93,20 @@ if [ ! -f "$KAFKA_LIBS/.complete" ]; then
   with_progress "kafka-$KAFKA_VERSION" kafka_libs
 fi
 
+if [ "$STACK_PROFILE" = cluster ]; then
+  # Both from the server module's go.mod (no replace directives), so `go install` builds them as released.
+  if [ ! -x "$TEMPORAL_SERVER_BIN" ] || [ ! -x "$TEMPORAL_SQL_TOOL_BIN" ]; then
+    temporal_server() {
+      go_install "go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION" "$(dirname "$TEMPORAL_SERVER_BIN")"
+      go_install "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION" "$(dirname "$TEMPORAL_SQL_TOOL_BIN")"
+    }
+    with_progress "temporal-server-$TEMPORAL_SERVER_VERSION" temporal_server
+  fi
+  if [ ! -x "$TEMPORAL_UI_BIN" ]; then
+    with_progress "temporal-ui-$TEMPORAL_UI_VERSION" go_install "github.com/temporalio/ui-server/v2/cmd/server@$TEMPORAL_UI_VERSION" "$(dirname "$TEMPORAL_UI_BIN")"
+  fi
+fi
+
 if [ ! -f "$DYNALITE_CLI" ]; then
   dynalite() {
     mkdir -p "$DYNALITE_DIR"
@@ -86,7 +116,11 @@ if [ ! -f "$DYNALITE_CLI" ]; then
   with_progress "dynalite-$DYNALITE_VERSION" dynalite
 fi
 
-if [ ! -d "$REPO_ROOT/node_modules" ] || [ "$REPO_ROOT/package-lock.json" -nt "$REPO_ROOT/node_modules/.package-lock.json" ]; then
+# A node_modules that is a symlink is another checkout's install (a git worktree sharing it):
+# npm ci would empty it under that checkout, so it is left alone.
+if [ -L "$REPO_ROOT/node_modules" ]; then
+  [ -d "$REPO_ROOT/node_modules/" ] || die "node_modules is a symlink to a missing folder ($(readlink "$REPO_ROOT/node_modules"))"
+elif [ ! -d "$REPO_ROOT/node_modules" ] || [ "$REPO_ROOT/package-lock.json" -nt "$REPO_ROOT/node_modules/.package-lock.json" ]; then
   with_progress "node_modules" npm ci --prefix "$REPO_ROOT" --no-audit --no-fund
 fi
 

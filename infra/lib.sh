@@ -18,6 +18,26 @@ DYNALITE_DIR="$CACHE_DIR/dynalite-$DYNALITE_VERSION"
 DYNALITE_CLI="$DYNALITE_DIR/node_modules/dynalite/cli.js"
 KAFKA_LIBS="$CACHE_DIR/kafka-$KAFKA_VERSION/libs"
 
+# The cluster profile's Temporal: the server and its SQL tool at the version the CLI above embeds
+# (its go.mod requires go.temporal.io/server v1.29.1), and the Web UI server the CLI embeds
+# (ui-server v2.42.1; v2.58.1 declares go 1.26.10, newer than the Go this stack requires).
+TEMPORAL_SERVER_VERSION=v1.29.1
+TEMPORAL_UI_VERSION=v2.42.1
+TEMPORAL_SERVER_BIN="$CACHE_DIR/temporal-server-$TEMPORAL_SERVER_VERSION/server"
+TEMPORAL_SQL_TOOL_BIN="$CACHE_DIR/temporal-server-$TEMPORAL_SERVER_VERSION/sql"
+TEMPORAL_UI_BIN="$CACHE_DIR/temporal-ui-$TEMPORAL_UI_VERSION/server"
+# PostgreSQL 12+ from the system's packages (not its service): POSTGRES_BIN_DIR, else the newest
+# Debian/Ubuntu install, else whatever pg_config names.
+PG_MAJOR_REQUIRED=12
+pg_bin_dir() {
+  if [ -n "${POSTGRES_BIN_DIR:-}" ]; then echo "$POSTGRES_BIN_DIR"; return; fi
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+  [ -n "$d" ] && { echo "$d"; return; }
+  command -v pg_config >/dev/null 2>&1 && pg_config --bindir
+}
+PG_BIN="$(pg_bin_dir)"
+
 # Node.js: the platform needs 24+. A system Node that old is used as is; otherwise infra/install.sh
 # installs the version pinned in infra/node/package.json (npm's node-linux-<cpu> package, checked
 # against that folder's lockfile) into the cache, and use_node_runtime puts it first on PATH, so
@@ -38,7 +58,35 @@ KAFKA_SASL_PORT=9096  # SASL/SCRAM-SHA-512 over TLS
 DYNAMODB_PORT=4567
 S3_PORT=9000
 
-SERVICES=(temporal kafka dynamodb s3)
+# STACK_PROFILE=default: one process per server, fast to start (the first hour).
+# STACK_PROFILE=cluster: 3 Kafka brokers, a Temporal server on PostgreSQL with its Web UI
+# (docs/cluster.md). Both use the ports above for what clients connect to; not both at once.
+STACK_PROFILE="${STACK_PROFILE:-default}"
+case "$STACK_PROFILE" in
+  default)
+    SERVICES=(temporal kafka dynamodb s3)
+    KAFKA_SERVICES=(kafka)
+    KAFKA_HEAP=(-Xms256m -Xmx1g) ;;
+  cluster)
+    # Start order: PostgreSQL and the schema come before the Temporal server, which the Web UI
+    # follows; the brokers and the AWS stand-ins start first, as they wait for nothing.
+    SERVICES=(kafka-1 kafka-2 kafka-3 dynamodb s3 postgres temporal temporal-ui)
+    KAFKA_SERVICES=(kafka-1 kafka-2 kafka-3)
+    KAFKA_HEAP=(-Xms128m -Xmx512m)
+    POSTGRES_PORT=5433
+    # The Temporal frontend's HTTP API, on the dev server's port for it.
+    TEMPORAL_HTTP_PORT=7243 ;;
+  *) printf '[%s] error: STACK_PROFILE must be default or cluster, got "%s"\n' "${LOG_PREFIX:-stack}" "$STACK_PROFILE" >&2; exit 1 ;;
+esac
+# What the platform's processes (npm start, npm test, the events CLI) need to reach this profile's
+# stack, exported unless already set: infra/profiles/<profile>.env.
+PROFILE_ENV="$REPO_ROOT/infra/profiles/$STACK_PROFILE.env"
+if [ -f "$PROFILE_ENV" ]; then
+  while IFS='=' read -r _k _v; do
+    [ -n "${!_k+x}" ] || export "$_k=$_v"
+  done < <(grep -vE '^\s*(#|$)' "$PROFILE_ENV")
+  unset _k _v
+fi
 
 # Static keys for the local S3 server; src/platform/config.ts uses the same pair.
 S3_ACCESS_KEY=event-platform-local

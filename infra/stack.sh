@@ -1,19 +1,46 @@
 #!/usr/bin/env bash
 # The local stack: real Temporal, Kafka, DynamoDB-API (dynalite) and S3 (versitygw) servers on
-# 127.0.0.1, no Docker needed.
+# 127.0.0.1, no Docker needed. STACK_PROFILE=cluster runs 3 Kafka brokers and a Temporal server on
+# PostgreSQL with its Web UI instead (docs/cluster.md).
 #
 #   infra/stack.sh up            install what is missing, start what is stopped, create topics/table/bucket
-#   infra/stack.sh down [--wipe] stop what `up` started (by PID); --wipe also deletes the data
+#   infra/stack.sh down [--wipe] stop what `up` started (by PID, either profile); --wipe also deletes the data
 #   infra/stack.sh status        health of each service
-#   infra/stack.sh stop|start S  one service (temporal|kafka|dynamodb|s3), for failure tests
+#   infra/stack.sh stop|start S  one service or group, for failure tests: temporal|kafka|dynamodb|s3, and
+#                                with the cluster profile kafka-1|kafka-2|kafka-3 (kafka is all three),
+#                                postgres, temporal-ui
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 read_kv() { grep -vE '^\s*(#|$)' "$1"; }
 
+# The profile's services a name stands for: kafka is every broker, a service is itself.
+members() {
+  if [ "$1" = kafka ]; then echo "${KAFKA_SERVICES[@]}"; return; fi
+  local svc
+  for svc in "${SERVICES[@]}"; do [ "$svc" = "$1" ] && { echo "$1"; return; }; done
+  local names="${SERVICES[*]}"
+  [[ " $names " == *" kafka "* ]] || names="kafka (every broker) $names"
+  die "unknown service '$1': with STACK_PROFILE=$STACK_PROFILE it is one of $names"
+}
+
+# Broker N of the cluster profile: node id N, its ports 100 above broker N-1's, its own directory.
+kafka_node() { case "$1" in kafka) echo 1 ;; kafka-*) echo "${1#kafka-}" ;; esac; }
+kafka_port_offset() { echo $(( ($(kafka_node "$1") - 1) * 100 )); }
+kafka_dir() { echo "$STACK_DIR/$1"; }
+
+# PostgreSQL refuses to run as root: there, its programs run as the postgres user.
+AS_PG=()
+[ "$(id -u)" != 0 ] || AS_PG=(setpriv --reuid=postgres --regid=postgres --clear-groups --)
+PG_DATA="$STACK_DIR/postgres/data"
+
 start_cmd() { # prints nothing; sets CMD array for a service
   case "$1" in
     temporal)
+      if [ "$STACK_PROFILE" = cluster ]; then
+        CMD=("$TEMPORAL_SERVER_BIN" --root "$STACK_DIR/temporal-server" --config config --env development --allow-no-auth start)
+        return
+      fi
       CMD=("$TEMPORAL_BIN" server start-dev --ip "$BIND_IP" --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT"
         --db-filename "$STACK_DIR/temporal/temporal.db" --namespace default
         # WAL without a sync per commit: survives a process crash (not a power cut), and lifts the
@@ -22,10 +49,19 @@ start_cmd() { # prints nothing; sets CMD array for a service
       while IFS= read -r kv; do CMD+=(--search-attribute "$kv"); done < <(read_kv "$REPO_ROOT/temporal-config/search-attributes.env")
       while IFS= read -r kv; do CMD+=(--dynamic-config-value "$kv"); done < <(read_kv "$REPO_ROOT/temporal-config/dynamic-config.env")
       ;;
-    kafka)
-      CMD=(java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true
+    temporal-ui)
+      CMD=("$TEMPORAL_UI_BIN" --root "$STACK_DIR/temporal-ui" --config config --env development start)
+      ;;
+    postgres)
+      # TCP on loopback only, no Unix socket (the system's socket directory belongs to its service).
+      # Small buffers: Temporal's tables of a local run fit in a few MB.
+      CMD=("${AS_PG[@]}" "$PG_BIN/postgres" -D "$PG_DATA" -p "$POSTGRES_PORT" -c "listen_addresses=$BIND_IP"
+        -c unix_socket_directories= -c shared_buffers=32MB -c max_connections=100)
+      ;;
+    kafka | kafka-*)
+      CMD=(java "${KAFKA_HEAP[@]}" -XX:+UseG1GC -Djava.awt.headless=true
         "-Dlog4j2.configurationFile=$REPO_ROOT/infra/kafka/log4j2.yaml" -cp "$KAFKA_LIBS/*"
-        kafka.Kafka "$STACK_DIR/kafka/server.properties")
+        kafka.Kafka "$(kafka_dir "$1")/server.properties")
       ;;
     dynamodb)
       CMD=(node "$DYNALITE_CLI" --host "$BIND_IP" --port "$DYNAMODB_PORT" --path "$STACK_DIR/dynamodb"
@@ -39,7 +75,17 @@ start_cmd() { # prints nothing; sets CMD array for a service
 }
 
 service_port() {
-  case "$1" in temporal) echo $TEMPORAL_PORT ;; kafka) echo $KAFKA_PORT ;; dynamodb) echo $DYNAMODB_PORT ;; s3) echo $S3_PORT ;; esac
+  case "$1" in
+    temporal) echo $TEMPORAL_PORT ;; temporal-ui) echo $TEMPORAL_UI_PORT ;; postgres) echo $POSTGRES_PORT ;;
+    kafka | kafka-*) echo $(( KAFKA_PORT + $(kafka_port_offset "$1") )) ;;
+    dynamodb) echo $DYNAMODB_PORT ;; s3) echo $S3_PORT ;;
+  esac
+}
+
+# Ready to serve: the port is open; PostgreSQL also answers (it listens while still recovering).
+service_ready() {
+  port_open "$(service_port "$1")" || return 1
+  [ "$1" != postgres ] || "$PG_BIN/pg_isready" -q -h "$BIND_IP" -p "$POSTGRES_PORT"
 }
 
 # A private CA with a broker certificate (localhost, 127.0.0.1) and a client certificate, for
@@ -65,7 +111,8 @@ make_kafka_tls() {
 
 # The SCRAM user of the SASL_SSL listener; stored in the cluster metadata, so once per data dir.
 kafka_scram_user() {
-  local marker="$STACK_DIR/kafka/data/.scram-user-$KAFKA_SCRAM_USER"
+  local marker
+  marker="$(kafka_dir "${KAFKA_SERVICES[0]}")/data/.scram-user-$KAFKA_SCRAM_USER"
   [ -f "$marker" ] && return 0
   java -cp "$KAFKA_LIBS/*" "-Dlog4j2.configurationFile=$REPO_ROOT/infra/kafka/log4j2-tools.yaml" \
     org.apache.kafka.tools.ConfigCommand --bootstrap-server "$BIND_IP:$KAFKA_PORT" --alter \
@@ -75,20 +122,120 @@ kafka_scram_user() {
   log "Kafka SCRAM user $KAFKA_SCRAM_USER ready"
 }
 
-prepare() {
-  mkdir -p "$STACK_DIR"/{pids,logs,temporal,dynamodb,s3/meta,s3/objects,kafka/data}
-  if [ "$1" = kafka ]; then
-    make_kafka_tls
-    sed -e "s|@DATA_DIR@|$STACK_DIR/kafka/data|" -e "s|@TLS_DIR@|$KAFKA_TLS_DIR|" "$REPO_ROOT/infra/kafka/server.properties" >"$STACK_DIR/kafka/server.properties"
-    if [ ! -f "$STACK_DIR/kafka/data/meta.properties" ]; then
-      local cluster_id
-      # 16 random bytes, base64url: may start with '-', hence --cluster-id=VALUE below.
-      cluster_id=$(node -e 'process.stdout.write(require("crypto").randomBytes(16).toString("base64url"))')
-      java -cp "$KAFKA_LIBS/*" "-Dlog4j2.configurationFile=$REPO_ROOT/infra/kafka/log4j2.yaml" \
-        kafka.tools.StorageTool format --cluster-id="$cluster_id" --config "$STACK_DIR/kafka/server.properties" \
-        >"$STACK_DIR/logs/kafka-format.log" 2>&1 || { cat "$STACK_DIR/logs/kafka-format.log" >&2; die "formatting Kafka storage failed"; }
-    fi
+# One broker's server.properties from the shared template. Every broker of a profile has the same
+# controller quorum (all of them), and up to 3 replicas with all but one needed in sync.
+render_kafka_properties() {
+  local svc=$1 n off voters='' v brokers=${#KAFKA_SERVICES[@]} replicas min_isr
+  n=$(kafka_node "$svc"); off=$(kafka_port_offset "$svc")
+  for v in "${KAFKA_SERVICES[@]}"; do
+    voters+="${voters:+,}$(kafka_node "$v")@$BIND_IP:$(( KAFKA_CONTROLLER_PORT + $(kafka_port_offset "$v") ))"
+  done
+  replicas=$(( brokers < 3 ? brokers : 3 ))
+  min_isr=$(( replicas > 1 ? replicas - 1 : 1 ))
+  sed -e "s|@NODE_ID@|$n|" -e "s|@VOTERS@|$voters|" -e "s|@PORT@|$(( KAFKA_PORT + off ))|g" \
+    -e "s|@CONTROLLER_PORT@|$(( KAFKA_CONTROLLER_PORT + off ))|g" -e "s|@TLS_PORT@|$(( KAFKA_TLS_PORT + off ))|g" \
+    -e "s|@SASL_PORT@|$(( KAFKA_SASL_PORT + off ))|g" -e "s|@REPLICAS@|$replicas|g" -e "s|@MIN_ISR@|$min_isr|g" \
+    -e "s|@DATA_DIR@|$(kafka_dir "$svc")/data|" -e "s|@TLS_DIR@|$KAFKA_TLS_DIR|g" \
+    "$REPO_ROOT/infra/kafka/server.properties" >"$(kafka_dir "$svc")/server.properties"
+}
+
+# The cluster's id: one for every broker, made when the first is formatted.
+kafka_cluster_id() {
+  local f="$STACK_DIR/kafka/cluster-id"
+  if [ ! -f "$f" ]; then
+    # 16 random bytes, base64url: may start with '-', hence --cluster-id=VALUE below.
+    node -e 'process.stdout.write(require("crypto").randomBytes(16).toString("base64url"))' >"$f.tmp"
+    mv "$f.tmp" "$f"
   fi
+  cat "$f"
+}
+
+prepare_kafka() {
+  local svc=$1 dir
+  dir=$(kafka_dir "$svc")
+  mkdir -p "$dir/data" "$STACK_DIR/kafka"
+  make_kafka_tls
+  render_kafka_properties "$svc"
+  [ -f "$dir/data/meta.properties" ] && return 0
+  java -cp "$KAFKA_LIBS/*" "-Dlog4j2.configurationFile=$REPO_ROOT/infra/kafka/log4j2.yaml" \
+    kafka.tools.StorageTool format --cluster-id="$(kafka_cluster_id)" --config "$dir/server.properties" \
+    >"$STACK_DIR/logs/$svc-format.log" 2>&1 || { cat "$STACK_DIR/logs/$svc-format.log" >&2; die "formatting $svc storage failed"; }
+}
+
+prepare_postgres() {
+  mkdir -p "$STACK_DIR/postgres"
+  [ -f "$PG_DATA/PG_VERSION" ] && return 0
+  rm -rf "$PG_DATA"; mkdir -p "$PG_DATA"
+  [ "$(id -u)" != 0 ] || chown postgres: "$PG_DATA"
+  # Superuser temporal, trusted on loopback: the stack binds 127.0.0.1 only, like its other servers.
+  "${AS_PG[@]}" "$PG_BIN/initdb" -D "$PG_DATA" -U temporal -A trust -E UTF8 --locale=C.UTF-8 \
+    >"$STACK_DIR/logs/postgres-initdb.log" 2>&1 || { cat "$STACK_DIR/logs/postgres-initdb.log" >&2; die "initdb failed"; }
+}
+
+# Temporal's databases and schema, with the server's own SQL tool and the schema it embeds;
+# update-schema applies only what the database lacks, so a newer server version upgrades it.
+temporal_schema() {
+  local marker="$STACK_DIR/postgres/temporal-schema-version" db logf="$STACK_DIR/logs/temporal-schema.log"
+  [ "$(cat "$marker" 2>/dev/null)" = "$TEMPORAL_SERVER_VERSION" ] && return 0
+  local sql=("$TEMPORAL_SQL_TOOL_BIN" --plugin postgres12 --endpoint "$BIND_IP" --port "$POSTGRES_PORT" --user temporal --password '')
+  : >"$logf"
+  for db in temporal temporal_visibility; do
+    local schema=postgresql/v12/${db#temporal_}  # temporal, visibility
+    { "${sql[@]}" --db "$db" create-database >>"$logf" 2>&1 || grep -q 'already exists' "$logf"; } &&
+      "${sql[@]}" --db "$db" setup-schema -v 0.0 >>"$logf" 2>&1 &&
+      "${sql[@]}" --db "$db" update-schema --schema-name "$schema" >>"$logf" 2>&1 ||
+      { cat "$logf" >&2; die "setting up Temporal's schema in $db failed (log: .stack/logs/temporal-schema.log)"; }
+  done
+  echo "$TEMPORAL_SERVER_VERSION" >"$marker"
+  log "Temporal schema ready in PostgreSQL (databases temporal, temporal_visibility)"
+}
+
+# The server's config and its dynamic config: the dev server's own values, then the project's
+# (temporal-config/dynamic-config.env, KEY=VALUE with YAML values), as the dev server gets them.
+prepare_temporal_server() {
+  local dir="$STACK_DIR/temporal-server" key value
+  mkdir -p "$dir/config"
+  { cat "$REPO_ROOT/infra/temporal/dynamic-config.yaml"
+    while IFS='=' read -r key value; do printf '%s:\n  - value: %s\n' "$key" "$value"; done < <(read_kv "$REPO_ROOT/temporal-config/dynamic-config.env")
+  } >"$dir/dynamic-config.yaml"
+  sed -e "s|@BIND_IP@|$BIND_IP|g" -e "s|@POSTGRES_PORT@|$POSTGRES_PORT|g" -e "s|@TEMPORAL_PORT@|$TEMPORAL_PORT|g" \
+    -e "s|@TEMPORAL_HTTP_PORT@|$TEMPORAL_HTTP_PORT|g" -e "s|@DYNAMIC_CONFIG@|$dir/dynamic-config.yaml|" \
+    "$REPO_ROOT/infra/temporal/server.yaml" >"$dir/config/development.yaml"
+  # The server exits at once when its database does not answer (its schema version check), and
+  # PostgreSQL, started just before by `up`, listens a moment before it accepts connections.
+  service_running postgres || die "the Temporal server needs PostgreSQL: infra/stack.sh start postgres"
+  wait_ready postgres 60
+  temporal_schema
+}
+
+prepare_temporal_ui() {
+  mkdir -p "$STACK_DIR/temporal-ui/config"
+  sed -e "s|@BIND_IP@|$BIND_IP|g" -e "s|@TEMPORAL_PORT@|$TEMPORAL_PORT|g" -e "s|@TEMPORAL_UI_PORT@|$TEMPORAL_UI_PORT|g" \
+    "$REPO_ROOT/infra/temporal/ui.yaml" >"$STACK_DIR/temporal-ui/config/development.yaml"
+}
+
+prepare() {
+  mkdir -p "$STACK_DIR"/{pids,logs}
+  case "$1" in
+    kafka | kafka-*) prepare_kafka "$1" ;;
+    temporal) if [ "$STACK_PROFILE" = cluster ]; then prepare_temporal_server; else mkdir -p "$STACK_DIR/temporal"; fi ;;
+    temporal-ui) prepare_temporal_ui ;;
+    postgres) prepare_postgres ;;
+    dynamodb) mkdir -p "$STACK_DIR/dynamodb" ;;
+    s3) mkdir -p "$STACK_DIR"/s3/{meta,objects} ;;
+  esac
+}
+
+# A service of the other profile that runs from this stack directory (a pid file whose process lives).
+other_profile_running() {
+  local f svc
+  for f in "$STACK_DIR"/pids/*.pid; do
+    [ -f "$f" ] || continue
+    svc=$(basename "$f" .pid)
+    [[ " ${SERVICES[*]} " == *" $svc "* ]] && continue
+    service_running "$svc" && { echo "$svc"; return 0; }
+  done
+  return 1
 }
 
 close_inherited_fds() {
@@ -100,10 +247,13 @@ close_inherited_fds() {
 }
 
 start_service() {
-  local svc=$1 port
+  local svc=$1 port other
   port=$(service_port "$svc")
   if service_running "$svc"; then log "$svc already running (pid $(service_pid "$svc"))"; return 0; fi
   if port_open "$port"; then
+    if other=$(other_profile_running); then
+      die "port $port ($svc) is taken: $other of the other stack profile is running; stop that stack first (infra/stack.sh down)"
+    fi
     die "port $port ($svc) is already taken by another process; stop it or free the port (ss -ltnp 'sport = :$port')"
   fi
   prepare "$svc"
@@ -116,26 +266,49 @@ start_service() {
   log "started $svc (pid $!, log .stack/logs/$svc.log)"
 }
 
-wait_port() { # wait_port SVC SECONDS
-  local svc=$1 deadline=$(( $(date +%s) + $2 )) port
-  port=$(service_port "$svc")
-  until port_open "$port"; do
+wait_ready() { # wait_ready SVC SECONDS
+  local svc=$1 deadline=$(( $(date +%s) + $2 ))
+  until service_ready "$svc"; do
     service_running "$svc" || { tail -n 40 "$STACK_DIR/logs/$svc.log" >&2; die "$svc exited during startup (log above: .stack/logs/$svc.log)"; }
-    [ "$(date +%s)" -lt "$deadline" ] || die "$svc did not open port $port within $2s (see .stack/logs/$svc.log)"
+    [ "$(date +%s)" -lt "$deadline" ] || die "$svc did not open port $(service_port "$svc") within $2s (see .stack/logs/$svc.log)"
     sleep 0.2
   done
 }
 
 stop_service() {
-  local svc=$1 pid
+  local svc=$1 pid sig=TERM
+  # PostgreSQL's TERM waits for every client to disconnect; INT is its fast shutdown (still clean).
+  [ "$svc" = postgres ] && sig=INT
   pid=$(service_pid "$svc" || true)
   if [ -n "${pid:-}" ] && kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
+    kill -"$sig" "$pid" 2>/dev/null || true
     for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then log "$svc did not stop in 15s, killing"; kill -KILL "$pid" 2>/dev/null || true; fi
     log "stopped $svc (pid $pid)"
   fi
   rm -f "$(pid_file "$svc")"
+}
+
+# The full server, unlike the dev server, starts with no namespace: `default`, with the dev
+# server's 24 h retention and search attributes. Retried while the server's services find each other.
+temporal_namespace() {
+  local deadline=$(( $(date +%s) + 120 )) logf="$STACK_DIR/logs/temporal-namespace.log"
+  local cli=("$TEMPORAL_BIN" operator namespace --address "$BIND_IP:$TEMPORAL_PORT")
+  until "${cli[@]}" describe --namespace default >"$logf" 2>&1; do
+    "${cli[@]}" create --namespace default --retention 24h >>"$logf" 2>&1 && log "Temporal namespace default created"
+    [ "$(date +%s)" -lt "$deadline" ] || { cat "$logf" >&2; die "Temporal namespace default could not be created within 120s"; }
+    sleep 1
+  done
+  # The dev server's search attributes (temporal-config/search-attributes.env). Retried: a namespace
+  # just created is refused by the services whose namespace cache has not refreshed yet.
+  local name type out
+  while IFS='=' read -r name type; do
+    until out=$("$TEMPORAL_BIN" operator search-attribute create --address "$BIND_IP:$TEMPORAL_PORT" --namespace default \
+      --name "$name" --type "$type" 2>&1 </dev/null) || grep -qi 'already' <<<"$out"; do
+      [ "$(date +%s)" -lt "$deadline" ] || { echo "$out" >&2; die "Temporal search attribute $name could not be registered within 120s"; }
+      sleep 1
+    done
+  done < <(read_kv "$REPO_ROOT/temporal-config/search-attributes.env")
 }
 
 provision() {
@@ -149,10 +322,25 @@ cmd_up() {
   bash "$REPO_ROOT/infra/install.sh"
   use_node_runtime  # dynalite and provisioning run on the Node that install.sh may have just installed
   for svc in "${SERVICES[@]}"; do start_service "$svc"; done
-  for svc in "${SERVICES[@]}"; do wait_port "$svc" 120; done
+  for svc in "${SERVICES[@]}"; do wait_ready "$svc" 120; done
   kafka_scram_user
+  [ "$STACK_PROFILE" = default ] || temporal_namespace
   provision
   log "stack up in $(( $(date +%s) - t ))s"
+  if [ "$STACK_PROFILE" = cluster ]; then
+    cat >&2 <<MSG
+
+  Temporal Web UI   http://localhost:$TEMPORAL_UI_PORT
+  Temporal gRPC     localhost:$TEMPORAL_PORT        (server $TEMPORAL_SERVER_VERSION on PostgreSQL; infra/bin/temporal workflow list)
+  PostgreSQL        localhost:$POSTGRES_PORT        (user temporal; databases temporal, temporal_visibility)
+  Kafka             $KAFKA_BOOTSTRAP_SERVERS   (3 brokers: kafka-1..3)
+  DynamoDB API      http://localhost:$DYNAMODB_PORT
+  S3 API            http://localhost:$S3_PORT   (access key $S3_ACCESS_KEY, secret $S3_SECRET_KEY)
+  Logs, data        $STACK_DIR
+
+MSG
+    return
+  fi
   cat >&2 <<MSG
 
   Temporal Web UI   http://localhost:$TEMPORAL_UI_PORT
@@ -166,34 +354,57 @@ MSG
 }
 
 cmd_down() {
-  # In parallel: each server takes a few seconds to shut down cleanly.
-  for svc in "${SERVICES[@]}"; do stop_service "$svc" & done
+  # Whatever runs from this stack directory, of either profile; in parallel: each server takes a
+  # few seconds to shut down cleanly.
+  local f
+  for f in "$STACK_DIR"/pids/*.pid; do [ -f "$f" ] && stop_service "$(basename "$f" .pid)" & done
   wait
   if [ "${1:-}" = --wipe ]; then rm -rf "$STACK_DIR"; log "wiped $STACK_DIR"; fi
 }
 
 cmd_status() {
-  local bad=0
+  local bad=0 other
   for svc in "${SERVICES[@]}"; do
     local state="stopped"
     if service_running "$svc"; then
       state="running (pid $(service_pid "$svc"))"
-      port_open "$(service_port "$svc")" || { state="$state, port $(service_port "$svc") not open"; bad=1; }
+      service_ready "$svc" || { state="$state, port $(service_port "$svc") not open"; bad=1; }
     else
       bad=1
       port_open "$(service_port "$svc")" && state="port $(service_port "$svc") served by a process this stack did not start"
     fi
-    printf '  %-9s %-5s %s\n' "$svc" "$(service_port "$svc")" "$state"
+    printf '  %-11s %-5s %s\n' "$svc" "$(service_port "$svc")" "$state"
   done
+  if other=$(other_profile_running); then printf '  (%s of the other stack profile is running from %s)\n' "$other" "$STACK_DIR"; fi
   if [ $bad = 0 ]; then node --import tsx "$REPO_ROOT/infra/provision.ts" --check; fi
   return $bad
 }
+
+# start/stop name a service or a group (kafka: every broker of the profile), started together.
+cmd_start() {
+  local list svcs svc
+  list=$(members "$1") || exit 1
+  read -ra svcs <<<"$list"
+  for svc in "${svcs[@]}"; do start_service "$svc"; done
+  for svc in "${svcs[@]}"; do wait_ready "$svc" 120; done
+}
+
+cmd_stop() {
+  local list svcs svc
+  list=$(members "$1") || exit 1
+  read -ra svcs <<<"$list"
+  for svc in "${svcs[@]}"; do stop_service "$svc" & done
+  wait
+}
+
+# Sourced (by test/unit/stack-profile.test.ts), it only defines the functions above.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 
 case "${1:-}" in
   up) cmd_up ;;
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;
-  start) start_service "$2"; wait_port "$2" 120 ;;
-  stop) stop_service "$2" ;;
+  start) [ -n "${2:-}" ] || { echo "usage: $0 start SERVICE" >&2; exit 2; }; cmd_start "$2" ;;
+  stop) [ -n "${2:-}" ] || { echo "usage: $0 stop SERVICE" >&2; exit 2; }; cmd_stop "$2" ;;
   *) echo "usage: $0 up | down [--wipe] | status | start SERVICE | stop SERVICE" >&2; exit 2 ;;
 esac

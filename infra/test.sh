@@ -2,6 +2,9 @@
 # `npm test`: the full suite on a fresh machine or a warm one. Installs what is missing, starts
 # the local stack if it is not running, runs typecheck, lint, unit and integration tests, and
 # stops the services it started (also when a test fails). Prints how long each phase took.
+# STACK_PROFILE=cluster runs all of it on the cluster profile's stack (docs/cluster.md): the
+# services, the platform's configuration (infra/profiles/cluster.env) and the tests that stop a
+# service follow the profile.
 set -euo pipefail
 LOG_PREFIX=test
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -40,7 +43,7 @@ trap finish EXIT
 phase install bash infra/install.sh
 # Everything below (npm, tsc, eslint, the test runner and the processes it spawns) runs on this Node.
 use_node_runtime || die "no Node.js $NODE_MAJOR_REQUIRED+ after install"
-log "node $(node -v) ($NODE_BIN)"
+log "node $(node -v) ($NODE_BIN), stack profile $STACK_PROFILE"
 phase stack bash infra/stack.sh up
 phase typecheck npm run -s typecheck
 phase lint npm run -s lint

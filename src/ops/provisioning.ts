@@ -95,7 +95,10 @@ export async function provisionKafka(cfg: Config, opts: ProvisionOptions): Promi
     if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
     const raised = existing.has(cfg.kafka.storedTopic) ? await raiseStoredRetention(admin, cfg.kafka.storedTopic, opts) : '';
     const meta = await admin.fetchTopicMetadata({ topics: wanted.map((t) => t.topic) });
-    const parts = meta.topics.map((t) => `${t.name} (${t.partitions.length} partitions)`).join(', ');
+    // Replicas and min.insync.replicas are the brokers' defaults (default.replication.factor,
+    // min.insync.replicas): 1 on the single-broker stack, 3 and 2 on the cluster profile or MSK.
+    // Kafka refuses to create a topic with more replicas than live brokers, so none is made short.
+    const parts = meta.topics.map((t) => `${t.name} (${t.partitions.length} partitions × ${t.partitions[0]?.replicas.length ?? 0} replicas)`).join(', ');
     return (missing.length === 0 ? `topics exist: ${parts}` : `created topics: ${parts}`) + raised;
   } finally {
     await admin.disconnect();

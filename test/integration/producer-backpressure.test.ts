@@ -11,7 +11,7 @@
  *   caps are reached the 503s are immediate refusals, counted in /metrics;
  * - the in-flight gauge never exceeds its cap;
  * - after SIGCONT (always sent, in `finally`) the producer recovers on its own: a post gets 202.
- * Needs the stack and the stack lock (it freezes the shared broker).
+ * Needs the stack and the stack lock (it freezes the shared broker; every broker of the cluster profile).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -33,7 +33,12 @@ const PRODUCE_TIMEOUT_MS = 5_000;
 /** The bound the README states for the default in-flight caps (16 MiB, 10 000 records). */
 const RSS_BOUND_MB = 400;
 
-const kafkaPid = (): number => Number(readFileSync(join(REPO_ROOT, '.stack', 'pids', 'kafka.pid'), 'utf8').trim());
+/** The broker processes of this profile's stack: `kafka`, or `kafka-1`… with STACK_PROFILE=cluster. */
+const kafkaPids = (): number[] => {
+  const dir = join(process.env.EVENT_PLATFORM_STACK_DIR ?? join(REPO_ROOT, '.stack'), 'pids');
+  const brokers = process.env.STACK_PROFILE === 'cluster' ? ['kafka-1', 'kafka-2', 'kafka-3'] : ['kafka'];
+  return brokers.map((b) => Number(readFileSync(join(dir, `${b}.pid`), 'utf8').trim()));
+};
 const rssMb = (pid: number): number => {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   assert.ok(match?.[1], 'VmRSS in /proc/<pid>/status');
@@ -108,8 +113,8 @@ it(`Kafka frozen for ${FREEZE_MS / 1000} s under ${CLIENTS} clients: bounded mem
   const timeline: number[] = [];
   const overloadedBefore = await metric('requests_overloaded_total');
 
-  const pid = kafkaPid();
-  process.kill(pid, 'SIGSTOP');
+  const pids = kafkaPids();
+  for (const pid of pids) process.kill(pid, 'SIGSTOP');
   try {
     const end = Date.now() + FREEZE_MS;
     const sampler = setInterval(() => {
@@ -148,7 +153,7 @@ it(`Kafka frozen for ${FREEZE_MS / 1000} s under ${CLIENTS} clients: bounded mem
     await gauge;
     clearInterval(sampler);
   } finally {
-    process.kill(pid, 'SIGCONT');
+    for (const pid of pids) process.kill(pid, 'SIGCONT');
   }
 
   t.diagnostic(
