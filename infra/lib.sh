@@ -6,6 +6,8 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE_DIR="${EVENT_PLATFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/event-platform}"
 # Runtime state (data, logs, pids) stays with the checkout and is git-ignored.
 STACK_DIR="${EVENT_PLATFORM_STACK_DIR:-$REPO_ROOT/.stack}"
+# Where its logs are, as a path to print: relative to the checkout when inside it.
+STACK_LOGS="${STACK_DIR#"$REPO_ROOT"/}/logs"
 
 TEMPORAL_CLI_VERSION=v1.5.1
 VERSITYGW_VERSION=v1.7.0

@@ -9,6 +9,7 @@
 #   infra/stack.sh stop|start S  one service or group, for failure tests: temporal|kafka|dynamodb|s3, and
 #                                with the cluster profile kafka-1|kafka-2|kafka-3 (kafka is all three),
 #                                postgres, temporal-ui
+#   infra/stack.sh kill S        the same services, killed with SIGKILL (a crash, not a shutdown)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -184,7 +185,7 @@ temporal_schema() {
     { "${sql[@]}" --db "$db" create-database >>"$logf" 2>&1 || grep -q 'already exists' "$logf"; } &&
       "${sql[@]}" --db "$db" setup-schema -v 0.0 >>"$logf" 2>&1 &&
       "${sql[@]}" --db "$db" update-schema --schema-name "$schema" >>"$logf" 2>&1 ||
-      { cat "$logf" >&2; die "setting up Temporal's schema in $db failed (log: .stack/logs/temporal-schema.log)"; }
+      { cat "$logf" >&2; die "setting up Temporal's schema in $db failed (log: $STACK_LOGS/temporal-schema.log)"; }
   done
   echo "$TEMPORAL_SERVER_VERSION" >"$marker"
   log "Temporal schema ready in PostgreSQL (databases temporal, temporal_visibility)"
@@ -263,14 +264,14 @@ start_service() {
   # would hold that lock for as long as the servers run.
   (close_inherited_fds && exec setsid "${CMD[@]}") >>"$STACK_DIR/logs/$svc.log" 2>&1 </dev/null &
   echo $! >"$(pid_file "$svc")"
-  log "started $svc (pid $!, log .stack/logs/$svc.log)"
+  log "started $svc (pid $!, log $STACK_LOGS/$svc.log)"
 }
 
 wait_ready() { # wait_ready SVC SECONDS
   local svc=$1 deadline=$(( $(date +%s) + $2 ))
   until service_ready "$svc"; do
-    service_running "$svc" || { tail -n 40 "$STACK_DIR/logs/$svc.log" >&2; die "$svc exited during startup (log above: .stack/logs/$svc.log)"; }
-    [ "$(date +%s)" -lt "$deadline" ] || die "$svc did not open port $(service_port "$svc") within $2s (see .stack/logs/$svc.log)"
+    service_running "$svc" || { tail -n 40 "$STACK_DIR/logs/$svc.log" >&2; die "$svc exited during startup (log above: $STACK_LOGS/$svc.log)"; }
+    [ "$(date +%s)" -lt "$deadline" ] || die "$svc did not open port $(service_port "$svc") within $2s (see $STACK_LOGS/$svc.log)"
     sleep 0.2
   done
 }
@@ -397,6 +398,22 @@ cmd_stop() {
   wait
 }
 
+# A crash: SIGKILL, no shutdown hooks, whatever was unflushed is lost as in a power cut.
+cmd_kill() {
+  local list svcs svc pid
+  list=$(members "$1") || exit 1
+  read -ra svcs <<<"$list"
+  for svc in "${svcs[@]}"; do
+    pid=$(service_pid "$svc" || true)
+    if [ -n "${pid:-}" ] && kill -0 "$pid" 2>/dev/null; then
+      kill -KILL "$pid" 2>/dev/null || true
+      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      log "killed $svc (pid $pid)"
+    fi
+    rm -f "$(pid_file "$svc")"
+  done
+}
+
 # Sourced (by test/unit/stack-profile.test.ts), it only defines the functions above.
 [ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 
@@ -406,5 +423,6 @@ case "${1:-}" in
   status) cmd_status ;;
   start) [ -n "${2:-}" ] || { echo "usage: $0 start SERVICE" >&2; exit 2; }; cmd_start "$2" ;;
   stop) [ -n "${2:-}" ] || { echo "usage: $0 stop SERVICE" >&2; exit 2; }; cmd_stop "$2" ;;
-  *) echo "usage: $0 up | down [--wipe] | status | start SERVICE | stop SERVICE" >&2; exit 2 ;;
+  kill) [ -n "${2:-}" ] || { echo "usage: $0 kill SERVICE" >&2; exit 2; }; cmd_kill "$2" ;;
+  *) echo "usage: $0 up | down [--wipe] | status | start SERVICE | stop SERVICE | kill SERVICE" >&2; exit 2 ;;
 esac

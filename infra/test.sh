@@ -11,7 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 
 timings=()
-# TEST_SKIP: phases not to run, e.g. TEST_SKIP=faults for a quicker local run (CI runs them all).
+# TEST_SKIP: phases not to run, e.g. TEST_SKIP="faults cluster" for a quicker local run (CI runs them all).
 phase() { # phase NAME cmd...
   local name=$1 start=$(date +%s) rc=0
   shift
@@ -65,3 +65,6 @@ phase integration node --import tsx --test --test-concurrency="${INTEGRATION_CON
 phase outages node --import tsx --test --test-concurrency=1 --test-reporter=spec "${alone[@]}"
 # Thousands of events through worker, bridge and server faults, audited from the stores.
 phase faults npm run -s test:faults
+# The same fault suite on 3 brokers and a Temporal server on PostgreSQL, with the cluster's own
+# faults. CI runs it; TEST_SKIP=cluster skips it locally (docs/testing.md, the time budget).
+if [ "$STACK_PROFILE" = default ]; then phase cluster bash infra/test-cluster.sh; fi

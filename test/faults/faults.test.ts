@@ -21,8 +21,14 @@ import { audit, auditCounts, countItems, countRuns, listRuns, type AuditResult }
 import { createLoad } from './load';
 
 const stack = (...args: string[]) => promisify(execFile)('bash', [join(REPO_ROOT, 'infra/stack.sh'), ...args]);
+const PROFILE = process.env.STACK_PROFILE === 'cluster' ? 'cluster' : 'default';
 const MIN_EVENTS = Number(process.env.FAULT_SUITE_EVENTS ?? 5_000);
-const RATE = Number(process.env.FAULT_SUITE_RATE ?? 10);
+/** Every fault hits at least this many accepted events that have not completed yet. */
+const MIN_IN_FLIGHT = Number(process.env.FAULT_SUITE_IN_FLIGHT ?? 500);
+/** The backlog whose drain measures the rate the platform sustains, before the first fault. */
+const RATE_PROBE_EVENTS = 1_000;
+/** The bridge's consumer session timeout (src/bridge/main.ts): a processor stopped longer loses its partitions. */
+const SESSION_TIMEOUT_MS = 30_000;
 const seconds = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface FaultRow {
@@ -75,10 +81,17 @@ describe('fault suite: zero lost, zero doubled', { timeout: 25 * 60_000 }, () =>
     return (Date.now() - since) / 1000;
   }
 
+  /** Accepted but not yet through: no Completed run yet (stored, archived and closed). */
+  const inFlightNow = async () => load.current!.ledger.accepted.size - (await countRuns(p, 'Completed'));
+
   async function fault(name: string, inject: () => Promise<void>, restore: () => Promise<void>): Promise<void> {
     phase = name;
-    // Accepted but not yet through: no Completed run yet (stored, archived and closed).
-    const inFlight = load.current!.ledger.accepted.size - (await countRuns(p, 'Completed'));
+    // A fault at an idle pipeline proves little: top the backlog up to MIN_IN_FLIGHT first.
+    let inFlight = await inFlightNow();
+    for (let attempt = 0; inFlight < MIN_IN_FLIGHT && attempt < 5; attempt++) {
+      await load.current!.burst(MIN_IN_FLIGHT - inFlight + 200 * (attempt + 1));
+      inFlight = await inFlightNow();
+    }
     await inject();
     await restore();
     const restoredAt = Date.now();
@@ -94,11 +107,49 @@ describe('fault suite: zero lost, zero doubled', { timeout: 25 * 60_000 }, () =>
     await p.restart(name);
   };
 
-  it('posts through every fault, then audits the stores: every 202 stored exactly once', async () => {
-    load.current = createLoad({ producerUrl: p.producerUrl, ratePerSecond: RATE, phase: () => phase });
+  /**
+   * The rate the platform sustains here, measured in this run (a busy machine gives less): the
+   * completed runs per second while a backlog of RATE_PROBE_EVENTS drains.
+   */
+  async function measureSustainedRate(): Promise<number> {
+    const before = await countRuns(p, 'Completed');
+    const started = Date.now();
+    await load.current!.burst(RATE_PROBE_EVENTS);
+    await waitFor('the rate probe drained', async () => (await countRuns(p, 'Completed')) >= before + RATE_PROBE_EVENTS, {
+      timeoutMs: 600_000,
+      intervalMs: 500,
+    });
+    return ((await countRuns(p, 'Completed')) - before) / ((Date.now() - started) / 1000);
+  }
+
+  /** The broker (stack service kafka-N) that leads partition 0 of the raw topic now. */
+  async function rawLeader(): Promise<string> {
+    const admin = p.kafka.admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [p.config.kafka.topic] });
+      const leader = topics[0]?.partitions.find((x) => x.partitionId === 0)?.leader;
+      assert.ok(leader !== undefined && leader >= 1, `partition 0 of ${p.config.kafka.topic} has a leader`);
+      return `kafka-${leader}`;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  it(`posts through every fault on the ${PROFILE} profile, then audits the stores: every 202 stored exactly once`, async () => {
+    load.current = createLoad({ producerUrl: p.producerUrl, ratePerSecond: 10, phase: () => phase });
     const l = load.current;
     l.start();
     await waitFor('first events stored', async () => (await countItems(p)) > 20, { timeoutMs: 120_000, intervalMs: 500 });
+    phase = 'rate probe';
+    const sustained = await measureSustainedRate();
+    // Half the sustained rate between faults: busy, with room to drain what a fault piles up.
+    const steady = Math.max(5, Math.round(sustained / 2));
+    l.setRate(steady);
+    process.stdout.write(
+      `# ${PROFILE} profile: sustains ${sustained.toFixed(1)} events/s; posting ${steady}/s between faults, >= ${MIN_IN_FLIGHT} in flight at each\n`,
+    );
+    phase = 'warm-up';
 
     // With processors, killing one kills a worker and a bridge at once: each row kills one.
     const has = (name: string) => p.processes().includes(name);
@@ -118,6 +169,59 @@ describe('fault suite: zero lost, zero doubled', { timeout: 25 * 60_000 }, () =>
       'restart the Kafka broker',
       () => stack('stop', 'kafka').then(() => undefined),
       () => stack('start', 'kafka').then(() => undefined),
+    );
+    if (PROFILE === 'cluster') {
+      let leader = '';
+      await fault(
+        'kill -9 the leader broker of events.raw partition 0',
+        async () => {
+          leader = await rawLeader();
+          await stack('kill', leader);
+        },
+        () => stack('start', leader).then(() => undefined),
+      );
+      let second = '';
+      await fault(
+        'kill -9 a second broker while one is down: 503s, min ISR unmet',
+        async () => {
+          leader = await rawLeader();
+          second = ['kafka-1', 'kafka-2', 'kafka-3'].find((b) => b !== leader)!;
+          const refusedBefore = l.ledger.statuses.get('503') ?? 0;
+          await stack('kill', leader);
+          await stack('kill', second);
+          // With one replica of three, no write can be acknowledged: the producer must say so.
+          await waitFor('the producer answers 503 with two brokers down', () => (l.ledger.statuses.get('503') ?? 0) > refusedBefore, {
+            timeoutMs: 120_000,
+            intervalMs: 500,
+          });
+        },
+        async () => {
+          await stack('start', second);
+          await stack('start', leader);
+        },
+      );
+      await fault(
+        'kill -9 the Temporal server',
+        () => stack('kill', 'temporal').then(() => undefined),
+        () => stack('start', 'temporal').then(() => undefined),
+      );
+      await fault(
+        'restart PostgreSQL',
+        () => stack('stop', 'postgres').then(() => undefined),
+        () => stack('start', 'postgres').then(() => undefined),
+      );
+    }
+    const stopTarget = has('processor-2') ? 'processor-2' : 'bridge-2';
+    await fault(
+      `SIGSTOP a processor past the ${SESSION_TIMEOUT_MS / 1000} s session timeout, then SIGCONT`,
+      async () => {
+        // A zombie: its partitions move to the other consumer, then it wakes up holding stale ones.
+        void p.signal(stopTarget, 'SIGSTOP');
+        await seconds(SESSION_TIMEOUT_MS + 10_000);
+      },
+      async () => {
+        void p.signal(stopTarget, 'SIGCONT');
+      },
     );
     await fault(
       'Temporal stopped for 60 s',
@@ -182,10 +286,12 @@ describe('fault suite: zero lost, zero doubled', { timeout: 25 * 60_000 }, () =>
     const table = report(rows, result, l.ledger, countDifferences);
     process.stdout.write(`${table}\n`);
     mkdirSync(join(REPO_ROOT, '.stack'), { recursive: true });
-    writeFileSync(join(REPO_ROOT, '.stack', 'fault-suite-report.md'), `${table}\n`);
+    writeFileSync(join(REPO_ROOT, '.stack', `fault-suite-report-${PROFILE}.md`), `${table}\n`);
 
     const bad = result.verdicts.filter((v) => v.outcome === 'lost' || v.outcome === 'doubled' || v.outcome === 'mismatch');
     assert.ok(accepted >= MIN_EVENTS, `at least ${MIN_EVENTS} accepted events (got ${accepted})`);
+    const idle = rows.filter((r) => r.inFlight < MIN_IN_FLIGHT).map((r) => `${r.fault}: ${r.inFlight}`);
+    assert.deepEqual(idle, [], `every fault hits at least ${MIN_IN_FLIGHT} events in flight`);
     assert.deepEqual(bad.slice(0, 10), [], `${bad.length} accepted events not stored exactly once`);
     assert.deepEqual(result.rejectedButStored, [], 'events answered 4xx are never stored');
     assert.deepEqual(result.phantoms.slice(0, 10), [], 'nothing stored that no client was answered for');
@@ -207,11 +313,11 @@ function report(rows: FaultRow[], result: AuditResult, ledger: ReturnType<typeof
     result.verdicts.filter((v) => (v.phase === fault || v.phase === `after ${fault}`) && v.outcome === outcome).length;
   const accepted = (fault: string) => result.verdicts.filter((v) => v.phase === fault).length;
   const lines = [
-    '| fault | events accepted while it lasted | in flight when it hit | lost | doubled | dead-lettered | time to recover |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| profile | fault | events accepted while it lasted | in flight when it hit | lost | doubled | dead-lettered | time to recover |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.fault} | ${accepted(r.fault)} | ${r.inFlight} | ${byPhase(r.fault, 'lost')} | ${byPhase(r.fault, 'doubled')} | ${byPhase(r.fault, 'dead-lettered')} | ${r.recoverSeconds.toFixed(1)} s |`,
+        `| ${PROFILE} | ${r.fault} | ${accepted(r.fault)} | ${r.inFlight} | ${byPhase(r.fault, 'lost')} | ${byPhase(r.fault, 'doubled')} | ${byPhase(r.fault, 'dead-lettered')} | ${r.recoverSeconds.toFixed(1)} s |`,
     ),
     '',
     `Total: ${ledger.accepted.size} events accepted (${ledger.reposted.size} client event_ids posted twice), ` +

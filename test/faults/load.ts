@@ -37,7 +37,7 @@ type ItemResult = { index: number; status: string; event_id?: string };
 
 export interface LoadOptions {
   producerUrl: string;
-  /** New events per second (singles + batch items). */
+  /** New events per second (singles + batch items); `setRate` changes it while running. */
   ratePerSecond: number;
   /** The fault in progress, stamped on each new event. */
   phase: () => string;
@@ -46,6 +46,7 @@ export interface LoadOptions {
 export function createLoad(opts: LoadOptions) {
   const ledger: Ledger = { accepted: new Map(), rejected: new Set(), unknown: new Set(), reposted: new Set(), statuses: new Map() };
   let seq = 0;
+  let rate = opts.ratePerSecond;
   let running = false;
   let loop: Promise<void> | undefined;
   const pending = new Set<Promise<void>>();
@@ -160,7 +161,7 @@ export function createLoad(opts: LoadOptions) {
   }
 
   async function tick(n: number): Promise<void> {
-    const perTick = Math.max(1, Math.round(opts.ratePerSecond));
+    const perTick = Math.max(1, Math.round(rate));
     const batchSize = Math.max(1, Math.floor((perTick * 2) / 3));
     const batch = Array.from({ length: batchSize }, (_, i) => newEvent(i % 3 === 0));
     const singles = Array.from({ length: perTick - batchSize }, (_, i) => newEvent(i % 3 === 0));
@@ -204,6 +205,27 @@ export function createLoad(opts: LoadOptions) {
       running = false;
       await loop;
       while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+    setRate(perSecond: number): void {
+      rate = perSecond;
+    },
+    /**
+     * Posts `count` new events as fast as the producer takes them (batches of 100, four at a
+     * time, retried like the steady load) and resolves once each is settled: a backlog on demand.
+     */
+    async burst(count: number): Promise<void> {
+      const batches = Array.from({ length: Math.ceil(count / 100) }, (_, b) =>
+        Array.from({ length: Math.min(100, count - b * 100) }, (_, i) => newEvent(i % 3 === 0)),
+      );
+      const lanes = Array.from({ length: 4 }, async () => {
+        for (let batch = batches.shift(); batch; batch = batches.shift()) {
+          const events = batch;
+          const sent = send(events, true).then(() => remember(events));
+          track(sent);
+          await sent;
+        }
+      });
+      await Promise.all(lanes);
     },
     /** Posts one event with a client id until it is accepted; for recovery probes. */
     async probe(phase: string): Promise<string> {

@@ -103,6 +103,33 @@ describe('cluster stack', { skip, timeout: 600_000 }, () => {
     assert.match(stdout, /^\s+temporal\s+7233\s+running/m);
   });
 
+  it('`stack.sh kill kafka-3` is a crash, not a shutdown: the process is gone at once, status says stopped, start brings it back', async () => {
+    const pidBefore = /^\s+kafka-3\s+9292\s+running \(pid (\d+)\)$/m.exec((await stack('status')).stdout)?.[1];
+    assert.ok(pidBefore, 'kafka-3 runs before the kill');
+    await stack('kill', 'kafka-3');
+    try {
+      assert.throws(() => process.kill(Number(pidBefore), 0), /ESRCH/, 'the broker process no longer exists');
+      const { stdout } = await stack('status').catch((err: { stdout: string }) => err);
+      assert.match(stdout, /^\s+kafka-3\s+9292\s+stopped$/m);
+    } finally {
+      await stack('start', 'kafka-3');
+    }
+    await waitFor(
+      'kafka-3 back in every in-sync replica set',
+      async () => {
+        const meta = await admin.fetchTopicMetadata({ topics: [config.kafka.topic] });
+        return meta.topics[0]!.partitions.every((part) => part.isr.includes(3));
+      },
+      { timeoutMs: 120_000 },
+    );
+  });
+
+  it('`stack.sh kill` names the services it knows when given another', async () => {
+    const err = (await stack('kill', 'kafka-9').catch((e: unknown) => e)) as { code?: number; stderr?: string };
+    assert.notEqual(err.code, 0);
+    assert.match(err.stderr ?? '', /unknown service 'kafka-9'.*kafka-1/);
+  });
+
   describe('an event end to end', () => {
     let p: Platform;
     before(async () => {
