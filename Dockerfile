@@ -6,7 +6,7 @@
 #   docker build -t event-platform .
 #   docker run --rm -e KAFKA_BOOTSTRAP_SERVERS=... event-platform node dist/src/producer/server.js
 #
-# Configuration comes only from environment variables (src/platform/config.ts, env.example).
+# Configuration comes only from environment variables (src/platform/config/, env.example).
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -1,12 +1,13 @@
 /**
  * The configuration table of docs/configuration.md, made from env.example (default and meaning) and
- * CONFIG_READERS in src/platform/config.ts (which process acts on a variable), so the three never drift:
+ * CONFIG_READERS in infra/config-readers.ts (which process acts on a variable), so the three never drift:
  * `infra/bin/node --import tsx infra/config-table.ts --write` rewrites the table between its
  * markers; test/unit/config.test.ts fails when it is out of date.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_READERS, type ConfigVariable } from '../src/platform/config';
+import type { ConfigVariable } from '../src/platform/config';
+import { CONFIG_READERS } from './config-readers';
 
 const ROOT = join(__dirname, '..');
 export const TABLE_START = '<!-- configuration table: infra/config-table.ts writes it from env.example -->';

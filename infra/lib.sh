@@ -90,7 +90,7 @@ if [ -f "$PROFILE_ENV" ]; then
   unset _k _v
 fi
 
-# Static keys for the local S3 server; src/platform/config.ts uses the same pair.
+# Static keys for the local S3 server; src/platform/config/shape.ts uses the same pair.
 S3_ACCESS_KEY=event-platform-local
 S3_SECRET_KEY=event-platform-local-secret
 # Kafka's secured listeners: a CA, the broker's and a client's certificates (made at first start),

@@ -1,12 +1,12 @@
 /**
  * The bridge's small HTTP server (node:http, no framework): GET /health (the process answers),
  * GET /ready (200 only while the consumer is a running group member and no partition is backing
- * off; 503 with the reasons otherwise) and GET /metrics (Prometheus text; needs an API key when
- * API_KEYS is set, like the producer's).
+ * off; 503 with the reasons otherwise) and GET /metrics (Prometheus text; needs a read key when
+ * READ_KEYS is set, like the producer's).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { API_KEY_ERROR, createApiKeyCheck } from '../apiKeys';
+import { createReadKeyCheck, READ_KEY_REFUSAL } from '../platform/http/access';
 import type { BridgeStatus } from './status';
 
 export interface HealthServer {
@@ -15,9 +15,9 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-export async function startHealthServer(opts: { host: string; port: number; apiKeys: readonly string[]; status: BridgeStatus }): Promise<HealthServer> {
+export async function startHealthServer(opts: { host: string; port: number; readKeys: readonly string[]; status: BridgeStatus }): Promise<HealthServer> {
   const { status } = opts;
-  const authorized = createApiKeyCheck(opts.apiKeys);
+  const authorized = createReadKeyCheck(opts.readKeys);
   const server = createServer((req, res) => {
     const json = (code: number, body: unknown) => {
       res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
@@ -34,7 +34,7 @@ export async function startHealthServer(opts: { host: string; port: number; apiK
       return json(r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', ...r });
     }
     if (path === '/metrics') {
-      if (authorized && !authorized(req.headers)) return json(401, API_KEY_ERROR);
+      if (authorized && !authorized(req.headers)) return json(401, READ_KEY_REFUSAL);
       void status.text().then(
         (text) => {
           res.writeHead(200, { 'content-type': status.contentType, 'cache-control': 'no-store' });

@@ -36,7 +36,7 @@ export async function createBridgeProcess(
   // The process's registry: a processor's bridge serves its process's Node metrics too.
   const status = new BridgeStatus({ registry: createProcessRegistry() });
   // First, so probes answer (503) while Kafka and Temporal are still coming up.
-  const http = await startHealthServer({ host: config.http.host, port: config.bridge.httpPort, apiKeys: config.http.apiKeys, status });
+  const http = await startHealthServer({ host: config.http.host, port: config.bridge.httpPort, readKeys: config.http.readKeys, status });
   const kafka = createKafka(config.kafka, logger, '-bridge');
   // Lazy: the bridge starts (and keeps its partitions) while Temporal is still coming up; starts
   // fail and are retried until it answers.

@@ -1,6 +1,6 @@
 /**
  * `events`: the operator's command line (package.json "bin", so `npx events --help` works in the
- * checkout). Configuration comes from the environment through src/platform/config.ts, like every process
+ * checkout). Configuration comes from the environment through src/platform/config/, like every process
  * of the platform; connections from the platform's own client modules; every client is closed
  * before the process ends.
  *

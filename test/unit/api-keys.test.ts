@@ -157,6 +157,39 @@ describe('producer with write and read keys', () => {
   });
 });
 
+describe('keys a client makes up', () => {
+  let p: ProducerUnderTest;
+  before(async () => (p = await startProducer(KEYS)));
+  after(() => p.close());
+
+  it('another case, a very long key, non-ASCII, broken Basic or a list of keys is no key: 401 naming the header, nothing published', async () => {
+    const attempts: Record<string, string>[] = [
+      { 'x-api-key': WRITE_KEY.toUpperCase() },
+      { authorization: `Bearer ${WRITE_KEY}${'k'.repeat(8_000)}` },
+      { 'x-api-key': 'clé-0123456789abcdef' },
+      { authorization: basic('ключ-0123456789abcdef') },
+      { authorization: 'Basic %%%not-base64%%%' },
+      { 'x-api-key': `${WRITE_KEY},${WRITE_KEY_2}` },
+      { 'x-api-key': `${WRITE_KEY} ${WRITE_KEY_2}` },
+    ];
+    for (const headers of attempts) {
+      const res = await raw(p.base, 'POST', '/events', { ...JSON_TYPE, ...headers }, EVENT);
+      assert.equal(res.status, 401, JSON.stringify(headers).slice(0, 120));
+      assert.equal(errorField(res.body), 'authorization');
+    }
+    assert.equal(p.published.length, 0);
+  });
+
+  it('the lookup answers every length and alphabet without throwing, and only for a configured key', () => {
+    const ring = createKeyRing({ write: [WRITE_KEY, WRITE_KEY], read: [READ_KEY] });
+    for (const presented of ['', 'k'.repeat(1_000_000), 'clé-0123456789abcdef', '\u0000'.repeat(32), `${READ_KEY}\u0000`, '\ud800']) {
+      assert.equal(ring.identify(presented), undefined, presented.slice(0, 40));
+    }
+    assert.equal(ring.identify(WRITE_KEY)?.kind, 'write', 'a key listed twice is still one key');
+    assert.equal(ring.identify(WRITE_KEY)?.id, ring.identify(WRITE_KEY)?.id, 'one rate-limit bucket per key');
+  });
+});
+
 describe('producer: a route added later needs a key by default', () => {
   it('an app guarded by the same router protects a route it was not told about', async () => {
     const app = express();
@@ -348,6 +381,57 @@ describe('key config', () => {
       ['READ_KEYS'],
     );
     assert.ok(!JSON.stringify(both).includes(WRITE_KEY));
+  });
+
+  it('key lists: empty entries and spaces around a key are dropped, a duplicate is harmless, nothing but commas is no keys', () => {
+    const config = loadConfig({ WRITE_KEYS: `,${WRITE_KEY},, ,\t${WRITE_KEY_2} ,`, READ_KEYS: `${READ_KEY},${READ_KEY}` });
+    assert.deepEqual(config.http.writeKeys, [WRITE_KEY, WRITE_KEY_2]);
+    const ring = createKeyRing({ write: config.http.writeKeys, read: config.http.readKeys });
+    assert.equal(ring.identify(READ_KEY)?.kind, 'read');
+    assert.equal(ring.identify(WRITE_KEY_2)?.kind, 'write');
+    // Read as unset, like an empty value: the side is open and warnIfOpen says so outside development.
+    const separators = loadConfig({ WRITE_KEYS: ' , ,', READ_KEYS: ',' });
+    assert.deepEqual([separators.http.writeKeys, separators.http.readKeys], [[], []]);
+  });
+
+  it('refuses a key outside 16-256 token characters (one too short or long, non-ASCII, other separators) without showing it', () => {
+    const of = (n: number) => 'k'.repeat(n);
+    const edges = loadConfig({ WRITE_KEYS: of(16), READ_KEYS: of(256) });
+    assert.deepEqual([edges.http.writeKeys, edges.http.readKeys], [[of(16)], [of(256)]]);
+    for (const value of [
+      of(15),
+      of(257),
+      'clé-0123456789abcdef',
+      'ключ-0123456789abcdef',
+      `${WRITE_KEY}\t${WRITE_KEY_2}`,
+      `${WRITE_KEY}\n${WRITE_KEY_2}`,
+      `${WRITE_KEY};${WRITE_KEY_2}`,
+    ]) {
+      const problems = problemsOf({ WRITE_KEYS: value });
+      assert.deepEqual(
+        problems.map((p) => p.variable),
+        ['WRITE_KEYS'],
+        JSON.stringify(value),
+      );
+      assert.match(problems[0]!.message, /16-256 characters/);
+      for (const part of value.split(/[\s;]+/)) assert.ok(!JSON.stringify(problems).includes(part), part);
+    }
+  });
+
+  it('a key in both lists is refused however it is spaced, and wherever it stands in the lists', () => {
+    for (const env of [
+      { WRITE_KEYS: ` ${WRITE_KEY} `, READ_KEYS: WRITE_KEY },
+      { WRITE_KEYS: `${WRITE_KEY_2},${WRITE_KEY}`, READ_KEYS: `${WRITE_KEY}, ${READ_KEY}` },
+    ]) {
+      const problems = problemsOf(env);
+      assert.deepEqual(
+        problems.map((p) => p.variable),
+        ['READ_KEYS'],
+        JSON.stringify(env),
+      );
+      assert.match(problems[0]!.message, /both WRITE_KEYS and READ_KEYS/);
+      assert.ok(!JSON.stringify(problems).includes(WRITE_KEY));
+    }
   });
 
   it('API_KEYS is no longer read: a process with it set refuses to start instead of running open', () => {

@@ -11,7 +11,7 @@ describe('bridge health server', () => {
   let url: string;
 
   before(async () => {
-    server = await startHealthServer({ host: '127.0.0.1', port: 0, apiKeys: [key], status });
+    server = await startHealthServer({ host: '127.0.0.1', port: 0, readKeys: [key], status });
     url = `http://127.0.0.1:${server.port}`;
   });
   after(() => server.close());
@@ -129,6 +129,26 @@ describe('bridge health server', () => {
     }
     assert.match(text, /^bridge_partitions_backing_off\{kind="systemic"\} 0$/m);
     assert.match(text, /^bridge_consumer_crashes_total 1$/m);
+  });
+
+  it('GET /metrics takes the read key as Bearer, X-API-Key or Basic user name, and answers anything else with 401', async () => {
+    const basicOf = (user: string) => `Basic ${Buffer.from(`${user}:`).toString('base64')}`;
+    for (const headers of [{ authorization: `Bearer ${key}` }, { 'x-api-key': ` ${key} ` }, { authorization: basicOf(key) }]) {
+      assert.equal((await fetch(`${url}/metrics`, { headers })).status, 200, JSON.stringify(headers));
+    }
+    for (const headers of [
+      { authorization: 'Bearer wk-0123456789abcdef' },
+      { authorization: `Bearer ${key.toUpperCase()}` },
+      { authorization: `Token ${key}` },
+      { authorization: key },
+      { 'x-api-key': `${key}x` },
+      { 'x-api-key': `${key}${'k'.repeat(8_000)}` },
+      { authorization: basicOf(`${key.slice(0, -1)}`) },
+    ]) {
+      const res = await fetch(`${url}/metrics`, { headers });
+      assert.equal(res.status, 401, JSON.stringify(headers).slice(0, 120));
+      assert.equal(((await res.json()) as { errors: { field: string }[] }).errors[0]!.field, 'authorization');
+    }
   });
 
   it('anything else is a JSON 404 or 405', async () => {

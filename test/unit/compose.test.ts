@@ -1,7 +1,7 @@
 /**
  * docker-compose.yml cannot be run where the tests run (no Docker engine), so its contract with the
  * code is checked statically: every service built from the Dockerfile must be configured only by
- * variables src/platform/config.ts reads, with values loadConfig accepts, pointing at services the file
+ * variables src/platform/config/schema.ts reads, with values loadConfig accepts, pointing at services the file
  * defines, and the host ports and fixed names must be those of docs/design.md.
  *
  * Each check returns a list of problems (empty = fine); the last test feeds broken copies of the
@@ -196,7 +196,7 @@ function checkVariableNames(compose: Compose): string[] {
       const nearest = known.reduce((best, candidate) => (editDistance(key, candidate) < editDistance(key, best) ? candidate : best));
       const hint = editDistance(key, nearest) <= 3 ? ` Did you mean ${nearest}?` : '';
       problems.push(
-        `service "${name}": environment variable ${key} is not read by src/platform/config.ts (not in CONFIG_VARIABLES), so it has no effect.${hint}`,
+        `service "${name}": environment variable ${key} is not read by src/platform/config/schema.ts (not in CONFIG_VARIABLES), so it has no effect.${hint}`,
       );
     }
   }
@@ -351,7 +351,7 @@ void test('every platform service environment passes loadConfig on its own', () 
   assertNoProblems(checkConfigLoads(readCompose()));
 });
 
-void test('every platform service variable is one src/platform/config.ts reads (or an AWS key / NODE_ENV)', () => {
+void test('every platform service variable is one src/platform/config/schema.ts reads (or an AWS key / NODE_ENV)', () => {
   assertNoProblems(checkVariableNames(readCompose()));
 });
 

@@ -173,7 +173,7 @@ describe('config', () => {
     assert.match(budget[0]!.message, /at least ACTIVITY_TIMEOUT_MS \(30000\)/);
   });
 
-  it("nothing but src/platform/config.ts reads process.env in the platform's code (one validated place)", () => {
+  it("nothing but src/platform/config/load.ts reads process.env in the platform's code (one validated place)", () => {
     const readers: string[] = [];
     const walk = (folder: string) => {
       for (const entry of readdirSync(folder)) {
@@ -184,7 +184,7 @@ describe('config', () => {
     };
     for (const folder of ['src', 'workers', 'activities', 'workflows']) walk(join(REPO_ROOT, folder));
     assert.deepEqual(
-      readers.filter((path) => path !== 'src/platform/config.ts'),
+      readers.filter((path) => path !== 'src/platform/config/load.ts'),
       [],
     );
   });

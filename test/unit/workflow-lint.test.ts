@@ -14,6 +14,8 @@ it('workflow files may not import Node built-ins, AWS, Kafka or config', { timeo
     "import { S3Client } from '@aws-sdk/client-s3';",
     "import { Kafka } from 'kafkajs';",
     "import { loadConfig } from '../src/platform/config';",
+    "import { loadConfig } from '../src/platform/config/load';",
+    "import { envSchema } from '../src/platform/config/schema';",
     "import { Context } from '@temporalio/activity';",
   ];
   // Lint the real workflow file with one forbidden import added, as if someone had written it.

@@ -6,7 +6,8 @@
  *   2. key: a side with keys configured needs one of its own kind. Missing or unknown → 401;
  *      a key of the other kind → 403. A side without keys is open.
  * Routes say what they need by their route (never by URL text); anything not declared public
- * needs a key (see express.ts and fastify.ts).
+ * needs a key (see express.ts and fastify.ts). Servers outside the two APIs (the bridge) use the
+ * plain read-key check at the end. What a key is and how it is compared: keys.ts.
  */
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
@@ -221,6 +222,25 @@ function keyDecision(
 }
 
 export const isRefusal = (d: Admission | Refusal): d is Refusal => 'status' in d;
+
+/**
+ * The yes/no rule of small servers outside the two APIs (the bridge's /metrics): a request passes
+ * with one of `readKeys` in any form presentedKey reads; anything else gets READ_KEY_REFUSAL
+ * (401; no 403, no rate limit). Undefined when no keys are configured: the route is open.
+ */
+export function createReadKeyCheck(readKeys: readonly string[]): ((headers: RequestHeaders) => boolean) | undefined {
+  if (readKeys.length === 0) return undefined;
+  const ring = createKeyRing({ write: [], read: readKeys });
+  return (headers) => {
+    const presented = presentedKey(headers);
+    return presented !== undefined && ring.identify(presented) !== undefined;
+  };
+}
+
+export const READ_KEY_REFUSAL = {
+  error: 'Missing or invalid API key',
+  errors: [{ field: 'authorization', message: 'send "Authorization: Bearer <key>" or "X-API-Key: <key>" with a key from READ_KEYS' }],
+};
 
 /** At startup: a side without keys outside development is said loudly, once per process. */
 export function warnIfOpen(logger: Logger, environment: string, sides: { kind: KeyKind; keys: readonly string[]; what: string }[]): void {

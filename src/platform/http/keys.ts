@@ -1,14 +1,23 @@
 /**
- * API keys: where a request carries one, and which kind it is. Write keys may only post events
- * (they end up in web pages and apps, where anyone can read them); read keys may query GraphQL
- * and the producer's /metrics. Each API knows both sets, so a key used on the wrong API is told
- * apart from an unknown one (403 instead of 401).
+ * API keys: what a key looks like (WRITE_KEYS, READ_KEYS), where a request carries one, and which
+ * kind it is. Write keys may only post events (they end up in web pages and apps, where anyone can
+ * read them); read keys may query GraphQL and read /metrics. Each API knows both sets, so a key
+ * used on the wrong API is told apart from an unknown one (403 instead of 401; see access.ts).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 export type KeyKind = 'write' | 'read';
 
 export type RequestHeaders = Record<string, string | string[] | undefined>;
+
+/** Token characters only, so a key fits `Authorization: Bearer` and Basic alike. */
+const KEY_FORMAT = /^[A-Za-z0-9._~+/=-]{16,256}$/;
+export const KEY_FORMAT_TEXT = '16-256 characters of A-Z a-z 0-9 . _ ~ + / = -';
+
+export const isWellFormedKey = (key: string): boolean => KEY_FORMAT.test(key);
+
+/** True when a key is in both lists: refused at startup, since write keys end up in web pages. */
+export const listsShareAKey = (keys: { write: readonly string[]; read: readonly string[] }): boolean => keys.write.some((k) => keys.read.includes(k));
 
 const digest = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
 
