@@ -161,6 +161,7 @@ export function createLoad(opts: LoadOptions) {
   }
 
   async function tick(n: number): Promise<void> {
+    if (rate <= 0) return; // paused: only bursts and probes post
     const perTick = Math.max(1, Math.round(rate));
     const batchSize = Math.max(1, Math.floor((perTick * 2) / 3));
     const batch = Array.from({ length: batchSize }, (_, i) => newEvent(i % 3 === 0));
