@@ -19,6 +19,7 @@ import { startPlatform, type Platform } from '../support/platform';
 import { waitFor } from '../support/wait';
 import { audit, auditCounts, countItems, countRuns, listRuns, type AuditResult } from './audit';
 import { createLoad } from './load';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const stack = (...args: string[]) => promisify(execFile)('bash', [join(REPO_ROOT, 'infra/stack.sh'), ...args]);
 const PROFILE = process.env.STACK_PROFILE === 'cluster' ? 'cluster' : 'default';
@@ -42,7 +43,7 @@ interface FaultRow {
   recoverSeconds: number;
 }
 
-describe('fault suite: zero lost, zero doubled', { timeout: 25 * 60_000 }, () => {
+describe('fault suite: zero lost, zero doubled', { timeout: 4 * HANG_TIMEOUT_MS }, () => {
   let p: Platform;
   let phase = 'warm-up';
   const load = { current: undefined as ReturnType<typeof createLoad> | undefined };

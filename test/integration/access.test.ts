@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startPlatform, type Platform } from '../support/platform';
 import { EVENT, raw, READ_KEY, slowLoris, WRITE_KEY } from '../unit/http-fixtures';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 
-describe('access rules on the running servers', { timeout: 180_000 }, () => {
+describe('access rules on the running servers', { timeout: HANG_TIMEOUT_MS }, () => {
   let p: Platform;
   before(async () => {
     p = await startPlatform({

@@ -12,8 +12,9 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { getObject, graphql, listKeys, countsCaughtUp, watchDlq } from '../support/clients';
 import { startPlatform, type Platform } from '../support/platform';
 import { waitFor } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
-describe('bridge: non-canonical envelopes on the raw topic', { timeout: 300_000 }, () => {
+describe('bridge: non-canonical envelopes on the raw topic', { timeout: HANG_TIMEOUT_MS }, () => {
   let p: Platform;
   let dlq: Awaited<ReturnType<typeof watchDlq>>;
 

@@ -11,8 +11,9 @@ import { bridgeMetric, bridgeReady } from '../support/bridge';
 import { getItem, postJson, watchDlq } from '../support/clients';
 import { startPlatform, type Platform } from '../support/platform';
 import { waitFor, waitUntil } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
-describe('bridge: an oversized non-JSON record on the raw topic', { timeout: 300_000 }, () => {
+describe('bridge: an oversized non-JSON record on the raw topic', { timeout: HANG_TIMEOUT_MS }, () => {
   let p: Platform;
   let dlq: Awaited<ReturnType<typeof watchDlq>>;
 

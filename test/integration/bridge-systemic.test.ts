@@ -16,10 +16,11 @@ import { bridgeMetric, bridgeReady, rawTopicOffsets } from '../support/bridge';
 import { countByType, getItem, postJson, watchDlq } from '../support/clients';
 import { configFor, startPlatform, type Platform } from '../support/platform';
 import { waitFor } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const BRIDGES = ['bridge-1', 'bridge-2'];
 
-describe('bridge: Temporal rejects every start (search attributes not registered)', { timeout: 420_000 }, () => {
+describe('bridge: Temporal rejects every start (search attributes not registered)', { timeout: HANG_TIMEOUT_MS }, () => {
   const namespace = `events-test-ns-${randomBytes(4).toString('hex')}`;
   let admin: Client;
   let p: Platform;

@@ -17,6 +17,7 @@ import { getItem, getObject, postJson } from '../support/clients';
 import { REPO_ROOT } from '../support/paths';
 import { quietLogger, startPlatform, type Platform } from '../support/platform';
 import { waitFor } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const skip =
   process.env.STACK_PROFILE === 'cluster'
@@ -26,7 +27,7 @@ const skip =
 const stack = (...args: string[]) => promisify(execFile)('bash', [`${REPO_ROOT}/infra/stack.sh`, ...args], { cwd: REPO_ROOT });
 const UI = 'http://127.0.0.1:8233';
 
-describe('cluster stack', { skip, timeout: 600_000 }, () => {
+describe('cluster stack', { skip, timeout: HANG_TIMEOUT_MS }, () => {
   // The stack's own topics (what `npm start` uses), as provisioned by stack:up.
   const config = loadConfig(process.env);
   let admin: Admin;

@@ -20,6 +20,7 @@ import { createKafka } from '../../src/platform/kafka/client';
 import { makeEnvelope } from '../support/events';
 import { configFor, isolatedEnv, quietLogger } from '../support/platform';
 import { waitFor } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const run = randomBytes(4).toString('hex');
 const topics = { bridge: `crash-bridge-${run}`, counts: `crash-counts-${run}`, live: `crash-live-${run}` };
@@ -74,7 +75,7 @@ after(async () => {
   await admin.disconnect();
 });
 
-describe('a consumer crashed by a non-retriable error is restarted', { timeout: 180_000 }, () => {
+describe('a consumer crashed by a non-retriable error is restarted', { timeout: HANG_TIMEOUT_MS }, () => {
   it('the bridge: consumes everything after the crash, and /ready and the metrics show it', async () => {
     const events = [makeEnvelope(), makeEnvelope(), makeEnvelope()];
     await produce(topics.bridge, events);

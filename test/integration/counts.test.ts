@@ -32,6 +32,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor, waitUntil } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 type Event = StoredNotice['event'];
 
@@ -62,7 +63,7 @@ function rng(seed: number): () => number {
   };
 }
 
-describe('the counter on the real table', { timeout: 120_000 }, () => {
+describe('the counter on the real table', { timeout: HANG_TIMEOUT_MS }, () => {
   let config: Config;
   let dynamo: ReturnType<typeof createDynamoClient>;
 
@@ -309,7 +310,7 @@ describe('the counter on the real table', { timeout: 120_000 }, () => {
   });
 });
 
-it('provisioning raises a stored topic made with an hour of retention to the week counting needs, once', { timeout: 60_000 }, async () => {
+it('provisioning raises a stored topic made with an hour of retention to the week counting needs, once', { timeout: HANG_TIMEOUT_MS }, async () => {
   const config = configFor(await isolatedEnv());
   const admin = createKafka(config.kafka, quietLogger, '-test').admin();
   await admin.connect();
@@ -336,7 +337,7 @@ it('provisioning raises a stored topic made with an hour of retention to the wee
   }
 });
 
-describe('counts through the platform', { timeout: 240_000 }, () => {
+describe('counts through the platform', { timeout: HANG_TIMEOUT_MS }, () => {
   let p: Platform;
 
   before(async () => {

@@ -27,10 +27,11 @@ import { REPO_ROOT } from '../support/paths';
 import { waitFor, waitUntil } from '../support/wait';
 import { makeEnvelope } from '../support/events';
 import { serializeEnvelope } from '../../src/events/event';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const stack = (...args: string[]) => promisify(execFile)('bash', [`${REPO_ROOT}/infra/stack.sh`, ...args]);
 
-describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
+describe('the events CLI on the real stack', { timeout: HANG_TIMEOUT_MS }, () => {
   let p: Platform;
   let bridge: string;
   const tmp = mkdtempSync(join(tmpdir(), 'events-cli-'));

@@ -13,6 +13,7 @@ import { numberShape, parseExact } from '../../src/events/exactJson';
 import { getObject } from '../support/clients';
 import { startPlatform, type Platform } from '../support/platform';
 import { waitFor } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 /** Field → number text as a client's JSON carries it. */
 const SENT: Record<string, string> = {
@@ -38,7 +39,7 @@ const PAYLOAD_TEXT = `{${Object.entries(SENT)
 const sameNumber = (stored: string, sent: string, what: string) =>
   assert.deepEqual(numberShape(stored), numberShape(sent), `${what}: stored ${stored}, sent ${sent}`);
 
-describe('payload numbers kept exactly through the pipeline', { timeout: 300_000 }, () => {
+describe('payload numbers kept exactly through the pipeline', { timeout: HANG_TIMEOUT_MS }, () => {
   let p: Platform;
 
   before(async () => {

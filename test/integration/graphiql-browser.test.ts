@@ -21,6 +21,7 @@ import { buildGraphqlApp } from '../../src/graphql/app';
 import { encodeCursor, type EventReader, type EventRecord } from '../../src/store/hot/reader';
 import { createLiveFeed } from '../../src/graphql/liveFeed';
 import { waitFor } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const READ_KEY = 'read-key-0123456789abcdef';
@@ -42,7 +43,7 @@ const reader: EventReader = {
   byId: async (id) => (id === EVENT.eventId ? EVENT : null),
 };
 
-describe('GraphiQL in headless Chromium', { skip: missing, timeout: 120_000 }, () => {
+describe('GraphiQL in headless Chromium', { skip: missing, timeout: HANG_TIMEOUT_MS }, () => {
   let app: FastifyInstance;
   let url = '';
   let keyedApp: FastifyInstance;

@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { startPlatform, type Platform } from '../support/platform';
 import { waitFor } from '../support/wait';
 import { READ_KEY, WRITE_KEY } from '../unit/http-fixtures';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const QUERY = encodeURIComponent('{ latestEvents(limit: 1) { eventId userId payload } }');
 
@@ -40,7 +41,7 @@ function open(url: string, options: { protocols?: string; origin?: string } = {}
   return { socket, status, closed };
 }
 
-describe('GraphQL WebSockets on the running server', { timeout: 180_000 }, () => {
+describe('GraphQL WebSockets on the running server', { timeout: HANG_TIMEOUT_MS }, () => {
   let p: Platform;
   let ws: string;
   before(async () => {

@@ -19,10 +19,11 @@ import { createEventReader } from '../../src/store/hot/reader';
 import { provisionTable } from '../../src/ops/provisioning';
 import { makeEnvelope } from '../support/events';
 import { configFor, isolatedEnv, quietLogger } from '../support/platform';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 type Row = { eventId: string; timestamp: string; cursor: string };
 
-describe('GraphQL on the real table', { timeout: 60_000 }, () => {
+describe('GraphQL on the real table', { timeout: HANG_TIMEOUT_MS }, () => {
   let config: Config;
   let app: FastifyInstance;
   const dynamo = () => createDynamoClient(config.aws);
@@ -124,7 +125,7 @@ describe('GraphQL on the real table', { timeout: 60_000 }, () => {
  * with several limits must return each event once, newest first, with every page full but the
  * last.
  */
-describe('GraphQL paging with large payloads', { timeout: 600_000 }, () => {
+describe('GraphQL paging with large payloads', { timeout: HANG_TIMEOUT_MS }, () => {
   let config: Config;
   let app: FastifyInstance;
   let client: ReturnType<typeof createDynamoClient>;
@@ -230,7 +231,7 @@ describe('GraphQL paging with large payloads', { timeout: 600_000 }, () => {
  * Payloads read back exactly as stored, whatever their keys: written by the storeHot activity
  * (the workflow's write) on a real table, read through GraphQL, compared with what was sent.
  */
-describe('GraphQL payloads round-trip any JSON key', { timeout: 60_000 }, () => {
+describe('GraphQL payloads round-trip any JSON key', { timeout: HANG_TIMEOUT_MS }, () => {
   let config: Config;
   let app: FastifyInstance;
   let client: ReturnType<typeof createDynamoClient>;

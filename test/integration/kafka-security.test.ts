@@ -12,12 +12,13 @@ import { getItem, postJson, watchDlq } from '../support/clients';
 import { MTLS_ENV, SASL_SSL_ENV } from '../support/kafkaSecurity';
 import { quietLogger, startPlatform } from '../support/platform';
 import { waitFor } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 for (const [name, env] of [
   ['SASL_SSL with SCRAM-SHA-512 (port 9096)', SASL_SSL_ENV],
   ['SSL with a client certificate (port 9094)', MTLS_ENV],
 ] as const) {
-  describe(`Kafka over ${name}`, { timeout: 180_000 }, () => {
+  describe(`Kafka over ${name}`, { timeout: HANG_TIMEOUT_MS }, () => {
     it('an event goes producer -> Kafka -> bridge -> workflow -> DynamoDB; a poison record is dead-lettered', async () => {
       const p = await startPlatform({ bridges: 1, workers: 1, env: { ...env } });
       const dlq = await watchDlq(p);
@@ -43,7 +44,7 @@ for (const [name, env] of [
   });
 }
 
-describe('Kafka secured listeners refuse wrong credentials', { timeout: 60_000 }, () => {
+describe('Kafka secured listeners refuse wrong credentials', { timeout: HANG_TIMEOUT_MS }, () => {
   const refused = async (env: Record<string, string>) => {
     const kafka = createKafka(loadConfig(env).kafka, quietLogger);
     const admin = kafka.admin({ retry: { retries: 0 } });

@@ -13,6 +13,7 @@ import { countByType } from '../support/clients';
 import { has, scrape, total, type Sample } from '../support/metrics';
 import { startPlatform, type Platform } from '../support/platform';
 import { waitFor, waitUntil } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const WRITE_KEY = 'wk-metrics-0123456789';
 const READ_KEY = 'rk-metrics-0123456789';
@@ -20,7 +21,7 @@ const READ = { 'x-api-key': READ_KEY };
 const PROCESSORS = ['processor-1', 'processor-2'];
 const EVENTS = 24;
 
-describe('metrics of every process', { timeout: 300_000 }, () => {
+describe('metrics of every process', { timeout: HANG_TIMEOUT_MS }, () => {
   let p: Platform;
   const scrapeAll = async (what: (p: Platform, name: string) => string) => (await Promise.all(PROCESSORS.map((name) => scrape(what(p, name), READ)))).flat();
   const bridges = () => scrapeAll((p, name) => `${bridgeUrl(p, name)}/metrics`);

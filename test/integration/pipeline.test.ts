@@ -27,10 +27,11 @@ import { scrape, total } from '../support/metrics';
 import { REPO_ROOT } from '../support/paths';
 import { startPlatform, type Platform } from '../support/platform';
 import { waitFor, waitUntil } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const stack = (...args: string[]) => promisify(execFile)('bash', [`${REPO_ROOT}/infra/stack.sh`, ...args]);
 
-describe('pipeline', { timeout: 600_000 }, () => {
+describe('pipeline', { timeout: HANG_TIMEOUT_MS }, () => {
   let p: Platform;
   let dlq: Awaited<ReturnType<typeof watchDlq>>;
 

@@ -11,8 +11,9 @@ import { archiveKey } from '../../src/store/hot/layout';
 import { countByType, getItem, getObject, postJson } from '../support/clients';
 import { startPlatform, type Platform } from '../support/platform';
 import { waitFor } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
-describe('processors: bridge + worker in one process', { timeout: 300_000 }, () => {
+describe('processors: bridge + worker in one process', { timeout: HANG_TIMEOUT_MS }, () => {
   let p: Platform;
   before(async () => {
     p = await startPlatform({ processors: 2 });

@@ -23,6 +23,7 @@ import { deprovision, provisionKafka } from '../../src/ops/provisioning';
 import { REPO_ROOT } from '../support/paths';
 import { configFor, isolatedEnv, quietLogger } from '../support/platform';
 import { waitFor } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const FREEZE_MS = 60_000;
 const CLIENTS = 64;
@@ -93,7 +94,7 @@ async function metric(name: string): Promise<number> {
   return Number(match[1]);
 }
 
-it(`Kafka frozen for ${FREEZE_MS / 1000} s under ${CLIENTS} clients: bounded memory, immediate 503s, recovery`, { timeout: 300_000 }, async (t) => {
+it(`Kafka frozen for ${FREEZE_MS / 1000} s under ${CLIENTS} clients: bounded memory, immediate 503s, recovery`, { timeout: HANG_TIMEOUT_MS }, async (t) => {
   const post = (body: string) =>
     fetch(`${url}/events/batch`, {
       method: 'POST',

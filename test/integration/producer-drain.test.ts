@@ -16,6 +16,7 @@ import { deprovision, provisionKafka } from '../../src/ops/provisioning';
 import { REPO_ROOT } from '../support/paths';
 import { configFor, isolatedEnv, quietLogger } from '../support/platform';
 import { waitFor } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const KEEP_ALIVE_MS = 120_000;
 const REQUESTS = 8;
@@ -72,7 +73,7 @@ async function inflightRecords(): Promise<number> {
 
 it(
   'SIGTERM with keep-alive requests in flight: all answered 202, all on Kafka, and the producer exits without waiting for the keep-alive timeout',
-  { timeout: 120_000 },
+  { timeout: HANG_TIMEOUT_MS },
   async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: REQUESTS });
     try {

@@ -17,6 +17,7 @@ import { getItem, graphql, postJson } from '../support/clients';
 import { REPO_ROOT } from '../support/paths';
 import { startPlatform, type Platform } from '../support/platform';
 import { waitFor } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const run = promisify(execFile);
 const outDir = join(REPO_ROOT, `dist-test-${randomBytes(4).toString('hex')}`);
@@ -33,7 +34,7 @@ after(async () => {
   rmSync(outDir, { recursive: true, force: true });
 });
 
-it('the compiled processes take an event through the real stack; the worker loads the prebuilt workflow bundle', { timeout: 180_000 }, async () => {
+it('the compiled processes take an event through the real stack; the worker loads the prebuilt workflow bundle', { timeout: HANG_TIMEOUT_MS }, async () => {
   p = await startPlatform({ processors: 1, built: outDir });
   const posted = await postJson(`${p.producerUrl}/events`, { event_type: 'built', user_id: 'u-build', payload: { n: 1 } });
   assert.equal(posted.status, 202, JSON.stringify(posted.body));

@@ -18,10 +18,11 @@ import { makeEnvelope } from '../support/events';
 import { REPO_ROOT } from '../support/paths';
 import { configFor, isolatedEnv, quietLogger } from '../support/platform';
 import { waitFor } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const run = promisify(execFile);
 
-describe('replay-dlq on the real stack', { timeout: 180_000 }, () => {
+describe('replay-dlq on the real stack', { timeout: HANG_TIMEOUT_MS }, () => {
   let env: Record<string, string>;
   let config: Config;
   let kafka: Kafka;

@@ -19,6 +19,7 @@ import { getItem, getObject, graphql, postJson } from '../support/clients';
 import { makeEnvelope } from '../support/events';
 import { quietLogger, startPlatform, type Platform } from '../support/platform';
 import { waitFor } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const DAY = 86_400_000;
 let p: Platform;
@@ -30,7 +31,7 @@ after(async () => {
   await p?.stop();
 });
 
-it('expired events are never served and the sweep deletes them; the others stay', { timeout: 120_000 }, async () => {
+it('expired events are never served and the sweep deletes them; the others stay', { timeout: HANG_TIMEOUT_MS }, async () => {
   assert.match(await provisionTable(p.config, { logger: quietLogger }), /no TTL: the workers' sweep deletes expired items/);
   const ages = [1, 3, 10];
   const events = ages.map((days) =>
@@ -75,7 +76,7 @@ it('expired events are never served and the sweep deletes them; the others stay'
 
 it(
   'a late event (older than HOT_RETENTION_DAYS on arrival) is accepted, archived, never written to the hot table nor announced, and its run completes',
-  { timeout: 180_000 },
+  { timeout: HANG_TIMEOUT_MS },
   async () => {
     const user = `u-late-${randomUUID()}`;
     const late = new Date(Date.now() - 10 * DAY).toISOString();

@@ -20,6 +20,7 @@ import { versitygwPath } from '../support/paths';
 import { quietLogger } from '../support/platform';
 import { reservePort } from '../support/ports';
 import { waitFor } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const REGION = 'eu-west-1';
 let server: ChildProcess;
@@ -57,7 +58,7 @@ after(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-it(`provisioning with AWS_REGION=${REGION} creates the bucket in ${REGION}`, { timeout: 60_000 }, async () => {
+it(`provisioning with AWS_REGION=${REGION} creates the bucket in ${REGION}`, { timeout: HANG_TIMEOUT_MS }, async () => {
   const said = await provisionBucket(config, { logger: quietLogger, deadlineMs: 30_000 });
   assert.match(said, new RegExp(`created bucket ${config.aws.bucket} in ${REGION}`));
   const { LocationConstraint } = await s3.send(new GetBucketLocationCommand({ Bucket: config.aws.bucket }));
@@ -66,7 +67,7 @@ it(`provisioning with AWS_REGION=${REGION} creates the bucket in ${REGION}`, { t
   await s3.send(new DeleteBucketCommand({ Bucket: config.aws.bucket }));
 });
 
-it('the request names the configured region: the server refuses any other constraint', { timeout: 30_000 }, async () => {
+it('the request names the configured region: the server refuses any other constraint', { timeout: HANG_TIMEOUT_MS }, async () => {
   await assert.rejects(s3.send(new CreateBucketCommand(createBucketInput(`${config.aws.bucket}-other`, 'us-west-2'))), { name: 'InvalidLocationConstraint' });
   // us-east-1 is S3's default, and S3 refuses it named as a constraint: no configuration at all.
   assert.deepEqual(createBucketInput('b', 'us-east-1'), { Bucket: 'b' });

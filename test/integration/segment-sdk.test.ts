@@ -17,6 +17,7 @@ import { eventIdForMessageId } from '../../src/producer/segment';
 import { graphql } from '../support/clients';
 import { startPlatform, type Platform } from '../support/platform';
 import { waitFor } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const WRITE_KEY = 'wk-segment-integration-0123456789';
 
@@ -72,7 +73,7 @@ async function startLossyProxy(
   };
 }
 
-describe('Segment SDK against the platform', { timeout: 300_000 }, () => {
+describe('Segment SDK against the platform', { timeout: HANG_TIMEOUT_MS }, () => {
   let p: Platform;
 
   before(async () => {

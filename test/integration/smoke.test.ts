@@ -21,10 +21,11 @@ import { makeEnvelope } from '../support/events';
 import { temporalCliPath } from '../support/paths';
 import { quietLogger } from '../support/platform';
 import { waitFor, waitUntil } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const config = loadConfig({ ...process.env, ENVIRONMENT: 'development' });
 
-describe('local stack smoke', { timeout: 120_000 }, () => {
+describe('local stack smoke', { timeout: HANG_TIMEOUT_MS }, () => {
   const dynamo = createDynamoClient(config.aws);
   const s3 = createS3Client(config.aws);
   after(() => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { it } from 'node:test';
 import { REPO_ROOT } from '../support/paths';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const stack = (cmd: string) => promisify(execFile)('bash', [join(REPO_ROOT, 'infra/stack.sh'), cmd], { cwd: REPO_ROOT });
 
@@ -16,7 +17,7 @@ async function running(): Promise<Map<string, string>> {
   return pids;
 }
 
-it('a second stack:up is a no-op', { timeout: 120_000 }, async () => {
+it('a second stack:up is a no-op', { timeout: HANG_TIMEOUT_MS }, async () => {
   const before = await running();
   const { stderr } = await stack('up');
   for (const svc of before.keys()) assert.match(stderr, new RegExp(`${svc} already running`));

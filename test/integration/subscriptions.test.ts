@@ -15,6 +15,7 @@ import { makeEnvelope } from '../support/events';
 import { startPlatform, type Platform } from '../support/platform';
 import { waitFor, waitUntil } from '../support/wait';
 import { READ_KEY, WRITE_KEY } from '../unit/http-fixtures';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const FIELDS = 'eventId eventType userId timestamp receivedAt payload cursor';
 
@@ -26,7 +27,7 @@ interface Subscriber {
   ended: Promise<unknown>;
 }
 
-describe('GraphQL subscriptions on two instances', { timeout: 300_000 }, () => {
+describe('GraphQL subscriptions on two instances', { timeout: HANG_TIMEOUT_MS }, () => {
   let p: Platform;
   const clients: Client[] = [];
   const run = randomBytes(3).toString('hex');

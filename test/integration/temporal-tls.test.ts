@@ -16,6 +16,7 @@ import { loadConfig } from '../../src/platform/config';
 import { createTemporalClient } from '../../src/platform/temporal/connection';
 import { connectNativeConnection } from '../../src/platform/temporal/nativeConnection';
 import { createTestPki, type TestPki } from '../support/tls';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const DEV_SERVER = { host: '127.0.0.1', port: 7233 };
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -64,7 +65,7 @@ async function startMtlsProxy(pki: TestPki): Promise<Proxy> {
   };
 }
 
-describe('Temporal over mutual TLS (src/platform/temporal settings)', { timeout: 120_000 }, () => {
+describe('Temporal over mutual TLS (src/platform/temporal settings)', { timeout: HANG_TIMEOUT_MS }, () => {
   let pki: TestPki;
   let proxy: Proxy;
   before(async () => {
