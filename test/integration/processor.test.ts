@@ -1,8 +1,10 @@
 /**
  * npm start's layout: two processors (bridge + worker in one process, eager starts, the fast
  * path) with the real producer against the real stack. What a user checks: every posted event is
- * in the table and the archive, its run Completed in one workflow task, and each processor drains
- * and exits 0 on SIGTERM.
+ * in the table and the archive, its run Completed without a failed step, and each processor
+ * drains and exits 0 on SIGTERM. How many history events a run takes depends on whether its fast
+ * attempt met its budget, which a busy machine decides: the one-workflow-task path is asserted in
+ * the workflow's unit tests, on the test environment's clock.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -20,7 +22,7 @@ describe('processors: bridge + worker in one process', { timeout: HANG_TIMEOUT_M
   });
   after(() => p?.stop());
 
-  it('a batch goes through: stored, archived, Completed with at most 8 history events each', async () => {
+  it('a batch goes through: stored, archived, Completed with no failed step', async () => {
     const eventType = `proc_${randomUUID().slice(0, 8)}`;
     const events = Array.from({ length: 40 }, (_, i) => ({ event_type: eventType, user_id: `user-${i % 7}`, payload: { i } }));
     const res = await postJson(`${p.producerUrl}/events/batch`, { events });
@@ -33,7 +35,8 @@ describe('processors: bridge + worker in one process', { timeout: HANG_TIMEOUT_M
       const item = await getItem(p, id);
       assert.ok(await getObject(p, archiveKey({ event_id: id, timestamp: item!.timestamp as string })), `${id} archived`);
       const history = await p.temporal.workflow.getHandle(id).fetchHistory();
-      assert.ok((history.events?.length ?? 0) <= 8, `${id}: ${history.events?.length} history events`);
+      const failed = (history.events ?? []).filter((e) => e.activityTaskFailedEventAttributes || e.workflowTaskFailedEventAttributes);
+      assert.deepEqual(failed, [], `${id}: no activity or workflow task failed`);
     }
   });
 
