@@ -11,7 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 
 timings=()
-# TEST_SKIP: phases not to run, e.g. TEST_SKIP="faults cluster" for a quicker local run (CI runs them all).
+# TEST_SKIP: phases not to run, e.g. TEST_SKIP=faults for a quicker local run (CI runs them all).
 phase() { # phase NAME cmd...
   local name=$1 start=$(date +%s) rc=0
   shift
@@ -64,11 +64,12 @@ done
 phase integration node --import tsx --test --test-concurrency="${INTEGRATION_CONCURRENCY:-2}" --test-reporter=spec "${together[@]}"
 phase outages node --import tsx --test --test-concurrency=1 --test-reporter=spec "${alone[@]}"
 # Thousands of events through worker, bridge and server faults, audited from the stores.
-# When the cluster phase follows with the full set, the default profile's run leaves out the
-# three timed outages (FAULT_SUITE_SET=short): the time budget, docs/testing.md.
+# TEST_CLUSTER=1 adds the cluster phase: the fault suite again on 3 brokers and a Temporal server
+# on PostgreSQL, with the cluster's own faults (docs/testing.md). The default profile's run then
+# leaves out the three timed outages (FAULT_SUITE_SET=short), which the cluster phase runs.
+cluster_phase=0
+if [ "$STACK_PROFILE" = default ] && [ "${TEST_CLUSTER:-0}" = 1 ]; then cluster_phase=1; fi
 fault_set=full
-if [ "$STACK_PROFILE" = default ] && [[ " ${TEST_SKIP:-} " != *" cluster "* ]]; then fault_set=short; fi
+[ $cluster_phase = 0 ] || fault_set=short
 phase faults env FAULT_SUITE_SET="${FAULT_SUITE_SET:-$fault_set}" npm run -s test:faults
-# The same fault suite on 3 brokers and a Temporal server on PostgreSQL, with the cluster's own
-# faults. CI runs it; TEST_SKIP=cluster skips it locally (docs/testing.md, the time budget).
-if [ "$STACK_PROFILE" = default ]; then phase cluster bash infra/test-cluster.sh; fi
+[ $cluster_phase = 0 ] || phase cluster bash infra/test-cluster.sh
