@@ -33,6 +33,8 @@ const FAULT_SET = process.env.FAULT_SUITE_SET === 'short' ? 'short' : 'full';
 const MIN_IN_FLIGHT = Number(process.env.FAULT_SUITE_IN_FLIGHT ?? 500);
 /** The backlog whose drain measures the rate the platform sustains, before the first fault. */
 const RATE_PROBE_EVENTS = 1_000;
+/** The steady load pauses above this many events in flight (the top-ups before faults do not). */
+const BACKLOG_CAP = 3 * MIN_IN_FLIGHT;
 /** The bridge's consumer session timeout (src/bridge/main.ts): a processor stopped longer loses its partitions. */
 const SESSION_TIMEOUT_MS = 30_000;
 const seconds = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -48,6 +50,7 @@ describe('fault suite: zero lost, zero doubled', { timeout: 4 * HANG_TIMEOUT_MS 
   let phase = 'warm-up';
   const load = { current: undefined as ReturnType<typeof createLoad> | undefined };
   const rows: FaultRow[] = [];
+  let governor: NodeJS.Timeout | undefined;
 
   before(async () => {
     // npm start's layout: bridge + worker processes, eager starts, the fast path.
@@ -65,9 +68,11 @@ describe('fault suite: zero lost, zero doubled', { timeout: 4 * HANG_TIMEOUT_MS 
   });
 
   after(async () => {
+    clearInterval(governor);
     await load.current?.stop();
     // Whatever happened, the shared servers are left running for the next suite.
-    for (const svc of ['kafka', 'temporal', 'dynamodb', 's3']) await stack('start', svc).catch(() => undefined);
+    const services = PROFILE === 'cluster' ? ['kafka', 'postgres', 'temporal', 'temporal-ui', 'dynamodb', 's3'] : ['kafka', 'temporal', 'dynamodb', 's3'];
+    for (const svc of services) await stack('start', svc).catch(() => undefined);
     await p?.stop();
   });
 
@@ -154,6 +159,13 @@ describe('fault suite: zero lost, zero doubled', { timeout: 4 * HANG_TIMEOUT_MS 
     // Half the sustained rate between faults: busy, with room to drain what a fault piles up.
     const steady = Math.max(1, Math.round(sustained / 2));
     l.setRate(steady);
+    // A moment slower than the measurement (a busy machine) must not pile up a backlog without
+    // bound: the steady load pauses while more than BACKLOG_CAP events are in flight.
+    governor = setInterval(() => {
+      inFlightNow()
+        .then((n) => l.setRate(n > BACKLOG_CAP ? 0 : steady))
+        .catch(() => undefined); // Temporal down: keep the last rate
+    }, 2_000);
     process.stdout.write(
       `# ${PROFILE} profile: sustains ${sustained.toFixed(1)} events/s; posting ${steady}/s between faults, >= ${MIN_IN_FLIGHT} in flight at each\n`,
     );
@@ -272,6 +284,7 @@ describe('fault suite: zero lost, zero doubled', { timeout: 4 * HANG_TIMEOUT_MS 
     phase = 'final load';
     if (l.ledger.accepted.size < MIN_EVENTS) await l.burst(MIN_EVENTS - l.ledger.accepted.size);
     await waitFor(`${MIN_EVENTS} events accepted`, () => l.ledger.accepted.size >= MIN_EVENTS, { timeoutMs: 900_000, intervalMs: 1_000 });
+    clearInterval(governor);
     await l.stop();
 
     const accepted = l.ledger.accepted.size;
