@@ -17,7 +17,8 @@ import { promisify } from 'node:util';
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { ArchiveResult } from '../../src/ops/archiveReplay';
-import type { DlqListRow, ReplayResult } from '../../src/ops/dlq';
+import type { DlqListRow } from '../../src/ops/dlq';
+import type { RetryResult } from '../../src/ops/rerun';
 import type { StatusReport } from '../../src/ops/status';
 import type { RunReplay } from '../../src/ops/workflowsReplay';
 import { bridgeUrl, rawTopicOffsets } from '../support/bridge';
@@ -212,7 +213,7 @@ describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
 
     const replay = await cli('dlq', 'replay', '--event-id', id, '--json');
     assert.equal(replay.code, 0, replay.stderr);
-    const out = JSON.parse(replay.stdout) as { results: ReplayResult[]; summary: Record<string, number> };
+    const out = JSON.parse(replay.stdout) as { results: RetryResult[]; summary: Record<string, number> };
     assert.deepEqual(
       out.results.map((r) => [r.event_id, r.outcome, r.stage]),
       [[id, 'restarted', 'archiveCold']],
