@@ -9,7 +9,6 @@ import { describe, it } from 'node:test';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { defaultFailureConverter, defaultPayloadConverter } from '@temporalio/common';
-import type { Kafka, KafkaMessage } from 'kafkajs';
 import { UsageError } from '../../src/ops/args';
 import { countsBackfill } from '../../src/ops/countsBackfill';
 import { dlqShow, listDeadLetters, retryDeadLetters } from '../../src/ops/dlq';
@@ -20,26 +19,7 @@ import type { EventEnvelope } from '../../src/events/event';
 import { marshallItem } from '../../src/store/hot/itemCodec';
 import { toItem } from '../../src/store/hot/layout';
 import { makeEnvelope } from '../support/events';
-
-/** A DLQ of these message values, read the way readTopicToEnd reads a topic. */
-function dlqOf(values: string[]): Pick<Kafka, 'admin' | 'consumer'> {
-  return {
-    admin: () => ({
-      connect: async () => undefined,
-      disconnect: async () => undefined,
-      deleteGroups: async () => undefined,
-      fetchTopicOffsets: async () => [{ partition: 0, offset: String(values.length), low: '0', high: String(values.length) }],
-    }),
-    consumer: () => ({
-      connect: async () => undefined,
-      subscribe: async () => undefined,
-      disconnect: async () => undefined,
-      run: async ({ eachMessage }: { eachMessage: (p: { partition: number; message: KafkaMessage }) => Promise<void> }) => {
-        for (const [i, v] of values.entries()) await eachMessage({ partition: 0, message: { offset: String(i), value: Buffer.from(v) } as KafkaMessage });
-      },
-    }),
-  } as unknown as Pick<Kafka, 'admin' | 'consumer'>;
-}
+import { dlqOf } from './cli-fakes';
 
 const deadLetter = (original: object, stage = 'archiveCold', failedAt = '2026-11-25T10:00:00.000Z') =>
   JSON.stringify({ original, error: { stage, type: 'Error', message: 'S3 down', attempts: 3 }, failed_at: failedAt });

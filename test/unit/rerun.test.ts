@@ -9,7 +9,6 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { Kafka, KafkaMessage } from 'kafkajs';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { retryEndedRuns, parseRetryRunsArgs } from '../../src/ops/redrive';
 import { retryDeadLetters } from '../../src/ops/dlq';
@@ -20,6 +19,7 @@ import type { EventEnvelope } from '../../src/events/event';
 import type { DeadLetterRecord } from '../../src/platform/kafka/deadLetter';
 import type { ProcessEventInput } from '../../workflows/contract';
 import { makeEnvelope } from '../support/events';
+import { dlqOf } from './cli-fakes';
 import { createLocalTemporal, eventIdOfCommand } from '../support/temporal';
 import { waitFor } from '../support/wait';
 
@@ -32,26 +32,6 @@ const retries: Config['retries'] = {
 
 /** ok: stored and archived; invalid: DynamoDB refuses the item (dead-lettered, Failed); stall: S3 refuses connections. */
 type Behaviour = 'ok' | 'invalid' | 'stall';
-
-/** A fake Kafka holding the given DLQ records on one partition (see readTopicToEnd). */
-function dlqWith(values: string[]): Pick<Kafka, 'admin' | 'consumer'> {
-  return {
-    admin: () => ({
-      connect: async () => undefined,
-      disconnect: async () => undefined,
-      deleteGroups: async () => undefined,
-      fetchTopicOffsets: async () => [{ partition: 0, offset: String(values.length), low: '0', high: String(values.length) }],
-    }),
-    consumer: () => ({
-      connect: async () => undefined,
-      subscribe: async () => undefined,
-      disconnect: async () => undefined,
-      run: async ({ eachMessage }: { eachMessage: (p: { partition: number; message: KafkaMessage }) => Promise<void> }) => {
-        for (const [i, v] of values.entries()) await eachMessage({ partition: 0, message: { offset: String(i), value: Buffer.from(v) } as KafkaMessage });
-      },
-    }),
-  } as unknown as Pick<Kafka, 'admin' | 'consumer'>;
-}
 
 describe('replay-dlq and redrive outcomes', { timeout: 180_000 }, () => {
   let env: TestWorkflowEnvironment;
@@ -165,7 +145,7 @@ describe('replay-dlq and redrive outcomes', { timeout: 180_000 }, () => {
   it('replay-dlq reports per event: completed earlier, still running, restarted, refused; an id not in the DLQ is refused', async () => {
     const dl = (x: EventEnvelope | object, stage: DeadLetterRecord['error']['stage'] = 'archiveCold') =>
       JSON.stringify({ original: x, error: { stage, type: 'Error', message: 'down', attempts: 3 }, failed_at: new Date().toISOString() });
-    const kafka = dlqWith([dl(e.completed), dl(e.running), dl(e.failed, 'storeHot'), dl({ event_type: 'x' }, 'bridge'), 'not json']);
+    const kafka = dlqOf([dl(e.completed), dl(e.running), dl(e.failed, 'storeHot'), dl({ event_type: 'x' }, 'bridge'), 'not json']);
     const missing = randomUUID();
 
     // Dry run first: nothing starts.
