@@ -68,7 +68,7 @@ const COMMANDS = [
   {
     name: 'workflows check-determinism',
     aliases: ['workflows replay'],
-    summary: "replay runs' recorded histories against the current workflow code, naming the runs it would break",
+    summary: "check that runs' recorded histories still replay on the current workflow code",
     help: CHECK_DETERMINISM_HELP,
     parse: parseCheckDeterminismArgs,
   },

@@ -211,6 +211,23 @@ describe('the events CLI on the real stack', { timeout: 600_000 }, () => {
     assert.match(dry.stdout, new RegExp(`^${id} would restart \\(previous run Failed\\)`, 'm'));
     assert.equal(await status(id), 'FAILED', 'a dry run starts nothing');
 
+    // The same Failed run, found through visibility (which lists a run some time after it closed).
+    const ended = await waitUntil(
+      'workflows retry to find the Failed run',
+      async () => {
+        const run = await cli('workflows', 'retry', '--event-type', `${type}_dlq`, '--dry-run', '--json');
+        assert.equal(run.code, 0, run.stderr);
+        return JSON.parse(run.stdout) as { results: RetryResult[]; summary: Record<string, number> };
+      },
+      (r) => r.results.length > 0,
+    );
+    assert.deepEqual(
+      ended.results.map((r) => [r.event_id, r.outcome, r.detail]),
+      [[id, 'would-restart', 'would restart (previous run Failed)']],
+    );
+    assert.equal(ended.summary.would_restart, 1);
+    assert.equal(await status(id), 'FAILED', 'a dry run starts nothing');
+
     // The old name runs the same command; its notice goes to stderr, so stdout stays JSON.
     const replay = await cli('dlq', 'replay', '--event-id', id, '--json');
     assert.equal(replay.code, 0, replay.stderr);
