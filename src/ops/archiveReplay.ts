@@ -1,6 +1,7 @@
 /**
- * `events archive replay --from DATE --to DATE`: re-ingests events from the S3 archive
- * (events/YYYY/MM/DD/{event_id}.json, src/store/hot/layout.ts), for example after the table was lost.
+ * `events archive reingest --from DATE --to DATE` (old name `archive replay`): re-ingests events
+ * from the S3 archive (events/YYYY/MM/DD/{event_id}.json, src/store/hot/layout.ts), for example
+ * after the table was lost.
  *
  * For each archived event in the date range (and of the type / user asked for) it starts
  * processEvent with workflow ID = event_id. The reuse policy (ALLOW_DUPLICATE_FAILED_ONLY)
@@ -34,9 +35,9 @@ import { parseFlags, positiveInt, utcDate, UsageError } from './args';
 import { latestStatus } from './rerun';
 
 export const ARCHIVE_USAGE =
-  'Usage: events archive replay --from DATE --to DATE [--type T] [--user U] [--dry-run] [--json] [--checkpoint PATH] [--restart] [--page-size N]';
+  'Usage: events archive reingest --from DATE --to DATE [--type T] [--user U] [--dry-run] [--json] [--checkpoint PATH] [--restart] [--page-size N]';
 
-/** Where the checkpoint lives unless --checkpoint says otherwise: the checkout's .stack/. */
+/** Where the checkpoint lives unless --checkpoint says otherwise: the checkout's .stack/ (its name kept from the old command name, so a run stopped before the rename resumes). */
 export const DEFAULT_CHECKPOINT = resolve(__dirname, '..', '..', '.stack', 'archive-replay.checkpoint.json');
 
 export const ARCHIVE_HELP = `${ARCHIVE_USAGE}
@@ -67,10 +68,10 @@ then a count of each. Exits 1 when any event was invalid or failed, 0 otherwise.
   --page-size N      objects per listing page (default 1000)
   -h, --help         this help
 
-Progress goes to stderr when it is a terminal.`;
+Progress goes to stderr when it is a terminal. 'events archive replay' is its old name.`;
 
-export interface ArchiveReplayArgs {
-  help: boolean;
+export interface ArchiveReingestArgs {
+  help?: boolean;
   from: string;
   to: string;
   type?: string;
@@ -82,7 +83,7 @@ export interface ArchiveReplayArgs {
   pageSize: number;
 }
 
-export function parseArchiveReplayArgs(argv: string[]): ArchiveReplayArgs {
+export function parseArchiveReingestArgs(argv: string[]): ArchiveReingestArgs {
   const { values } = parseFlags(
     argv,
     {
@@ -106,8 +107,7 @@ export function parseArchiveReplayArgs(argv: string[]): ArchiveReplayArgs {
     throw new UsageError(`--type must be an event type ([A-Za-z0-9_.:-], 1-128 characters), got "${values.type}"`, ARCHIVE_USAGE);
   }
   if (values.user !== undefined && (values.user.length < 1 || values.user.length > 256)) throw new UsageError('--user must be 1-256 characters', ARCHIVE_USAGE);
-  const pageSize = positiveInt('--page-size', values['page-size'], 1000);
-  if (pageSize > 1000) throw new UsageError(`--page-size must be at most 1000 (S3's largest page), got ${pageSize}`, ARCHIVE_USAGE);
+  const pageSize = positiveInt('--page-size', values['page-size'], 1000, 1000); // S3's largest page
   return {
     help: false,
     from,
@@ -116,10 +116,18 @@ export function parseArchiveReplayArgs(argv: string[]): ArchiveReplayArgs {
     ...(values.user !== undefined ? { user: values.user } : {}),
     dryRun: values['dry-run'] ?? false,
     json: values.json ?? false,
-    checkpoint: resolve(values.checkpoint ?? DEFAULT_CHECKPOINT),
+    checkpoint: checkpointPath(values.checkpoint),
     restart: values.restart ?? false,
     pageSize,
   };
+}
+
+/** The checkpoint file: a file path, never a directory (the run would fail at its first page). */
+function checkpointPath(value: string | undefined): string {
+  if (value === undefined) return DEFAULT_CHECKPOINT;
+  if (/[/\\]$/.test(value) || value === '.' || value === '..')
+    throw new UsageError(`--checkpoint must be a file path, got the directory "${value}"`, ARCHIVE_USAGE);
+  return resolve(value);
 }
 
 export type ArchiveOutcome = 'started' | 'restored' | 'present' | 'would-start' | 'would-restore' | 'past-retention' | 'invalid' | 'failed';
@@ -173,7 +181,7 @@ export function keyDay(key: string): string | undefined {
   return m ? `${m[1]}-${m[2]}-${m[3]}` : undefined;
 }
 
-const sameRun = (c: Checkpoint, bucket: string, a: ArchiveReplayArgs) =>
+const sameRun = (c: Checkpoint, bucket: string, a: ArchiveReingestArgs) =>
   c.bucket === bucket && c.from === a.from && c.to === a.to && c.type === (a.type ?? null) && c.user === (a.user ?? null);
 
 function readCheckpoint(path: string): Checkpoint | undefined {
@@ -199,7 +207,7 @@ async function itemExists(deps: ArchiveDeps, eventId: string): Promise<boolean> 
 }
 
 /** One archived event: started, or its item restored, or nothing to do. */
-export async function replayArchivedEvent(deps: ArchiveDeps, event: EventEnvelope, dryRun: boolean): Promise<{ outcome: ArchiveOutcome; detail: string }> {
+export async function reingestEvent(deps: ArchiveDeps, event: EventEnvelope, dryRun: boolean): Promise<{ outcome: ArchiveOutcome; detail: string }> {
   const days = deps.hotRetentionDays ?? 0;
   if (pastRetention(event.timestamp, days, (deps.now ?? Date.now)())) {
     // Decided before any start: a run would store it only for the sweep to delete it again.
@@ -227,7 +235,7 @@ export async function replayArchivedEvent(deps: ArchiveDeps, event: EventEnvelop
     : { outcome: 'present', detail: 'present (its run exists; item stored)' };
 }
 
-export interface ArchiveReplayHooks {
+export interface ArchiveReingestHooks {
   /** Each event's result, in key order. */
   onResult(result: ArchiveResult): void;
   /** Called after each page with the totals so far (for a progress line). */
@@ -236,10 +244,10 @@ export interface ArchiveReplayHooks {
   onNote?(note: string): void;
 }
 
-export async function archiveReplay(
+export async function reingestArchive(
   deps: ArchiveDeps,
-  args: ArchiveReplayArgs,
-  hooks: ArchiveReplayHooks,
+  args: ArchiveReingestArgs,
+  hooks: ArchiveReingestHooks,
 ): Promise<Record<ArchiveOutcome | 'skipped', number>> {
   const counts = Object.fromEntries([...ARCHIVE_OUTCOMES, 'skipped'].map((k) => [k, 0])) as Record<ArchiveOutcome | 'skipped', number>;
   const startKey = dayPrefix(args.from); // every key of that day sorts after its prefix
@@ -290,7 +298,7 @@ export async function archiveReplay(
           return { event_id: null, key, outcome: 'invalid', detail: `invalid: not a valid event (${parsed.errors.map((e) => e.field).join(', ')})` };
         const event = parsed.value;
         if ((args.type !== undefined && event.event_type !== args.type) || (args.user !== undefined && event.user_id !== args.user)) return undefined;
-        return { event_id: event.event_id, key, ...(await replayArchivedEvent(deps, event, args.dryRun)) };
+        return { event_id: event.event_id, key, ...(await reingestEvent(deps, event, args.dryRun)) };
       } catch (err) {
         return { event_id: keyEventId(key), key, outcome: 'failed', detail: `failed: ${(err as Error).message || String(err)}` };
       }

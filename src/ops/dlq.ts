@@ -1,12 +1,13 @@
 /**
- * `events dlq list | show | replay`: what the dead-letter topic holds, and running the
- * workflows of dead-lettered events again.
+ * `events dlq list | show | retry`: what the dead-letter topic holds, and running the
+ * workflows of dead-lettered events again. Each command is a parse (argv to options), a run (the
+ * clients injected, a plain result back, nothing printed) and a format (text; JSON is the result).
  *
  * Every command reads the DLQ from its beginning up to its end as of the start of the command (a
- * partition emptied by retention counts as read). Replay starts each event's workflow (workflow
+ * partition emptied by retention counts as read). Retry starts each event's workflow (workflow
  * ID = event_id, today's retry policy) unless its latest run Completed or is still Running, and
  * says for each event what happened (src/ops/rerun.ts): completed earlier, still running,
- * restarted, or refused with the reason. Replaying twice does no harm.
+ * restarted, or refused with the reason. Retrying twice does no harm.
  */
 import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
@@ -19,7 +20,7 @@ import { readTopicToEnd } from '../platform/kafka/readToEnd';
 import { isoTime, parseFlags, UsageError } from './args';
 import { DEAD_LETTER_STAGES } from '../../workflows/contract';
 import { formatTable, printable, printableLines } from './format';
-import { describeOutcome, latestStatus, OutcomeTally, rerun, type RerunOutcome } from './rerun';
+import { describeOutcome, latestStatus, OutcomeTally, rerun, type OutcomeCounts, type RetryResult } from './rerun';
 
 const STAGES = DEAD_LETTER_STAGES;
 
@@ -33,7 +34,7 @@ export interface DlqSelection {
   since?: string;
 }
 
-export interface ReplayArgs extends DlqSelection {
+export interface RetryArgs extends DlqSelection {
   dryRun: boolean;
 }
 
@@ -52,7 +53,7 @@ export interface DlqEntry {
 export const DLQ_USAGE = {
   list: `Usage: events dlq list [--since ISO] [--stage ${STAGES.join('|')}]... [--json]`,
   show: 'Usage: events dlq show EVENT_ID [--json]',
-  replay: `Usage: events dlq replay [--event-id ID]... [--stage ${STAGES.join('|')}]... [--since ISO] [--dry-run] [--json]`,
+  retry: `Usage: events dlq retry [--event-id ID]... [--stage ${STAGES.join('|')}]... [--since ISO] [--dry-run] [--json]`,
 };
 
 export const DLQ_HELP = {
@@ -72,7 +73,7 @@ the status of its latest workflow run. Exits 1 when the event is not in the DLQ.
 
   --json          JSON instead of text
   -h, --help      this help`,
-  replay: `${DLQ_USAGE.replay}
+  retry: `${DLQ_USAGE.retry}
 
 Runs the workflows of dead-lettered events again (workflow ID = event_id, today's retry policy)
 and prints one line per event: completed earlier, still running, restarted (previous run ...),
@@ -85,7 +86,7 @@ or refused: <reason>; then a count of each. Exits 1 when any was refused.
   --json          {results: [{event_id, outcome, ...}], summary} instead of lines
   -h, --help      this help
 
-'npm run replay-dlq -- <flags>' is the same command.`,
+'npm run replay-dlq -- <flags>' is the same command; 'events dlq replay' is its old name.`,
 };
 
 const stagesOf = (values: string[] | undefined): string[] | undefined => {
@@ -106,14 +107,14 @@ export function parseDlqListArgs(argv: string[]): { help: boolean; json: boolean
 }
 
 export function parseDlqShowArgs(argv: string[]): { help: boolean; json: boolean; eventId: string } {
-  const { values, positionals } = parseFlags(argv, { json: { type: 'boolean' } }, DLQ_USAGE.show, { positionals: 1 });
+  const { values, positionals } = parseFlags(argv, { json: { type: 'boolean' } }, DLQ_USAGE.show, { positionals: ['EVENT_ID'] });
   if (values.help) return { help: true, json: false, eventId: '' };
   const eventId = positionals[0];
   if (!eventId) throw new UsageError('EVENT_ID is required', DLQ_USAGE.show);
   return { help: false, json: values.json ?? false, eventId: eventId.toLowerCase() };
 }
 
-export function parseReplayArgs(argv: string[]): ReplayArgs & { help: boolean; json: boolean } {
+export function parseRetryArgs(argv: string[]): RetryArgs & { help: boolean; json: boolean } {
   const { values } = parseFlags(
     argv,
     {
@@ -123,7 +124,7 @@ export function parseReplayArgs(argv: string[]): ReplayArgs & { help: boolean; j
       'dry-run': { type: 'boolean', default: false },
       json: { type: 'boolean' },
     },
-    DLQ_USAGE.replay,
+    DLQ_USAGE.retry,
   );
   return {
     help: values.help ?? false,
@@ -231,6 +232,11 @@ export function listRow(entry: DlqEntry): DlqListRow {
   };
 }
 
+/** `dlq list`'s run: the matching records, one row each. */
+export async function listDeadLetters(deps: { kafka: Pick<Kafka, 'admin' | 'consumer'>; dlqTopic: string }, sel: DlqSelection): Promise<DlqListRow[]> {
+  return (await scanDeadLetters(deps.kafka, deps.dlqTopic, sel)).map(listRow);
+}
+
 export function formatDlqList(rows: DlqListRow[]): string {
   if (rows.length === 0) return 'The DLQ holds no matching records.';
   const table = formatTable(
@@ -287,44 +293,39 @@ export function formatDlqShow(shown: Awaited<ReturnType<typeof dlqShow>>): strin
   return lines.join('\n');
 }
 
-/** One id's outcome of a replay, as `--json` prints it. */
-export interface ReplayResult {
-  event_id: string | null;
-  position?: string;
-  outcome: RerunOutcome['kind'];
-  detail: string;
-  stage?: string;
-}
-
-export async function replayDeadLetters(
+/**
+ * `dlq retry`'s run: each matching event's workflow started again unless it completed or runs.
+ * Each event's result goes to `onResult` as it is known (a long DLQ shows progress); the counts
+ * come back.
+ */
+export async function retryDeadLetters(
   deps: { kafka: Pick<Kafka, 'admin' | 'consumer'>; dlqTopic: string; client: Pick<Client, 'workflow'>; start: StartProcessEvent },
-  args: ReplayArgs,
-  write: (line: string) => void,
-  onResult: (result: ReplayResult) => void = () => undefined,
-): Promise<OutcomeTally> {
+  args: RetryArgs,
+  onResult: (result: RetryResult) => void = () => undefined,
+): Promise<OutcomeCounts> {
   const tally = new OutcomeTally();
   const { events, unusable } = await readDeadLetters(deps.kafka, deps.dlqTopic, args);
   for (const { position, reason } of unusable) {
     tally.add({ kind: 'refused', reason });
-    write(`record ${position} refused: ${printable(reason)}`);
-    onResult({ event_id: null, position, outcome: 'refused', detail: reason });
+    onResult({ event_id: null, position, outcome: 'refused', detail: `refused: ${reason}` });
   }
   for (const [id, { event, record }] of events) {
     const outcome = await rerun(deps.client, deps.start, event, { dryRun: args.dryRun });
     tally.add(outcome);
-    write(
-      `${id} ${printable(describeOutcome(outcome))} [dead-lettered at ${printable(String(record.error?.stage))}: ${printable(String(record.error?.message))}]`,
-    );
-    onResult({ event_id: id, outcome: outcome.kind, detail: describeOutcome(outcome), stage: record.error?.stage });
+    onResult({
+      event_id: id,
+      outcome: outcome.kind,
+      detail: describeOutcome(outcome),
+      stage: String(record.error?.stage),
+      error: String(record.error?.message),
+    });
   }
   for (const id of args.eventIds) {
     if (!events.has(id)) {
       tally.add({ kind: 'refused', reason: 'not in the DLQ' });
       const detail = `refused: not in the DLQ${args.stages?.length ? ` at stage ${args.stages.join(' or ')}` : ''}${args.since ? ` since ${args.since}` : ''}`;
-      write(`${printable(id)} ${printable(detail)}`);
       onResult({ event_id: id, outcome: 'refused', detail });
     }
   }
-  write(tally.summary());
-  return tally;
+  return tally.counts();
 }

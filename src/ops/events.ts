@@ -19,26 +19,91 @@ import { createStartProcessEvent } from '../bridge/startProcessEvent';
 import { loadConfigOrExit, type Config } from '../platform/config';
 import { kafkaClientConfig } from '../platform/kafka/client';
 import { createTemporalClient } from '../platform/temporal/connection';
-import { ARCHIVE_HELP, archiveLeftUndone, archiveReplay, archiveSummary, parseArchiveReplayArgs, type ArchiveOutcome } from './archiveReplay';
-import { EXIT, UsageError } from './args';
+import { ARCHIVE_HELP, archiveLeftUndone, archiveSummary, parseArchiveReingestArgs, reingestArchive, type ArchiveOutcome } from './archiveReplay';
+import { EXIT, UsageError, withUsage } from './args';
 import { jsonText, printable, printableLines } from './format';
 import { COUNTS_BACKFILL_HELP, countsBackfill, parseCountsBackfillArgs } from './countsBackfill';
-import {
-  DLQ_HELP,
-  dlqShow,
-  formatDlqList,
-  formatDlqShow,
-  listRow,
-  parseDlqListArgs,
-  parseDlqShowArgs,
-  parseReplayArgs,
-  replayDeadLetters,
-  scanDeadLetters,
-  type ReplayResult,
-} from './dlq';
-import { parseRedriveArgs, REDRIVE_HELP, redrive, type RedriveArgs } from './redrive';
+import { DLQ_HELP, dlqShow, formatDlqList, formatDlqShow, listDeadLetters, parseDlqListArgs, parseDlqShowArgs, parseRetryArgs, retryDeadLetters } from './dlq';
+import { parseRetryRunsArgs, RETRY_RUNS_HELP, retryEndedRuns } from './redrive';
+import { formatOutcomeCounts, formatRetryResult, type OutcomeCounts, type RetryResult } from './rerun';
 import { collectStatus, formatStatus, parseStatusArgs, STATUS_HELP } from './status';
-import { formatRunReplay, parseWorkflowsReplayArgs, replayRuns, WORKFLOWS_REPLAY_HELP, type RunReplay } from './workflowsReplay';
+import { checkDeterminism, CHECK_DETERMINISM_HELP, formatRunReplay, parseCheckDeterminismArgs, type RunReplay } from './workflowsReplay';
+
+/**
+ * Every command: its name, the old names it still answers to, one line for `events --help`, its
+ * help, and its parse step. The run and format steps live beside the parse in each command's
+ * module; runCommand below wires them to the clients.
+ */
+const COMMANDS = [
+  {
+    name: 'status',
+    aliases: [],
+    summary: "the stack's and the platform's health, consumer lag, runs by status, DLQ depth",
+    help: STATUS_HELP,
+    parse: parseStatusArgs,
+  },
+  { name: 'dlq list', aliases: [], summary: 'the records of the dead-letter topic', help: DLQ_HELP.list, parse: parseDlqListArgs },
+  {
+    name: 'dlq show',
+    aliases: [],
+    summary: "one event's dead-letter records and its latest run",
+    help: DLQ_HELP.show,
+    parse: parseDlqShowArgs,
+    operand: 'EVENT_ID',
+  },
+  {
+    name: 'dlq retry',
+    aliases: ['dlq replay'],
+    summary: 'start the workflows of dead-lettered events again, one outcome per event',
+    help: DLQ_HELP.retry,
+    parse: parseRetryArgs,
+  },
+  {
+    name: 'archive reingest',
+    aliases: ['archive replay'],
+    summary: 'feed archived events from S3 back in by date (restores lost DynamoDB items)',
+    help: ARCHIVE_HELP,
+    parse: parseArchiveReingestArgs,
+  },
+  {
+    name: 'workflows check-determinism',
+    aliases: ['workflows replay'],
+    summary: "check that runs' recorded histories still replay on the current workflow code",
+    help: CHECK_DETERMINISM_HELP,
+    parse: parseCheckDeterminismArgs,
+  },
+  {
+    name: 'workflows retry',
+    aliases: ['workflows redrive'],
+    summary: 'start again the events whose runs ended Failed, Terminated, TimedOut or Canceled',
+    help: RETRY_RUNS_HELP,
+    parse: parseRetryRunsArgs,
+  },
+  {
+    name: 'counts backfill',
+    aliases: [],
+    summary: 'count the stored events that were never counted (safe to run again)',
+    help: COUNTS_BACKFILL_HELP,
+    parse: parseCountsBackfillArgs,
+  },
+] as const satisfies readonly {
+  name: string;
+  aliases: readonly string[];
+  summary: string;
+  help: string;
+  parse: (argv: string[]) => { help?: boolean };
+  operand?: string;
+}[];
+
+type CommandSpec = (typeof COMMANDS)[number];
+type Name = CommandSpec['name'];
+
+/** An old name and the command it now names. */
+const ALIASES = new Map<string, Name>(COMMANDS.flatMap((c) => c.aliases.map((a) => [a, c.name] as const)));
+const BY_NAME = new Map<string, CommandSpec>(COMMANDS.map((c) => [c.name, c]));
+
+const label = (c: CommandSpec) => ('operand' in c ? `${c.name} ${c.operand}` : c.name);
+const column = (cells: [string, string][], width: number) => cells.map(([a, b]) => `  ${a.padEnd(width)}${b}`).join('\n');
 
 export const MAIN_HELP = `Usage: events <command> [flags]
 
@@ -46,117 +111,86 @@ Operates the event platform. Configuration comes from the environment (see env.e
 same variables the platform's processes read.
 
 Commands:
-  status              the stack's and the platform's health, consumer lag, runs by status, DLQ depth
-  dlq list            the records of the dead-letter topic
-  dlq show EVENT_ID   one event's dead-letter records and its latest run
-  dlq replay          run dead-lettered events again, one outcome per event
-  archive replay      re-ingest archived events from S3 by date (restores lost DynamoDB items)
-  workflows replay    replay runs' histories against the current workflow code
-  workflows redrive   run again the events whose runs ended Failed, Terminated, TimedOut or Canceled
-  counts backfill     count the stored events that were never counted (safe to run again)
+${column(
+  COMMANDS.map((c) => [label(c), c.summary]),
+  30,
+)}
+
+Old names, still accepted (each says its new name on stderr):
+${column(
+  [...ALIASES].map(([old, now]) => [old, `now '${now}'`]),
+  30,
+)}
 
 Run 'events <command> --help' for a command's flags.
 Exit codes: 0 ok, 1 failed / unhealthy / refused, 2 usage error, 78 invalid configuration.`;
 
-const GROUP_HELP: Record<string, string> = {
-  dlq: `Usage: events dlq <list|show|replay> [flags]
+const GROUPS = [...new Set(COMMANDS.filter((c) => c.name.includes(' ')).map((c) => c.name.split(' ')[0]!))];
+const subcommandsOf = (group: string) => COMMANDS.filter((c) => c.name.startsWith(`${group} `));
 
-  list                 the records of the dead-letter topic
-  show EVENT_ID        one event's dead-letter records and its latest run
-  replay               run dead-lettered events again
+function groupHelp(group: string): string {
+  const subs = subcommandsOf(group);
+  const words = subs.map((c) => c.name.split(' ')[1]!);
+  const old = [...ALIASES].filter(([a]) => a.startsWith(`${group} `));
+  return `Usage: events ${group} <${words.join('|')}> [flags]
 
-Run 'events dlq <subcommand> --help' for its flags.`,
-  archive: `Usage: events archive replay --from DATE --to DATE [flags]
+${column(
+  subs.map((c) => [label(c).slice(group.length + 1), c.summary]),
+  22,
+)}
+${
+  old.length
+    ? `\n${column(
+        old.map(([a, now]) => [a.slice(group.length + 1), `old name of '${now}'`]),
+        22,
+      )}\n`
+    : ''
+}
+Run 'events ${group} <subcommand> --help' for its flags.`;
+}
 
-  replay               re-ingest archived events from S3 by date
+/** The parsed options of each command, by its (new) name. */
+export type Options = { [C in CommandSpec as C['name']]: Omit<ReturnType<C['parse']>, 'help'> };
 
-Run 'events archive replay --help' for its flags.`,
-  counts: `Usage: events counts backfill [flags]
-
-  backfill             count the stored events that were never counted
-
-Run 'events counts backfill --help' for its flags.`,
-  workflows: `Usage: events workflows <replay|redrive> [flags]
-
-  replay               replay runs' histories against the current workflow code
-  redrive              run again the events whose runs ended other than Completed
-
-Run 'events workflows <subcommand> --help' for its flags.`,
-};
-
-const SUBCOMMANDS: Record<string, string[]> = { dlq: ['list', 'show', 'replay'], archive: ['replay'], workflows: ['replay', 'redrive'], counts: ['backfill'] };
-
-/** A parsed command line: what to run, or a help text to print. */
-export type Command =
-  | { kind: 'help'; text: string }
-  | { kind: 'status'; args: ReturnType<typeof parseStatusArgs> }
-  | { kind: 'dlq list'; args: ReturnType<typeof parseDlqListArgs> }
-  | { kind: 'dlq show'; args: ReturnType<typeof parseDlqShowArgs> }
-  | { kind: 'dlq replay'; args: ReturnType<typeof parseReplayArgs> }
-  | { kind: 'archive replay'; args: ReturnType<typeof parseArchiveReplayArgs> }
-  | { kind: 'workflows replay'; args: ReturnType<typeof parseWorkflowsReplayArgs> }
-  | { kind: 'workflows redrive'; args: RedriveArgs }
-  | { kind: 'counts backfill'; args: ReturnType<typeof parseCountsBackfillArgs> };
+/** A parsed command line: what to run, or a help text to print; `notice` says an old name was used. */
+export type Command = ({ kind: 'help'; text: string } | { [K in Name]: { kind: K; args: Options[K] } }[Name]) & { notice?: string };
 
 const isHelp = (a: string | undefined) => a === '--help' || a === '-h';
 
-/** Parses a command's flags; a usage error that names no usage gets the command's own. */
-function withUsage<T>(help: string, parse: () => T): T {
-  try {
-    return parse();
-  } catch (err) {
-    if (err instanceof UsageError && !err.usage) throw new UsageError(err.message, help);
-    throw err;
-  }
-}
-
 /** Reads the command line; throws UsageError (exit 2) naming what is wrong. Touches nothing. */
 export function parseCommand(argv: string[]): Command {
-  const [first, second, ...rest] = argv;
+  const [first, second] = argv;
   if (first === undefined) throw new UsageError('missing command', MAIN_HELP);
   if (isHelp(first) || first === 'help') return { kind: 'help', text: MAIN_HELP };
   if (first.startsWith('-')) throw new UsageError(`unknown option '${first}'`, MAIN_HELP);
-  if (first === 'status') {
-    const args = withUsage(STATUS_HELP, () => parseStatusArgs(argv.slice(1)));
-    return args.help ? { kind: 'help', text: STATUS_HELP } : { kind: 'status', args };
+  let typed: string;
+  let rest: string[];
+  if (BY_NAME.has(first)) {
+    typed = first;
+    rest = argv.slice(1);
+  } else {
+    if (!GROUPS.includes(first)) throw new UsageError(`unknown command '${first}'`, MAIN_HELP);
+    const words = subcommandsOf(first).map((c) => c.name.split(' ')[1]!);
+    if (second === undefined) throw new UsageError(`missing subcommand of '${first}' (one of ${words.join(', ')})`, groupHelp(first));
+    if (isHelp(second)) return { kind: 'help', text: groupHelp(first) };
+    typed = `${first} ${second}`;
+    rest = argv.slice(2);
+    if (!BY_NAME.has(typed) && !ALIASES.has(typed))
+      throw new UsageError(`unknown command '${typed}' (one of ${words.map((w) => `${first} ${w}`).join(', ')})`, groupHelp(first));
   }
-  const subs = SUBCOMMANDS[first];
-  if (!subs) throw new UsageError(`unknown command '${first}'`, MAIN_HELP);
-  if (second === undefined) throw new UsageError(`missing subcommand of '${first}' (one of ${subs.join(', ')})`, GROUP_HELP[first]);
-  if (isHelp(second)) return { kind: 'help', text: GROUP_HELP[first]! };
-  if (!subs.includes(second))
-    throw new UsageError(`unknown command '${first} ${second}' (one of ${subs.map((s) => `${first} ${s}`).join(', ')})`, GROUP_HELP[first]);
-  const kind = `${first} ${second}`;
-  switch (kind) {
-    case 'dlq list': {
-      const args = withUsage(DLQ_HELP.list, () => parseDlqListArgs(rest));
-      return args.help ? { kind: 'help', text: DLQ_HELP.list } : { kind, args };
-    }
-    case 'dlq show': {
-      const args = withUsage(DLQ_HELP.show, () => parseDlqShowArgs(rest));
-      return args.help ? { kind: 'help', text: DLQ_HELP.show } : { kind, args };
-    }
-    case 'dlq replay': {
-      const args = withUsage(DLQ_HELP.replay, () => parseReplayArgs(rest));
-      return args.help ? { kind: 'help', text: DLQ_HELP.replay } : { kind, args };
-    }
-    case 'archive replay': {
-      const args = withUsage(ARCHIVE_HELP, () => parseArchiveReplayArgs(rest));
-      return args.help ? { kind: 'help', text: ARCHIVE_HELP } : { kind, args };
-    }
-    case 'workflows redrive': {
-      const args = withUsage(REDRIVE_HELP, () => parseRedriveArgs(rest));
-      return args.help ? { kind: 'help', text: REDRIVE_HELP } : { kind, args };
-    }
-    case 'counts backfill': {
-      const args = withUsage(COUNTS_BACKFILL_HELP, () => parseCountsBackfillArgs(rest));
-      return args.help ? { kind: 'help', text: COUNTS_BACKFILL_HELP } : { kind, args };
-    }
-    default: {
-      const args = withUsage(WORKFLOWS_REPLAY_HELP, () => parseWorkflowsReplayArgs(rest));
-      return args.help ? { kind: 'help', text: WORKFLOWS_REPLAY_HELP } : { kind: 'workflows replay', args };
-    }
+  const spec = BY_NAME.get(ALIASES.get(typed) ?? typed)!;
+  const notice = ALIASES.has(typed) ? { notice: `events: '${typed}' is now '${spec.name}'; the old name keeps working` } : {};
+  let parsed: { help?: boolean };
+  try {
+    parsed = withUsage(spec.help, () => spec.parse(rest));
+  } catch (err) {
+    // The notice rides with the usage error too: an old name with a wrong flag learns both.
+    if (err instanceof UsageError && 'notice' in notice) throw Object.assign(err, notice);
+    throw err;
   }
+  if (parsed.help) return { kind: 'help', text: spec.help, ...notice };
+  const { help: _help, ...args } = parsed;
+  return { kind: spec.name, args, ...notice } as Command;
 }
 
 export interface Io {
@@ -227,8 +261,10 @@ class Clients {
 
 const json = (value: unknown) => jsonText(value, 2);
 
-/** Runs a parsed command; returns the exit code. */
-export async function runCommand(cmd: Exclude<Command, { kind: 'help' }>, config: Config, io: Io): Promise<number> {
+type Runnable = Exclude<Command, { kind: 'help' }>;
+
+/** Runs a parsed command: the command's run step on real clients, then its format step; returns the exit code. */
+export async function runCommand(cmd: Runnable, config: Config, io: Io): Promise<number> {
   const clients = new Clients(config);
   try {
     switch (cmd.kind) {
@@ -241,7 +277,7 @@ export async function runCommand(cmd: Exclude<Command, { kind: 'help' }>, config
         return report.healthy ? EXIT.ok : EXIT.failed;
       }
       case 'dlq list': {
-        const rows = (await scanDeadLetters(clients.kafka(), config.kafka.dlqTopic, cmd.args.selection)).map(listRow);
+        const rows = await listDeadLetters({ kafka: clients.kafka(), dlqTopic: config.kafka.dlqTopic }, cmd.args.selection);
         io.out(cmd.args.json ? json(rows) : formatDlqList(rows));
         return EXIT.ok;
       }
@@ -256,21 +292,22 @@ export async function runCommand(cmd: Exclude<Command, { kind: 'help' }>, config
         }
         return EXIT.ok;
       }
-      case 'dlq replay': {
+      case 'dlq retry': {
         const client = await clients.temporal();
         const start = createStartProcessEvent(client, config.temporal, config.retries);
-        const results: ReplayResult[] = [];
-        const tally = await replayDeadLetters(
-          { kafka: clients.kafka(), dlqTopic: config.kafka.dlqTopic, client, start },
-          cmd.args,
-          cmd.args.json ? () => undefined : io.out,
-          (r) => results.push(r),
+        return await printRetry(io, cmd.args.json, (onResult) =>
+          retryDeadLetters({ kafka: clients.kafka(), dlqTopic: config.kafka.dlqTopic, client, start }, cmd.args, onResult),
         );
-        if (cmd.args.json) io.out(json({ results, summary: tally.counts() }));
-        return tally.refused > 0 ? EXIT.failed : EXIT.ok;
       }
-      case 'archive replay':
-        return await runArchiveReplay(cmd.args, config, clients, io);
+      case 'workflows retry': {
+        const client = await clients.temporal();
+        const start = createStartProcessEvent(client, config.temporal, config.retries);
+        return await printRetry(io, cmd.args.json === true, (onResult) =>
+          retryEndedRuns({ client, start, taskQueue: config.temporal.taskQueue }, cmd.args, onResult),
+        );
+      }
+      case 'archive reingest':
+        return await runArchiveReingest(cmd.args, config, clients, io);
       case 'counts backfill': {
         if (!config.counts.enabled) io.err('events: EVENT_COUNTS=false here; the announcements wait on the topic until a counter runs');
         const producer = await clients.producer();
@@ -294,17 +331,11 @@ export async function runCommand(cmd: Exclude<Command, { kind: 'help' }>, config
         );
         return EXIT.ok;
       }
-      case 'workflows redrive': {
-        const client = await clients.temporal();
-        const start = createStartProcessEvent(client, config.temporal, config.retries);
-        const tally = await redrive({ client, start, taskQueue: config.temporal.taskQueue }, cmd.args, io.out);
-        return tally.refused > 0 ? EXIT.failed : EXIT.ok;
-      }
-      case 'workflows replay': {
+      case 'workflows check-determinism': {
         // The replay worker logs each failing task at WARN; the per-run lines say it once.
         Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
         const results: RunReplay[] = [];
-        const { replayed, broken } = await replayRuns(await clients.temporal(), cmd.args, config.temporal.taskQueue, (r) => {
+        const { replayed, broken } = await checkDeterminism(await clients.temporal(), cmd.args, config.temporal.taskQueue, (r) => {
           results.push(r);
           if (!cmd.args.json) io.out(formatRunReplay(r));
         });
@@ -319,12 +350,20 @@ export async function runCommand(cmd: Exclude<Command, { kind: 'help' }>, config
   }
 }
 
-async function runArchiveReplay(args: ReturnType<typeof parseArchiveReplayArgs>, config: Config, clients: Clients, io: Io): Promise<number> {
+/** The format step of both retries: a line per event as it is known, then the counts; or one JSON document. Exit 1 when any was refused. */
+async function printRetry(io: Io, asJson: boolean, run: (onResult: (r: RetryResult) => void) => Promise<OutcomeCounts>): Promise<number> {
+  const results: RetryResult[] = [];
+  const summary = await run((r) => (asJson ? results.push(r) : io.out(formatRetryResult(r))));
+  io.out(asJson ? json({ results, summary }) : formatOutcomeCounts(summary));
+  return summary.refused > 0 ? EXIT.failed : EXIT.ok;
+}
+
+async function runArchiveReingest(args: Options['archive reingest'], config: Config, clients: Clients, io: Io): Promise<number> {
   const client = await clients.temporal();
   const running: Partial<Record<ArchiveOutcome, number>> = {};
   let lastDrawn = 0;
   let drawn = false;
-  const counts = await archiveReplay(
+  const counts = await reingestArchive(
     {
       s3: clients.s3(),
       dynamo: clients.dynamo(),
@@ -356,7 +395,7 @@ async function runArchiveReplay(args: ReturnType<typeof parseArchiveReplayArgs>,
         const parts = Object.entries(running)
           .map(([k, n]) => `${k} ${n}`)
           .join(', ');
-        io.err(`\r\x1b[Karchive replay: ${scanned} objects scanned${parts ? `, ${parts}` : ''}; at ${printable(lastKey)}`.slice(0, 200));
+        io.err(`\r\x1b[Karchive reingest: ${scanned} objects scanned${parts ? `, ${parts}` : ''}; at ${printable(lastKey)}`.slice(0, 200));
       },
       onNote: (note) => io.err(`events: ${printable(note)}`),
     },
@@ -387,8 +426,12 @@ export async function main(argv: string[], rawIo: Io): Promise<number> {
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     io.err(`events: ${err.message}\n${err.usage ? `${err.usage.split('\n\n')[0]}\n` : ''}Run 'events --help' for help.`);
+    // The mistake comes first; an old name's notice after it.
+    const notice = (err as UsageError & { notice?: string }).notice;
+    if (notice) io.err(notice);
     return EXIT.usage;
   }
+  if (cmd.notice) io.err(cmd.notice);
   if (cmd.kind === 'help') {
     io.out(cmd.text);
     return EXIT.ok;

@@ -1,19 +1,13 @@
 /**
- * `events workflows redrive [options]` (also `npm run redrive -- [options]`): finds every processEvent run that ended other than Completed
- * (Failed, Terminated, TimedOut, Canceled) through Temporal visibility, and runs each event
- * again with the input its run was started with (the event from its history; the retry policy
- * of today's config). Says for each event what happened (src/ops/rerun.ts): completed earlier
- * (a later run of the same ID completed), still running, restarted, or refused with the reason.
- * Exits 1 when any was refused, 2 on a bad flag.
+ * `events workflows retry` (old name `workflows redrive`; also `npm run redrive -- [options]`):
+ * finds every processEvent run that ended other than Completed (Failed, Terminated, TimedOut,
+ * Canceled) through Temporal visibility, and runs each event again with the input its run was
+ * started with (the event from its history; the retry policy of today's config). Says for each
+ * event what happened (src/ops/rerun.ts): completed earlier (a later run of the same ID
+ * completed), still running, restarted, or refused with the reason.
  *
- * Dead-lettered events are among the Failed runs; `events dlq replay` reaches the same ones from the
+ * Dead-lettered events are among the Failed runs; `events dlq retry` reaches the same ones from the
  * DLQ. Runs that were Terminated, TimedOut or Canceled never reach the DLQ: this finds them.
- *   --status S          only runs that ended so: Failed, Terminated, TimedOut, Canceled (repeatable)
- *   --event-type T      only events of this type
- *   --closed-after T    only runs that ended after this ISO-8601 time
- *   --closed-before T   only runs that ended before this ISO-8601 time
- *   --task-queue Q      runs of this task queue (default TEMPORAL_TASK_QUEUE)
- *   --dry-run           list what would be restarted, start nothing
  */
 import type { Client } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
@@ -21,13 +15,12 @@ import type { StartProcessEvent } from '../bridge/startProcessEvent';
 import { parseEnvelope } from '../events/validate';
 import { WORKFLOW_TYPE, type ProcessEventInput } from '../../workflows/contract';
 import { isoTime, parseFlags, UsageError } from './args';
-import { printable } from './format';
-import { describeOutcome, ENDED_NOT_COMPLETED, OutcomeTally, rerun, type EndedStatus, type RerunOutcome } from './rerun';
+import { describeOutcome, ENDED_NOT_COMPLETED, OutcomeTally, rerun, type EndedStatus, type OutcomeCounts, type RerunOutcome, type RetryResult } from './rerun';
 
-export const REDRIVE_USAGE =
-  'Usage: events workflows redrive [--status Failed|Terminated|TimedOut|Canceled]... [--event-type T] [--closed-after ISO] [--closed-before ISO] [--task-queue Q] [--dry-run]';
+export const RETRY_RUNS_USAGE =
+  'Usage: events workflows retry [--status Failed|Terminated|TimedOut|Canceled]... [--event-type T] [--closed-after ISO] [--closed-before ISO] [--task-queue Q] [--dry-run] [--json]';
 
-export const REDRIVE_HELP = `${REDRIVE_USAGE}
+export const RETRY_RUNS_HELP = `${RETRY_RUNS_USAGE}
 
 Finds, through Temporal visibility, every processEvent run that ended other than Completed and
 runs each event again with the event its run was started with and today's retry policy. Prints
@@ -41,12 +34,15 @@ count of each. Exits 1 when any was refused.
   --closed-before T   only runs that ended before this ISO-8601 time
   --task-queue Q      runs of this task queue (default TEMPORAL_TASK_QUEUE)
   --dry-run           list what would be restarted, start nothing
+  --json              {results: [{event_id, outcome, detail}], summary} instead of lines
   -h, --help          this help
 
-'npm run redrive -- <flags>' is the same command.`;
+'npm run redrive -- <flags>' is the same command; 'events workflows redrive' is its old name.`;
 
-export interface RedriveArgs {
+export interface RetryRunsArgs {
   help?: boolean;
+  /** Present only when --json was given. */
+  json?: boolean;
   statuses: EndedStatus[];
   eventType?: string;
   closedAfter?: string;
@@ -62,7 +58,7 @@ const queryValue = (flag: string, value: string | undefined, pattern: RegExp, wh
   return value;
 };
 
-export function parseRedriveArgs(argv: string[]): RedriveArgs {
+export function parseRetryRunsArgs(argv: string[]): RetryRunsArgs {
   const { values } = parseFlags(
     argv,
     {
@@ -72,27 +68,34 @@ export function parseRedriveArgs(argv: string[]): RedriveArgs {
       'closed-before': { type: 'string' },
       'task-queue': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
+      json: { type: 'boolean' },
     },
-    REDRIVE_USAGE,
+    RETRY_RUNS_USAGE,
   );
   const statuses = (values.status ?? []).map((s) => {
     const match = ENDED_NOT_COMPLETED.find((known) => known.toLowerCase() === s.toLowerCase());
     if (!match) throw new UsageError(`--status must be one of ${ENDED_NOT_COMPLETED.join(', ')}, got "${s}"`);
     return match;
   });
+  const closedAfter = isoTime('--closed-after', values['closed-after']);
+  const closedBefore = isoTime('--closed-before', values['closed-before']);
+  if (closedAfter !== undefined && closedBefore !== undefined && closedAfter >= closedBefore) {
+    throw new UsageError(`--closed-after (${closedAfter}) must be before --closed-before (${closedBefore})`);
+  }
   return {
     help: values.help ?? false,
+    ...(values.json ? { json: true } : {}),
     statuses: statuses.length > 0 ? [...new Set(statuses)] : [...ENDED_NOT_COMPLETED],
     eventType: queryValue('--event-type', values['event-type'], /^[A-Za-z0-9_.:-]{1,128}$/, 'an event type ([A-Za-z0-9_.:-], 1-128 characters)'),
-    closedAfter: isoTime('--closed-after', values['closed-after']),
-    closedBefore: isoTime('--closed-before', values['closed-before']),
+    closedAfter,
+    closedBefore,
     taskQueue: queryValue('--task-queue', values['task-queue'], /^[A-Za-z0-9_.:\-/]{1,256}$/, 'a task queue name'),
     dryRun: values['dry-run'] ?? false,
   };
 }
 
 /** The visibility query for the runs to look at. */
-export function redriveQuery(args: RedriveArgs, taskQueue: string): string {
+export function retryRunsQuery(args: RetryRunsArgs, taskQueue: string): string {
   const parts = [
     `WorkflowType = '${WORKFLOW_TYPE}'`,
     `TaskQueue = '${args.taskQueue ?? taskQueue}'`,
@@ -105,21 +108,28 @@ export function redriveQuery(args: RedriveArgs, taskQueue: string): string {
 }
 
 /** The input a run was started with, from the first event of its history. */
-async function originalInput(client: Client, workflowId: string, runId: string): Promise<ProcessEventInput> {
+async function originalInput(client: RetryRunsClient, workflowId: string, runId: string): Promise<ProcessEventInput> {
   const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
   const payloads = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
   return decodeFromPayloadsAtIndex<ProcessEventInput>(client.options.loadedDataConverter, 0, payloads);
 }
 
-export async function redrive(
-  deps: { client: Client; start: StartProcessEvent; taskQueue: string },
-  args: RedriveArgs,
-  write: (line: string) => void,
-): Promise<OutcomeTally> {
+/** What `workflows retry` needs of a Temporal client: visibility, handles, and the data converter to read inputs. */
+export type RetryRunsClient = Pick<Client, 'workflow'> & { options: Pick<Client['options'], 'loadedDataConverter'> };
+
+/**
+ * `workflows retry`'s run: each ended run's event started again, once per workflow ID (through
+ * its latest run). Each event's result goes to `onResult` as it is known; the counts come back.
+ */
+export async function retryEndedRuns(
+  deps: { client: RetryRunsClient; start: StartProcessEvent; taskQueue: string },
+  args: RetryRunsArgs,
+  onResult: (result: RetryResult) => void = () => undefined,
+): Promise<OutcomeCounts> {
   const tally = new OutcomeTally();
   // Visibility lists every run; one workflow ID is looked at once, through its latest run.
   const seen = new Set<string>();
-  for await (const run of deps.client.workflow.list({ query: redriveQuery(args, deps.taskQueue) })) {
+  for await (const run of deps.client.workflow.list({ query: retryRunsQuery(args, deps.taskQueue) })) {
     if (seen.has(run.workflowId)) continue;
     seen.add(run.workflowId);
     let outcome: RerunOutcome;
@@ -133,8 +143,7 @@ export async function redrive(
       outcome = { kind: 'refused', reason: `cannot read its input: ${(err as Error).message}` };
     }
     tally.add(outcome);
-    write(`${printable(run.workflowId)} ${printable(describeOutcome(outcome))}`);
+    onResult({ event_id: run.workflowId, outcome: outcome.kind, detail: describeOutcome(outcome) });
   }
-  write(tally.summary());
-  return tally;
+  return tally.counts();
 }

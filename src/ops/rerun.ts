@@ -1,7 +1,7 @@
 /**
  * One event's workflow, run again if its last run ended without completing: shared by
- * `replay-dlq` (events from the dead-letter topic) and `redrive` (runs found through Temporal
- * visibility). Each id gets one outcome a user can act on:
+ * `events dlq retry` (events from the dead-letter topic) and `events workflows retry` (runs found
+ * through Temporal visibility). Each id gets one outcome a user can act on:
  *   completed earlier   the latest run Completed: nothing to do (the event is stored);
  *   still running       the latest run is Running (retrying, or re-run already): nothing to do;
  *   restarted           the latest run had Failed, Terminated, TimedOut or been Canceled, or
@@ -12,6 +12,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { StartProcessEvent } from '../bridge/startProcessEvent';
 import type { EventEnvelope } from '../events/event';
+import { printable } from './format';
 
 /** Status names as Temporal's visibility queries spell them. */
 export const ENDED_NOT_COMPLETED = ['Failed', 'Terminated', 'TimedOut', 'Canceled'] as const;
@@ -78,28 +79,49 @@ export function describeOutcome(outcome: RerunOutcome): string {
   }
 }
 
-/** Counts per outcome, in a fixed order, for the closing line. */
+/** How many events ended each way: the result of a retry (`dlq retry`, `workflows retry`). */
+export interface OutcomeCounts {
+  restarted: number;
+  would_restart: number;
+  completed_earlier: number;
+  still_running: number;
+  refused: number;
+}
+
+const KINDS: RerunOutcome['kind'][] = ['restarted', 'would-restart', 'completed-earlier', 'still-running', 'refused'];
+
+/** Counts per outcome, as the retries go. */
 export class OutcomeTally {
   private readonly counts_ = new Map<RerunOutcome['kind'], number>();
   add(outcome: RerunOutcome): void {
     this.counts_.set(outcome.kind, (this.counts_.get(outcome.kind) ?? 0) + 1);
   }
-  get refused(): number {
-    return this.counts_.get('refused') ?? 0;
+  /** The counts by outcome, as a plain object. */
+  counts(): OutcomeCounts {
+    return Object.fromEntries(KINDS.map((kind) => [kind.replace(/-/g, '_'), this.counts_.get(kind) ?? 0])) as unknown as OutcomeCounts;
   }
-  /** The counts by outcome, for JSON output. */
-  counts(): Record<string, number> {
-    const kinds: RerunOutcome['kind'][] = ['restarted', 'would-restart', 'completed-earlier', 'still-running', 'refused'];
-    return Object.fromEntries(kinds.map((kind) => [kind.replace(/-/g, '_'), this.counts_.get(kind) ?? 0]));
-  }
-  summary(): string {
-    const order: [RerunOutcome['kind'], string][] = [
-      ['restarted', 'restarted'],
-      ['would-restart', 'would restart'],
-      ['completed-earlier', 'completed earlier'],
-      ['still-running', 'still running'],
-      ['refused', 'refused'],
-    ];
-    return order.map(([kind, label]) => `${label} ${this.counts_.get(kind) ?? 0}`).join(', ');
-  }
+}
+
+/** The closing line of a retry: each count, in a fixed order. */
+export function formatOutcomeCounts(c: OutcomeCounts): string {
+  return `restarted ${c.restarted}, would restart ${c.would_restart}, completed earlier ${c.completed_earlier}, still running ${c.still_running}, refused ${c.refused}`;
+}
+
+/** One event's line of a retry, after the id. */
+export interface RetryResult {
+  event_id: string | null;
+  /** Where the record is in the DLQ (partition:offset), for one that names no event. */
+  position?: string;
+  outcome: RerunOutcome['kind'];
+  detail: string;
+  /** The stage and message of the dead-letter record the event was retried from. */
+  stage?: string;
+  error?: string;
+}
+
+/** One line per retried event, as the text output prints it. */
+export function formatRetryResult(r: RetryResult): string {
+  const who = r.event_id === null ? `record ${r.position ?? '?'}` : r.event_id;
+  const dead = r.stage !== undefined ? ` [dead-lettered at ${printable(r.stage)}: ${printable(r.error ?? '')}]` : '';
+  return `${printable(who)} ${printable(r.detail)}${dead}`;
 }

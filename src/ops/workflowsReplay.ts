@@ -1,5 +1,5 @@
 /**
- * `events workflows replay`: downloads the histories of processEvent runs from the server and
+ * `events workflows check-determinism` (old name `workflows replay`): downloads the histories of processEvent runs from the server and
  * replays them against the workflow code of this checkout (workflows/) with the SDK's
  * Worker.runReplayHistories, the same check as test/unit/replay.test.ts on recorded histories.
  * A run that would not replay (non-determinism: the code now issues other commands than the
@@ -10,11 +10,11 @@ import type { Client, HistoryAndWorkflowId } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { exactDataConverter } from '../platform/temporal/dataConverter';
 import { WORKFLOW_TYPE } from '../../workflows/contract';
-import { parseFlags, positiveInt } from './args';
+import { parseFlags, positiveInt, UsageError } from './args';
 import { printable } from './format';
 
-export const WORKFLOWS_REPLAY_USAGE = 'Usage: events workflows replay [--query "<visibility query>"] [--limit N] [--json]';
-export const WORKFLOWS_REPLAY_HELP = `${WORKFLOWS_REPLAY_USAGE}
+export const CHECK_DETERMINISM_USAGE = 'Usage: events workflows check-determinism [--query "<visibility query>"] [--limit N] [--json]';
+export const CHECK_DETERMINISM_HELP = `${CHECK_DETERMINISM_USAGE}
 
 Fetches the histories of processEvent runs from Temporal and replays them against the current
 workflow code (workflows/). Prints one line per run (ok, or what broke) and exits 1 when any run
@@ -24,29 +24,40 @@ would break (non-determinism), 0 when all replay.
                (default: every run of TEMPORAL_TASK_QUEUE), e.g. "ExecutionStatus = 'Running'"
   --limit N    at most N runs, newest first (default 100)
   --json       {results: [{workflow_id, run_id, ok, error}], replayed, broken} instead of lines
-  -h, --help   this help`;
+  -h, --help   this help
 
-export interface WorkflowsReplayArgs {
+'events workflows replay' is its old name.`;
+
+export interface CheckDeterminismArgs {
   help: boolean;
   query?: string;
   limit: number;
   json: boolean;
 }
 
-export function parseWorkflowsReplayArgs(argv: string[]): WorkflowsReplayArgs {
-  const { values } = parseFlags(argv, { query: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } }, WORKFLOWS_REPLAY_USAGE);
+export function parseCheckDeterminismArgs(argv: string[]): CheckDeterminismArgs {
+  const { values } = parseFlags(argv, { query: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } }, CHECK_DETERMINISM_USAGE);
   return {
     help: values.help ?? false,
-    ...(values.query !== undefined ? { query: values.query } : {}),
-    limit: positiveInt('--limit', values.limit, 100),
+    ...(values.query !== undefined ? { query: nonBlank('--query', values.query) } : {}),
+    limit: positiveInt('--limit', values.limit, 100, MAX_LIMIT),
     json: values.json ?? false,
   };
 }
 
-export function replayQuery(args: Pick<WorkflowsReplayArgs, 'query'>, taskQueue: string): string {
+export function replayQuery(args: Pick<CheckDeterminismArgs, 'query'>, taskQueue: string): string {
   const base = `WorkflowType = '${WORKFLOW_TYPE}'`;
   return args.query?.trim() ? `${base} AND (${args.query})` : `${base} AND TaskQueue = '${taskQueue}'`;
 }
+
+/** Each run is downloaded and replayed: a bound that keeps a typo from meaning hours. */
+const MAX_LIMIT = 100_000;
+
+const nonBlank = (flag: string, value: string) => {
+  // A blank query would silently mean "every run of the task queue".
+  if (value.trim() === '') throw new UsageError(`${flag} must not be blank`, CHECK_DETERMINISM_USAGE);
+  return value;
+};
 
 export interface RunReplay {
   workflow_id: string;
@@ -66,9 +77,9 @@ async function* histories(client: Pick<Client, 'workflow'>, query: string, limit
   }
 }
 
-export async function replayRuns(
+export async function checkDeterminism(
   client: Pick<Client, 'workflow'>,
-  args: Pick<WorkflowsReplayArgs, 'query' | 'limit'>,
+  args: Pick<CheckDeterminismArgs, 'query' | 'limit'>,
   taskQueue: string,
   onResult: (r: RunReplay) => void,
 ): Promise<{ replayed: number; broken: number }> {

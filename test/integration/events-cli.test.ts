@@ -17,7 +17,8 @@ import { promisify } from 'node:util';
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { ArchiveResult } from '../../src/ops/archiveReplay';
-import type { DlqListRow, ReplayResult } from '../../src/ops/dlq';
+import type { DlqListRow } from '../../src/ops/dlq';
+import type { RetryResult } from '../../src/ops/rerun';
 import type { StatusReport } from '../../src/ops/status';
 import type { RunReplay } from '../../src/ops/workflowsReplay';
 import { bridgeUrl, rawTopicOffsets } from '../support/bridge';
@@ -170,7 +171,7 @@ describe('the events CLI on the real stack', { timeout: HANG_TIMEOUT_MS }, () =>
     );
   });
 
-  it('dlq list, show and replay on an event dead-lettered while S3 was stopped', async () => {
+  it('dlq list, show and retry on an event dead-lettered while S3 was stopped', async () => {
     let id: string;
     await stack('stop', 's3');
     try {
@@ -206,14 +207,33 @@ describe('the events CLI on the real stack', { timeout: HANG_TIMEOUT_MS }, () =>
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /is not in the DLQ/);
 
-    const dry = await cli('dlq', 'replay', '--event-id', id, '--dry-run');
+    const dry = await cli('dlq', 'retry', '--event-id', id, '--dry-run');
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, new RegExp(`^${id} would restart \\(previous run Failed\\)`, 'm'));
     assert.equal(await status(id), 'FAILED', 'a dry run starts nothing');
 
+    // The same Failed run, found through visibility (which lists a run some time after it closed).
+    const ended = await waitUntil(
+      'workflows retry to find the Failed run',
+      async () => {
+        const run = await cli('workflows', 'retry', '--event-type', `${type}_dlq`, '--dry-run', '--json');
+        assert.equal(run.code, 0, run.stderr);
+        return JSON.parse(run.stdout) as { results: RetryResult[]; summary: Record<string, number> };
+      },
+      (r) => r.results.length > 0,
+    );
+    assert.deepEqual(
+      ended.results.map((r) => [r.event_id, r.outcome, r.detail]),
+      [[id, 'would-restart', 'would restart (previous run Failed)']],
+    );
+    assert.equal(ended.summary.would_restart, 1);
+    assert.equal(await status(id), 'FAILED', 'a dry run starts nothing');
+
+    // The old name runs the same command; its notice goes to stderr, so stdout stays JSON.
     const replay = await cli('dlq', 'replay', '--event-id', id, '--json');
     assert.equal(replay.code, 0, replay.stderr);
-    const out = JSON.parse(replay.stdout) as { results: ReplayResult[]; summary: Record<string, number> };
+    assert.match(replay.stderr, /^events: 'dlq replay' is now 'dlq retry'; the old name keeps working$/m);
+    const out = JSON.parse(replay.stdout) as { results: RetryResult[]; summary: Record<string, number> };
     assert.deepEqual(
       out.results.map((r) => [r.event_id, r.outcome, r.stage]),
       [[id, 'restarted', 'archiveCold']],
@@ -230,7 +250,7 @@ describe('the events CLI on the real stack', { timeout: HANG_TIMEOUT_MS }, () =>
     assert.match(again.stdout, new RegExp(`^${id} completed earlier \\[dead-lettered at archiveCold`, 'm'));
   });
 
-  it('archive replay restores deleted DynamoDB items without doubling anything; --dry-run changes nothing', async () => {
+  it('archive reingest restores deleted DynamoDB items without doubling anything; --dry-run changes nothing', async () => {
     const checkpoint = join(tmp, 'archive.checkpoint.json');
     const range = ['--from', '2026-11-20', '--to', '2026-11-21', '--page-size', '2', '--checkpoint', checkpoint, '--type', type];
     const runsBefore = await waitUntil(
@@ -256,7 +276,7 @@ describe('the events CLI on the real stack', { timeout: HANG_TIMEOUT_MS }, () =>
     });
     assert.equal(await countByType(p, type), 1, 'only the event outside the range is left');
 
-    const dry = await cli('archive', 'replay', ...range, '--dry-run', '--json');
+    const dry = await cli('archive', 'reingest', ...range, '--dry-run', '--json');
     assert.equal(dry.code, 0, dry.stderr);
     const dryLines = dry.stdout
       .trim()
@@ -273,7 +293,7 @@ describe('the events CLI on the real stack', { timeout: HANG_TIMEOUT_MS }, () =>
     assert.equal(existsSync(checkpoint), false);
     assert.equal(await countRuns(`EventType = '${type}'`), ids.length, 'the dry run started nothing');
 
-    const first = await cli('archive', 'replay', ...range);
+    const first = await cli('archive', 'reingest', ...range);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, new RegExp(`^${gone} started$`, 'm'));
     for (const id of ids.slice(1)) assert.match(first.stdout, new RegExp(`^${id} restored \\(its run exists; item written\\)$`, 'm'));
@@ -293,6 +313,7 @@ describe('the events CLI on the real stack', { timeout: HANG_TIMEOUT_MS }, () =>
 
     const second = await cli('archive', 'replay', ...range);
     assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /'archive replay' is now 'archive reingest'/);
     assert.match(second.stdout, new RegExp(`^started 0, restored 0, present ${ids.length}, `, 'm'));
     assert.equal(await countByType(p, type), ids.length + 1, 'nothing doubled');
     assert.equal(await counted(), ids.length + 1, 'counts unchanged by the second replay');
@@ -306,12 +327,12 @@ describe('the events CLI on the real stack', { timeout: HANG_TIMEOUT_MS }, () =>
     assert.equal(await countRuns(`EventType = '${type}'`), ids.length + 1, 'one run per event: the restarted one only');
   });
 
-  it('workflows replay: every run of the task queue replays on the current workflow code', async () => {
+  it('workflows check-determinism: every run of the task queue replays on the current workflow code', async () => {
     // The runs come from visibility, which lists a run some time after it closed.
     const out = await waitUntil(
       'the replay to find every run of the file',
       async () => {
-        const run = await cli('workflows', 'replay', '--limit', '50', '--json');
+        const run = await cli('workflows', 'check-determinism', '--limit', '50', '--json');
         assert.equal(run.code, 0, run.stderr);
         return JSON.parse(run.stdout) as { results: RunReplay[]; replayed: number; broken: number };
       },
@@ -324,7 +345,7 @@ describe('the events CLI on the real stack', { timeout: HANG_TIMEOUT_MS }, () =>
     assert.match(text.stdout, /^.+ ok$/m);
     assert.match(text.stdout, /^replayed [1-5], broken 0$/m);
   });
-  it('archive replay interrupted after an event failed: the rerun reports it again instead of skipping it', async () => {
+  it('archive reingest interrupted after an event failed: the rerun reports it again instead of skipping it', async () => {
     const day = '2026-10-01';
     const oversized = `${type}_big`;
     // 30 objects of one day; the second in key order is larger than an event can be (failed).
@@ -339,7 +360,7 @@ describe('the events CLI on the real stack', { timeout: HANG_TIMEOUT_MS }, () =>
       );
     }
     const checkpoint = join(tmp, 'resume.checkpoint.json');
-    const args = ['archive', 'replay', '--from', day, '--to', day, '--page-size', '1', '--json', '--checkpoint', checkpoint];
+    const args = ['archive', 'reingest', '--from', day, '--to', day, '--page-size', '1', '--json', '--checkpoint', checkpoint];
 
     // The first run is killed once it reports the fifth event (page 5): it never finishes.
     const child = spawn(join(REPO_ROOT, 'bin', 'events'), args, { cwd: REPO_ROOT, env: { ...process.env, ...p.env }, stdio: ['ignore', 'pipe', 'pipe'] });

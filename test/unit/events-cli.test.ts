@@ -14,13 +14,21 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { archiveLeftUndone, archiveReplay, archiveSummary, dayPrefix, keyDay, parseArchiveReplayArgs, type ArchiveResult } from '../../src/ops/archiveReplay';
+import {
+  archiveLeftUndone,
+  archiveSummary,
+  dayPrefix,
+  keyDay,
+  parseArchiveReingestArgs,
+  reingestArchive,
+  type ArchiveResult,
+} from '../../src/ops/archiveReplay';
 import { UsageError } from '../../src/ops/args';
 import { formatDlqList, formatDlqShow, listRow, toEntry } from '../../src/ops/dlq';
 import { jsonText } from '../../src/ops/format';
 import { parseCommand, terminalSafe } from '../../src/ops/events';
 import { collectStatus, formatStatus, partitionLags, type StatusReport } from '../../src/ops/status';
-import { formatRunReplay, replayQuery, replayRuns, type RunReplay } from '../../src/ops/workflowsReplay';
+import { checkDeterminism, formatRunReplay, replayQuery, type RunReplay } from '../../src/ops/workflowsReplay';
 import { loadConfig } from '../../src/platform/config';
 import { serializeEnvelope } from '../../src/events/event';
 import { makeEnvelope } from '../support/events';
@@ -45,14 +53,14 @@ describe('events: the command line', () => {
     const show = parseCommand(['dlq', 'show', 'ABC-1', '--json']);
     assert.ok(show.kind === 'dlq show' && show.args.eventId === 'abc-1' && show.args.json);
     const replay = parseCommand(['dlq', 'replay', '--event-id', 'a', '--event-id', 'b', '--dry-run']);
-    assert.ok(replay.kind === 'dlq replay' && replay.args.eventIds.size === 2 && replay.args.dryRun);
+    assert.ok(replay.kind === 'dlq retry' && replay.args.eventIds.size === 2 && replay.args.dryRun);
     const archive = parseCommand(['archive', 'replay', '--from', '2026-11-24', '--to', '2026-11-25', '--type', 'page_view', '--user', 'u 1', '--dry-run']);
-    assert.ok(archive.kind === 'archive replay');
+    assert.ok(archive.kind === 'archive reingest');
     assert.equal(archive.args.from, '2026-11-24');
     assert.equal(archive.args.user, 'u 1');
     assert.equal(archive.args.pageSize, 1000);
     const wf = parseCommand(['workflows', 'replay', '--query', "ExecutionStatus = 'Running'", '--limit', '5']);
-    assert.ok(wf.kind === 'workflows replay' && wf.args.limit === 5);
+    assert.ok(wf.kind === 'workflows check-determinism' && wf.args.limit === 5);
     const backfill = parseCommand(['counts', 'backfill', '--json']);
     assert.ok(backfill.kind === 'counts backfill' && backfill.args.json);
     assert.throws(() => parseCommand(['counts', 'backfill', '--from', 'x']), /Unknown option '--from'/);
@@ -90,7 +98,7 @@ describe('events: the command line', () => {
     usage([], /missing command/);
     usage(['stats'], /unknown command 'stats'/);
     usage(['--verbose'], /unknown option '--verbose'/);
-    usage(['dlq'], /missing subcommand of 'dlq' \(one of list, show, replay\)/);
+    usage(['dlq'], /missing subcommand of 'dlq' \(one of list, show, retry\)/);
     usage(['dlq', 'purge'], /unknown command 'dlq purge'/);
     usage(['status', '--jsn'], /Unknown option '--jsn'/);
     usage(['status', 'extra'], /unexpected argument 'extra'/i);
@@ -113,13 +121,13 @@ describe('events: the command line', () => {
     const flag = cli('archive', 'replay', '--from', '2026-11-25', '--to', '2026-11-25', '--bucket', 'x');
     assert.equal(flag.status, 2);
     assert.match(flag.stderr, /^events: Unknown option '--bucket'/);
-    assert.match(flag.stderr, /Usage: events archive replay/);
+    assert.match(flag.stderr, /Usage: events archive reingest/);
   });
 
   it('bin/events runs the CLI: --help exits 0 and lists the commands', () => {
     const run = spawnSync(join(REPO_ROOT, 'bin', 'events'), ['--help'], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(run.status, 0, run.stderr);
-    for (const c of ['status', 'dlq list', 'dlq show', 'dlq replay', 'archive replay', 'workflows replay', 'workflows redrive', 'counts backfill'])
+    for (const c of ['status', 'dlq list', 'dlq show', 'dlq retry', 'archive reingest', 'workflows check-determinism', 'workflows retry', 'counts backfill'])
       assert.match(run.stdout, new RegExp(`^  ${c}`, 'm'));
   });
 
@@ -366,7 +374,7 @@ describe('events workflows replay: a run that would break', () => {
       },
     };
     const results: RunReplay[] = [];
-    const totals = await replayRuns(client as never, { limit: 10 }, 'events', (r) => results.push(r));
+    const totals = await checkDeterminism(client as never, { limit: 10 }, 'events', (r) => results.push(r));
     assert.deepEqual(totals, { replayed: 2, broken: 1 });
     assert.equal(results.find((r) => r.workflow_id === 'run-ok')?.ok, true);
     const broken = results.find((r) => r.workflow_id === 'run-broken')!;
@@ -469,12 +477,16 @@ describe('events archive replay over fake clients', () => {
     const items = new Set([inRange[0]!.event_id]); // the others' items were lost
     const f = fakes({ completed, items });
     const checkpoint = join(dir, 'a.json');
-    const args = parseArchiveReplayArgs(['--from', '2026-11-24', '--to', '2026-11-25', '--page-size', '2', '--checkpoint', checkpoint]);
+    const args = parseArchiveReingestArgs(['--from', '2026-11-24', '--to', '2026-11-25', '--page-size', '2', '--checkpoint', checkpoint]);
     const results: ArchiveResult[] = [];
     const announced: string[] = [];
-    const counts = await archiveReplay({ ...(f.deps as object), announce: async (e: { event_id: string }) => void announced.push(e.event_id) } as never, args, {
-      onResult: (r) => results.push(r),
-    });
+    const counts = await reingestArchive(
+      { ...(f.deps as object), announce: async (e: { event_id: string }) => void announced.push(e.event_id) } as never,
+      args,
+      {
+        onResult: (r) => results.push(r),
+      },
+    );
     assert.deepEqual(
       results.map((r) => r.event_id),
       inRange.map((e) => e.event_id).sort((a, b) => keys.findIndex((k) => k.includes(a)) - keys.findIndex((k) => k.includes(b))),
@@ -495,7 +507,7 @@ describe('events archive replay over fake clients', () => {
     // What started runs write, the fake's start does not: the items of started events appear when their runs store them.
     for (const id of f.started) items.add(id);
 
-    const again = await archiveReplay(fakes({ completed, items }).deps, args, { onResult: () => undefined });
+    const again = await reingestArchive(fakes({ completed, items }).deps, args, { onResult: () => undefined });
     assert.deepEqual({ started: again.started, restored: again.restored, present: again.present }, { started: 0, restored: 0, present: 5 });
   });
 
@@ -503,18 +515,18 @@ describe('events archive replay over fake clients', () => {
     const items = new Set<string>();
     const f = fakes({ completed: new Set([events[2]!.event_id]), items });
     const checkpoint = join(dir, 'dry.json');
-    const counts = await archiveReplay(
+    const counts = await reingestArchive(
       f.deps,
-      parseArchiveReplayArgs(['--from', '2026-11-24', '--to', '2026-11-24', '--dry-run', '--checkpoint', checkpoint]),
+      parseArchiveReingestArgs(['--from', '2026-11-24', '--to', '2026-11-24', '--dry-run', '--checkpoint', checkpoint]),
       { onResult: () => undefined },
     );
     assert.deepEqual({ wouldStart: counts['would-start'], wouldRestore: counts['would-restore'] }, { wouldStart: 2, wouldRestore: 1 });
     assert.equal(items.size, 0);
     assert.deepEqual(f.started, []);
     assert.equal(existsSync(checkpoint), false);
-    const typed = await archiveReplay(
+    const typed = await reingestArchive(
       f.deps,
-      parseArchiveReplayArgs(['--from', '2026-11-24', '--to', '2026-11-24', '--type', 'signup', '--dry-run', '--checkpoint', checkpoint]),
+      parseArchiveReingestArgs(['--from', '2026-11-24', '--to', '2026-11-24', '--type', 'signup', '--dry-run', '--checkpoint', checkpoint]),
       { onResult: () => undefined },
     );
     assert.equal(typed['would-start'] + typed['would-restore'], 1);
@@ -523,11 +535,11 @@ describe('events archive replay over fake clients', () => {
 
   it('a run that stopped resumes after the last key of its last finished page', async () => {
     const checkpoint = join(dir, 'resume.json');
-    const args = parseArchiveReplayArgs(['--from', '2026-11-23', '--to', '2026-11-26', '--page-size', '3', '--checkpoint', checkpoint]);
+    const args = parseArchiveReingestArgs(['--from', '2026-11-23', '--to', '2026-11-26', '--page-size', '3', '--checkpoint', checkpoint]);
     const broken = fakes({ completed: new Set(), items: new Set(), failGetOn: keys[4] });
     // The second page fails on one object; stop the run there, as a crash would.
     await assert.rejects(
-      archiveReplay(broken.deps, args, {
+      reingestArchive(broken.deps, args, {
         onResult: (r) => {
           if (r.outcome === 'failed') throw new Error('stopped');
         },
@@ -537,7 +549,7 @@ describe('events archive replay over fake clients', () => {
     assert.equal((JSON.parse(readFileSync(checkpoint, 'utf8')) as { lastKey: string }).lastKey, keys[2]);
     const resumed = fakes({ completed: new Set(), items: new Set() });
     const notes: string[] = [];
-    const counts = await archiveReplay(resumed.deps, args, { onResult: () => undefined, onNote: (n) => notes.push(n) });
+    const counts = await reingestArchive(resumed.deps, args, { onResult: () => undefined, onNote: (n) => notes.push(n) });
     assert.match(notes[0]!, new RegExp(`resuming after ${keys[2]}`));
     assert.equal(counts.started, keys.length - 3);
     assert.equal(existsSync(checkpoint), false);
@@ -545,13 +557,13 @@ describe('events archive replay over fake clients', () => {
 
   it('a resumed run never skips an event that failed before it stopped: the checkpoint stays before it', async () => {
     const checkpoint = join(dir, 'failed-then-stopped.json');
-    const args = parseArchiveReplayArgs(['--from', '2026-11-23', '--to', '2026-11-26', '--page-size', '2', '--checkpoint', checkpoint]);
+    const args = parseArchiveReingestArgs(['--from', '2026-11-23', '--to', '2026-11-26', '--page-size', '2', '--checkpoint', checkpoint]);
     const idOf = (key: string) => /([^/]+)\.json$/.exec(key)![1]!;
     // Temporal is unreachable while keys[1] (page 1) comes up; the run is stopped on page 3.
     const first = fakes({ completed: new Set(), items: new Set(), unreachableFor: new Set([idOf(keys[1]!)]) });
     const seen: ArchiveResult[] = [];
     await assert.rejects(
-      archiveReplay(first.deps, args, {
+      reingestArchive(first.deps, args, {
         onResult: (r) => {
           seen.push(r);
           if (r.key === keys[4]) throw new Error('interrupted');
@@ -568,7 +580,7 @@ describe('events archive replay over fake clients', () => {
     const rerun = fakes({ completed, items: new Set(first.started) });
     const results: ArchiveResult[] = [];
     const notes: string[] = [];
-    const counts = await archiveReplay(rerun.deps, args, { onResult: (r) => results.push(r), onNote: (n) => notes.push(n) });
+    const counts = await reingestArchive(rerun.deps, args, { onResult: (r) => results.push(r), onNote: (n) => notes.push(n) });
     assert.match(notes[0]!, new RegExp(`resuming after ${keys[0]}`));
     assert.deepEqual(
       results.map((r) => r.key),
@@ -581,22 +593,22 @@ describe('events archive replay over fake clients', () => {
 
   it('a run that finished with failures keeps its checkpoint before the first one; the next run retries from there', async () => {
     const checkpoint = join(dir, 'finished-with-failures.json');
-    const args = parseArchiveReplayArgs(['--from', '2026-11-23', '--to', '2026-11-26', '--page-size', '3', '--checkpoint', checkpoint]);
+    const args = parseArchiveReingestArgs(['--from', '2026-11-23', '--to', '2026-11-26', '--page-size', '3', '--checkpoint', checkpoint]);
     const idOf = (key: string) => /([^/]+)\.json$/.exec(key)![1]!;
     const first = fakes({ completed: new Set(), items: new Set(), unreachableFor: new Set([idOf(keys[4]!), idOf(keys[6]!)]) });
     const notes: string[] = [];
-    const counts = await archiveReplay(first.deps, args, { onResult: () => undefined, onNote: (n) => notes.push(n) });
+    const counts = await reingestArchive(first.deps, args, { onResult: () => undefined, onNote: (n) => notes.push(n) });
     assert.equal(counts.failed, 2);
     assert.equal((JSON.parse(readFileSync(checkpoint, 'utf8')) as { lastKey: string }).lastKey, keys[3]);
     assert.match(notes.at(-1)!, /2 event\(s\) not done; .* stays after .*run the same command again/);
-    const again = await archiveReplay(fakes({ completed: new Set(first.started), items: new Set(first.started) }).deps, args, { onResult: () => undefined });
+    const again = await reingestArchive(fakes({ completed: new Set(first.started), items: new Set(first.started) }).deps, args, { onResult: () => undefined });
     assert.deepEqual({ started: again.started, failed: again.failed }, { started: 2, failed: 0 });
     assert.equal(existsSync(checkpoint), false);
     // --restart drops a checkpoint, so a failure on its first key cannot leave an older one to skip past it.
     const restartPath = join(dir, 'restart.json');
     writeFileSync(restartPath, JSON.stringify({ bucket: 'b', from: '2026-11-23', to: '2026-11-26', type: null, user: null, lastKey: keys[5] }));
-    const restartArgs = parseArchiveReplayArgs(['--from', '2026-11-23', '--to', '2026-11-26', '--checkpoint', restartPath, '--restart']);
-    await archiveReplay(fakes({ completed: new Set(), items: new Set(), unreachableFor: new Set([idOf(keys[0]!)]) }).deps, restartArgs, {
+    const restartArgs = parseArchiveReingestArgs(['--from', '2026-11-23', '--to', '2026-11-26', '--checkpoint', restartPath, '--restart']);
+    await reingestArchive(fakes({ completed: new Set(), items: new Set(), unreachableFor: new Set([idOf(keys[0]!)]) }).deps, restartArgs, {
       onResult: () => undefined,
     });
     assert.equal(existsSync(restartPath), false);
@@ -613,8 +625,8 @@ describe('events archive replay over fake clients', () => {
     ]);
     const f = fakes({ completed: new Set(), items: new Set(), override });
     const results: ArchiveResult[] = [];
-    const args = parseArchiveReplayArgs(['--from', '2026-11-23', '--to', '2026-11-26', '--checkpoint', checkpoint, '--restart']);
-    const counts = await archiveReplay(f.deps, args, { onResult: (r) => results.push(r) });
+    const args = parseArchiveReingestArgs(['--from', '2026-11-23', '--to', '2026-11-26', '--checkpoint', checkpoint, '--restart']);
+    const counts = await reingestArchive(f.deps, args, { onResult: (r) => results.push(r) });
     const of = (key: string) => results.find((r) => r.key === key)!;
     assert.equal(of(keys[2]!).outcome, 'failed');
     assert.match(of(keys[2]!).detail, /^failed: object is \d+ bytes, more than one event can be \(33792: MAX_EVENT_BYTES 32768 and the envelope\); not read$/);
@@ -636,8 +648,8 @@ describe('events archive replay over fake clients', () => {
     const deps = { ...(f.deps as object), now: () => Date.parse('2026-11-27T00:00:00.000Z') } as never;
     for (const dryRun of [true, false]) {
       const results: ArchiveResult[] = [];
-      const args = parseArchiveReplayArgs(['--from', '2026-11-23', '--to', '2026-11-26', '--checkpoint', checkpoint, ...(dryRun ? ['--dry-run'] : [])]);
-      const counts = await archiveReplay(deps, args, { onResult: (r) => results.push(r) });
+      const args = parseArchiveReingestArgs(['--from', '2026-11-23', '--to', '2026-11-26', '--checkpoint', checkpoint, ...(dryRun ? ['--dry-run'] : [])]);
+      const counts = await reingestArchive(deps, args, { onResult: (r) => results.push(r) });
       assert.deepEqual(
         results.filter((r) => r.outcome === 'past-retention').map((r) => r.event_id),
         old.map((e) => e.event_id).sort((a, b) => keys.findIndex((k) => k.includes(a)) - keys.findIndex((k) => k.includes(b))),

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { parseRedriveArgs, redriveQuery } from '../../src/ops/redrive';
-import { parseReplayArgs } from '../../src/ops/dlq';
+import { parseRetryRunsArgs, retryRunsQuery } from '../../src/ops/redrive';
+import { parseRetryArgs } from '../../src/ops/dlq';
 import { REPO_ROOT } from '../support/paths';
 
 describe('dlq replay (npm run replay-dlq) arguments', () => {
   it('reads repeated --event-id (lower-cased), repeated --stage, --since and --dry-run', () => {
-    const args = parseReplayArgs([
+    const args = parseRetryArgs([
       '--event-id',
       'AA',
       '--event-id',
@@ -27,10 +27,10 @@ describe('dlq replay (npm run replay-dlq) arguments', () => {
   });
 
   it('names the flag that is wrong', () => {
-    assert.throws(() => parseReplayArgs(['--stage', 'cold']), /--stage must be one of storeHot, archiveCold, bridge, got "cold"/);
-    assert.throws(() => parseReplayArgs(['--evnt-id', 'x']), /--evnt-id/);
-    assert.throws(() => parseReplayArgs(['--event-id']), /--event-id/);
-    assert.throws(() => parseReplayArgs(['--since', 'yesterday']), /--since must be an ISO-8601 time/);
+    assert.throws(() => parseRetryArgs(['--stage', 'cold']), /--stage must be one of storeHot, archiveCold, bridge, got "cold"/);
+    assert.throws(() => parseRetryArgs(['--evnt-id', 'x']), /--evnt-id/);
+    assert.throws(() => parseRetryArgs(['--event-id']), /--event-id/);
+    assert.throws(() => parseRetryArgs(['--since', 'yesterday']), /--since must be an ISO-8601 time/);
   });
 
   it('npm run replay-dlq is events dlq replay: exits 2 with usage on a bad flag, before touching Kafka', () => {
@@ -42,13 +42,13 @@ describe('dlq replay (npm run replay-dlq) arguments', () => {
     });
     assert.equal(run.status, 2);
     assert.match(run.stderr, /events: --stage must be one of storeHot, archiveCold, bridge, got "nope"/);
-    assert.match(run.stderr, /Usage: events dlq replay/);
+    assert.match(run.stderr, /Usage: events dlq retry/);
   });
 });
 
 describe('workflows redrive (npm run redrive) arguments', () => {
   it('reads --status (any case, repeatable), --event-type, --closed-after/--closed-before, --task-queue, --dry-run', () => {
-    const args = parseRedriveArgs([
+    const args = parseRetryRunsArgs([
       '--status',
       'timedout',
       '--status',
@@ -73,24 +73,24 @@ describe('workflows redrive (npm run redrive) arguments', () => {
       dryRun: true,
     });
     assert.equal(
-      redriveQuery(args, 'ignored'),
+      retryRunsQuery(args, 'ignored'),
       "WorkflowType = 'processEvent' AND TaskQueue = 'events' AND (ExecutionStatus = 'TimedOut' OR ExecutionStatus = 'Terminated') AND EventType = 'page_view' AND CloseTime > '2026-11-25T09:00:00.000Z' AND CloseTime < '2026-11-26T00:00:00.000Z'",
     );
   });
 
   it('by default looks at every status but Completed and Running, on the configured task queue', () => {
     assert.equal(
-      redriveQuery(parseRedriveArgs([]), 'events'),
+      retryRunsQuery(parseRetryRunsArgs([]), 'events'),
       "WorkflowType = 'processEvent' AND TaskQueue = 'events' AND (ExecutionStatus = 'Failed' OR ExecutionStatus = 'Terminated' OR ExecutionStatus = 'TimedOut' OR ExecutionStatus = 'Canceled')",
     );
   });
 
   it('names the flag that is wrong, and lets nothing break out of the query', () => {
-    assert.throws(() => parseRedriveArgs(['--status', 'Completed']), /--status must be one of Failed, Terminated, TimedOut, Canceled, got "Completed"/);
-    assert.throws(() => parseRedriveArgs(['--closed-after', 'yesterday']), /--closed-after must be an ISO-8601 time/);
-    assert.throws(() => parseRedriveArgs(['--event-type', "x' OR 1=1 OR '"]), /--event-type must be an event type/);
-    assert.throws(() => parseRedriveArgs(['--task-queue', "q'"]), /--task-queue must be a task queue name/);
-    assert.throws(() => parseRedriveArgs(['--stage', 'x']), /--stage/);
+    assert.throws(() => parseRetryRunsArgs(['--status', 'Completed']), /--status must be one of Failed, Terminated, TimedOut, Canceled, got "Completed"/);
+    assert.throws(() => parseRetryRunsArgs(['--closed-after', 'yesterday']), /--closed-after must be an ISO-8601 time/);
+    assert.throws(() => parseRetryRunsArgs(['--event-type', "x' OR 1=1 OR '"]), /--event-type must be an event type/);
+    assert.throws(() => parseRetryRunsArgs(['--task-queue', "q'"]), /--task-queue must be a task queue name/);
+    assert.throws(() => parseRetryRunsArgs(['--stage', 'x']), /--stage/);
   });
 
   it('npm run redrive is events workflows redrive: exits 2 with usage on a bad flag, before touching Temporal', () => {
@@ -102,6 +102,6 @@ describe('workflows redrive (npm run redrive) arguments', () => {
     });
     assert.equal(run.status, 2);
     assert.match(run.stderr, /events: --status must be one of Failed, Terminated, TimedOut, Canceled, got "Done"/);
-    assert.match(run.stderr, /Usage: events workflows redrive/);
+    assert.match(run.stderr, /Usage: events workflows retry/);
   });
 });

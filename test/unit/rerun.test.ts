@@ -9,17 +9,17 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { Kafka, KafkaMessage } from 'kafkajs';
 import { createActivities, type ActivityDeps } from '../../activities';
-import { redrive, parseRedriveArgs } from '../../src/ops/redrive';
-import { replayDeadLetters } from '../../src/ops/dlq';
-import { rerun } from '../../src/ops/rerun';
+import { retryEndedRuns, parseRetryRunsArgs } from '../../src/ops/redrive';
+import { retryDeadLetters } from '../../src/ops/dlq';
+import { formatOutcomeCounts, formatRetryResult, rerun, type OutcomeCounts, type RetryResult } from '../../src/ops/rerun';
 import type { Config } from '../../src/platform/config';
 import { createStartProcessEvent } from '../../src/bridge/startProcessEvent';
 import type { EventEnvelope } from '../../src/events/event';
 import type { DeadLetterRecord } from '../../src/platform/kafka/deadLetter';
 import type { ProcessEventInput } from '../../workflows/contract';
 import { makeEnvelope } from '../support/events';
+import { dlqOf } from './cli-fakes';
 import { createLocalTemporal, eventIdOfCommand } from '../support/temporal';
 import { waitFor } from '../support/wait';
 
@@ -32,26 +32,6 @@ const retries: Config['retries'] = {
 
 /** ok: stored and archived; invalid: DynamoDB refuses the item (dead-lettered, Failed); stall: S3 refuses connections. */
 type Behaviour = 'ok' | 'invalid' | 'stall';
-
-/** A fake Kafka holding the given DLQ records on one partition (see readTopicToEnd). */
-function dlqWith(values: string[]): Pick<Kafka, 'admin' | 'consumer'> {
-  return {
-    admin: () => ({
-      connect: async () => undefined,
-      disconnect: async () => undefined,
-      deleteGroups: async () => undefined,
-      fetchTopicOffsets: async () => [{ partition: 0, offset: String(values.length), low: '0', high: String(values.length) }],
-    }),
-    consumer: () => ({
-      connect: async () => undefined,
-      subscribe: async () => undefined,
-      disconnect: async () => undefined,
-      run: async ({ eachMessage }: { eachMessage: (p: { partition: number; message: KafkaMessage }) => Promise<void> }) => {
-        for (const [i, v] of values.entries()) await eachMessage({ partition: 0, message: { offset: String(i), value: Buffer.from(v) } as KafkaMessage });
-      },
-    }),
-  } as unknown as Pick<Kafka, 'admin' | 'consumer'>;
-}
 
 describe('replay-dlq and redrive outcomes', { timeout: 180_000 }, () => {
   let env: TestWorkflowEnvironment;
@@ -112,7 +92,8 @@ describe('replay-dlq and redrive outcomes', { timeout: 180_000 }, () => {
   };
   const lines = () => {
     const out: string[] = [];
-    return { out, write: (line: string) => void out.push(line) };
+    // The text the CLI prints: each result's line, then the counts' line.
+    return { out, write: (r: RetryResult) => void out.push(formatRetryResult(r)), end: (c: OutcomeCounts) => (out.push(formatOutcomeCounts(c)), c) };
   };
   const lineFor = (out: string[], id: string) => out.find((l) => l.startsWith(id)) ?? `(no line for ${id})`;
 
@@ -164,18 +145,18 @@ describe('replay-dlq and redrive outcomes', { timeout: 180_000 }, () => {
   it('replay-dlq reports per event: completed earlier, still running, restarted, refused; an id not in the DLQ is refused', async () => {
     const dl = (x: EventEnvelope | object, stage: DeadLetterRecord['error']['stage'] = 'archiveCold') =>
       JSON.stringify({ original: x, error: { stage, type: 'Error', message: 'down', attempts: 3 }, failed_at: new Date().toISOString() });
-    const kafka = dlqWith([dl(e.completed), dl(e.running), dl(e.failed, 'storeHot'), dl({ event_type: 'x' }, 'bridge'), 'not json']);
+    const kafka = dlqOf([dl(e.completed), dl(e.running), dl(e.failed, 'storeHot'), dl({ event_type: 'x' }, 'bridge'), 'not json']);
     const missing = randomUUID();
 
     // Dry run first: nothing starts.
     const dry = lines();
-    await replayDeadLetters({ kafka, dlqTopic: 'dlq', client, start }, { eventIds: new Set(), dryRun: true }, dry.write);
+    dry.end(await retryDeadLetters({ kafka, dlqTopic: 'dlq', client, start }, { eventIds: new Set(), dryRun: true }, dry.write));
     assert.match(lineFor(dry.out, e.failed.event_id), /would restart \(previous run Failed\)/);
     assert.equal(await status(e.failed.event_id), 'FAILED');
 
     behaviour.set(e.failed.event_id, 'ok');
     const real = lines();
-    const tally = await replayDeadLetters({ kafka, dlqTopic: 'dlq', client, start }, { eventIds: new Set(), dryRun: false }, real.write);
+    const tally = real.end(await retryDeadLetters({ kafka, dlqTopic: 'dlq', client, start }, { eventIds: new Set(), dryRun: false }, real.write));
     assert.match(lineFor(real.out, e.completed.event_id), / completed earlier/);
     assert.match(lineFor(real.out, e.running.event_id), / still running/);
     assert.match(lineFor(real.out, e.failed.event_id), / restarted \(previous run Failed\) \[dead-lettered at storeHot: down\]/);
@@ -190,10 +171,8 @@ describe('replay-dlq and redrive outcomes', { timeout: 180_000 }, () => {
 
     // Asking for ids: one in the DLQ (its run completed by now), one that is not.
     const picked = lines();
-    const t2 = await replayDeadLetters(
-      { kafka, dlqTopic: 'dlq', client, start },
-      { eventIds: new Set([e.failed.event_id, missing]), dryRun: false },
-      picked.write,
+    const t2 = picked.end(
+      await retryDeadLetters({ kafka, dlqTopic: 'dlq', client, start }, { eventIds: new Set([e.failed.event_id, missing]), dryRun: false }, picked.write),
     );
     assert.deepEqual(picked.out, [
       `${e.failed.event_id} completed earlier [dead-lettered at storeHot: down]`,
@@ -212,7 +191,7 @@ describe('replay-dlq and redrive outcomes', { timeout: 180_000 }, () => {
   it('redrive finds every run that ended other than Completed, filters, and restarts each with its original event', async () => {
     // --dry-run lists without starting.
     const dry = lines();
-    await redrive({ client, start, taskQueue }, parseRedriveArgs(['--dry-run']), dry.write);
+    dry.end(await retryEndedRuns({ client, start, taskQueue }, parseRetryRunsArgs(['--dry-run']), dry.write));
     assert.match(lineFor(dry.out, e.terminated.event_id), /would restart \(previous run Terminated\)/);
     assert.match(lineFor(dry.out, e.timedOut.event_id), /would restart \(previous run TimedOut\)/);
     assert.match(lineFor(dry.out, e.canceled.event_id), /would restart \(previous run Canceled\)/);
@@ -224,16 +203,16 @@ describe('replay-dlq and redrive outcomes', { timeout: 180_000 }, () => {
 
     // Filters: by status, by event type.
     const onlyTerminated = lines();
-    await redrive({ client, start, taskQueue }, parseRedriveArgs(['--status', 'terminated', '--dry-run']), onlyTerminated.write);
+    onlyTerminated.end(await retryEndedRuns({ client, start, taskQueue }, parseRetryRunsArgs(['--status', 'terminated', '--dry-run']), onlyTerminated.write));
     assert.deepEqual(onlyTerminated.out.slice(0, -1), [`${e.terminated.event_id} would restart (previous run Terminated)`]);
     const signups = lines();
-    await redrive({ client, start, taskQueue }, parseRedriveArgs(['--event-type', 'signup', '--dry-run']), signups.write);
+    signups.end(await retryEndedRuns({ client, start, taskQueue }, parseRetryRunsArgs(['--event-type', 'signup', '--dry-run']), signups.write));
     assert.deepEqual(signups.out.slice(0, -1), [`${e.failed.event_id} completed earlier`]);
 
     // The real thing, once the cause is gone.
     for (const x of [e.terminated, e.timedOut, e.canceled]) behaviour.set(x.event_id, 'ok');
     const real = lines();
-    const tally = await redrive({ client, start, taskQueue }, parseRedriveArgs([]), real.write);
+    const tally = real.end(await retryEndedRuns({ client, start, taskQueue }, parseRetryRunsArgs([]), real.write));
     assert.equal(real.out.at(-1), 'restarted 3, would restart 0, completed earlier 2, still running 0, refused 1');
     assert.equal(tally.refused, 1);
     for (const x of [e.terminated, e.timedOut, e.canceled]) {
@@ -247,7 +226,13 @@ describe('replay-dlq and redrive outcomes', { timeout: 180_000 }, () => {
 
     // A second pass finds the same ended runs, whose events have all completed since.
     const again = lines();
-    await redrive({ client, start, taskQueue }, parseRedriveArgs(['--status', 'Terminated', '--status', 'TimedOut', '--status', 'Canceled']), again.write);
+    again.end(
+      await retryEndedRuns(
+        { client, start, taskQueue },
+        parseRetryRunsArgs(['--status', 'Terminated', '--status', 'TimedOut', '--status', 'Canceled']),
+        again.write,
+      ),
+    );
     assert.equal(again.out.at(-1), 'restarted 0, would restart 0, completed earlier 3, still running 0, refused 0');
   });
 });
