@@ -509,9 +509,9 @@ export const CONFIG_READERS: Record<ConfigVariable, readonly ConfigReader[]> = {
 };
 
 export class ConfigError extends Error {
+  override name = 'ConfigError';
   constructor(readonly problems: { variable: string; message: string }[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
-    this.name = 'ConfigError';
   }
 }
 

@@ -48,6 +48,7 @@ const RETRY_AFTER_SECONDS = 5;
 const BATCH_FIELDS = ['events', 'sent_at'];
 
 class HttpError extends Error {
+  override name = 'HttpError';
   constructor(
     readonly status: number,
     message: string,

@@ -14,6 +14,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
  * without `Connection: close`, which would make Node close the socket with the body unread.
  */
 export class BodyError extends Error {
+  override name = 'BodyError';
   constructor(
     readonly status: 400 | 413 | 415,
     message: string,
