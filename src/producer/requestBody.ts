@@ -1,8 +1,10 @@
 /**
  * The one body reader of every producer route (/events, /events/batch, /v1/*): the Content-Type
  * rule, then the bytes (decompressed, at most the route's limit, the rest thrown away: see
- * readBody). Every failure is a BodyError, which each route family answers in its own JSON shape.
+ * readBody), which must be UTF-8. Every failure is a BodyError, which each route family answers
+ * in its own JSON shape.
  */
+import { isUtf8 } from 'node:buffer';
 import type { RequestHandler } from 'express';
 import { BodyError, discardBody, readBody } from '../platform/http/body';
 
@@ -42,6 +44,9 @@ export function bodyReader(rules: BodyRules): RequestHandler {
     readBody(req, rules.limit).then((raw) => {
       const refused = rules.typeChecked === 'after' ? typeProblem(type, rules) : undefined;
       if (refused) return next(refused);
+      // JSON is UTF-8 (RFC 8259), whatever charset is declared. Decoding other bytes would put
+      // U+FFFD in place of what the client sent and store that: the event would not be its own.
+      if (!isUtf8(raw)) return next(new BodyError(400, 'Request body is not valid UTF-8', 'body', { detail: 'expected UTF-8 text (JSON)' }));
       req.body = raw;
       next();
     }, next);

@@ -1,7 +1,7 @@
 /**
  * The body surface of every producer route (/events, /events/batch, /v1/track, /v1/batch), all
- * read by one reader (src/producer/requestBody.ts): encodings, Content-Type variants, empty
- * bodies, Content-Length lies and clients that stop mid-body. Each answer is the
+ * read by one reader (src/producer/requestBody.ts): encodings, Content-Type variants, empty and
+ * non-UTF-8 bodies, Content-Length lies and clients that stop mid-body. Each answer is the
  * route's own JSON shape naming the field, nothing bad is published, and the server keeps serving.
  * (Oversized bodies through Node's fetch: oversized-bodies.test.ts.)
  */
@@ -171,13 +171,37 @@ describe('producer bodies: Content-Type and charset', () => {
   }
 });
 
-describe('producer bodies: empty', () => {
+describe('producer bodies: empty and not UTF-8', () => {
   void it('an empty or blank body is 400 naming body on every route', async () => {
     for (const path of ROUTES) {
       for (const body of ['', '   \n\t']) {
         const answer = await post(path, body, { 'content-type': 'application/json' });
         assertRefused(path, answer, 400, 'body');
       }
+    }
+  });
+
+  void it('a body that is not UTF-8 is 400 naming body on every route, never stored with its bytes replaced', async () => {
+    for (const path of ROUTES) {
+      p.published.length = 0;
+      const json = BODIES[path]!;
+      const at = json.indexOf('u-1') + 1; // inside a string value
+      for (const bad of [
+        Buffer.from([0xff]), // never valid
+        Buffer.from([0xc3]), // a lead byte alone
+        Buffer.from([0xed, 0xa0, 0x80]), // a UTF-16 surrogate
+        Buffer.from([0xc0, 0xaf]), // an overlong '/'
+        Buffer.from('é', 'latin1'), // Latin-1 sent as if UTF-8
+      ]) {
+        const body = Buffer.concat([Buffer.from(json.slice(0, at)), bad, Buffer.from(json.slice(at))]);
+        assertRefused(path, await post(path, body), 400, 'body', /UTF-8/);
+        assertRefused(path, await post(path, gzipSync(body), { 'content-type': 'application/json', 'content-encoding': 'gzip' }), 400, 'body', /UTF-8/);
+      }
+      // Multi-byte characters that are valid are kept as sent.
+      p.published.length = 0;
+      const accented = json.replace('u-1', 'u-é😀');
+      assert.equal((await post(path, Buffer.from(accented))).status, OK[path]);
+      assert.match(String(p.published[0]?.value), /u-é😀/);
     }
   });
 });
