@@ -1,13 +1,10 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { PERMANENT_ERROR_TYPES } from '../workflows/contract';
+import { isPermanentErrorType } from '../workflows/contract';
 
 /** The event itself is wrong; retrying cannot help. */
 export class InvalidEventError extends Error {
   override name = 'InvalidEventError';
 }
-
-/** Errors no retry can fix (workflows/contract.ts says which and why). */
-const PERMANENT_ERRORS: ReadonlySet<string> = new Set(PERMANENT_ERROR_TYPES);
 
 /**
  * Called at the start of an activity: from the second attempt on, records the attempt number as
@@ -22,17 +19,13 @@ export function recordAttempt(): void {
 
 /**
  * Rethrows an activity error as an ApplicationFailure that carries the attempt number, so the
- * dead-letter record can say how many attempts were made. Type = the error's name (for example
- * `S3ServiceException`, `TimeoutError`), non-retryable for errors no retry can fix.
+ * dead-letter record can say how many attempts were made. The SDK's conversion keeps the message,
+ * stack and cause; the type is the error's name, not its constructor's (an AWS error's name is the
+ * service's code, such as `ValidationException`, whatever class the SDK built it with), and
+ * non-retryable by the contract's rule (isPermanentErrorType).
  */
 export function asActivityFailure(err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
-  const e = err instanceof Error ? err : new Error(String(err));
-  return ApplicationFailure.create({
-    type: e.name,
-    message: e.message || e.name,
-    nonRetryable: PERMANENT_ERRORS.has(e.name),
-    details: [{ attempt: Context.current().info.attempt }],
-    cause: e,
-  });
+  const type = err instanceof Error ? err.name : 'Error';
+  return ApplicationFailure.fromError(err, { type, nonRetryable: isPermanentErrorType(type), details: [{ attempt: Context.current().info.attempt }] });
 }

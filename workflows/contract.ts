@@ -1,8 +1,8 @@
 /**
  * The processEvent contract, defined once: what the bridge, the CLIs and the tests start a run
  * with, what a run returns or fails with, what a dead letter says, the search attributes the runs
- * carry, and which errors no retry can fix. Workflow code imports it, so it holds types and
- * constants only (no Node or SDK imports): workflow-safe.
+ * carry, and which errors no retry can fix. Workflow code imports it, so it holds types,
+ * constants and pure functions only (no Node or SDK imports): workflow-safe.
  */
 import type { EventEnvelope, FieldError } from '../src/events/event';
 
@@ -24,6 +24,17 @@ export const SEARCH_ATTRIBUTES = { eventType: 'EventType', userId: 'UserId' } as
  * them would drain the whole stream into the DLQ, whereas retries resume on their own.
  */
 export const PERMANENT_ERROR_TYPES = ['InvalidEventError', 'ValidationException', 'SerializationException', 'EntityTooLarge', 'KeyTooLongError'] as const;
+
+const PERMANENT: ReadonlySet<string> = new Set(PERMANENT_ERROR_TYPES);
+
+/**
+ * The one rule for "no retry can fix it", by error type (an Error's `name`, a failure's `type`):
+ * the activities mark such failures non-retryable, the workflow's retry policies list the same
+ * types, and the workflow ends a step at once on them.
+ */
+export function isPermanentErrorType(type: string | null | undefined): boolean {
+  return typeof type === 'string' && PERMANENT.has(type);
+}
 
 /** The workflow's steps, each an activity with its own retry policy. */
 export const WORKFLOW_STAGES = ['storeHot', 'archiveCold'] as const;

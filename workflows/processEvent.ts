@@ -6,12 +6,21 @@ import {
   TimeoutFailure,
   workflowInfo,
   type ActivityOptions,
+  type LocalActivityOptions,
 } from '@temporalio/workflow';
 import { defaultFailureConverter, defaultPayloadConverter, RetryState, TimeoutType } from '@temporalio/common';
 import type { Activities } from '../activities';
-import { PERMANENT_ERROR_TYPES, type DeadLetterError, type ProcessEventInput, type ProcessEventResult, type StepRetry, type WorkflowStage } from './contract';
+import {
+  isPermanentErrorType,
+  PERMANENT_ERROR_TYPES,
+  type DeadLetterError,
+  type ProcessEventInput,
+  type ProcessEventResult,
+  type StepRetry,
+  type WorkflowStage,
+} from './contract';
 
-/** Errors no retry can fix (activities also throw them as non-retryable). */
+/** The retry policies' copy of the contract's rule (the activities also throw these as non-retryable). */
 const NON_RETRYABLE_ERROR_TYPES: string[] = [...PERMANENT_ERROR_TYPES];
 
 /**
@@ -32,6 +41,11 @@ export function stepOptions(r: StepRetry, activityTimeoutMs: number): ActivityOp
       nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
     },
   };
+}
+
+/** The fast path's one attempt, as a local activity; a failure continues as the regular step (runStep). */
+export function fastPathOptions(fastMs: number): LocalActivityOptions {
+  return { startToCloseTimeout: fastMs, scheduleToCloseTimeout: fastMs, retry: { maximumAttempts: 1, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES } };
 }
 
 type Stage = WorkflowStage;
@@ -92,10 +106,10 @@ function describeStepFailure(stage: Stage, err: unknown, failure: unknown, retry
   return { stage, type: e?.name ?? 'Error', message: `${e?.message ?? String(err)}${budgetNote}`, attempts };
 }
 
-/** An error no retry can fix: the step ends at once, fast path or not. */
-function isPermanent(err: unknown): boolean {
+/** An error no retry can fix (marked so, or of a type the contract names): the step ends at once, fast path or not. */
+export function isPermanent(err: unknown): boolean {
   const failure = err instanceof ActivityFailure ? err.cause : err;
-  return failure instanceof ApplicationFailure && (failure.nonRetryable || NON_RETRYABLE_ERROR_TYPES.includes(failure.type ?? ''));
+  return failure instanceof ApplicationFailure && (failure.nonRetryable || isPermanentErrorType(failure.type));
 }
 
 type StepOutcome<T> = { ok: true; value: T } | { ok: false; error: unknown; earlierAttempts: number };
@@ -146,14 +160,7 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
   });
   // The branch depends on the input alone, so every run replays with the commands it recorded.
   const fastMs = retries.fastPathTimeoutMs ?? 0;
-  const local =
-    fastMs > 0
-      ? proxyLocalActivities<Pick<Activities, 'storeHot' | 'archiveCold'>>({
-          startToCloseTimeout: fastMs,
-          scheduleToCloseTimeout: fastMs,
-          retry: { maximumAttempts: 1, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
-        })
-      : undefined;
+  const local = fastMs > 0 ? proxyLocalActivities<Pick<Activities, 'storeHot' | 'archiveCold'>>(fastPathOptions(fastMs)) : undefined;
 
   const [hotResult, coldResult] = await Promise.all([
     runStep(local && (() => local.storeHot(event)), () => hot.storeHot(event)),

@@ -28,12 +28,12 @@ import { applyServerTimeouts, type ServerTimeouts } from '../platform/http/harde
 import { fastifyHttpMetrics } from '../platform/metrics/http';
 import type { Interval } from '../store/counts/buckets';
 import type { CountsReader } from '../store/counts/reader';
-import { afterArg, BadArgument, countRangeArgs, eventIdArg, eventTypeArg, limitArg, userIdArg } from './arguments';
+import { afterArg, BadArgumentError, countRangeArgs, eventIdArg, eventTypeArg, limitArg, userIdArg } from './arguments';
 import { checkShape, createCostEstimator, type CostLimits } from './cost';
-import { StorageBudget, StorageBudgetExceeded, type EventReader } from '../store/hot/reader';
+import { StorageBudget, StorageBudgetExceededError, type EventReader } from '../store/hot/reader';
 import { registerGraphiql } from './graphiql';
 import { GraphqlMetrics, INVALID_OPERATION, operationLabel } from './metrics';
-import { createLiveFeed, TooManySubscriptions, type LiveFeed } from './liveFeed';
+import { createLiveFeed, TooManySubscriptionsError, type LiveFeed } from './liveFeed';
 import { SCHEMA } from './schema';
 import { createSubscriberGate, SLOW_SUBSCRIBER_CLOSE_CODE, SUBPROTOCOL, type LiveConnection } from './subscriptionAccess';
 
@@ -168,8 +168,8 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
     try {
       return await read();
     } catch (err) {
-      if (err instanceof BadArgument) throw err;
-      if (err instanceof StorageBudgetExceeded) {
+      if (err instanceof BadArgumentError) throw err;
+      if (err instanceof StorageBudgetExceededError) {
         throw new mercurius.ErrorWithProps(`query too expensive: ${err.message}`, { code: 'QUERY_TOO_EXPENSIVE', limit: err.max, what: 'storage calls' });
       }
       if (err instanceof mercurius.ErrorWithProps) throw err;
@@ -219,7 +219,7 @@ export function buildGraphqlApp(deps: GraphqlAppDeps): FastifyInstance {
             live.started((ctx as { id?: unknown }).id, () => subscription.close());
             return subscription;
           } catch (err) {
-            if (err instanceof TooManySubscriptions) throw new mercurius.ErrorWithProps(err.message, { code: 'TOO_MANY_SUBSCRIPTIONS', limit: err.max });
+            if (err instanceof TooManySubscriptionsError) throw new mercurius.ErrorWithProps(err.message, { code: 'TOO_MANY_SUBSCRIPTIONS', limit: err.max });
             throw err;
           }
         },

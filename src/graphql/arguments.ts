@@ -11,7 +11,8 @@ import { bucketCount, type Interval } from '../store/counts/buckets';
 import { CursorError, decodeCursor } from '../store/hot/reader';
 
 /** An error the client caused; Mercurius shows its message as-is. */
-export class BadArgument extends mercurius.ErrorWithProps {
+export class BadArgumentError extends mercurius.ErrorWithProps {
+  override name = 'BadArgumentError';
   constructor(argument: string, message: string) {
     super(`${argument}: ${message}`, { code: 'BAD_USER_INPUT', argument }, 200);
   }
@@ -26,26 +27,26 @@ function preview(value: string): string {
 
 export function limitArg(limit: number | null | undefined, defaultLimit: number, maxLimit: number): number {
   if (limit === null || limit === undefined) return defaultLimit;
-  if (!Number.isInteger(limit) || limit < 1 || limit > maxLimit) throw new BadArgument('limit', `must be between 1 and ${maxLimit}, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > maxLimit) throw new BadArgumentError('limit', `must be between 1 and ${maxLimit}, got ${limit}`);
   return limit;
 }
 
 export function eventTypeArg(value: string): string {
   if (!EVENT_TYPE_PATTERN.test(value)) {
-    throw new BadArgument('eventType', `expected 1-128 characters of A-Z a-z 0-9 _ . : - (as the producer accepts), got ${preview(value)}`);
+    throw new BadArgumentError('eventType', `expected 1-128 characters of A-Z a-z 0-9 _ . : - (as the producer accepts), got ${preview(value)}`);
   }
   return value;
 }
 
 export function userIdArg(value: string): string {
   if (value.length === 0 || value.length > MAX_USER_ID_LENGTH) {
-    throw new BadArgument('userId', `expected 1-${MAX_USER_ID_LENGTH} characters (as the producer accepts), got ${value.length}`);
+    throw new BadArgumentError('userId', `expected 1-${MAX_USER_ID_LENGTH} characters (as the producer accepts), got ${value.length}`);
   }
   return value;
 }
 
 export function eventIdArg(value: string): string {
-  if (!UUID.test(value)) throw new BadArgument('eventId', `expected a UUID such as 0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b, got ${preview(value)}`);
+  if (!UUID.test(value)) throw new BadArgumentError('eventId', `expected a UUID such as 0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b, got ${preview(value)}`);
   return value;
 }
 
@@ -55,7 +56,7 @@ export function afterArg(value: string | null | undefined): string | undefined {
   try {
     decodeCursor(value);
   } catch (err) {
-    if (err instanceof CursorError) throw new BadArgument('after', err.message);
+    if (err instanceof CursorError) throw new BadArgumentError('after', err.message);
     throw err;
   }
   return value;
@@ -82,7 +83,7 @@ export function parseInstant(value: unknown): number | undefined {
 export function instantArg(argument: string, value: unknown): number {
   const ms = parseInstant(value);
   if (ms === undefined) {
-    throw new BadArgument(
+    throw new BadArgumentError(
       argument,
       `expected an ISO-8601 time with a zone, such as 2026-11-26T10:00:00Z or 2026-11-26T11:00:00+01:00, got ${typeof value === 'string' ? preview(value) : typeof value}`,
     );
@@ -94,10 +95,10 @@ export function instantArg(argument: string, value: unknown): number {
 export function countRangeArgs(from: unknown, to: unknown, interval: Interval): { fromMs: number; toMs: number } {
   const fromMs = instantArg('from', from);
   const toMs = instantArg('to', to);
-  if (toMs <= fromMs) throw new BadArgument('to', 'must be later than from');
+  if (toMs <= fromMs) throw new BadArgumentError('to', 'must be later than from');
   const buckets = bucketCount(fromMs, toMs, interval);
   if (buckets > MAX_COUNT_BUCKETS) {
-    throw new BadArgument(
+    throw new BadArgumentError(
       'interval',
       `from..to spans ${buckets} ${interval} buckets, over the limit of ${MAX_COUNT_BUCKETS}; use a larger interval or a shorter range`,
     );

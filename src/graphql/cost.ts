@@ -84,7 +84,8 @@ export interface ListArguments {
 }
 
 /** A request over a limit: a GraphQL error with a code and the figures, answered with HTTP 400. */
-export class QueryTooExpensive extends mercurius.ErrorWithProps {
+export class QueryTooExpensiveError extends mercurius.ErrorWithProps {
+  override name = 'QueryTooExpensiveError';
   constructor(what: string, found: number, limit: number, hint: string) {
     super(`query too expensive: ${what} reaches ${found}, over the limit of ${limit}; ${hint}`, { code: 'QUERY_TOO_EXPENSIVE', limit, what }, 400);
   }
@@ -110,12 +111,12 @@ export function checkShape(document: DocumentNode, limits: CostLimits): void {
   const walk = (set: SelectionSetNode, depth: number, path: ReadonlySet<string>): void => {
     for (const selection of set.selections) {
       if (selection.kind === Kind.FIELD) {
-        if (++fields > limits.maxFields) throw new QueryTooExpensive('the number of fields', fields, limits.maxFields, 'ask for fewer fields');
+        if (++fields > limits.maxFields) throw new QueryTooExpensiveError('the number of fields', fields, limits.maxFields, 'ask for fewer fields');
         if (selection.alias && ++aliases > limits.maxAliases) {
-          throw new QueryTooExpensive('the number of aliases', aliases, limits.maxAliases, 'send fewer aliased fields per request');
+          throw new QueryTooExpensiveError('the number of aliases', aliases, limits.maxAliases, 'send fewer aliased fields per request');
         }
         if (selection.selectionSet) {
-          if (depth + 1 > limits.maxDepth) throw new QueryTooExpensive('the nesting depth', depth + 1, limits.maxDepth, 'nest less');
+          if (depth + 1 > limits.maxDepth) throw new QueryTooExpensiveError('the nesting depth', depth + 1, limits.maxDepth, 'nest less');
           walk(selection.selectionSet, depth + 1, path);
         }
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
@@ -221,7 +222,7 @@ export function createCostEstimator(schema: GraphQLSchema, lists: ListArguments)
     const add = (amount: number) => {
       cost += amount;
       if (cost > maxCost) {
-        throw new QueryTooExpensive(
+        throw new QueryTooExpensiveError(
           'the estimated cost',
           cost,
           maxCost,

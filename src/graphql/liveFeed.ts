@@ -44,8 +44,8 @@ export class SlowSubscriberError extends Error {
   }
 }
 
-export class TooManySubscriptions extends Error {
-  override name = 'TooManySubscriptions';
+export class TooManySubscriptionsError extends Error {
+  override name = 'TooManySubscriptionsError';
   constructor(
     readonly max: number,
     readonly per: 'key' | 'client address',
@@ -92,7 +92,7 @@ export interface LiveFeed {
   /** Hands a stored event to the matching subscribers; false when it was a repeat and dropped. */
   publish(event: EventRecord): boolean;
   /**
-   * A new subscription for `principal` (`key:<id>` or `ip:<address>`), or TooManySubscriptions.
+   * A new subscription for `principal` (`key:<id>` or `ip:<address>`), or TooManySubscriptionsError.
    * `onCutOff` runs when the subscriber is cut off for being slow (to close its connection).
    */
   subscribe(principal: string, filter: LiveFilter, onCutOff?: (err: SlowSubscriberError) => void): LiveSubscription;
@@ -138,7 +138,8 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
 
     subscribe(principal, filter, onCutOff) {
       const open = perPrincipal.get(principal) ?? 0;
-      if (open >= options.maxPerPrincipal) throw new TooManySubscriptions(options.maxPerPrincipal, principal.startsWith('key:') ? 'key' : 'client address');
+      if (open >= options.maxPerPrincipal)
+        throw new TooManySubscriptionsError(options.maxPerPrincipal, principal.startsWith('key:') ? 'key' : 'client address');
       perPrincipal.set(principal, open + 1);
       const sub: Subscriber = {
         filter,

@@ -7,12 +7,12 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** A mistake in how the command was called: printed with the command's usage, exit code 2. */
 export class UsageError extends Error {
+  override name = 'UsageError';
   constructor(
     message: string,
     readonly usage?: string,
   ) {
     super(message);
-    this.name = 'UsageError';
   }
 }
 

@@ -13,11 +13,12 @@ import { serializeEnvelope } from '../events/event';
 import { parseExact } from '../events/exactJson';
 import { describeType, isJsonObject, parseTimestamp, utf8Length, validateEventRequest } from '../events/validate';
 import { createGate, type AccessOptions } from '../platform/http/access';
-import { BodyError, discardBody, readBody } from '../platform/http/body';
+import { BodyError, discardBody } from '../platform/http/body';
 import { accessRouter } from '../platform/http/express';
 import { KafkaUnavailableError, ProducerOverloadedError } from './batcher';
 import { expressHttpMetrics } from '../platform/metrics/http';
 import type { ProducerMetrics } from './metrics';
+import { bodyReader } from './requestBody';
 import { SEGMENT_PATHS, segmentRouteDeclarations, segmentRouter } from './segmentRoutes';
 
 export interface ProducerAppDeps {
@@ -47,14 +48,9 @@ export interface ProducerAppDeps {
 const RETRY_AFTER_SECONDS = 5;
 const BATCH_FIELDS = ['events', 'sent_at'];
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly errors: FieldError[] = [],
-  ) {
-    super(message);
-  }
+/** A 4xx naming the fields, in the shape of /events: `{"error", "errors"}`. */
+function refuse(res: Response, status: number, message: string, errors: FieldError[]): void {
+  res.status(status).json({ error: message, ...(errors.length > 0 ? { errors } : {}) });
 }
 
 function toRecord(event: EventEnvelope): Message {
@@ -87,37 +83,19 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     ),
   );
 
-  // Bodies are read as bytes (decompressed, at most `limit` bytes, the rest thrown away: see
-  // readBody) and parsed here, so every failure gets our JSON error shape.
-  const body =
-    (limit: number): RequestHandler =>
-    (req, _res, next) => {
-      readBody(req, limit).then(
-        (raw) => {
-          req.body = raw;
-          next();
-        },
-        (err: unknown) => {
-          if (!(err instanceof BodyError)) return next(err);
-          if (err.status === 413) deps.metrics.inc('events_rejected_total');
-          next(new HttpError(err.status, err.message, [{ field: err.field, message: err.status === 413 ? `at most ${limit} bytes` : err.message }]));
-        },
-      );
-    };
+  // Bodies are read as bytes by the producer's one reader (requestBody.ts) and parsed here; a
+  // BodyError of either reaches the error handler below, which answers it in this API's shape.
+  // The Content-Type is checked once the body is read, as it always was on these routes.
+  const body = (limit: number): RequestHandler =>
+    bodyReader({ limit, accepts: /^application\/(.+\+)?json\b/i, expected: 'application/json', typeOptional: false, typeChecked: 'after' });
   const jsonBody = (req: Request): unknown => {
-    const type = req.headers['content-type'] ?? '';
-    if (!/^application\/(.+\+)?json\b/i.test(type)) {
-      throw new HttpError(415, 'Content-Type must be application/json', [
-        { field: 'content-type', message: `expected application/json, got ${type || 'nothing'}` },
-      ]);
-    }
     const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-    if (raw.trim() === '') throw new HttpError(400, 'Request body is empty', [{ field: 'body', message: 'expected a JSON object' }]);
+    if (raw.trim() === '') throw new BodyError(400, 'Request body is empty', 'body', { detail: 'expected a JSON object' });
     try {
       // Numbers a double would change (int64 ids, long decimals) keep the client's digits.
       return parseExact(raw);
     } catch (err) {
-      throw new HttpError(400, 'Request body is not valid JSON', [{ field: 'body', message: (err as Error).message }]);
+      throw new BodyError(400, 'Request body is not valid JSON', 'body', { detail: (err as Error).message });
     }
   };
 
@@ -201,7 +179,7 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     const result = validateEventRequest(input, { receivedAtMs, limits: deps.limits, newEventId: deps.newEventId, sizeBytes: size });
     if (!result.ok) {
       deps.metrics.inc('events_rejected_total');
-      throw new HttpError(422, 'Invalid event', result.errors);
+      return refuse(res, 422, 'Invalid event', result.errors);
     }
     const published = await publish([result.value]);
     if (published.error) return unavailable(res, { error: published.error, event_id: result.value.event_id });
@@ -216,7 +194,7 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
   app.post('/events/batch', admit(deps.limits.maxBatchBytes), body(deps.limits.maxBatchBytes), async (req, res) => {
     const receivedAtMs = now();
     const input = jsonBody(req);
-    if (!isJsonObject(input)) throw new HttpError(422, 'Invalid batch', [{ field: 'body', message: `expected {"events": [...]}, got ${describeType(input)}` }]);
+    if (!isJsonObject(input)) return refuse(res, 422, 'Invalid batch', [{ field: 'body', message: `expected {"events": [...]}, got ${describeType(input)}` }]);
     const batchErrors: FieldError[] = Object.keys(input)
       .filter((k) => !BATCH_FIELDS.includes(k))
       .map((k) => ({ field: k, message: `unknown field; allowed: ${BATCH_FIELDS.join(', ')}` }));
@@ -232,7 +210,7 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
       if (typeof sentAt === 'string') batchErrors.push({ field: 'sent_at', message: sentAt });
       else clockSkewMs = receivedAtMs - sentAt; // timestamp' = received_at - (sent_at - timestamp)
     }
-    if (batchErrors.length > 0 || !Array.isArray(events)) throw new HttpError(422, 'Invalid batch', batchErrors);
+    if (batchErrors.length > 0 || !Array.isArray(events)) return refuse(res, 422, 'Invalid batch', batchErrors);
 
     // 'unavailable': valid, given an event_id, but not acknowledged by Kafka (see the 503 below).
     const results: (
@@ -306,9 +284,10 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
   });
 
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof HttpError) {
-      if (err.status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
-      res.status(err.status).json({ error: err.message, ...(err.errors.length > 0 ? { errors: err.errors } : {}) });
+    if (err instanceof BodyError) {
+      // An oversized event or batch counts as rejected (the /v1 routes answer their own, uncounted).
+      if (err.status === 413) deps.metrics.inc('events_rejected_total');
+      refuse(res, err.status, err.message, err.errors);
       return;
     }
     // Errors of Express itself (a malformed URL) carry their own 4xx status.

@@ -16,6 +16,7 @@
 import type { Message, Producer } from 'kafkajs';
 
 export class KafkaUnavailableError extends Error {
+  override name = 'KafkaUnavailableError';
   /**
    * For a failed `send()`: per message, in order, whether Kafka acknowledged it. Absent: none
    * was. A message not acknowledged may still be written later (kafkajs retries a send that
@@ -25,17 +26,13 @@ export class KafkaUnavailableError extends Error {
 
   constructor(message: string, options?: { cause?: unknown; acknowledged?: readonly boolean[] }) {
     super(message, options);
-    this.name = 'KafkaUnavailableError';
     if (options?.acknowledged) this.acknowledged = options.acknowledged;
   }
 }
 
 /** Refused at once by admission control: nothing of the send was queued or written. */
 export class ProducerOverloadedError extends KafkaUnavailableError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ProducerOverloadedError';
-  }
+  override name = 'ProducerOverloadedError';
 }
 
 export interface BatchingProducerOptions {

@@ -6,14 +6,15 @@
  * messageIds, which map to the same event_ids). Messages are mapped in segment.ts and validated by
  * the same rules as POST /events.
  */
-import express, { type Request, type RequestHandler, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { EventEnvelope, EventLimits, FieldError, JsonObject } from '../events/event';
 import { parseExact } from '../events/exactJson';
 import { describeType, isJsonObject, parseTimestamp } from '../events/validate';
 import type { Gate } from '../platform/http/access';
-import { BodyError, discardBody, readBody } from '../platform/http/body';
+import { BodyError } from '../platform/http/body';
 import { checkBodyKey, type DeclaredRoute } from '../platform/http/express';
 import type { ProducerMetrics } from './metrics';
+import { bodyReader, type BodyRules } from './requestBody';
 import { BATCH_DEFAULT_FIELDS, mapSegmentMessage, SEGMENT_MAX_BATCH_BYTES, SEGMENT_TYPES, storedMessageBytes, type BatchDefaults } from './segment';
 
 export interface SegmentRouteDeps {
@@ -52,29 +53,25 @@ export function segmentRouteDeclarations(limits: { maxEventBytes: number; maxBat
   ];
 }
 
-const BATCH_CONTENT_TYPES = /^(application\/(.+\+)?json|text\/plain)\b/i;
+/**
+ * Browser SDKs post text/plain to avoid a CORS preflight, and some send no Content-Type; the body is
+ * JSON all the same. A wrong type is refused before the body is read.
+ */
+const segmentBody = (limit: number): BodyRules => ({
+  limit,
+  accepts: /^(application\/(.+\+)?json|text\/plain)\b/i,
+  expected: 'application/json or text/plain',
+  typeOptional: true,
+  typeChecked: 'before',
+});
 
 function fail(res: Response, status: number, message: string, errors: FieldError[]): void {
   res.status(status).json({ success: false, message, errors });
 }
 
-/** JSON from the body, or an answer already sent (undefined). */
-async function readJson(req: Request, res: Response, limit: number, gate: Gate): Promise<JsonObject | undefined> {
-  // Browser SDKs post text/plain to avoid a CORS preflight; the body is JSON all the same.
-  const type = req.headers['content-type'];
-  if (type !== undefined && !BATCH_CONTENT_TYPES.test(type)) {
-    discardBody(req);
-    fail(res, 415, 'Content-Type must be application/json', [{ field: 'content-type', message: `expected application/json or text/plain, got ${type}` }]);
-    return undefined;
-  }
-  let raw: Buffer;
-  try {
-    raw = await readBody(req, limit);
-  } catch (err) {
-    if (!(err instanceof BodyError)) throw err;
-    fail(res, err.status, err.message, [{ field: err.field, message: err.status === 413 ? `at most ${limit} bytes` : err.message }]);
-    return undefined;
-  }
+/** The JSON object of a body read by bodyReader, or an answer already sent (undefined). */
+function jsonObject(req: Request, res: Response, gate: Gate): JsonObject | undefined {
+  const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   let body: unknown;
   let parseError: string | undefined;
   try {
@@ -148,9 +145,9 @@ export function segmentRouter(deps: SegmentRouteDeps): express.Router {
   }
 
   for (const type of SEGMENT_TYPES) {
-    router.post(pathsOf(type), deps.admit(limits.maxEventBytes), async (req, res) => {
+    router.post(pathsOf(type), deps.admit(limits.maxEventBytes), bodyReader(segmentBody(limits.maxEventBytes)), async (req, res) => {
       const receivedAtMs = deps.now();
-      const body = await readJson(req, res, limits.maxEventBytes, deps.gate);
+      const body = jsonObject(req, res, deps.gate);
       if (!body) return;
       const result = mapSegmentMessage(body, { type, receivedAtMs, limits, newEventId: deps.newEventId });
       if (!result.ok) {
@@ -162,9 +159,9 @@ export function segmentRouter(deps: SegmentRouteDeps): express.Router {
     });
   }
 
-  router.post(pathsOf('batch'), deps.admit(segmentBatchLimit(limits)), async (req, res) => {
+  router.post(pathsOf('batch'), deps.admit(segmentBatchLimit(limits)), bodyReader(segmentBody(segmentBatchLimit(limits))), async (req, res) => {
     const receivedAtMs = deps.now();
-    const body = await readJson(req, res, segmentBatchLimit(limits), deps.gate);
+    const body = jsonObject(req, res, deps.gate);
     if (!body) return;
     const errors: FieldError[] = [];
     const batch = body.batch;
@@ -208,6 +205,12 @@ export function segmentRouter(deps: SegmentRouteDeps): express.Router {
       ...(rejectedCount > 0 ? { accepted: accepted.length, rejected: rejectedCount, errors: rejected } : {}),
       ...(archiveOnly.length > 0 ? { archiveOnly } : {}),
     });
+  });
+
+  // A body these routes could not read (bodyReader), answered in Segment's shape.
+  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (!(err instanceof BodyError)) return next(err);
+    fail(res, err.status, err.message, err.errors);
   });
 
   return router;

@@ -19,9 +19,9 @@ export function isSecretVariable(name: string): boolean {
 }
 
 export class ConfigError extends Error {
+  override name = 'ConfigError';
   constructor(readonly problems: { variable: string; message: string }[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
-    this.name = 'ConfigError';
   }
 }
 

@@ -10,18 +10,25 @@ import type { Readable, Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 
 /**
- * The body could not be read. The rest of the upload is being thrown away (discardBody): answer
- * without `Connection: close`, which would make Node close the socket with the body unread.
+ * The body could not be read, or is not what the route takes (its type, its encoding, its size,
+ * its syntax). The rest of an unread upload is being thrown away (discardBody): answer without
+ * `Connection: close`, which would make Node close the socket with the body unread.
  */
 export class BodyError extends Error {
+  override name = 'BodyError';
+  /** Bytes of (decompressed) body read when it stopped. */
+  readonly bytesRead: number;
+  /** The answer's `errors`: the field and what is wrong with it. */
+  readonly errors: { field: string; message: string }[];
   constructor(
     readonly status: 400 | 413 | 415,
     message: string,
     readonly field: string,
-    /** Bytes of (decompressed) body read when it stopped. */
-    readonly bytesRead = 0,
+    { bytesRead = 0, detail = message }: { bytesRead?: number; detail?: string } = {},
   ) {
     super(message);
+    this.bytesRead = bytesRead;
+    this.errors = [{ field, message: detail }];
   }
 }
 
@@ -93,7 +100,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (settled) return;
       total += chunk.length;
       if (total > limit) {
-        stop(new BodyError(413, `Request body is more than ${limit} bytes${inflater ? ' once decompressed' : ''}; the limit is ${limit}`, 'body', total));
+        const message = `Request body is more than ${limit} bytes${inflater ? ' once decompressed' : ''}; the limit is ${limit}`;
+        stop(new BodyError(413, message, 'body', { bytesRead: total, detail: `at most ${limit} bytes` }));
         return;
       }
       chunks.push(chunk);

@@ -22,7 +22,9 @@ export interface EventRecord {
   cursor: string;
 }
 
-export class CursorError extends Error {}
+export class CursorError extends Error {
+  override name = 'CursorError';
+}
 
 const TIME_ID = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)#[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -49,12 +51,13 @@ export class StorageBudget {
     return this.used;
   }
   spend(): void {
-    if (this.used >= this.max) throw new StorageBudgetExceeded(this.max);
+    if (this.used >= this.max) throw new StorageBudgetExceededError(this.max);
     this.used++;
   }
 }
 
-export class StorageBudgetExceeded extends Error {
+export class StorageBudgetExceededError extends Error {
+  override name = 'StorageBudgetExceededError';
   constructor(readonly max: number) {
     super(`this request needs more than ${max} storage reads; ask for fewer events or fewer fields`);
   }
