@@ -21,7 +21,7 @@ const workflowForbiddenImports = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.stack/'] },
+  { ignores: ['node_modules/', 'dist/', '.stack*/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
