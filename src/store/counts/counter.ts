@@ -25,7 +25,7 @@
  */
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventEnvelope } from '../../events/event';
-import { expiresAt } from '../hot/layout';
+import { expiresAt, TTL_ATTRIBUTE } from '../hot/layout';
 import { inParallel } from '../../platform/inParallel';
 import { bucketOf, counterKey, dimensionsOf, INTERVAL_MS, INTERVALS, MARK_SORT_KEY, markKey, type Interval } from './buckets';
 
@@ -70,7 +70,7 @@ export function createEventCounter(deps: CountsTable) {
             pk: { S: markKey(notice.event.event_id) },
             sk: { S: MARK_SORT_KEY },
             by: { S: by },
-            ...(expires === undefined ? {} : { expires_at: { N: String(expires) } }),
+            ...(expires === undefined ? {} : { [TTL_ATTRIBUTE]: { N: String(expires) } }),
           },
           ConditionExpression: 'attribute_not_exists(pk) OR #by = :by',
           ExpressionAttributeNames: { '#by': 'by' },
@@ -94,7 +94,7 @@ export function createEventCounter(deps: CountsTable) {
         new UpdateItemCommand({
           TableName: deps.table,
           Key: { pk: { S: pk }, sk: { S: sk } },
-          UpdateExpression: `ADD #n :delta SET #fence = :last${expires === undefined ? '' : ', expires_at = :expires'}`,
+          UpdateExpression: `ADD #n :delta SET #fence = :last${expires === undefined ? '' : `, ${TTL_ATTRIBUTE} = :expires`}`,
           ConditionExpression: condition,
           ExpressionAttributeNames: { '#n': 'n', '#fence': fence },
           ExpressionAttributeValues: {

@@ -5,7 +5,7 @@
  */
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Item } from './itemCodec';
-import { INDEX, timeBucket } from './layout';
+import { INDEX, INDEX_HASH_KEY, timeBucket } from './layout';
 
 export interface TimeIndex {
   dynamo: Pick<DynamoDBClient, 'send'>;
@@ -28,7 +28,7 @@ export async function* timeIndexPages(
         new QueryCommand({
           TableName: index.table,
           IndexName: INDEX.byTime,
-          KeyConditionExpression: `time_bucket = :b${clause}`,
+          KeyConditionExpression: `${INDEX_HASH_KEY.byTime} = :b${clause}`,
           ExpressionAttributeValues: { ':b': { S: timeBucket(shard) }, ...(value === undefined ? {} : { ':t': { S: value } }) },
           ...(options.projection === undefined ? {} : { ProjectionExpression: options.projection }),
           ScanIndexForward: true,
