@@ -10,7 +10,19 @@ import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, Update
 import type { EventEnvelope } from '../../events/event';
 import { expiresAt, TTL_ATTRIBUTE } from '../hot/layout';
 import { inParallel } from '../../platform/inParallel';
-import { bucketOf, counterKey, dimensionsOf, INTERVAL_MS, INTERVALS, MARK_SORT_KEY, markKey, type Interval } from './buckets';
+import {
+  bucketOf,
+  COUNT_ATTRIBUTE,
+  counterKey,
+  COUNTS_KEY,
+  countsItemKey,
+  dimensionsOf,
+  INTERVAL_MS,
+  INTERVALS,
+  MARK_SORT_KEY,
+  markKey,
+  type Interval,
+} from './buckets';
 
 export interface CountsTable {
   dynamo: Pick<DynamoDBClient, 'send'>;
@@ -50,12 +62,11 @@ export function createEventCounter(deps: CountsTable) {
         new PutItemCommand({
           TableName: deps.table,
           Item: {
-            pk: { S: markKey(notice.event.event_id) },
-            sk: { S: MARK_SORT_KEY },
+            ...countsItemKey(markKey(notice.event.event_id), MARK_SORT_KEY),
             by: { S: by },
             ...(expires === undefined ? {} : { [TTL_ATTRIBUTE]: { N: String(expires) } }),
           },
-          ConditionExpression: 'attribute_not_exists(pk) OR #by = :by',
+          ConditionExpression: `attribute_not_exists(${COUNTS_KEY.partition}) OR #by = :by`,
           ExpressionAttributeNames: { '#by': 'by' },
           ExpressionAttributeValues: { ':by': { S: by } },
         }),
@@ -76,10 +87,10 @@ export function createEventCounter(deps: CountsTable) {
       deps.dynamo.send(
         new UpdateItemCommand({
           TableName: deps.table,
-          Key: { pk: { S: pk }, sk: { S: sk } },
+          Key: countsItemKey(pk, sk),
           UpdateExpression: `ADD #n :delta SET #fence = :last${expires === undefined ? '' : `, ${TTL_ATTRIBUTE} = :expires`}`,
           ConditionExpression: condition,
-          ExpressionAttributeNames: { '#n': 'n', '#fence': fence },
+          ExpressionAttributeNames: { '#n': COUNT_ATTRIBUTE, '#fence': fence },
           ExpressionAttributeValues: {
             ':delta': { N: String(delta) },
             ':last': { N: String(offsets[offsets.length - 1]) },
@@ -101,7 +112,7 @@ export function createEventCounter(deps: CountsTable) {
       const current = await deps.dynamo.send(
         new GetItemCommand({
           TableName: deps.table,
-          Key: { pk: { S: pk }, sk: { S: sk } },
+          Key: countsItemKey(pk, sk),
           ConsistentRead: true,
           ProjectionExpression: '#fence',
           ExpressionAttributeNames: { '#fence': fence },

@@ -31,7 +31,10 @@ export const itemKey = (eventId: string) => ({ [HOT_KEY]: { S: eventId } });
 
 export const INDEX = { byType: 'by_type', byUser: 'by_user', byTime: 'by_time' } as const;
 
-/** Each index's partition key; every index sorts by `time_id`. */
+/** `time_id` = `<timestamp>#<event_id>` (timeId): the sort key of every index. */
+export const INDEX_SORT_KEY = 'time_id';
+
+/** Each index's partition key; every index sorts by INDEX_SORT_KEY. */
 export const INDEX_HASH_KEY = { byType: 'event_type', byUser: 'user_id', byTime: 'time_bucket' } as const satisfies Record<keyof typeof INDEX, string>;
 
 export function tableDefinition(tableName: string): CreateTableCommandInput {
@@ -39,7 +42,7 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
     IndexName,
     KeySchema: [
       { AttributeName: hashKey, KeyType: 'HASH' as const },
-      { AttributeName: 'time_id', KeyType: 'RANGE' as const },
+      { AttributeName: INDEX_SORT_KEY, KeyType: 'RANGE' as const },
     ],
     Projection: { ProjectionType: 'ALL' as const },
   });
@@ -47,7 +50,7 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
     KeySchema: [{ AttributeName: HOT_KEY, KeyType: 'HASH' }],
-    AttributeDefinitions: [HOT_KEY, INDEX_HASH_KEY.byType, INDEX_HASH_KEY.byUser, INDEX_HASH_KEY.byTime, 'time_id'].map((AttributeName) => ({
+    AttributeDefinitions: [HOT_KEY, INDEX_HASH_KEY.byType, INDEX_HASH_KEY.byUser, INDEX_HASH_KEY.byTime, INDEX_SORT_KEY].map((AttributeName) => ({
       AttributeName,
       AttributeType: 'S' as const,
     })),

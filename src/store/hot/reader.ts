@@ -10,7 +10,7 @@
  */
 import { GetItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshallItem, type Item } from './itemCodec';
-import { INDEX, INDEX_HASH_KEY, itemKey, retentionCutoff, timeBucket, type EventItem } from './layout';
+import { INDEX, INDEX_HASH_KEY, INDEX_SORT_KEY, itemKey, retentionCutoff, timeBucket, type EventItem } from './layout';
 
 export interface EventRecord {
   eventId: string;
@@ -105,7 +105,8 @@ export function createEventReader(deps: EventReaderDeps) {
     // Retention is a lower bound on the sort key, so expired items cost no reads at all. A key
     // condition has one sort-key clause: with a cursor too it is BETWEEN (inclusive), and the
     // cursor's own item is dropped below.
-    const sortKey = before && from ? ' AND time_id BETWEEN :from AND :before' : before ? ' AND time_id < :before' : from ? ' AND time_id >= :from' : '';
+    const t = INDEX_SORT_KEY;
+    const sortKey = before && from ? ` AND ${t} BETWEEN :from AND :before` : before ? ` AND ${t} < :before` : from ? ` AND ${t} >= :from` : '';
     do {
       budget?.spend();
       const out = await deps.dynamo.send(
