@@ -2,22 +2,20 @@
  * The side effects of processEvent. `createActivities(deps)` takes its clients from the caller
  * (the worker builds real ones, tests pass fakes), so nothing here reads config or the env.
  */
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 import type { Producer } from 'kafkajs';
 import { putEventItem, readEventItem, type HotTable } from '../src/store/hot/writer';
-import { archiveKey, pastRetention } from '../src/store/hot/layout';
-import { serializeEnvelope, type EventEnvelope } from '../src/events/event';
+import { pastRetention } from '../src/store/hot/layout';
+import { putArchivedEvent, type ArchiveBucket } from '../src/store/archive/writer';
+import type { EventEnvelope } from '../src/events/event';
 import { parseEnvelope } from '../src/events/validate';
 import { publishDeadLetter, type DeadLetterRecord } from '../src/platform/kafka/deadLetter';
 import { publishStored } from '../src/platform/kafka/storedNotice';
 import type { HotOutcome } from '../workflows/contract';
 import { asActivityFailure, InvalidEventError, recordAttempt } from './failure';
 
-export interface ActivityDeps extends HotTable {
-  s3: Pick<S3Client, 'send'>;
+export interface ActivityDeps extends HotTable, ArchiveBucket {
   producer: Pick<Producer, 'send'>;
-  bucket: string;
   dlqTopic: string;
   /**
    * Where storeHot announces each stored event (KAFKA_STORED_TOPIC), for GraphQL subscriptions;
@@ -67,14 +65,11 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Raw JSON at events/YYYY/MM/DD/{event_id}.json; every retry writes the same bytes to the same key. */
+    /** The event's archive object (src/store/archive/writer.ts); every retry writes the same bytes to the same key. */
     async archiveCold(input: EventEnvelope): Promise<{ key: string }> {
       recordAttempt();
       try {
-        const event = checked(input);
-        const key = archiveKey(event);
-        await deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: serializeEnvelope(event), ContentType: 'application/json' }));
-        return { key };
+        return { key: await putArchivedEvent(deps, checked(input)) };
       } catch (err) {
         throw asActivityFailure(err);
       }

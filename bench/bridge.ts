@@ -13,6 +13,7 @@ import { loadConfig } from '../src/platform/config';
 import { serializeEnvelope, SCHEMA_VERSION, type EventEnvelope } from '../src/events/event';
 import { createKafka, createProducer } from '../src/platform/kafka/client';
 import { createLogger } from '../src/platform/logger';
+import { RAW_TOPIC_PARTITIONS } from '../src/platform/kafka/topics';
 import { createTemporalClient } from '../src/platform/temporal/connection';
 
 export async function benchBridge({ quick }: { quick: boolean }): Promise<void> {
@@ -34,7 +35,7 @@ export async function benchBridge({ quick }: { quick: boolean }): Promise<void> 
     const groupId = topic;
     topics.push(topic);
     groups.push(groupId);
-    await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions: RAW_TOPIC_PARTITIONS }], waitForLeaders: true });
     const now = new Date().toISOString();
     const messages = Array.from({ length: EVENTS }, (_, i) => {
       const event: EventEnvelope = {

@@ -7,7 +7,7 @@
  */
 import { createKafka } from '../src/platform/kafka/client';
 import { createLogger } from '../src/platform/logger';
-import { provisionKafka } from '../src/ops/provisioning';
+import { provisionKafka } from '../src/platform/kafka/topics';
 import { configFor, isolatedEnv } from '../test/support/platform';
 import { reservePort } from '../test/support/ports';
 import { autocannon, median, startServer, type LoadResult } from './load';

@@ -1,22 +1,10 @@
 /**
- * The bridge: a kafkajs consumer-group member that turns each record of the raw topic into a
- * processEvent workflow start.
- *
- * Each partition's batch is worked through in windows of `concurrency` records. An offset is
- * resolved only once every record of its window is done (started, found already started, or
- * dead-lettered), so a crash re-delivers at most the unfinished window and the workflow-ID dedup
- * absorbs it. Records that can never work (bad JSON, invalid envelope, rejected by Temporal for
- * their own content) go to the DLQ and are committed.
- *
- * Failures that would hit every record (Temporal unreachable or slow, Temporal refusing every
- * start because of its setup, the DLQ refusing writes) are never dead-lettered: the window's
- * unfinished records wait with exponential backoff and are retried, nothing is committed past
- * them, one log line per backoff step and partition says why, and /ready reports it. A timer
- * heartbeats the group for as long as a window is in flight, so a slow Temporal never costs the
- * member its partitions.
- *
- * If the consumer crashes anyway (an error kafkajs does not retry), the bridge restarts it
- * (src/platform/kafka/retryLoop.ts, as the counter and the live feed do), and /ready and the metrics say so.
+ * The bridge: a consumer-group member that turns each record of the raw topic into a processEvent
+ * start; the delivery guarantee it keeps is told in docs/design.md (## Delivery). A partition's
+ * batch is worked in windows of `concurrency` records, resolved only once all of a window is done,
+ * so a crash redelivers at most one window. Failures that would hit every record are waited out
+ * with backoff, never dead-lettered, and a timer heartbeats the group meanwhile so a slow Temporal
+ * never costs the member its partitions.
  */
 import type { Consumer, ConsumerRunConfig, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -27,6 +15,7 @@ import { publishDeadLetter } from '../platform/kafka/deadLetter';
 import { classifyStartError } from './startErrors';
 import type { StartProcessEvent } from './startProcessEvent';
 import { superviseConsumer } from '../platform/kafka/retryLoop';
+import { RAW_TOPIC_PARTITIONS } from '../platform/kafka/topics';
 import { BridgeStatus, type BackoffKind } from './status';
 
 export interface BridgeDeps {
@@ -37,7 +26,7 @@ export interface BridgeDeps {
   dlqTopic: string;
   /** Workflow starts in flight per partition batch. */
   concurrency: number;
-  /** Partitions processed at the same time by this member (default 4, the raw topic's count). */
+  /** Partitions processed at the same time by this member (default: the raw topic's RAW_TOPIC_PARTITIONS). */
   partitionConcurrency?: number;
   logger: Logger;
   /** Backoff while every start fails (Temporal unreachable or refusing, DLQ refusing). */
@@ -82,7 +71,16 @@ export function createBridge(deps: BridgeDeps) {
   const status = deps.status ?? new BridgeStatus();
   const stats = status.stats;
 
-  async function deadLetter(topic: string, partition: number, message: KafkaMessage, type: string, reason: string, fields?: FieldError[]): Promise<Outcome> {
+  /** `eventId`: the event's id when the record decoded to one (its key is the producer's user_id, not an event id). */
+  async function deadLetter(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    type: string,
+    reason: string,
+    detail: { fields?: FieldError[]; eventId?: string } = {},
+  ): Promise<Outcome> {
+    const { fields, eventId } = detail;
     const raw = message.value?.toString('utf8') ?? null;
     let original: unknown = raw;
     try {
@@ -109,15 +107,19 @@ export function createBridge(deps: BridgeDeps) {
       return { done: false, kind: 'dead-letter', reason: `cannot publish to ${deps.dlqTopic}: ${(err as Error).message}` };
     }
     stats.deadLettered++;
-    // Records are keyed by event_id; a record written straight to the topic may have another key.
-    logger.warn({ event_id: key, topic, partition, offset: message.offset, bytes: message.value?.length ?? 0, reason, fields }, 'record dead-lettered');
+    // The producer keys records by user_id, and a record written straight to the topic may have any
+    // key: it is logged as what it is, and event_id only where the record named a valid event.
+    logger.warn(
+      { record_key: key, event_id: eventId, topic, partition, offset: message.offset, bytes: message.value?.length ?? 0, reason, fields },
+      'record dead-lettered',
+    );
     return DONE;
   }
 
   /** One attempt at one record. */
   async function attempt(topic: string, partition: number, message: KafkaMessage): Promise<Outcome> {
     const decoded = decode(message);
-    if (!decoded.ok) return deadLetter(topic, partition, message, 'InvalidRecord', decoded.reason, decoded.fields);
+    if (!decoded.ok) return deadLetter(topic, partition, message, 'InvalidRecord', decoded.reason, decoded.fields ? { fields: decoded.fields } : {});
     const event = decoded.event;
     try {
       const outcome = await deps.startProcessEvent(event);
@@ -130,7 +132,9 @@ export function createBridge(deps: BridgeDeps) {
     } catch (err) {
       const failure = classifyStartError(err);
       if (failure.kind === 'record') {
-        return deadLetter(topic, partition, message, 'WorkflowStartRejected', `${failure.code ?? 'rejected'}: ${failure.message}`);
+        return deadLetter(topic, partition, message, 'WorkflowStartRejected', `${failure.code ?? 'rejected'}: ${failure.message}`, {
+          eventId: event.event_id,
+        });
       }
       if (failure.kind === 'systemic') stats.systemicFailures++;
       else stats.transientFailures++;
@@ -250,7 +254,7 @@ export function createBridge(deps: BridgeDeps) {
     // Commit after every finished window, so a restart redelivers as little as possible.
     autoCommitThreshold: 1,
     autoCommitInterval: 1_000,
-    partitionsConsumedConcurrently: deps.partitionConcurrency ?? 4,
+    partitionsConsumedConcurrently: deps.partitionConcurrency ?? RAW_TOPIC_PARTITIONS,
     eachBatch,
   };
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {

@@ -1,34 +1,21 @@
 /**
- * `events archive reingest --from DATE --to DATE` (old name `archive replay`): re-ingests events
- * from the S3 archive (events/YYYY/MM/DD/{event_id}.json, src/store/hot/layout.ts), for example
- * after the table was lost.
- *
- * For each archived event in the date range (and of the type / user asked for) it starts
- * processEvent with workflow ID = event_id. The reuse policy (ALLOW_DUPLICATE_FAILED_ONLY)
- * refuses a start while a run of that id is Running or after one Completed, so an event is never
- * processed twice; the event's DynamoDB item may still be gone (a lost or restored table), so
- * in that case the item is written here, through the same conditional put the storeHot
- * activity uses (src/store/hot/writer.ts): missing items are restored, present ones stay as they
- * are. Nothing can double: the item's key is the event_id and both writes are conditional.
- *
- * The listing is streamed page by page (ListObjectsV2 with a continuation token), so memory
- * stays flat whatever the archive's size, and no object is read past the size one event can
- * have. After each page the checkpoint file gets the last key up to which every event is done;
- * it never passes an event that failed or was invalid, so a run that stopped resumes at the first
- * of them (same bucket, range and filters), and only a run that finished with nothing left
- * undone removes it. Events older than HOT_RETENTION_DAYS are reported and left in the archive:
- * the hot table would not serve them and its sweep would delete them again.
+ * `events archive reingest --from DATE --to DATE` (old name `archive replay`): re-ingests events from the S3 archive
+ * (src/store/archive/), for example after the table was lost. Each archived event in the range is
+ * started as processEvent (workflow ID = event_id); one whose run already exists gets its item
+ * through the hot table's conditional put instead, so nothing can double. The checkpoint never
+ * passes an event that failed or was invalid, so a run that stopped resumes at the first of them.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 import type { StartProcessEvent } from '../bridge/startProcessEvent';
 import type { EventEnvelope } from '../events/event';
 import { parseExact } from '../events/exactJson';
 import { parseEnvelope } from '../events/validate';
-import { putEventItem, type HotTable } from '../store/hot/writer';
+import { hasEventItem, putEventItem, type HotTable } from '../store/hot/writer';
+import { dayPrefix, keyDay, keyEventId } from '../store/archive/layout';
+import { archivedKeyPages, readArchivedObject } from '../store/archive/reader';
+import type { ArchiveBucket } from '../store/archive/writer';
 import { pastRetention } from '../store/hot/layout';
 import { inParallel } from '../platform/inParallel';
 import { parseFlags, positiveInt, utcDate, UsageError } from './args';
@@ -136,13 +123,6 @@ export const ARCHIVE_OUTCOMES: ArchiveOutcome[] = ['started', 'restored', 'prese
 /** Outcomes that leave an event undone: the checkpoint never passes one, and the run exits 1. */
 const UNDONE: ReadonlySet<ArchiveOutcome | 'skipped'> = new Set(['invalid', 'failed']);
 
-/**
- * Bytes the producer's envelope may add to a request of MAX_EVENT_BYTES (schema_version, an
- * event_id, both times in full, an empty payload: about 160), with room: an archived object
- * larger than the limit plus this was never an accepted event.
- */
-const ENVELOPE_OVERHEAD_BYTES = 1024;
-
 export interface ArchiveResult {
   event_id: string | null;
   key: string;
@@ -150,11 +130,9 @@ export interface ArchiveResult {
   detail: string;
 }
 
-export interface ArchiveDeps extends HotTable {
-  s3: Pick<S3Client, 'send'>;
+export interface ArchiveDeps extends HotTable, ArchiveBucket {
   client: Pick<Client, 'workflow'>;
   start: StartProcessEvent;
-  bucket: string;
   /** Tells live subscribers about an item restored here (a started run's storeHot does it itself). */
   announce?: (event: EventEnvelope) => Promise<void>;
   /** MAX_EVENT_BYTES: an object larger than one event can be is reported failed without being read. */
@@ -170,15 +148,6 @@ interface Checkpoint {
   type: string | null;
   user: string | null;
   lastKey: string;
-}
-
-/** `events/YYYY/MM/DD/` of a day `YYYY-MM-DD`. */
-export const dayPrefix = (day: string) => `events/${day.replace(/-/g, '/')}/`;
-
-/** The day of an archive key as YYYY-MM-DD, or undefined for a key outside the layout. */
-export function keyDay(key: string): string | undefined {
-  const m = /^events\/(\d{4})\/(\d{2})\/(\d{2})\//.exec(key);
-  return m ? `${m[1]}-${m[2]}-${m[3]}` : undefined;
 }
 
 const sameRun = (c: Checkpoint, bucket: string, a: ArchiveReingestArgs) =>
@@ -199,13 +168,6 @@ function writeCheckpoint(path: string, c: Checkpoint): void {
   renameSync(`${path}.tmp`, path);
 }
 
-async function itemExists(deps: ArchiveDeps, eventId: string): Promise<boolean> {
-  const out = await deps.dynamo.send(
-    new GetItemCommand({ TableName: deps.table, Key: { event_id: { S: eventId } }, ProjectionExpression: 'event_id', ConsistentRead: true }),
-  );
-  return out.Item !== undefined;
-}
-
 /** One archived event: started, or its item restored, or nothing to do. */
 export async function reingestEvent(deps: ArchiveDeps, event: EventEnvelope, dryRun: boolean): Promise<{ outcome: ArchiveOutcome; detail: string }> {
   const days = deps.hotRetentionDays ?? 0;
@@ -221,7 +183,7 @@ export async function reingestEvent(deps: ArchiveDeps, event: EventEnvelope, dry
     if (status !== 'Completed' && status !== 'Running') {
       return { outcome: 'would-start', detail: status === 'none' ? 'would start (it has no run)' : `would start (previous run ${status})` };
     }
-    return (await itemExists(deps, event.event_id))
+    return (await hasEventItem(deps, event.event_id))
       ? { outcome: 'present', detail: `present (run ${status}, item stored)` }
       : { outcome: 'would-restore', detail: `would restore the item (run ${status}, item missing)` };
   }
@@ -262,36 +224,27 @@ export async function reingestArchive(
     hooks.onNote?.(`ignoring checkpoint ${args.checkpoint}: it belongs to another range, filter or bucket`);
   }
 
-  let token: string | undefined;
   let scanned = 0;
-  let done = false;
   // The checkpoint: the last key up to which every event is done. Once one is not (failed,
   // invalid), it stays before that key for the rest of the run, so a resumed run retries it.
   let doneThrough: string | undefined;
   let firstUndone: string | undefined;
-  while (!done) {
-    const page = await deps.s3.send(
-      new ListObjectsV2Command({
-        Bucket: deps.bucket,
-        Prefix: 'events/',
-        MaxKeys: args.pageSize,
-        ...(token ? { ContinuationToken: token } : { StartAfter: startAfter }),
-      }),
-    );
+  for await (const page of archivedKeyPages(deps, { startAfter, pageSize: args.pageSize })) {
+    let pastRange = false;
     const keys: string[] = [];
-    for (const o of page.Contents ?? []) {
-      const day = o.Key ? keyDay(o.Key) : undefined;
-      if (!o.Key || day === undefined || day < args.from) continue;
+    for (const key of page) {
+      const day = keyDay(key);
+      if (day === undefined || day < args.from) continue;
       // Keys sort by day: the first one past --to ends the scan without listing the rest.
       if (day > args.to) {
-        done = true;
+        pastRange = true;
         break;
       }
-      keys.push(o.Key);
+      keys.push(key);
     }
     const results = await inParallel(keys, 8, async (key): Promise<ArchiveResult | undefined> => {
       try {
-        const body = await readObject(deps, key);
+        const body = await readArchivedObject(deps, key, deps.maxEventBytes);
         if (typeof body !== 'string') return { event_id: keyEventId(key), key, outcome: 'failed', detail: `failed: ${body.tooLarge}` };
         const parsed = parseEnvelope(parseExact(body));
         if (!parsed.ok)
@@ -326,8 +279,7 @@ export async function reingestArchive(
     }
     const lastKey = keys.at(-1);
     if (lastKey) hooks.onProgress?.({ scanned, lastKey });
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    if (!token) done = true;
+    if (pastRange) break;
   }
   if (args.dryRun) return counts;
   if (firstUndone === undefined) rmSync(args.checkpoint, { force: true });
@@ -340,38 +292,6 @@ export async function reingestArchive(
     );
   }
   return counts;
-}
-
-/**
- * An object's text, or why it was not read: one larger than an event can be is refused from its
- * ContentLength, and a body that turns out longer (no length, or a wrong one) is cut off at the
- * limit, so memory per object stays bounded whatever the bucket holds.
- */
-async function readObject(deps: ArchiveDeps, key: string): Promise<string | { tooLarge: string }> {
-  const limit = deps.maxEventBytes + ENVELOPE_OVERHEAD_BYTES;
-  const tooLarge = (size: string) => ({
-    tooLarge: `object is ${size} bytes, more than one event can be (${limit}: MAX_EVENT_BYTES ${deps.maxEventBytes} and the envelope); not read`,
-  });
-  const out = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }));
-  const body = out.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
-  if (out.ContentLength !== undefined && out.ContentLength > limit) {
-    body?.destroy?.();
-    return tooLarge(String(out.ContentLength));
-  }
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of body ?? []) {
-    bytes += chunk.length;
-    // Leaving the loop early ends the stream (its return() destroys it).
-    if (bytes > limit) return tooLarge(`over ${limit}`);
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** The event id a key names (its file name), for reporting a key that could not be read. */
-function keyEventId(key: string): string | null {
-  return /\/([^/]+)\.json$/.exec(key)?.[1] ?? null;
 }
 
 export function archiveSummary(counts: Record<ArchiveOutcome | 'skipped', number>): string {

@@ -5,7 +5,7 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { archiveKey } from '../../src/store/hot/layout';
+import { archiveKey } from '../../src/store/archive/layout';
 import { bucketOf, bucketStartMs, INTERVAL_MS, INTERVALS, type Interval } from '../../src/store/counts/buckets';
 import { MAX_COUNT_BUCKETS } from '../../src/graphql/arguments';
 import { inParallel } from '../../src/platform/inParallel';

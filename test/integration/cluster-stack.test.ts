@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { ConfigResourceTypes, type Admin } from 'kafkajs';
 import { loadConfig } from '../../src/platform/config';
 import { createKafka } from '../../src/platform/kafka/client';
-import { archiveKey } from '../../src/store/hot/layout';
+import { archiveKey } from '../../src/store/archive/layout';
 import { getItem, getObject, postJson } from '../support/clients';
 import { REPO_ROOT } from '../support/paths';
 import { quietLogger, startPlatform, type Platform } from '../support/platform';

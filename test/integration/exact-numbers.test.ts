@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { archiveKey } from '../../src/store/hot/layout';
+import { archiveKey } from '../../src/store/archive/layout';
 import { numberShape, parseExact } from '../../src/events/exactJson';
 import { getObject } from '../support/clients';
 import { startPlatform, type Platform } from '../support/platform';

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { archiveKey } from '../../src/store/hot/layout';
+import { archiveKey } from '../../src/store/archive/layout';
 import type { EventEnvelope } from '../../src/events/event';
 import {
   countByType,

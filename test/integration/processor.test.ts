@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { archiveKey } from '../../src/store/hot/layout';
+import { archiveKey } from '../../src/store/archive/layout';
 import { countByType, getItem, getObject, postJson } from '../support/clients';
 import { startPlatform, type Platform } from '../support/platform';
 import { waitFor } from '../support/wait';

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { Analytics } from '@segment/analytics-node';
 import { putEventItem } from '../../src/store/hot/writer';
-import { archiveKey } from '../../src/store/hot/layout';
+import { archiveKey } from '../../src/store/archive/layout';
 import type { EventEnvelope } from '../../src/events/event';
 import { readTopicToEnd } from '../../src/platform/kafka/readToEnd';
 import { eventIdForMessageId } from '../../src/producer/segment';

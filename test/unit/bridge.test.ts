@@ -362,6 +362,25 @@ describe('bridge windows', () => {
     assert.equal(b.status.stats.deadLettered, 1);
   });
 
+  it('a dead-letter log line names the record key as the key it is (the producer keys by user_id) and the event under event_id', async () => {
+    const rejected = makeEnvelope({ user_id: 'user-1' });
+    const b = await bridgeWith(async () => {
+      throw startFailure(grpcStatus.INVALID_ARGUMENT, 'input exceeds the namespace max payload size');
+    });
+    const unkeyed = { ...message(2, JSON.stringify({ ...rejected, payload: 'not an object' })), key: null };
+    await b.eachBatch(fakePayload(0, [message(0, JSON.stringify(rejected)), message(1, 'not json'), unkeyed]).payload);
+    const lines = b.lines.filter((l) => l.msg === 'record dead-lettered') as { record_key?: string; event_id?: string; offset?: string }[];
+    assert.deepEqual(
+      lines.map((l) => ({ offset: l.offset, record_key: l.record_key, event_id: l.event_id })).sort((x, y) => Number(x.offset) - Number(y.offset)),
+      [
+        { offset: '0', record_key: 'user-1', event_id: rejected.event_id },
+        { offset: '1', record_key: 'user-1', event_id: undefined },
+        { offset: '2', record_key: null, event_id: undefined },
+      ],
+      'no user id under event_id; the event id where the record named one',
+    );
+  });
+
   it("a record written straight to the topic in a non-canonical form is started in the producer's form; one that cannot be is dead-lettered", async () => {
     const started: EventEnvelope[] = [];
     const b = await bridgeWith(async (e) => (started.push(e), 'started'));

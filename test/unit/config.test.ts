@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { configurationTable, docWithTable, TABLE_DOC } from '../../infra/config-table';
-import { archiveLifecycleRule } from '../../src/ops/provisioning';
+import { archiveLifecycleRule } from '../../src/store/archive/layout';
 import { CONFIG_VARIABLES, ConfigError, isSecretVariable, loadConfig, MAX_EVENT_BYTES_CAP, PRODUCER_MAX_BATCH_BYTES_CAP } from '../../src/platform/config';
 import { REPO_ROOT } from '../support/paths';
 

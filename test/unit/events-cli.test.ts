@@ -14,15 +14,8 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import {
-  archiveLeftUndone,
-  archiveSummary,
-  dayPrefix,
-  keyDay,
-  parseArchiveReingestArgs,
-  reingestArchive,
-  type ArchiveResult,
-} from '../../src/ops/archiveReplay';
+import { archiveLeftUndone, archiveSummary, parseArchiveReingestArgs, reingestArchive, type ArchiveResult } from '../../src/ops/archiveReplay';
+import { dayPrefix, keyDay } from '../../src/store/archive/layout';
 import { UsageError } from '../../src/ops/args';
 import { formatDlqList, formatDlqShow, listRow, toEntry } from '../../src/ops/dlq';
 import { jsonText } from '../../src/ops/format';

@@ -13,7 +13,8 @@ import { serializeEnvelope, type EventEnvelope, type EventLimits } from '../../s
 import { parseExact } from '../../src/events/exactJson';
 import { parseEnvelope, parseTimestamp, validateEventRequest } from '../../src/events/validate';
 import { marshallItem, unmarshallItem } from '../../src/store/hot/itemCodec';
-import { archiveKey, toItem, type EventItem } from '../../src/store/hot/layout';
+import { toItem, type EventItem } from '../../src/store/hot/layout';
+import { archiveKey } from '../../src/store/archive/layout';
 import { MAX_EVENT_BYTES_CAP } from '../../src/platform/config';
 
 const RECEIVED_AT_MS = Date.UTC(2026, 10, 25, 12, 0, 0);

@@ -70,17 +70,26 @@ export function bucketCount(fromMs: number, toMs: number, interval: Interval): n
   return Math.ceil((toMs - bucketStartMs(fromMs, interval)) / INTERVAL_MS[interval]);
 }
 
+/** The counts table's key attributes (see the header). */
+export const COUNTS_KEY = { partition: 'pk', sort: 'sk' } as const;
+
+/** A counter item's count. */
+export const COUNT_ATTRIBUTE = 'n';
+
+/** The key of a counts table item. */
+export const countsItemKey = (pk: string, sk: string) => ({ [COUNTS_KEY.partition]: { S: pk }, [COUNTS_KEY.sort]: { S: sk } });
+
 export function countsTableDefinition(tableName: string): CreateTableCommandInput {
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
     KeySchema: [
-      { AttributeName: 'pk', KeyType: 'HASH' },
-      { AttributeName: 'sk', KeyType: 'RANGE' },
+      { AttributeName: COUNTS_KEY.partition, KeyType: 'HASH' },
+      { AttributeName: COUNTS_KEY.sort, KeyType: 'RANGE' },
     ],
     AttributeDefinitions: [
-      { AttributeName: 'pk', AttributeType: 'S' },
-      { AttributeName: 'sk', AttributeType: 'S' },
+      { AttributeName: COUNTS_KEY.partition, AttributeType: 'S' },
+      { AttributeName: COUNTS_KEY.sort, AttributeType: 'S' },
     ],
   };
 }

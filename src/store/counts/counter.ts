@@ -1,33 +1,28 @@
 /**
- * Exact event counts without transactions (the local DynamoDB server has none, and a
- * transaction per event would cost twice the writes of what is done here).
- *
- * The counter reads the stored topic (KAFKA_STORED_TOPIC), where storeHot announces every event
- * after its conditional put, at least once (a retry, a redelivery, a DLQ or archive replay
- * announces it again). Two facts make each stored event count exactly once:
- *
- * 1. **One notice per event counts.** The first notice of an event writes a mark item naming its
- *    own position (`by = <partition>:<offset>`), conditional on no mark or a mark with that same
- *    position. Any other notice of the event (a duplicate announcement) fails the condition and
- *    is not counted. The same notice read again (a crash before the counters were written) passes
- *    it and is counted again, which step 2 makes harmless. The mark is its own item, not a field
- *    of the event's item, so an item restored from the archive is not counted twice.
- * 2. **A counter update is fenced by the offset it covers.** Each counter item keeps, per
- *    partition of the stored topic, the offset up to which that partition's notices are in its
- *    count (`o<partition>`). Notices of a partition are applied in offset order, and an update
- *    adds only notices past the stored offset, conditional on that offset being what it read.
- *    A batch read twice, a consumer that lost its partition mid-batch (two consumers on one
- *    partition for a moment), or overlapping batches after a restart therefore add nothing twice.
- *
- * Each counter is one conditional UpdateItem per batch (events of a batch in the same bucket and
- * dimension add together), plus one consistent GetItem when its condition fails. Reading a range
- * is one Query per (interval, dimension): O(buckets), never O(events).
+ * Exact event counts from the stored topic's announcements, without transactions (the local
+ * DynamoDB server has none, and they would double the writes): a mark per event that only its
+ * first announcement may write, and on each counter the offset per partition up to which it has
+ * counted, so a batch read again adds nothing twice. Why this is exact: docs/graphql.md
+ * (## Exact counts over time). Cost: one conditional UpdateItem per counter and batch, plus one
+ * consistent GetItem when its condition fails.
  */
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventEnvelope } from '../../events/event';
-import { expiresAt } from '../hot/layout';
+import { expiresAt, TTL_ATTRIBUTE } from '../hot/layout';
 import { inParallel } from '../../platform/inParallel';
-import { bucketOf, counterKey, dimensionsOf, INTERVAL_MS, INTERVALS, MARK_SORT_KEY, markKey, type Interval } from './buckets';
+import {
+  bucketOf,
+  COUNT_ATTRIBUTE,
+  counterKey,
+  COUNTS_KEY,
+  countsItemKey,
+  dimensionsOf,
+  INTERVAL_MS,
+  INTERVALS,
+  MARK_SORT_KEY,
+  markKey,
+  type Interval,
+} from './buckets';
 
 export interface CountsTable {
   dynamo: Pick<DynamoDBClient, 'send'>;
@@ -67,12 +62,11 @@ export function createEventCounter(deps: CountsTable) {
         new PutItemCommand({
           TableName: deps.table,
           Item: {
-            pk: { S: markKey(notice.event.event_id) },
-            sk: { S: MARK_SORT_KEY },
+            ...countsItemKey(markKey(notice.event.event_id), MARK_SORT_KEY),
             by: { S: by },
-            ...(expires === undefined ? {} : { expires_at: { N: String(expires) } }),
+            ...(expires === undefined ? {} : { [TTL_ATTRIBUTE]: { N: String(expires) } }),
           },
-          ConditionExpression: 'attribute_not_exists(pk) OR #by = :by',
+          ConditionExpression: `attribute_not_exists(${COUNTS_KEY.partition}) OR #by = :by`,
           ExpressionAttributeNames: { '#by': 'by' },
           ExpressionAttributeValues: { ':by': { S: by } },
         }),
@@ -93,10 +87,10 @@ export function createEventCounter(deps: CountsTable) {
       deps.dynamo.send(
         new UpdateItemCommand({
           TableName: deps.table,
-          Key: { pk: { S: pk }, sk: { S: sk } },
-          UpdateExpression: `ADD #n :delta SET #fence = :last${expires === undefined ? '' : ', expires_at = :expires'}`,
+          Key: countsItemKey(pk, sk),
+          UpdateExpression: `ADD #n :delta SET #fence = :last${expires === undefined ? '' : `, ${TTL_ATTRIBUTE} = :expires`}`,
           ConditionExpression: condition,
-          ExpressionAttributeNames: { '#n': 'n', '#fence': fence },
+          ExpressionAttributeNames: { '#n': COUNT_ATTRIBUTE, '#fence': fence },
           ExpressionAttributeValues: {
             ':delta': { N: String(delta) },
             ':last': { N: String(offsets[offsets.length - 1]) },
@@ -118,7 +112,7 @@ export function createEventCounter(deps: CountsTable) {
       const current = await deps.dynamo.send(
         new GetItemCommand({
           TableName: deps.table,
-          Key: { pk: { S: pk }, sk: { S: sk } },
+          Key: countsItemKey(pk, sk),
           ConsistentRead: true,
           ProjectionExpression: '#fence',
           ExpressionAttributeNames: { '#fence': fence },

@@ -10,7 +10,7 @@
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { retentionCutoff } from '../hot/layout';
 import type { StorageBudget } from '../hot/reader';
-import { bucketStarts, counterKey, dimensionKey, type CountFilter, type Interval } from './buckets';
+import { bucketStarts, COUNT_ATTRIBUTE, counterKey, COUNTS_KEY, dimensionKey, type CountFilter, type Interval } from './buckets';
 
 export interface BucketCount {
   /** Bucket start, ISO-8601 UTC. */
@@ -41,17 +41,17 @@ export function createCountsReader(deps: CountsReaderDeps) {
         const page = await deps.dynamo.send(
           new QueryCommand({
             TableName: deps.table,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
+            KeyConditionExpression: `${COUNTS_KEY.partition} = :pk AND ${COUNTS_KEY.sort} BETWEEN :first AND :last`,
             ExpressionAttributeValues: {
               ':pk': { S: counterKey(interval, dimensionKey(filter)) },
               ':first': { S: starts[0]! },
               ':last': { S: starts[starts.length - 1]! },
             },
-            ProjectionExpression: 'sk, n',
+            ProjectionExpression: `${COUNTS_KEY.sort}, ${COUNT_ATTRIBUTE}`,
             ExclusiveStartKey: startKey,
           }),
         );
-        for (const item of page.Items ?? []) found.set(item.sk!.S!, Number(item.n?.N ?? 0));
+        for (const item of page.Items ?? []) found.set(item[COUNTS_KEY.sort]!.S!, Number(item[COUNT_ATTRIBUTE]?.N ?? 0));
         startKey = page.LastEvaluatedKey as typeof startKey;
       } while (startKey);
       return starts.map((start) => ({ start, count: found.get(start) ?? 0 }));

@@ -1,5 +1,5 @@
 /**
- * Storage layout: the DynamoDB table and its indexes, the item shape, and the S3 key.
+ * The hot table's layout: the DynamoDB table and its indexes, and the item shape.
  *
  * Table EventsHot, key `event_id` (so the conditional put makes a redelivered event a no-op).
  * Every list query reads a GSI whose sort key is `time_id` = `<timestamp>#<event_id>`: ISO-8601
@@ -21,51 +21,57 @@
  * them again).
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { SCHEMA_VERSION, type EventEnvelope, type JsonObject } from '../../events/event';
+import { SCHEMA_VERSION, type EventEnvelope } from '../../events/event';
+
+/** The table's key attribute: an item per event id. */
+export const HOT_KEY = 'event_id';
+
+/** The key of an event's item. */
+export const itemKey = (eventId: string) => ({ [HOT_KEY]: { S: eventId } });
 
 export const INDEX = { byType: 'by_type', byUser: 'by_user', byTime: 'by_time' } as const;
+
+/** `time_id` = `<timestamp>#<event_id>` (timeId): the sort key of every index. */
+export const INDEX_SORT_KEY = 'time_id';
+
+/** Each index's partition key; every index sorts by INDEX_SORT_KEY. */
+export const INDEX_HASH_KEY = { byType: 'event_type', byUser: 'user_id', byTime: 'time_bucket' } as const satisfies Record<keyof typeof INDEX, string>;
 
 export function tableDefinition(tableName: string): CreateTableCommandInput {
   const gsi = (IndexName: string, hashKey: string) => ({
     IndexName,
     KeySchema: [
       { AttributeName: hashKey, KeyType: 'HASH' as const },
-      { AttributeName: 'time_id', KeyType: 'RANGE' as const },
+      { AttributeName: INDEX_SORT_KEY, KeyType: 'RANGE' as const },
     ],
     Projection: { ProjectionType: 'ALL' as const },
   });
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
-    KeySchema: [{ AttributeName: 'event_id', KeyType: 'HASH' }],
-    AttributeDefinitions: ['event_id', 'event_type', 'user_id', 'time_bucket', 'time_id'].map((AttributeName) => ({
+    KeySchema: [{ AttributeName: HOT_KEY, KeyType: 'HASH' }],
+    AttributeDefinitions: [HOT_KEY, INDEX_HASH_KEY.byType, INDEX_HASH_KEY.byUser, INDEX_HASH_KEY.byTime, INDEX_SORT_KEY].map((AttributeName) => ({
       AttributeName,
       AttributeType: 'S' as const,
     })),
-    GlobalSecondaryIndexes: [gsi(INDEX.byType, 'event_type'), gsi(INDEX.byUser, 'user_id'), gsi(INDEX.byTime, 'time_bucket')],
+    GlobalSecondaryIndexes: (['byType', 'byUser', 'byTime'] as const).map((index) => gsi(INDEX[index], INDEX_HASH_KEY[index])),
   };
 }
 
-export interface EventItem {
-  event_id: string;
-  event_type: string;
-  user_id: string;
-  timestamp: string;
-  received_at: string;
-  payload: JsonObject;
+/** The attribute DynamoDB's TTL reads, on the hot table's items and the counts table's (HOT_RETENTION_DAYS). */
+export const TTL_ATTRIBUTE = 'expires_at';
+
+/** The hot table's item: the envelope's fields (less its version) and the index keys. */
+export type EventItem = Omit<EventEnvelope, 'schema_version'> & {
   time_id: string;
   time_bucket: string;
+} & {
   /** Epoch seconds after which DynamoDB's TTL may delete the item (HOT_RETENTION_DAYS); absent = kept. */
-  expires_at?: number;
-}
+  [TTL_ATTRIBUTE]?: number;
+};
 
 export function timeId(timestamp: string, eventId: string): string {
   return `${timestamp}#${eventId}`;
-}
-
-/** UTC day of an ISO-8601 UTC timestamp: `2026-11-25T10:00:00.000Z` → `2026-11-25`. */
-export function utcDay(timestamp: string): string {
-  return timestamp.slice(0, 10);
 }
 
 /** Partition key of the latest-events index: the shard alone (see the header). */
@@ -118,7 +124,7 @@ export function toItem(event: EventEnvelope, shards: number, retentionDays = 0):
     payload: event.payload,
     time_id: timeId(event.timestamp, event.event_id),
     time_bucket: timeBucket(shardOf(event.event_id, shards)),
-    ...(expires === undefined ? {} : { expires_at: expires }),
+    ...(expires === undefined ? {} : { [TTL_ATTRIBUTE]: expires }),
   };
 }
 
@@ -133,10 +139,4 @@ export function envelopeOf(item: EventItem): EventEnvelope {
     received_at: item.received_at,
     payload: item.payload,
   };
-}
-
-/** `events/YYYY/MM/DD/{event_id}.json`, by the UTC date of the event's timestamp. */
-export function archiveKey(event: Pick<EventEnvelope, 'timestamp' | 'event_id'>): string {
-  const [year, month, day] = utcDay(event.timestamp).split('-');
-  return `events/${year}/${month}/${day}/${event.event_id}.json`;
 }

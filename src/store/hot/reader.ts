@@ -10,7 +10,7 @@
  */
 import { GetItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshallItem, type Item } from './itemCodec';
-import { INDEX, retentionCutoff, timeBucket, type EventItem } from './layout';
+import { INDEX, INDEX_HASH_KEY, INDEX_SORT_KEY, itemKey, retentionCutoff, timeBucket, type EventItem } from './layout';
 
 export interface EventRecord {
   eventId: string;
@@ -96,8 +96,7 @@ export function createEventReader(deps: EventReaderDeps) {
    * only when the partition has no more.
    */
   async function newest(
-    index: string,
-    keyName: string,
+    index: keyof typeof INDEX,
     keyValue: string,
     want: number,
     before: string | undefined,
@@ -109,15 +108,16 @@ export function createEventReader(deps: EventReaderDeps) {
     // Retention is a lower bound on the sort key, so expired items cost no reads at all. A key
     // condition has one sort-key clause: with a cursor too it is BETWEEN (inclusive), and the
     // cursor's own item is dropped below.
-    const sortKey = before && from ? ' AND time_id BETWEEN :from AND :before' : before ? ' AND time_id < :before' : from ? ' AND time_id >= :from' : '';
+    const t = INDEX_SORT_KEY;
+    const sortKey = before && from ? ` AND ${t} BETWEEN :from AND :before` : before ? ` AND ${t} < :before` : from ? ` AND ${t} >= :from` : '';
     do {
       budget?.spend();
       const out = await deps.dynamo.send(
         new QueryCommand({
           TableName: deps.table,
-          IndexName: index,
+          IndexName: INDEX[index],
           KeyConditionExpression: `#k = :k${sortKey}`,
-          ExpressionAttributeNames: { '#k': keyName },
+          ExpressionAttributeNames: { '#k': INDEX_HASH_KEY[index] },
           ExpressionAttributeValues: { ':k': { S: keyValue }, ...(before ? { ':before': { S: before } } : {}), ...(from ? { ':from': { S: from } } : {}) },
           ScanIndexForward: false,
           Limit: want - items.length,
@@ -132,11 +132,11 @@ export function createEventReader(deps: EventReaderDeps) {
 
   return {
     async byType(eventType: string, limit: number, after?: string, budget?: StorageBudget): Promise<EventRecord[]> {
-      return (await newest(INDEX.byType, 'event_type', eventType, limit, after && decodeCursor(after), cutoff(), budget)).map(toRecord);
+      return (await newest('byType', eventType, limit, after && decodeCursor(after), cutoff(), budget)).map(toRecord);
     },
 
     async byUser(userId: string, limit: number, after?: string, budget?: StorageBudget): Promise<EventRecord[]> {
-      return (await newest(INDEX.byUser, 'user_id', userId, limit, after && decodeCursor(after), cutoff(), budget)).map(toRecord);
+      return (await newest('byUser', userId, limit, after && decodeCursor(after), cutoff(), budget)).map(toRecord);
     },
 
     /**
@@ -148,15 +148,13 @@ export function createEventReader(deps: EventReaderDeps) {
       const before = after ? decodeCursor(after) : undefined;
       // One cutoff for every shard, so the merged page has one retention bound.
       const from = cutoff();
-      const perShard = await Promise.all(
-        Array.from({ length: deps.shards }, (_, shard) => newest(INDEX.byTime, 'time_bucket', timeBucket(shard), limit, before, from, budget)),
-      );
+      const perShard = await Promise.all(Array.from({ length: deps.shards }, (_, shard) => newest('byTime', timeBucket(shard), limit, before, from, budget)));
       return perShard.flat().sort(newestFirst).slice(0, limit).map(toRecord);
     },
 
     async byId(eventId: string, budget?: StorageBudget): Promise<EventRecord | null> {
       budget?.spend();
-      const out = await deps.dynamo.send(new GetItemCommand({ TableName: deps.table, Key: { event_id: { S: eventId.toLowerCase() } } }));
+      const out = await deps.dynamo.send(new GetItemCommand({ TableName: deps.table, Key: itemKey(eventId.toLowerCase()) }));
       if (!out.Item) return null;
       const item = unmarshallItem<EventItem>(out.Item);
       const from = cutoff();

@@ -6,7 +6,7 @@
  * deletes, plus one empty Query per shard.
  */
 import { BatchWriteItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
-import { retentionCutoff } from './layout';
+import { HOT_KEY, itemKey, retentionCutoff } from './layout';
 import { timeIndexPages, type TimeIndex } from './timeIndex';
 
 export interface SweepDeps extends TimeIndex {
@@ -19,10 +19,10 @@ export async function sweepExpired(deps: SweepDeps): Promise<number> {
   const cutoff = retentionCutoff(deps.retentionDays, (deps.now ?? Date.now)());
   if (!cutoff) return 0;
   let deleted = 0;
-  for await (const page of timeIndexPages(deps, { before: cutoff }, { projection: 'event_id' })) {
-    const ids = page.map((item) => item.event_id?.S).filter((id): id is string => id !== undefined);
+  for await (const page of timeIndexPages(deps, { before: cutoff }, { projection: HOT_KEY })) {
+    const ids = page.map((item) => item[HOT_KEY]?.S).filter((id): id is string => id !== undefined);
     for (let i = 0; i < ids.length; i += 25) {
-      let requests: WriteRequest[] = ids.slice(i, i + 25).map((id) => ({ DeleteRequest: { Key: { event_id: { S: id } } } }));
+      let requests: WriteRequest[] = ids.slice(i, i + 25).map((id) => ({ DeleteRequest: { Key: itemKey(id) } }));
       // A throttled server hands part of a batch back; it is sent again until none is left.
       for (let attempt = 0; requests.length > 0; attempt++) {
         if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5_000)));

@@ -5,7 +5,7 @@
  */
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Item } from './itemCodec';
-import { INDEX, timeBucket } from './layout';
+import { INDEX, INDEX_HASH_KEY, INDEX_SORT_KEY, timeBucket } from './layout';
 
 export interface TimeIndex {
   dynamo: Pick<DynamoDBClient, 'send'>;
@@ -20,7 +20,11 @@ export async function* timeIndexPages(
   options: { projection?: string; pageSize?: number } = {},
 ): AsyncGenerator<Item[]> {
   const [clause, value] =
-    'before' in bound ? [' AND time_id < :t', bound.before] : bound.from === undefined ? ['', undefined] : [' AND time_id >= :t', bound.from];
+    'before' in bound
+      ? [` AND ${INDEX_SORT_KEY} < :t`, bound.before]
+      : bound.from === undefined
+        ? ['', undefined]
+        : [` AND ${INDEX_SORT_KEY} >= :t`, bound.from];
   for (let shard = 0; shard < index.shards; shard++) {
     let startKey: Item | undefined;
     do {
@@ -28,7 +32,7 @@ export async function* timeIndexPages(
         new QueryCommand({
           TableName: index.table,
           IndexName: INDEX.byTime,
-          KeyConditionExpression: `time_bucket = :b${clause}`,
+          KeyConditionExpression: `${INDEX_HASH_KEY.byTime} = :b${clause}`,
           ExpressionAttributeValues: { ':b': { S: timeBucket(shard) }, ...(value === undefined ? {} : { ':t': { S: value } }) },
           ...(options.projection === undefined ? {} : { ProjectionExpression: options.projection }),
           ScanIndexForward: true,

@@ -6,7 +6,7 @@
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventEnvelope } from '../../events/event';
 import { marshallItem, unmarshallItem } from './itemCodec';
-import { envelopeOf, toItem, type EventItem } from './layout';
+import { envelopeOf, HOT_KEY, itemKey, toItem, type EventItem } from './layout';
 
 /** Where the hot table's item goes and how long it stays: every writer of items needs both. */
 export interface HotTable {
@@ -24,7 +24,7 @@ export async function putEventItem(hot: HotTable, event: EventEnvelope): Promise
       new PutItemCommand({
         TableName: hot.table,
         Item: marshallItem(toItem(event, hot.latestIndexShards, hot.hotRetentionDays)),
-        ConditionExpression: 'attribute_not_exists(event_id)',
+        ConditionExpression: `attribute_not_exists(${HOT_KEY})`,
       }),
     );
     return 'stored';
@@ -39,6 +39,12 @@ export async function putEventItem(hot: HotTable, event: EventEnvelope): Promise
  * 'duplicate' is seen), or undefined when there is no item (deleted since, say by the sweep).
  */
 export async function readEventItem(hot: Pick<HotTable, 'dynamo' | 'table'>, eventId: string): Promise<EventEnvelope | undefined> {
-  const out = await hot.dynamo.send(new GetItemCommand({ TableName: hot.table, Key: { event_id: { S: eventId } }, ConsistentRead: true }));
+  const out = await hot.dynamo.send(new GetItemCommand({ TableName: hot.table, Key: itemKey(eventId), ConsistentRead: true }));
   return out.Item ? envelopeOf(unmarshallItem<EventItem>(out.Item)) : undefined;
+}
+
+/** Whether the table holds an item for the event id (a consistent read of its key alone). */
+export async function hasEventItem(hot: Pick<HotTable, 'dynamo' | 'table'>, eventId: string): Promise<boolean> {
+  const out = await hot.dynamo.send(new GetItemCommand({ TableName: hot.table, Key: itemKey(eventId), ProjectionExpression: HOT_KEY, ConsistentRead: true }));
+  return out.Item !== undefined;
 }
