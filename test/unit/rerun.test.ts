@@ -7,10 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { createActivities, type ActivityDeps } from '../../activities';
 import { redrive, parseRedriveArgs } from '../../src/ops/redrive';
 import { replayDeadLetters } from '../../src/ops/dlq';
 import { rerun } from '../../src/ops/rerun';
@@ -20,7 +17,7 @@ import type { EventEnvelope } from '../../src/events/event';
 import type { DeadLetterRecord } from '../../src/platform/kafka/deadLetter';
 import type { ProcessEventInput } from '../../workflows/contract';
 import { makeEnvelope } from '../support/events';
-import { createLocalTemporal, eventIdOfCommand } from '../support/temporal';
+import { eventIdOfCommand, fakeActivityDeps, startWorkflowTestEnv, type WorkflowTestEnv } from '../support/workflowWorker';
 import { waitFor } from '../support/wait';
 
 /** Long budgets: a "stalled" event stays Running for the whole test. */
@@ -54,10 +51,8 @@ function dlqWith(values: string[]): Pick<Kafka, 'admin' | 'consumer'> {
 }
 
 describe('replay-dlq and redrive outcomes', { timeout: 180_000 }, () => {
-  let env: TestWorkflowEnvironment;
+  let suite: WorkflowTestEnv;
   let client: Client;
-  let worker: Worker;
-  let running: Promise<void>;
   const taskQueue = `rerun-${randomUUID()}`;
   const behaviour = new Map<string, Behaviour>();
   const temporal = { address: '', namespace: 'default', taskQueue } as Config['temporal'];
@@ -66,41 +61,23 @@ describe('replay-dlq and redrive outcomes', { timeout: 180_000 }, () => {
   const idOf = eventIdOfCommand;
 
   before(async () => {
-    env = await createLocalTemporal();
-    client = env.client;
-    start = createStartProcessEvent(client, temporal, retries);
-    const deps: ActivityDeps = {
-      dynamo: {
-        send: async (command: never) => {
-          if (behaviour.get(idOf(command)) === 'invalid') throw Object.assign(new Error('Number overflow'), { name: 'ValidationException' });
-          return {};
-        },
-      } as unknown as ActivityDeps['dynamo'],
-      s3: {
-        send: async (command: never) => {
-          if (behaviour.get(idOf(command)) === 'stall') throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { name: 'Error' });
-          return {};
-        },
-      } as unknown as ActivityDeps['s3'],
-      producer: { send: async () => [] } as unknown as ActivityDeps['producer'],
-      table: 'EventsHot',
-      bucket: 'bucket',
-      dlqTopic: 'events.dlq',
-      latestIndexShards: 4,
-    };
-    worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowsPath: require.resolve('../../workflows'),
-      activities: createActivities(deps),
+    const deps = fakeActivityDeps({
+      dynamo: async (command) => {
+        if (behaviour.get(idOf(command)) === 'invalid') throw Object.assign(new Error('Number overflow'), { name: 'ValidationException' });
+        return {};
+      },
+      s3: async (command) => {
+        if (behaviour.get(idOf(command)) === 'stall') throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { name: 'Error' });
+        return {};
+      },
     });
-    running = worker.run();
+    suite = await startWorkflowTestEnv(deps, { taskQueue });
+    client = suite.env.client;
+    start = createStartProcessEvent(client, temporal, retries);
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
+    await suite?.teardown();
   });
 
   const status = async (id: string) => (await client.workflow.getHandle(id).describe()).status.name;
