@@ -18,8 +18,8 @@ import { createProcessRegistry, sampleNames } from '../../src/platform/metrics/r
 import { createProducerApp } from '../../src/producer/app';
 import { ProducerMetrics } from '../../src/producer/metrics';
 import { bindAddress, workerTelemetry } from '../../workers/sdkMetrics';
+import { LIMITS } from '../support/limits';
 
-const LIMITS = { maxEventBytes: 32_768, maxFutureSkewMs: 86_400_000, maxBatchEvents: 500, maxBatchBytes: 1_048_576 };
 const EVENT = JSON.stringify({ event_type: 'page_view', user_id: '123', payload: { page: '/home' } });
 const READ_KEY = 'rk-0123456789abcdef';
 

@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { parseEnvelope } from '../../src/events/validate';
 import { createProducerApp } from '../../src/producer/app';
 import { ProducerMetrics } from '../../src/producer/metrics';
+import { LIMITS } from '../support/limits';
 
 let seed = 20261125;
 const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
@@ -78,7 +79,7 @@ const published: Message[] = [];
 const server = createProducerApp({
   publish: async (m) => void published.push(...m),
   isReady: async () => true,
-  limits: { maxEventBytes: 32_768, maxFutureSkewMs: 86_400_000, maxBatchEvents: 500, maxBatchBytes: 1_048_576 },
+  limits: LIMITS,
   newEventId: () => '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b',
   metrics: new ProducerMetrics(),
   logger: pino({ level: 'silent' }),
