@@ -20,22 +20,21 @@ import {
   graphql,
   listKeys,
   postJson,
-  watchDlq,
+  startWatchedPlatform,
+  type WatchedPlatform,
 } from '../support/clients';
 import { describeGroup } from '../support/bridge';
 import { scrape, total } from '../support/metrics';
 import { REPO_ROOT } from '../support/paths';
-import { startPlatform, type Platform } from '../support/platform';
 import { waitFor, waitUntil } from '../support/wait';
 
 const stack = (...args: string[]) => promisify(execFile)('bash', [`${REPO_ROOT}/infra/stack.sh`, ...args]);
 
 describe('pipeline', { timeout: 600_000 }, () => {
-  let p: Platform;
-  let dlq: Awaited<ReturnType<typeof watchDlq>>;
+  let p: WatchedPlatform;
 
   before(async () => {
-    p = await startPlatform({
+    p = await startWatchedPlatform({
       env: {
         // A short, visible archive budget: attempts 1 s then 2 s apart for 20 s, then the DLQ.
         COLD_RETRY_MAX_ELAPSED_MS: '20000',
@@ -46,11 +45,9 @@ describe('pipeline', { timeout: 600_000 }, () => {
         KAFKA_PRODUCE_TIMEOUT_MS: '3000',
       },
     });
-    dlq = await watchDlq(p);
   });
 
   after(async () => {
-    await dlq?.stop();
     await p?.stop();
   });
 
@@ -186,13 +183,13 @@ describe('pipeline', { timeout: 600_000 }, () => {
     });
     await producer.disconnect();
 
-    const notJson = await waitFor('the unparseable record in the DLQ', () => dlq.records.find((r) => r.original === `not json ${marker}`));
+    const notJson = await waitFor('the unparseable record in the DLQ', () => p.dlq.records.find((r) => r.original === `not json ${marker}`));
     assert.equal(notJson.error.stage, 'bridge');
     assert.match(notJson.error.message, /not JSON/);
     assert.equal(notJson.source?.topic, p.config.kafka.topic);
     assert.match(notJson.source!.offset, /^\d+$/);
     const invalid = await waitFor('the invalid envelope in the DLQ', () =>
-      dlq.records.find((r) => (r.original as { marker?: string } | null)?.marker === marker),
+      p.dlq.records.find((r) => (r.original as { marker?: string } | null)?.marker === marker),
     );
     assert.ok(
       invalid.error.fields?.some((f) => f.field === 'event_id'),
@@ -286,7 +283,7 @@ describe('pipeline', { timeout: 600_000 }, () => {
       });
       assert.ok(retrying.lastFailure?.message, 'the last failure is visible');
 
-      const record = await waitFor('the DLQ record', () => dlq.records.find((r) => r.workflow_id === id), { timeoutMs: 90_000 });
+      const record = await waitFor('the DLQ record', () => p.dlq.records.find((r) => r.workflow_id === id), { timeoutMs: 90_000 });
       assert.equal(record.error.stage, 'archiveCold');
       assert.equal((record.original as EventEnvelope).event_id, id);
       assert.ok(record.run_id);
@@ -348,7 +345,7 @@ describe('pipeline', { timeout: 600_000 }, () => {
     const runs = await completedRunsInVisibility(id);
     assert.equal(runs.length, 1, 'one run: no replay was needed');
     assert.equal(
-      dlq.records.find((r) => r.workflow_id === id),
+      p.dlq.records.find((r) => r.workflow_id === id),
       undefined,
       'no dead letter',
     );
