@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { DeleteTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { FastifyInstance } from 'fastify';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
@@ -22,18 +22,33 @@ import { configFor, isolatedEnv, quietLogger } from '../support/platform';
 
 type Row = { eventId: string; timestamp: string; cursor: string };
 
+/** A private hot table, a client on it and the GraphQL app reading it; `remove` closes the app and deletes the table. */
+async function privateTable() {
+  const config = configFor(await isolatedEnv());
+  await provisionTable(config, { logger: quietLogger });
+  const client = createDynamoClient(config.aws);
+  const app = buildGraphqlApp({
+    reader: createEventReader({ dynamo: client, table: config.aws.table, shards: config.latestIndexShards }),
+    limits: config.graphql,
+  });
+  const remove = async () => {
+    await app.close();
+    await client.send(new DeleteTableCommand({ TableName: config.aws.table }));
+    client.destroy();
+  };
+  return { config, client, app, remove };
+}
+
 describe('GraphQL on the real table', { timeout: 60_000 }, () => {
   let config: Config;
   let app: FastifyInstance;
-  const dynamo = () => createDynamoClient(config.aws);
-  let client: ReturnType<typeof dynamo>;
+  let remove: () => Promise<void>;
+  let client: DynamoDBClient;
   const events: EventEnvelope[] = [];
   const NOW = Date.parse('2026-11-25T12:00:00.000Z');
 
   before(async () => {
-    config = configFor(await isolatedEnv());
-    await provisionTable(config, { logger: quietLogger });
-    client = dynamo();
+    ({ config, client, app, remove } = await privateTable());
     // 30 events over 5 days, two types, three users; some share a timestamp.
     for (let i = 0; i < 30; i++) {
       const ts = new Date(NOW - Math.floor(i / 2) * 7 * 3_600_000).toISOString();
@@ -42,16 +57,10 @@ describe('GraphQL on the real table', { timeout: 60_000 }, () => {
     await Promise.all(
       events.map((e) => client.send(new PutItemCommand({ TableName: config.aws.table, Item: marshallItem(toItem(e, config.latestIndexShards)) }))),
     );
-    app = buildGraphqlApp({
-      reader: createEventReader({ dynamo: client, table: config.aws.table, shards: config.latestIndexShards }),
-      limits: config.graphql,
-    });
   });
 
   after(async () => {
-    await app?.close();
-    await client?.send(new DeleteTableCommand({ TableName: config.aws.table }));
-    client?.destroy();
+    await remove?.();
   });
 
   const query = async <T>(q: string) => {
@@ -127,16 +136,15 @@ describe('GraphQL on the real table', { timeout: 60_000 }, () => {
 describe('GraphQL paging with large payloads', { timeout: 600_000 }, () => {
   let config: Config;
   let app: FastifyInstance;
-  let client: ReturnType<typeof createDynamoClient>;
+  let remove: () => Promise<void>;
+  let client: DynamoDBClient;
   const events: EventEnvelope[] = [];
   const NOW = Date.parse('2026-11-25T12:00:00.000Z');
   const COUNT = 700;
   const filler = 'x'.repeat(30_000);
 
   before(async () => {
-    config = configFor(await isolatedEnv());
-    await provisionTable(config, { logger: quietLogger });
-    client = createDynamoClient(config.aws);
+    ({ config, client, app, remove } = await privateTable());
     const shards = config.latestIndexShards;
     const idInShard = (shard: number) => {
       for (;;) {
@@ -165,16 +173,10 @@ describe('GraphQL paging with large payloads', { timeout: 600_000 }, () => {
         }
       }),
     );
-    app = buildGraphqlApp({
-      reader: createEventReader({ dynamo: client, table: config.aws.table, shards }),
-      limits: config.graphql,
-    });
   });
 
   after(async () => {
-    await app?.close();
-    await client?.send(new DeleteTableCommand({ TableName: config.aws.table }));
-    client?.destroy();
+    await remove?.();
   });
 
   const newestFirst = (list: EventEnvelope[]) =>
@@ -233,7 +235,8 @@ describe('GraphQL paging with large payloads', { timeout: 600_000 }, () => {
 describe('GraphQL payloads round-trip any JSON key', { timeout: 60_000 }, () => {
   let config: Config;
   let app: FastifyInstance;
-  let client: ReturnType<typeof createDynamoClient>;
+  let remove: () => Promise<void>;
+  let client: DynamoDBClient;
   // As the producer receives them: JSON text, so `__proto__` is an own key like any other.
   const SENT = [
     '{"__proto__": {"polluted": true}, "constructor": 1, "prototype": "p", "": "empty key", "hasOwnProperty": false, "toString": null}',
@@ -244,9 +247,7 @@ describe('GraphQL payloads round-trip any JSON key', { timeout: 60_000 }, () => 
   const stored: { eventId: string; sent: string }[] = [];
 
   before(async () => {
-    config = configFor(await isolatedEnv());
-    await provisionTable(config, { logger: quietLogger });
-    client = createDynamoClient(config.aws);
+    ({ config, client, app, remove } = await privateTable());
     const activities = createActivities({
       dynamo: client,
       s3: { send: async () => ({}) },
@@ -263,16 +264,10 @@ describe('GraphQL payloads round-trip any JSON key', { timeout: 60_000 }, () => 
       assert.equal(await new MockActivityEnvironment().run(activities.storeHot, input), 'stored');
       stored.push({ eventId: envelope.event_id, sent });
     }
-    app = buildGraphqlApp({
-      reader: createEventReader({ dynamo: client, table: config.aws.table, shards: config.latestIndexShards }),
-      limits: config.graphql,
-    });
   });
 
   after(async () => {
-    await app?.close();
-    await client?.send(new DeleteTableCommand({ TableName: config.aws.table }));
-    client?.destroy();
+    await remove?.();
   });
 
   /** The answer's JSON text, parsed the way a client parses it. */
