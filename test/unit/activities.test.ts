@@ -36,6 +36,19 @@ function deps(overrides: Partial<ActivityDeps> = {}) {
   return { deps: { ...base, ...overrides }, dynamo, s3, sent };
 }
 
+/** One test per error name: the step's failure is retryable, or not (dead-lettered at once). */
+function itClassifies(step: 'storeHot' | 'archiveCold', client: 'dynamo' | 's3', classes: readonly (readonly [string, boolean])[]) {
+  for (const [name, nonRetryable] of classes) {
+    it(`${name} is ${nonRetryable ? 'not retried' : 'retried'}`, async () => {
+      const failing = fakeClient(() => Object.assign(new Error('x'), { name }));
+      const { deps: d } = deps({ [client]: failing });
+      const err = await new MockActivityEnvironment().run(createActivities(d)[step], makeEnvelope()).catch((e: unknown) => e);
+      assert.ok(err instanceof ApplicationFailure);
+      assert.equal(err.nonRetryable, nonRetryable);
+    });
+  }
+}
+
 describe('storeHot', () => {
   it('puts the event with its index keys, only if the event_id is new', async () => {
     const { deps: d, dynamo } = deps();
@@ -91,15 +104,7 @@ describe('storeHot', () => {
     ['ValidationException', true],
     ['SerializationException', true],
   ];
-  for (const [name, nonRetryable] of classes) {
-    it(`${name} is ${nonRetryable ? 'not retried' : 'retried'}`, async () => {
-      const dynamo = fakeClient(() => Object.assign(new Error('x'), { name }));
-      const { deps: d } = deps({ dynamo: dynamo });
-      const err = await new MockActivityEnvironment().run(createActivities(d).storeHot, makeEnvelope()).catch((e: unknown) => e);
-      assert.ok(err instanceof ApplicationFailure);
-      assert.equal(err.nonRetryable, nonRetryable);
-    });
-  }
+  itClassifies('storeHot', 'dynamo', classes);
 
   it('records its attempt number as heartbeat details from the second attempt on (counted when the budget cuts an attempt)', async () => {
     const { deps: d } = deps();
@@ -256,20 +261,12 @@ describe('archiveCold', () => {
 });
 
 describe('archiveCold failures', () => {
-  for (const [name, nonRetryable] of [
+  itClassifies('archiveCold', 's3', [
     ['EntityTooLarge', true],
     ['KeyTooLongError', true],
     ['SlowDown', false],
     ['NoSuchBucket', false],
-  ] as const) {
-    it(`${name} is ${nonRetryable ? 'not retried' : 'retried'}`, async () => {
-      const s3 = fakeClient(() => Object.assign(new Error('x'), { name }));
-      const { deps: d } = deps({ s3: s3 });
-      const err = await new MockActivityEnvironment().run(createActivities(d).archiveCold, makeEnvelope()).catch((e: unknown) => e);
-      assert.ok(err instanceof ApplicationFailure);
-      assert.equal(err.nonRetryable, nonRetryable);
-    });
-  }
+  ]);
 });
 
 describe('deadLetter', () => {
