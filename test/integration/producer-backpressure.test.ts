@@ -86,9 +86,11 @@ it(`Kafka frozen for ${FREEZE_MS / 1000} s under ${CLIENTS} clients: bounded mem
 
   const pid = kafkaPid();
   process.kill(pid, 'SIGSTOP');
+  // Cleared in `finally`: a sampler left running after a failure would keep the test process alive.
+  let sampler: NodeJS.Timeout | undefined;
   try {
     const end = Date.now() + FREEZE_MS;
-    const sampler = setInterval(() => {
+    sampler = setInterval(() => {
       const rss = rssMb(p.child('producer').pid!);
       maxRss = Math.max(maxRss, rss);
       timeline.push(rss);
@@ -99,7 +101,8 @@ it(`Kafka frozen for ${FREEZE_MS / 1000} s under ${CLIENTS} clients: bounded mem
         await new Promise((r) => setTimeout(r, 1_000));
       }
     })();
-    await Promise.all(
+    // The gauge with the clients: its failure (no answer from /metrics) ends the freeze at once.
+    const clients = Promise.all(
       Array.from({ length: CLIENTS }, async (_, client) => {
         for (let n = 1; Date.now() < end; n++) {
           const started = Date.now();
@@ -121,9 +124,9 @@ it(`Kafka frozen for ${FREEZE_MS / 1000} s under ${CLIENTS} clients: bounded mem
         }
       }),
     );
-    await gauge;
-    clearInterval(sampler);
+    await Promise.all([gauge, clients]);
   } finally {
+    clearInterval(sampler);
     process.kill(pid, 'SIGCONT');
   }
 
