@@ -52,7 +52,7 @@ phase unit node --import tsx --test --test-reporter=spec "${unit[@]}"
 # runs. A file not listed here counts as one of those.
 concurrent=(access bridge-crash bridge-poison bridge-systemic counts exact-numbers graphiql-browser graphql kafka-security
   metrics processor producer-drain production-build replay-dlq retention s3-region segment-sdk smoke subscriptions temporal-tls
-  workflow rerun exact-numbers-workflow workflow-lint)
+  process-event-workflow rerun data-converter workflow-lint)
 mapfile -t integration < <(find test/integration -name '*.test.ts' | sort)
 together=() alone=()
 for f in "${integration[@]}"; do

@@ -2,7 +2,7 @@
  * What each process's /metrics says, from what an operator would scrape: HTTP histograms labelled
  * by route pattern (never the URL a client sent), the producer's Kafka histograms and gauges, the
  * GraphQL operation and DynamoDB-call histograms, the process metrics of a process registry, and
- * the worker's exporter settings. The bridge's are in bridge.test.ts and bridge-health.test.ts.
+ * the worker's exporter settings. The bridge's are in bridge-consumer.test.ts and bridge-health.test.ts.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
