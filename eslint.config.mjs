@@ -44,7 +44,7 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
   {
-    // Every module the workflow bundle loads (test/unit/workflow-lint.test.ts walks its imports).
+    // Every module the workflow bundle loads (test/integration/workflow-lint.test.ts walks its imports).
     files: ['workflows/**/*.ts', 'src/events/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', workflowForbiddenImports] },
   },

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startPlatform, type Platform } from '../support/platform';
-import { EVENT, raw, READ_KEY, slowLoris, WRITE_KEY } from '../unit/http-fixtures';
+import { EVENT, raw, READ_KEY, slowLoris, WRITE_KEY } from '../support/httpFixtures';
 import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const JSON_TYPE = { 'content-type': 'application/json' };

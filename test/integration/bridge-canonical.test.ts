@@ -9,22 +9,18 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { getObject, graphql, listKeys, countsCaughtUp, watchDlq } from '../support/clients';
-import { startPlatform, type Platform } from '../support/platform';
+import { getObject, graphql, listKeys, countsCaughtUp, startWatchedPlatform, type WatchedPlatform } from '../support/clients';
 import { waitFor } from '../support/wait';
 import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 describe('bridge: non-canonical envelopes on the raw topic', { timeout: HANG_TIMEOUT_MS }, () => {
-  let p: Platform;
-  let dlq: Awaited<ReturnType<typeof watchDlq>>;
+  let p: WatchedPlatform;
 
   before(async () => {
-    p = await startPlatform({ processors: 1 });
-    dlq = await watchDlq(p);
+    p = await startWatchedPlatform({ processors: 1 });
   });
 
   after(async () => {
-    await dlq?.stop();
     await p?.stop();
   });
 
@@ -53,7 +49,9 @@ describe('bridge: non-canonical envelopes on the raw topic', { timeout: HANG_TIM
       await raw.disconnect();
     }
 
-    const dead = await waitFor('the braced id dead-lettered', () => dlq.records.find((r) => JSON.stringify(r.original).includes(bad)), { timeoutMs: 120_000 });
+    const dead = await waitFor('the braced id dead-lettered', () => p.dlq.records.find((r) => JSON.stringify(r.original).includes(bad)), {
+      timeoutMs: 120_000,
+    });
     assert.equal(dead.error.stage, 'bridge');
     assert.deepEqual(
       dead.error.fields?.map((f) => f.field),

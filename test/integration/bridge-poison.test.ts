@@ -8,22 +8,18 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { bridgeMetric, bridgeReady } from '../support/bridge';
-import { getItem, postJson, watchDlq } from '../support/clients';
-import { startPlatform, type Platform } from '../support/platform';
+import { getItem, postJson, startWatchedPlatform, type WatchedPlatform } from '../support/clients';
 import { waitFor, waitUntil } from '../support/wait';
 import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 describe('bridge: an oversized non-JSON record on the raw topic', { timeout: HANG_TIMEOUT_MS }, () => {
-  let p: Platform;
-  let dlq: Awaited<ReturnType<typeof watchDlq>>;
+  let p: WatchedPlatform;
 
   before(async () => {
-    p = await startPlatform({ bridges: 2, workers: 1 });
-    dlq = await watchDlq(p);
+    p = await startWatchedPlatform({ bridges: 2, workers: 1 });
   });
 
   after(async () => {
-    await dlq?.stop();
     await p?.stop();
   });
 
@@ -51,7 +47,7 @@ describe('bridge: an oversized non-JSON record on the raw topic', { timeout: HAN
     }
     for (const id of ids) await waitFor(`event ${id} stored`, () => getItem(p, id), { timeoutMs: 120_000 });
 
-    const record = await waitFor('the cut-down dead letter', () => dlq.records.find((r) => r.source?.key === userId));
+    const record = await waitFor('the cut-down dead letter', () => p.dlq.records.find((r) => r.source?.key === userId));
     assert.deepEqual(record.source, { topic: p.config.kafka.topic, partition: written.partition, offset: written.baseOffset, key: userId });
     assert.equal(record.error.stage, 'bridge');
     assert.equal(record.error.type, 'InvalidRecord');
@@ -60,7 +56,7 @@ describe('bridge: an oversized non-JSON record on the raw topic', { timeout: HAN
     assert.equal(typeof record.original, 'string');
     assert.ok((record.original as string).startsWith('BINARY:'), 'a prefix of the value');
     assert.ok(value.toString('utf8').startsWith(record.original as string));
-    assert.equal(dlq.records.length, 1, 'only that record was dead-lettered');
+    assert.equal(p.dlq.records.length, 1, 'only that record was dead-lettered');
 
     for (const bridge of ['bridge-1', 'bridge-2']) {
       const ready = await bridgeReady(p, bridge);

@@ -13,8 +13,8 @@ import { temporal as proto } from '@temporalio/proto';
 import { createTemporalClient } from '../../src/platform/temporal/connection';
 import { SEARCH_ATTRIBUTES } from '../../workflows/contract';
 import { bridgeMetric, bridgeReady, rawTopicOffsets } from '../support/bridge';
-import { countByType, getItem, postJson, watchDlq } from '../support/clients';
-import { configFor, startPlatform, type Platform } from '../support/platform';
+import { countByType, getItem, postJson, startWatchedPlatform, type WatchedPlatform } from '../support/clients';
+import { configFor } from '../support/platform';
 import { waitFor } from '../support/wait';
 import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
@@ -23,20 +23,17 @@ const BRIDGES = ['bridge-1', 'bridge-2'];
 describe('bridge: Temporal rejects every start (search attributes not registered)', { timeout: HANG_TIMEOUT_MS }, () => {
   const namespace = `events-test-ns-${randomBytes(4).toString('hex')}`;
   let admin: Client;
-  let p: Platform;
-  let dlq: Awaited<ReturnType<typeof watchDlq>>;
+  let p: WatchedPlatform;
 
   before(async () => {
     admin = await createTemporalClient(configFor({}).temporal);
     await admin.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
     await waitFor('the namespace to be usable', () => admin.workflowService.describeNamespace({ namespace }).then(() => true));
     // Provisioning registers the search attributes on the namespace (the workers need it to exist).
-    p = await startPlatform({ bridges: 2, workers: 1, env: { TEMPORAL_NAMESPACE: namespace } });
-    dlq = await watchDlq(p);
+    p = await startWatchedPlatform({ bridges: 2, workers: 1, env: { TEMPORAL_NAMESPACE: namespace } });
   });
 
   after(async () => {
-    await dlq?.stop();
     await p?.stop();
     await admin?.connection.operatorService.deleteNamespace({ namespace }).catch(() => undefined);
     await admin?.connection.close();
@@ -88,7 +85,7 @@ describe('bridge: Temporal rejects every start (search attributes not registered
       assert.equal(new Set(steps).size, steps.length, `${bridge}: one line per partition and step: ${steps.join(' ')}`);
     }
 
-    assert.deepEqual(dlq.records, [], 'nothing dead-lettered');
+    assert.deepEqual(p.dlq.records, [], 'nothing dead-lettered');
     const offsets = await rawTopicOffsets(p);
     assert.ok(
       offsets.every((o) => o.committed <= 0),
@@ -109,7 +106,7 @@ describe('bridge: Temporal rejects every start (search attributes not registered
     for (const bridge of BRIDGES) {
       await waitFor(`${bridge} ready again`, async () => (await bridgeReady(p, bridge)).status === 200);
     }
-    assert.deepEqual(dlq.records, [], 'still nothing dead-lettered');
+    assert.deepEqual(p.dlq.records, [], 'still nothing dead-lettered');
     const longItem = await getItem(p, long.body.event_id as string);
     assert.equal(longItem?.user_id, '中'.repeat(256));
   });

@@ -12,9 +12,8 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { createTemporalClient } from '../../src/platform/temporal/connection';
 import { bridgeMetric, bridgeReady, describeGroup, rawTopicOffsets } from '../support/bridge';
-import { countByType, getItem, postJson, watchDlq } from '../support/clients';
+import { countByType, getItem, postJson, startWatchedPlatform, type WatchedPlatform } from '../support/clients';
 import { REPO_ROOT } from '../support/paths';
-import { startPlatform, type Platform } from '../support/platform';
 import { waitFor, waitUntil } from '../support/wait';
 
 const stack = (...args: string[]) => promisify(execFile)('bash', [`${REPO_ROOT}/infra/stack.sh`, ...args]);
@@ -28,16 +27,13 @@ const OUTAGE_MS = 180_000;
 const BRIDGES = ['bridge-1', 'bridge-2'];
 
 describe('bridge: Temporal down for 3 minutes', { timeout: 900_000 }, () => {
-  let p: Platform;
-  let dlq: Awaited<ReturnType<typeof watchDlq>>;
+  let p: WatchedPlatform;
 
   before(async () => {
-    p = await startPlatform({ bridges: 2, workers: 1 });
-    dlq = await watchDlq(p);
+    p = await startWatchedPlatform({ bridges: 2, workers: 1 });
   });
 
   after(async () => {
-    await dlq?.stop();
     await p?.stop();
   });
 
@@ -127,7 +123,7 @@ describe('bridge: Temporal down for 3 minutes', { timeout: 900_000 }, () => {
     assert.equal(await countByType(p, eventType), ids.length);
     assert.equal(new Set(ids).size, ids.length);
     await waitFor('every record committed', async () => (await rawTopicOffsets(p)).every((o) => o.committed === o.end || (o.end === 0 && o.committed === -1)));
-    assert.deepEqual(dlq.records, []);
+    assert.deepEqual(p.dlq.records, []);
     for (const bridge of BRIDGES) await waitFor(`${bridge} ready again`, async () => (await bridgeReady(p, bridge)).status === 200);
     process.stdout.write(
       `# ${ids.length} events, ${ids.length - 20} posted during the ${OUTAGE_MS / 1000} s outage; ${samples.length} group samples, all Stable with the same members; backlog stored ${((Date.now() - back) / 1000).toFixed(1)} s after Temporal answered\n`,

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { startPlatform, type Platform } from '../support/platform';
 import { waitFor } from '../support/wait';
-import { READ_KEY, WRITE_KEY } from '../unit/http-fixtures';
+import { READ_KEY, WRITE_KEY } from '../support/httpFixtures';
 import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const QUERY = encodeURIComponent('{ latestEvents(limit: 1) { eventId userId payload } }');

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { DeleteTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { FastifyInstance } from 'fastify';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
@@ -23,18 +23,33 @@ import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 type Row = { eventId: string; timestamp: string; cursor: string };
 
+/** A private hot table, a client on it and the GraphQL app reading it; `remove` closes the app and deletes the table. */
+async function privateTable() {
+  const config = configFor(await isolatedEnv());
+  await provisionTable(config, { logger: quietLogger });
+  const client = createDynamoClient(config.aws);
+  const app = buildGraphqlApp({
+    reader: createEventReader({ dynamo: client, table: config.aws.table, shards: config.latestIndexShards }),
+    limits: config.graphql,
+  });
+  const remove = async () => {
+    await app.close();
+    await client.send(new DeleteTableCommand({ TableName: config.aws.table }));
+    client.destroy();
+  };
+  return { config, client, app, remove };
+}
+
 describe('GraphQL on the real table', { timeout: HANG_TIMEOUT_MS }, () => {
   let config: Config;
   let app: FastifyInstance;
-  const dynamo = () => createDynamoClient(config.aws);
-  let client: ReturnType<typeof dynamo>;
+  let remove: () => Promise<void>;
+  let client: DynamoDBClient;
   const events: EventEnvelope[] = [];
   const NOW = Date.parse('2026-11-25T12:00:00.000Z');
 
   before(async () => {
-    config = configFor(await isolatedEnv());
-    await provisionTable(config, { logger: quietLogger });
-    client = dynamo();
+    ({ config, client, app, remove } = await privateTable());
     // 30 events over 5 days, two types, three users; some share a timestamp.
     for (let i = 0; i < 30; i++) {
       const ts = new Date(NOW - Math.floor(i / 2) * 7 * 3_600_000).toISOString();
@@ -43,16 +58,10 @@ describe('GraphQL on the real table', { timeout: HANG_TIMEOUT_MS }, () => {
     await Promise.all(
       events.map((e) => client.send(new PutItemCommand({ TableName: config.aws.table, Item: marshallItem(toItem(e, config.latestIndexShards)) }))),
     );
-    app = buildGraphqlApp({
-      reader: createEventReader({ dynamo: client, table: config.aws.table, shards: config.latestIndexShards }),
-      limits: config.graphql,
-    });
   });
 
   after(async () => {
-    await app?.close();
-    await client?.send(new DeleteTableCommand({ TableName: config.aws.table }));
-    client?.destroy();
+    await remove?.();
   });
 
   const query = async <T>(q: string) => {
@@ -128,16 +137,15 @@ describe('GraphQL on the real table', { timeout: HANG_TIMEOUT_MS }, () => {
 describe('GraphQL paging with large payloads', { timeout: HANG_TIMEOUT_MS }, () => {
   let config: Config;
   let app: FastifyInstance;
-  let client: ReturnType<typeof createDynamoClient>;
+  let remove: () => Promise<void>;
+  let client: DynamoDBClient;
   const events: EventEnvelope[] = [];
   const NOW = Date.parse('2026-11-25T12:00:00.000Z');
   const COUNT = 700;
   const filler = 'x'.repeat(30_000);
 
   before(async () => {
-    config = configFor(await isolatedEnv());
-    await provisionTable(config, { logger: quietLogger });
-    client = createDynamoClient(config.aws);
+    ({ config, client, app, remove } = await privateTable());
     const shards = config.latestIndexShards;
     const idInShard = (shard: number) => {
       for (;;) {
@@ -166,16 +174,10 @@ describe('GraphQL paging with large payloads', { timeout: HANG_TIMEOUT_MS }, () 
         }
       }),
     );
-    app = buildGraphqlApp({
-      reader: createEventReader({ dynamo: client, table: config.aws.table, shards }),
-      limits: config.graphql,
-    });
   });
 
   after(async () => {
-    await app?.close();
-    await client?.send(new DeleteTableCommand({ TableName: config.aws.table }));
-    client?.destroy();
+    await remove?.();
   });
 
   const newestFirst = (list: EventEnvelope[]) =>
@@ -234,7 +236,8 @@ describe('GraphQL paging with large payloads', { timeout: HANG_TIMEOUT_MS }, () 
 describe('GraphQL payloads round-trip any JSON key', { timeout: HANG_TIMEOUT_MS }, () => {
   let config: Config;
   let app: FastifyInstance;
-  let client: ReturnType<typeof createDynamoClient>;
+  let remove: () => Promise<void>;
+  let client: DynamoDBClient;
   // As the producer receives them: JSON text, so `__proto__` is an own key like any other.
   const SENT = [
     '{"__proto__": {"polluted": true}, "constructor": 1, "prototype": "p", "": "empty key", "hasOwnProperty": false, "toString": null}',
@@ -245,9 +248,7 @@ describe('GraphQL payloads round-trip any JSON key', { timeout: HANG_TIMEOUT_MS 
   const stored: { eventId: string; sent: string }[] = [];
 
   before(async () => {
-    config = configFor(await isolatedEnv());
-    await provisionTable(config, { logger: quietLogger });
-    client = createDynamoClient(config.aws);
+    ({ config, client, app, remove } = await privateTable());
     const activities = createActivities({
       dynamo: client,
       s3: { send: async () => ({}) },
@@ -264,16 +265,10 @@ describe('GraphQL payloads round-trip any JSON key', { timeout: HANG_TIMEOUT_MS 
       assert.equal(await new MockActivityEnvironment().run(activities.storeHot, input), 'stored');
       stored.push({ eventId: envelope.event_id, sent });
     }
-    app = buildGraphqlApp({
-      reader: createEventReader({ dynamo: client, table: config.aws.table, shards: config.latestIndexShards }),
-      limits: config.graphql,
-    });
   });
 
   after(async () => {
-    await app?.close();
-    await client?.send(new DeleteTableCommand({ TableName: config.aws.table }));
-    client?.destroy();
+    await remove?.();
   });
 
   /** The answer's JSON text, parsed the way a client parses it. */

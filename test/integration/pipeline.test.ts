@@ -20,23 +20,22 @@ import {
   graphql,
   listKeys,
   postJson,
-  watchDlq,
+  startWatchedPlatform,
+  type WatchedPlatform,
 } from '../support/clients';
-import { describeGroup } from '../support/bridge';
+import { describeGroup, rawTopicOffsets } from '../support/bridge';
 import { scrape, total } from '../support/metrics';
 import { REPO_ROOT } from '../support/paths';
-import { startPlatform, type Platform } from '../support/platform';
 import { waitFor, waitUntil } from '../support/wait';
 import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const stack = (...args: string[]) => promisify(execFile)('bash', [`${REPO_ROOT}/infra/stack.sh`, ...args]);
 
 describe('pipeline', { timeout: HANG_TIMEOUT_MS }, () => {
-  let p: Platform;
-  let dlq: Awaited<ReturnType<typeof watchDlq>>;
+  let p: WatchedPlatform;
 
   before(async () => {
-    p = await startPlatform({
+    p = await startWatchedPlatform({
       env: {
         // A short, visible archive budget: attempts 1 s then 2 s apart for 20 s, then the DLQ.
         COLD_RETRY_MAX_ELAPSED_MS: '20000',
@@ -47,11 +46,9 @@ describe('pipeline', { timeout: HANG_TIMEOUT_MS }, () => {
         KAFKA_PRODUCE_TIMEOUT_MS: '3000',
       },
     });
-    dlq = await watchDlq(p);
   });
 
   after(async () => {
-    await dlq?.stop();
     await p?.stop();
   });
 
@@ -132,21 +129,10 @@ describe('pipeline', { timeout: HANG_TIMEOUT_MS }, () => {
     await completed(eventId);
     // Both records are consumed once the bridges have committed past them; wait for the second
     // start attempt to have been answered "already started" before counting.
-    await waitFor('the redelivered record to be committed', async () => {
-      const admin = p.kafka.admin();
-      await admin.connect();
-      try {
-        const [offsets, ends] = [
-          await admin.fetchOffsets({ groupId: p.config.kafka.consumerGroup, topics: [p.config.kafka.topic] }),
-          await admin.fetchTopicOffsets(p.config.kafka.topic),
-        ];
-        const committed = offsets[0]!.partitions;
-        // A partition nothing was written to has no commit (-1) and ends at 0.
-        return ends.every((e) => e.offset === '0' || committed.find((c) => c.partition === e.partition)?.offset === e.offset);
-      } finally {
-        await admin.disconnect();
-      }
-    });
+    await waitFor('the redelivered record to be committed', async () =>
+      // A partition nothing was written to has no commit (-1) and ends at 0.
+      (await rawTopicOffsets(p)).every((o) => o.end === 0 || o.committed === o.end),
+    );
     const runs = await completedRunsInVisibility(eventId);
     assert.equal(runs.length, 1, 'one workflow run');
     assert.equal(runs[0]!.status.name, 'COMPLETED');
@@ -187,13 +173,13 @@ describe('pipeline', { timeout: HANG_TIMEOUT_MS }, () => {
     });
     await producer.disconnect();
 
-    const notJson = await waitFor('the unparseable record in the DLQ', () => dlq.records.find((r) => r.original === `not json ${marker}`));
+    const notJson = await waitFor('the unparseable record in the DLQ', () => p.dlq.records.find((r) => r.original === `not json ${marker}`));
     assert.equal(notJson.error.stage, 'bridge');
     assert.match(notJson.error.message, /not JSON/);
     assert.equal(notJson.source?.topic, p.config.kafka.topic);
     assert.match(notJson.source!.offset, /^\d+$/);
     const invalid = await waitFor('the invalid envelope in the DLQ', () =>
-      dlq.records.find((r) => (r.original as { marker?: string } | null)?.marker === marker),
+      p.dlq.records.find((r) => (r.original as { marker?: string } | null)?.marker === marker),
     );
     assert.ok(
       invalid.error.fields?.some((f) => f.field === 'event_id'),
@@ -287,7 +273,7 @@ describe('pipeline', { timeout: HANG_TIMEOUT_MS }, () => {
       });
       assert.ok(retrying.lastFailure?.message, 'the last failure is visible');
 
-      const record = await waitFor('the DLQ record', () => dlq.records.find((r) => r.workflow_id === id), { timeoutMs: 90_000 });
+      const record = await waitFor('the DLQ record', () => p.dlq.records.find((r) => r.workflow_id === id), { timeoutMs: 90_000 });
       assert.equal(record.error.stage, 'archiveCold');
       assert.equal((record.original as EventEnvelope).event_id, id);
       assert.ok(record.run_id);
@@ -349,7 +335,7 @@ describe('pipeline', { timeout: HANG_TIMEOUT_MS }, () => {
     const runs = await completedRunsInVisibility(id);
     assert.equal(runs.length, 1, 'one run: no replay was needed');
     assert.equal(
-      dlq.records.find((r) => r.workflow_id === id),
+      p.dlq.records.find((r) => r.workflow_id === id),
       undefined,
       'no dead letter',
     );

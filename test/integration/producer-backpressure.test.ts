@@ -14,15 +14,11 @@
  * Needs the stack and the stack lock (it freezes the shared broker; every broker of the cluster profile).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import type { Config } from '../../src/platform/config';
-import { deprovision } from '../../src/ops/provisioning';
-import { provisionKafka } from '../../src/platform/kafka/topics';
-import { REPO_ROOT } from '../support/paths';
-import { configFor, isolatedEnv, quietLogger } from '../support/platform';
+import { STACK_DIR } from '../support/paths';
+import { startPlatform, type Platform } from '../support/platform';
 import { waitFor } from '../support/wait';
 import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
@@ -37,9 +33,8 @@ const RSS_BOUND_MB = 400;
 
 /** The broker processes of this profile's stack: `kafka`, or `kafka-1`… with STACK_PROFILE=cluster. */
 const kafkaPids = (): number[] => {
-  const dir = join(process.env.EVENT_PLATFORM_STACK_DIR ?? join(REPO_ROOT, '.stack'), 'pids');
   const brokers = process.env.STACK_PROFILE === 'cluster' ? ['kafka-1', 'kafka-2', 'kafka-3'] : ['kafka'];
-  return brokers.map((b) => Number(readFileSync(join(dir, `${b}.pid`), 'utf8').trim()));
+  return brokers.map((b) => Number(readFileSync(join(STACK_DIR, 'pids', `${b}.pid`), 'utf8').trim()));
 };
 const rssMb = (pid: number): number => {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -47,38 +42,17 @@ const rssMb = (pid: number): number => {
   return Number(match[1]) / 1024;
 };
 
-let config: Config;
-let env: Record<string, string>;
-let producer: ReturnType<typeof spawn>;
+let p: Platform;
 let url: string;
-const output: string[] = [];
 
 before(async () => {
-  env = await isolatedEnv({ LOG_LEVEL: 'warn', KAFKA_PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS) });
-  config = configFor(env);
-  await provisionKafka(config, { logger: quietLogger, deadlineMs: 60_000 });
-  producer = spawn(process.execPath, ['--import', 'tsx', 'src/producer/server.ts'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  for (const stream of [producer.stdout, producer.stderr]) {
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => output.push(...chunk.split('\n').filter(Boolean).slice(-50)));
-  }
-  url = `http://127.0.0.1:${config.http.producerPort}`;
+  p = await startPlatform({ bridges: 0, workers: 0, graphqls: 0, env: { LOG_LEVEL: 'warn', KAFKA_PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS) } });
+  url = p.producerUrl;
   await waitFor('producer /ready', async () => (await fetch(`${url}/ready`)).ok, { timeoutMs: 60_000 });
 });
 
 after(async () => {
-  if (producer.exitCode === null) {
-    const exited = new Promise((resolve) => producer.once('exit', resolve));
-    producer.kill('SIGTERM');
-    const kill = setTimeout(() => producer.kill('SIGKILL'), 30_000);
-    await exited;
-    clearTimeout(kill);
-  }
-  await deprovision(config, quietLogger);
+  await p?.stop();
 });
 
 function batch(client: number, n: number): string {
@@ -109,7 +83,7 @@ it(`Kafka frozen for ${FREEZE_MS / 1000} s under ${CLIENTS} clients: bounded mem
   const statuses = new Map<string, number>();
   const count = (key: string) => statuses.set(key, (statuses.get(key) ?? 0) + 1);
   const problems: string[] = [];
-  let maxRss = rssMb(producer.pid!);
+  let maxRss = rssMb(p.child('producer').pid!);
   let maxInflightBytes = 0;
   const rssBefore = maxRss;
   const timeline: number[] = [];
@@ -117,10 +91,12 @@ it(`Kafka frozen for ${FREEZE_MS / 1000} s under ${CLIENTS} clients: bounded mem
 
   const pids = kafkaPids();
   for (const pid of pids) process.kill(pid, 'SIGSTOP');
+  // Cleared in `finally`: a sampler left running after a failure would keep the test process alive.
+  let sampler: NodeJS.Timeout | undefined;
   try {
     const end = Date.now() + FREEZE_MS;
-    const sampler = setInterval(() => {
-      const rss = rssMb(producer.pid!);
+    sampler = setInterval(() => {
+      const rss = rssMb(p.child('producer').pid!);
       maxRss = Math.max(maxRss, rss);
       timeline.push(rss);
     }, 250);
@@ -130,7 +106,8 @@ it(`Kafka frozen for ${FREEZE_MS / 1000} s under ${CLIENTS} clients: bounded mem
         await new Promise((r) => setTimeout(r, 1_000));
       }
     })();
-    await Promise.all(
+    // The gauge with the clients: its failure (no answer from /metrics) ends the freeze at once.
+    const clients = Promise.all(
       Array.from({ length: CLIENTS }, async (_, client) => {
         for (let n = 1; Date.now() < end; n++) {
           const started = Date.now();
@@ -152,9 +129,9 @@ it(`Kafka frozen for ${FREEZE_MS / 1000} s under ${CLIENTS} clients: bounded mem
         }
       }),
     );
-    await gauge;
-    clearInterval(sampler);
+    await Promise.all([gauge, clients]);
   } finally {
+    clearInterval(sampler);
     for (const pid of pids) process.kill(pid, 'SIGCONT');
   }
 
@@ -169,12 +146,12 @@ it(`Kafka frozen for ${FREEZE_MS / 1000} s under ${CLIENTS} clients: bounded mem
   );
   assert.deepEqual(problems.slice(0, 5), [], `${problems.length} requests went wrong`);
   assert.ok(maxRss < RSS_BOUND_MB, `producer RSS reached ${maxRss.toFixed(0)} MB (bound ${RSS_BOUND_MB} MB)`);
-  assert.ok(maxInflightBytes <= config.kafka.maxInflightBytes, `in-flight bytes ${maxInflightBytes} over the cap ${config.kafka.maxInflightBytes}`);
+  assert.ok(maxInflightBytes <= p.config.kafka.maxInflightBytes, `in-flight bytes ${maxInflightBytes} over the cap ${p.config.kafka.maxInflightBytes}`);
   assert.ok((statuses.get('503 at capacity') ?? 0) > 0, 'requests beyond the cap were refused at once');
   assert.ok((statuses.get('503 at capacity') ?? 0) > (statuses.get('503 not acknowledged') ?? 0), 'most 503s are immediate refusals, not timeouts');
   assert.equal(await metric('requests_overloaded_total'), overloadedBefore + (statuses.get('503 at capacity') ?? 0), '/metrics counts every refusal');
 
   // Kafka is back: the producer recovers without a restart.
   await waitFor('a post to be accepted after SIGCONT', async () => (await post(batch(0, -1))).status === 202, { timeoutMs: 120_000, intervalMs: 1_000 });
-  assert.equal(producer.exitCode, null, `producer still running (${output.slice(-5).join(' | ')})`);
+  assert.equal(p.child('producer').exitCode, null, `producer still running (${p.output('producer').slice(-5).join(' | ')})`);
 });

@@ -6,51 +6,33 @@
  * with a long timeout a supervisor would SIGKILL the producer mid-drain.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { after, before, it } from 'node:test';
-import type { Config } from '../../src/platform/config';
-import { createKafka } from '../../src/platform/kafka/client';
 import { readTopicToEnd } from '../../src/platform/kafka/readToEnd';
-import { deprovision } from '../../src/ops/provisioning';
-import { provisionKafka } from '../../src/platform/kafka/topics';
-import { REPO_ROOT } from '../support/paths';
-import { configFor, isolatedEnv, quietLogger } from '../support/platform';
+import { startPlatform, type Platform } from '../support/platform';
 import { waitFor } from '../support/wait';
 import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const KEEP_ALIVE_MS = 120_000;
 const REQUESTS = 8;
 
-let config: Config;
-let producer: ReturnType<typeof spawn>;
-let exited: Promise<number | null>;
+let p: Platform;
 let url: string;
-const output: string[] = [];
 
 before(async () => {
   // A long linger keeps the requests in the producer while it is told to stop.
-  const env = await isolatedEnv({ PRODUCER_LINGER_MS: '1000', HTTP_KEEP_ALIVE_TIMEOUT_MS: String(KEEP_ALIVE_MS) });
-  config = configFor(env);
-  await provisionKafka(config, { logger: quietLogger, deadlineMs: 60_000 });
-  producer = spawn(process.execPath, ['--import', 'tsx', 'src/producer/server.ts'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  p = await startPlatform({
+    bridges: 0,
+    workers: 0,
+    graphqls: 0,
+    env: { PRODUCER_LINGER_MS: '1000', HTTP_KEEP_ALIVE_TIMEOUT_MS: String(KEEP_ALIVE_MS) },
   });
-  exited = new Promise((resolve) => producer.once('exit', (code) => resolve(code)));
-  for (const stream of [producer.stdout, producer.stderr]) {
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => output.push(...chunk.split('\n').filter(Boolean)));
-  }
-  url = `http://127.0.0.1:${config.http.producerPort}`;
+  url = p.producerUrl;
   await waitFor('producer /ready', async () => (await fetch(`${url}/ready`)).ok, { timeoutMs: 60_000 });
 });
 
 after(async () => {
-  if (producer.exitCode === null && producer.signalCode === null) producer.kill('SIGKILL');
-  await exited;
-  await deprovision(config, quietLogger);
+  await p?.stop();
 });
 
 /** POST over a keep-alive agent (as SDKs and load balancers do); resolves with status and body. */
@@ -80,7 +62,7 @@ it(
     try {
       const answers = Array.from({ length: REQUESTS }, (_, i) => post(agent, { event_type: 'drain', user_id: `u${i}` }));
       await waitFor(`${REQUESTS} requests waiting in the producer`, async () => (await inflightRecords()) >= REQUESTS, { intervalMs: 50 });
-      producer.kill('SIGTERM');
+      const exited = p.signal('producer', 'SIGTERM');
       const results = await Promise.all(answers);
       assert.deepEqual(
         results.map((r) => r.status),
@@ -88,11 +70,11 @@ it(
       );
       // Well before the 120 s keep-alive timeout: the drain does not wait for idle clients.
       const code = await Promise.race([exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 30_000).unref())]);
-      assert.equal(code, 0, `producer exit (${output.slice(-3).join(' | ')})`);
-      assert.ok(output.some((l) => l.includes('producer stopped')));
+      assert.equal(code, 0, `producer exit (${p.output('producer').slice(-3).join(' | ')})`);
+      assert.ok(p.output('producer').some((l) => l.includes('producer stopped')));
 
       const onKafka = new Set<string>();
-      await readTopicToEnd(createKafka(config.kafka, quietLogger, '-test'), config.kafka.topic, (m) => {
+      await readTopicToEnd(p.kafka, p.config.kafka.topic, (m) => {
         onKafka.add((JSON.parse(String(m.value)) as { event_id: string }).event_id);
       });
       for (const r of results) assert.ok(onKafka.has(r.body.event_id!), `${r.body.event_id} answered 202 and on Kafka`);

@@ -14,7 +14,7 @@ import { serializeEnvelope } from '../../src/events/event';
 import { makeEnvelope } from '../support/events';
 import { startPlatform, type Platform } from '../support/platform';
 import { waitFor, waitUntil } from '../support/wait';
-import { READ_KEY, WRITE_KEY } from '../unit/http-fixtures';
+import { READ_KEY, WRITE_KEY } from '../support/httpFixtures';
 import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const FIELDS = 'eventId eventType userId timestamp receivedAt payload cursor';

@@ -10,7 +10,7 @@ import type { DeadLetterRecord } from '../../src/platform/kafka/deadLetter';
 import { readTopicToEnd } from '../../src/platform/kafka/readToEnd';
 import { partitionLags } from '../../src/ops/status';
 import { countsGroupId } from '../../src/store/counts/consumer';
-import type { Platform } from './platform';
+import { startPlatform, type Platform } from './platform';
 import { waitFor } from './wait';
 import { temporalCliPath } from './paths';
 
@@ -116,6 +116,31 @@ export async function watchDlq(p: Platform): Promise<{ records: DeadLetterRecord
       await admin.disconnect();
     },
   };
+}
+
+export type DlqWatch = Awaited<ReturnType<typeof watchDlq>>;
+
+/** A platform whose DLQ is watched from its start; `stop` ends the watch, then the platform. */
+export interface WatchedPlatform extends Platform {
+  dlq: DlqWatch;
+}
+
+export async function startWatchedPlatform(opts: Parameters<typeof startPlatform>[0]): Promise<WatchedPlatform> {
+  const p = await startPlatform(opts);
+  try {
+    const dlq = await watchDlq(p);
+    return {
+      ...p,
+      dlq,
+      async stop() {
+        await dlq.stop();
+        await p.stop();
+      },
+    };
+  } catch (err) {
+    await p.stop();
+    throw err;
+  }
 }
 
 /** The event_ids of every record on `topic` whose key is `key`, read from the beginning to the current end. */

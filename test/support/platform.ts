@@ -76,6 +76,8 @@ export interface Platform {
   s3: ReturnType<typeof createS3Client>;
   /** Lines a process printed (JSON logs). */
   output(name: string): string[];
+  /** One process as it runs now (its pid, exit code); a restart replaces it. */
+  child(name: string): ChildProcess;
   /** Sends a signal to one process; resolves with its exit code once it exited. */
   signal(name: string, signal: NodeJS.Signals): Promise<number | null>;
   /** Starts a process again under the same name (after it exited), and waits until it is ready. */
@@ -91,7 +93,8 @@ export interface Platform {
  * `bridges` / `workers`: separate bridge and worker processes (2 of each unless given);
  * `processors`: bridge + worker processes (workers/processor.ts, what `npm start` runs), named
  * `processor-1`…, instead of the separate ones unless those are given too. `graphqls`: GraphQL
- * processes (default 1): `graphql` on GRAPHQL_PORT, then `graphql-2`… on ports of their own.
+ * processes (default 1): `graphql` on GRAPHQL_PORT, then `graphql-2`… on ports of their own;
+ * `{ bridges: 0, workers: 0, graphqls: 0 }` runs the producer alone.
  */
 export async function startPlatform(
   opts: { bridges?: number; workers?: number; processors?: number; graphqls?: number; env?: Record<string, string>; built?: string } = {},
@@ -141,8 +144,11 @@ export async function startPlatform(
   };
 
   spawnProc('producer', ENTRY.producer);
-  spawnProc('graphql', ENTRY.graphql);
-  const graphqlPorts = new Map<string, number>([['graphql', config.http.graphqlPort]]);
+  const graphqlPorts = new Map<string, number>();
+  if ((opts.graphqls ?? 1) > 0) {
+    spawnProc('graphql', ENTRY.graphql);
+    graphqlPorts.set('graphql', config.http.graphqlPort);
+  }
   for (let i = 2; i <= (opts.graphqls ?? 1); i++) {
     const port = await reservePort();
     graphqlPorts.set(`graphql-${i}`, port);
@@ -178,7 +184,8 @@ export async function startPlatform(
     await deprovision(config, quietLogger);
     dynamo.destroy();
     s3.destroy();
-    for (const port of [config.http.producerPort, ...graphqlPorts.values(), ...workerMetricsPorts.values()]) releasePort(port);
+    for (const port of new Set([config.http.producerPort, config.http.graphqlPort, ...graphqlPorts.values(), ...workerMetricsPorts.values()]))
+      releasePort(port);
   };
 
   const running = (name: string) => {
@@ -218,6 +225,11 @@ export async function startPlatform(
     dynamo,
     s3,
     output: (name) => procs.find((p) => p.name === name)?.output ?? [],
+    child: (name) => {
+      const proc = procs.find((p) => p.name === name);
+      if (!proc) throw new Error(`no process ${name}`);
+      return proc.child;
+    },
     signal: (name, signal) => {
       const proc = procs.find((p) => p.name === name);
       if (!proc) throw new Error(`no process ${name}`);

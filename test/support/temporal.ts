@@ -1,4 +1,4 @@
-/** A private Temporal dev server for tests (the installed CLI binary) and what its fake clients share. */
+/** A private Temporal dev server for tests (the installed CLI binary). */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -17,9 +17,4 @@ export async function createLocalTemporal(): Promise<TestWorkflowEnvironment> {
       ],
     },
   });
-}
-
-/** The event_id a fake DynamoDB PutItem or S3 PutObject command is about. */
-export function eventIdOfCommand(command: { input: { Item?: { event_id?: { S?: string } }; Key?: string } }): string {
-  return command.input.Item?.event_id?.S ?? command.input.Key?.split('/').pop()?.replace('.json', '') ?? '';
 }

@@ -10,7 +10,9 @@ import { sdkLogFields } from '../../workers/main';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { serializeEnvelope } from '../../src/events/event';
 import { rawNumber } from '../../src/events/exactJson';
+import type { ProducerRecord } from 'kafkajs';
 import { makeEnvelope } from '../support/events';
+import { fakeActivityDeps } from '../support/workflowWorker';
 
 /** Records every command; `fail` decides per call whether to throw. */
 function fakeClient(fail?: (command: unknown) => Error | undefined) {
@@ -29,17 +31,22 @@ function fakeClient(fail?: (command: unknown) => Error | undefined) {
 function deps(overrides: Partial<ActivityDeps> = {}) {
   const dynamo = fakeClient();
   const s3 = fakeClient();
-  const sent: { topic: string; messages: { key?: string | null; value: string | null }[] }[] = [];
-  const base: ActivityDeps = {
-    dynamo: dynamo as unknown as ActivityDeps['dynamo'],
-    s3: s3 as unknown as ActivityDeps['s3'],
-    producer: { send: async (r: (typeof sent)[number]) => (sent.push(r), []) } as unknown as ActivityDeps['producer'],
-    table: 'EventsHot',
-    bucket: 'bucket',
-    dlqTopic: 'events.dlq',
-    latestIndexShards: 4,
-  };
+  const sent: ProducerRecord[] = [];
+  const base = fakeActivityDeps({ dynamo: dynamo.send, s3: s3.send, producer: async (r) => (sent.push(r), []) });
   return { deps: { ...base, ...overrides }, dynamo, s3, sent };
+}
+
+/** One test per error name: the step's failure is retryable, or not (dead-lettered at once). */
+function itClassifies(step: 'storeHot' | 'archiveCold', client: 'dynamo' | 's3', classes: readonly (readonly [string, boolean])[]) {
+  for (const [name, nonRetryable] of classes) {
+    it(`${name} is ${nonRetryable ? 'not retried' : 'retried'}`, async () => {
+      const failing = fakeClient(() => Object.assign(new Error('x'), { name }));
+      const { deps: d } = deps({ [client]: failing });
+      const err = await new MockActivityEnvironment().run(createActivities(d)[step], makeEnvelope()).catch((e: unknown) => e);
+      assert.ok(err instanceof ApplicationFailure);
+      assert.equal(err.nonRetryable, nonRetryable);
+    });
+  }
 }
 
 describe('storeHot', () => {
@@ -60,14 +67,14 @@ describe('storeHot', () => {
 
   it('reports a duplicate when the conditional check fails', async () => {
     const dynamo = fakeClient(() => new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
-    const { deps: d } = deps({ dynamo: dynamo as unknown as ActivityDeps['dynamo'] });
+    const { deps: d } = deps({ dynamo: dynamo });
     assert.equal(await new MockActivityEnvironment().run(createActivities(d).storeHot, makeEnvelope()), 'duplicate');
   });
 
   it('fails retryably with the error type and the attempt number', async () => {
     const boom = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4567'), { name: 'TimeoutError' });
     const dynamo = fakeClient(() => boom);
-    const { deps: d } = deps({ dynamo: dynamo as unknown as ActivityDeps['dynamo'] });
+    const { deps: d } = deps({ dynamo: dynamo });
     const err = await new MockActivityEnvironment({ attempt: 3 }).run(createActivities(d).storeHot, makeEnvelope()).catch((e: unknown) => e);
     assert.ok(err instanceof ApplicationFailure);
     assert.equal(err.type, 'TimeoutError');
@@ -77,7 +84,7 @@ describe('storeHot', () => {
 
   it('does not retry a request DynamoDB calls invalid (ValidationException)', async () => {
     const dynamo = fakeClient(() => Object.assign(new Error('Number overflow'), { name: 'ValidationException' }));
-    const { deps: d } = deps({ dynamo: dynamo as unknown as ActivityDeps['dynamo'] });
+    const { deps: d } = deps({ dynamo: dynamo });
     const err = await new MockActivityEnvironment().run(createActivities(d).storeHot, makeEnvelope()).catch((e: unknown) => e);
     assert.ok(err instanceof ApplicationFailure);
     assert.equal(err.type, 'ValidationException');
@@ -97,15 +104,7 @@ describe('storeHot', () => {
     ['ValidationException', true],
     ['SerializationException', true],
   ];
-  for (const [name, nonRetryable] of classes) {
-    it(`${name} is ${nonRetryable ? 'not retried' : 'retried'}`, async () => {
-      const dynamo = fakeClient(() => Object.assign(new Error('x'), { name }));
-      const { deps: d } = deps({ dynamo: dynamo as unknown as ActivityDeps['dynamo'] });
-      const err = await new MockActivityEnvironment().run(createActivities(d).storeHot, makeEnvelope()).catch((e: unknown) => e);
-      assert.ok(err instanceof ApplicationFailure);
-      assert.equal(err.nonRetryable, nonRetryable);
-    });
-  }
+  itClassifies('storeHot', 'dynamo', classes);
 
   it('records its attempt number as heartbeat details from the second attempt on (counted when the budget cuts an attempt)', async () => {
     const { deps: d } = deps();
@@ -148,7 +147,7 @@ describe('storeHot', () => {
 
   it('announces the stored event on the stored topic after the put, on both outcomes', async () => {
     const dynamo = fakeTable();
-    const { deps: d, sent } = deps({ dynamo: dynamo as unknown as ActivityDeps['dynamo'], storedTopic: 'events.stored' });
+    const { deps: d, sent } = deps({ dynamo: dynamo, storedTopic: 'events.stored' });
     const event = makeEnvelope({ payload: { n: 1, big: rawNumber('12345678901234567890'), __proto__x: 'k' } });
     for (const outcome of ['stored', 'duplicate'] as const) {
       sent.length = 0;
@@ -163,11 +162,11 @@ describe('storeHot', () => {
 
   it('on a duplicate announces what is stored, not its own input (a retry with another envelope of the same event_id)', async () => {
     const dynamo = fakeTable();
-    const { deps: d, sent } = deps({ dynamo: dynamo as unknown as ActivityDeps['dynamo'], storedTopic: 'events.stored' });
+    const { deps: d, sent } = deps({ dynamo: dynamo, storedTopic: 'events.stored' });
     const first = makeEnvelope({ event_type: 'purchase', user_id: 'alice', timestamp: '2026-11-25T10:00:00.000Z', payload: { total: 12 } });
     // Run 1: the put succeeds, its announcement fails for good (the run is dead-lettered).
     const down = { send: async () => Promise.reject(Object.assign(new Error('broker down'), { name: 'KafkaJSNumberOfRetriesExceeded' })) };
-    const run1 = createActivities({ ...d, producer: down as unknown as ActivityDeps['producer'] });
+    const run1 = createActivities({ ...d, producer: down });
     await assert.rejects(new MockActivityEnvironment().run(run1.storeHot, first));
     assert.equal(dynamo.items.size, 1);
     // Run 2: the same event_id posted again without a timestamp, another type and user.
@@ -181,7 +180,7 @@ describe('storeHot', () => {
 
   it('on a duplicate whose item is gone (expired and swept since) announces nothing', async () => {
     const dynamo = fakeTable();
-    const { deps: d, sent } = deps({ dynamo: dynamo as unknown as ActivityDeps['dynamo'], storedTopic: 'events.stored' });
+    const { deps: d, sent } = deps({ dynamo: dynamo, storedTopic: 'events.stored' });
     const event = makeEnvelope();
     await new MockActivityEnvironment().run(createActivities(d).storeHot, event);
     dynamo.items.clear();
@@ -192,10 +191,7 @@ describe('storeHot', () => {
         c instanceof PutItemCommand ? Promise.reject(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} })) : dynamo.send(c),
     };
     sent.length = 0;
-    assert.equal(
-      await new MockActivityEnvironment().run(createActivities({ ...d, dynamo: racing as unknown as ActivityDeps['dynamo'] }).storeHot, event),
-      'duplicate',
-    );
+    assert.equal(await new MockActivityEnvironment().run(createActivities({ ...d, dynamo: racing }).storeHot, event), 'duplicate');
     assert.deepEqual(sent, []);
   });
 
@@ -204,7 +200,7 @@ describe('storeHot', () => {
       storedTopic: 'events.stored',
       producer: {
         send: async () => Promise.reject(Object.assign(new Error('broker down'), { name: 'KafkaJSNumberOfRetriesExceeded' })),
-      } as unknown as ActivityDeps['producer'],
+      },
     });
     const err = await new MockActivityEnvironment().run(createActivities(d).storeHot, makeEnvelope()).catch((e: unknown) => e);
     assert.ok(err instanceof ApplicationFailure);
@@ -265,20 +261,12 @@ describe('archiveCold', () => {
 });
 
 describe('archiveCold failures', () => {
-  for (const [name, nonRetryable] of [
+  itClassifies('archiveCold', 's3', [
     ['EntityTooLarge', true],
     ['KeyTooLongError', true],
     ['SlowDown', false],
     ['NoSuchBucket', false],
-  ] as const) {
-    it(`${name} is ${nonRetryable ? 'not retried' : 'retried'}`, async () => {
-      const s3 = fakeClient(() => Object.assign(new Error('x'), { name }));
-      const { deps: d } = deps({ s3: s3 as unknown as ActivityDeps['s3'] });
-      const err = await new MockActivityEnvironment().run(createActivities(d).archiveCold, makeEnvelope()).catch((e: unknown) => e);
-      assert.ok(err instanceof ApplicationFailure);
-      assert.equal(err.nonRetryable, nonRetryable);
-    });
-  }
+  ]);
 });
 
 describe('deadLetter', () => {
@@ -296,7 +284,7 @@ describe('deadLetter', () => {
     assert.equal(sent.length, 1);
     assert.equal(sent[0]!.topic, 'events.dlq');
     assert.equal(sent[0]!.messages[0]!.key, event.event_id);
-    assert.deepEqual(JSON.parse(sent[0]!.messages[0]!.value!), record);
+    assert.deepEqual(JSON.parse(String(sent[0]!.messages[0]!.value)), record);
   });
 });
 

@@ -15,7 +15,7 @@ import { createGate, warnIfOpen } from '../../src/platform/http/access';
 import { accessRouter } from '../../src/platform/http/express';
 import { createKeyRing, presentedKey } from '../../src/platform/http/keys';
 import { createLogger } from '../../src/platform/logger';
-import { basic, EVENT, graphqlApp, raw, READ_KEY, startProducer, WRITE_KEY, WRITE_KEY_2, type ProducerUnderTest } from './http-fixtures';
+import { basic, EVENT, graphqlApp, raw, READ_KEY, startProducer, WRITE_KEY, WRITE_KEY_2, type ProducerUnderTest } from '../support/httpFixtures';
 
 const KEYS = { writeKeys: [WRITE_KEY, WRITE_KEY_2], readKeys: [READ_KEY] };
 const JSON_TYPE = { 'content-type': 'application/json' };

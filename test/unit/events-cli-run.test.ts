@@ -19,7 +19,7 @@ import type { EventEnvelope } from '../../src/events/event';
 import { marshallItem } from '../../src/store/hot/itemCodec';
 import { toItem } from '../../src/store/hot/layout';
 import { makeEnvelope } from '../support/events';
-import { dlqOf } from './cli-fakes';
+import { dlqOf } from '../support/cliFakes';
 
 const deadLetter = (original: object, stage = 'archiveCold', failedAt = '2026-11-25T10:00:00.000Z') =>
   JSON.stringify({ original, error: { stage, type: 'Error', message: 'S3 down', attempts: 3 }, failed_at: failedAt });

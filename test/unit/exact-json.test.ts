@@ -14,10 +14,11 @@ import { buildGraphqlApp } from '../../src/graphql/app';
 import { createEventReader } from '../../src/store/hot/reader';
 import { createLazyTemporalClient } from '../../src/platform/temporal/connection';
 import { makeEnvelope } from '../support/events';
+import { LIMITS } from '../support/limits';
 
 const ctx = {
   receivedAtMs: Date.UTC(2026, 10, 25, 12),
-  limits: { maxEventBytes: 32_768, maxFutureSkewMs: 86_400_000 },
+  limits: LIMITS,
   newEventId: () => '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b',
 };
 

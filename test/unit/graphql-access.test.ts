@@ -16,7 +16,7 @@ import { createLiveFeed, type LiveFeed } from '../../src/graphql/liveFeed';
 import { originAllowed } from '../../src/graphql/subscriptionAccess';
 import type { AccessOptions } from '../../src/platform/http/access';
 import { waitFor } from '../support/wait';
-import { READ_KEY, recordingReader, WRITE_KEY } from './http-fixtures';
+import { READ_KEY, recordingReader, WRITE_KEY } from '../support/httpFixtures';
 
 const WAIT = { timeoutMs: 10_000, intervalMs: 10 };
 const QUERY = encodeURIComponent('{ latestEvents { userId payload } }');

@@ -12,7 +12,7 @@ import { toItem } from '../../src/store/hot/layout';
 import { loadConfig } from '../../src/platform/config';
 import { buildGraphqlApp } from '../../src/graphql/app';
 import { makeEnvelope } from '../support/events';
-import { graphqlApp, READ_KEY } from './http-fixtures';
+import { graphqlApp, READ_KEY } from '../support/httpFixtures';
 import { createEventReader, CursorError, decodeCursor, encodeCursor, type EventReader, type EventRecord } from '../../src/store/hot/reader';
 
 const EVENTS: EventRecord[] = [

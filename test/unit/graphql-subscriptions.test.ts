@@ -19,7 +19,7 @@ import { serializeEnvelope } from '../../src/events/event';
 import { rawNumber } from '../../src/events/exactJson';
 import { makeEnvelope } from '../support/events';
 import { waitFor } from '../support/wait';
-import { READ_KEY, WRITE_KEY } from './http-fixtures';
+import { READ_KEY, WRITE_KEY } from '../support/httpFixtures';
 
 const FIELDS = 'eventId eventType userId timestamp receivedAt payload cursor';
 

@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/platform/config';
 import { applyServerTimeouts } from '../../src/platform/http/hardening';
-import { EVENT, graphqlApp, raw, READ_KEY, slowLoris, startProducer, WRITE_KEY } from './http-fixtures';
+import { EVENT, graphqlApp, raw, READ_KEY, slowLoris, startProducer, WRITE_KEY } from '../support/httpFixtures';
 
 const SHOP = 'https://shop.example.com';
 const preflight = (origin: string) => ({ origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' });

@@ -2,7 +2,7 @@
  * What each process's /metrics says, from what an operator would scrape: HTTP histograms labelled
  * by route pattern (never the URL a client sent), the producer's Kafka histograms and gauges, the
  * GraphQL operation and DynamoDB-call histograms, the process metrics of a process registry, and
- * the worker's exporter settings. The bridge's are in bridge.test.ts and bridge-health.test.ts.
+ * the worker's exporter settings. The bridge's are in bridge-consumer.test.ts and bridge-health.test.ts.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,8 +18,8 @@ import { createProcessRegistry, sampleNames } from '../../src/platform/metrics/r
 import { createProducerApp } from '../../src/producer/app';
 import { ProducerMetrics } from '../../src/producer/metrics';
 import { bindAddress, workerTelemetry } from '../../workers/sdkMetrics';
+import { LIMITS } from '../support/limits';
 
-const LIMITS = { maxEventBytes: 32_768, maxFutureSkewMs: 86_400_000, maxBatchEvents: 500, maxBatchBytes: 1_048_576 };
 const EVENT = JSON.stringify({ event_type: 'page_view', user_id: '123', payload: { page: '/home' } });
 const READ_KEY = 'rk-0123456789abcdef';
 

@@ -13,7 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { DISCARD_LIMIT_BYTES } from '../../src/platform/http/body';
 import { REPO_ROOT } from '../support/paths';
 import { waitFor } from '../support/wait';
-import { LIMITS } from './http-fixtures';
+import { LIMITS } from '../support/limits';
 
 const MIB = 1024 * 1024;
 /** Each case is sent this often: a lost answer is a race, lost about every other time before. */

@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { KafkaUnavailableError, ProducerOverloadedError } from '../../src/producer/batcher';
 import { createProducerApp } from '../../src/producer/app';
 import { ProducerMetrics } from '../../src/producer/metrics';
+import { LIMITS } from '../support/limits';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 const NOW_ISO = '2026-11-25T12:00:00.000Z';
@@ -20,7 +21,6 @@ const SEED_CURL_BODY = `{
        "user_id": "123",
        "payload": {"page": "/home", "referrer": "google.com"}
      }`;
-const LIMITS = { maxEventBytes: 32768, maxFutureSkewMs: 86_400_000, maxBatchEvents: 500, maxBatchBytes: 1_048_576 };
 
 type PublishMode = 'ack' | 'kafka-down' | 'other-error' | 'overloaded' | 'even-written';
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import { startProducer, type ProducerUnderTest } from './http-fixtures';
+import { startProducer, type ProducerUnderTest } from '../support/httpFixtures';
 
 const EVENT = JSON.stringify({ event_type: 'page_view', user_id: 'u-1', payload: { page: '/home' } });
 const BODIES: Record<string, string> = {

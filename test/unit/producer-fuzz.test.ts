@@ -4,13 +4,9 @@
  * invalid is ever published. Seeded, so a failure reproduces.
  */
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, before, it } from 'node:test';
-import type { Message } from 'kafkajs';
-import { pino } from 'pino';
 import { parseEnvelope } from '../../src/events/validate';
-import { createProducerApp } from '../../src/producer/app';
-import { ProducerMetrics } from '../../src/producer/metrics';
+import { startProducer, type ProducerUnderTest } from '../support/httpFixtures';
 
 let seed = 20261125;
 const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
@@ -74,33 +70,23 @@ function body(): { text: string; type: string } {
   return { text: pick(['[]', '""', '1', 'null', '{', '{"a":}', '\ufeff{}', '{"event_type":"a","user_id":"b"}'.repeat(2)]), type: 'application/json' };
 }
 
-const published: Message[] = [];
-const server = createProducerApp({
-  publish: async (m) => void published.push(...m),
-  isReady: async () => true,
-  limits: { maxEventBytes: 32_768, maxFutureSkewMs: 86_400_000, maxBatchEvents: 500, maxBatchBytes: 1_048_576 },
-  newEventId: () => '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b',
-  metrics: new ProducerMetrics(),
-  logger: pino({ level: 'silent' }),
-}).listen(0, '127.0.0.1');
-let url = '';
+let producer: ProducerUnderTest;
 before(async () => {
-  await new Promise((r) => server.once('listening', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  producer = await startProducer();
 });
-after(() => new Promise<void>((r) => server.close(() => r())));
+after(() => producer.close());
 
 it('2 000 generated requests: never a 5xx, always a JSON answer, only valid envelopes published', { timeout: 120_000 }, async () => {
   const statuses = new Map<number, number>();
   for (let i = 0; i < 2_000; i++) {
     const { text, type } = body();
     const path = rand() < 0.7 ? '/events' : '/events/batch';
-    const res = await fetch(`${url}${path}`, { method: 'POST', headers: type ? { 'content-type': type } : {}, body: text });
+    const res = await fetch(`${producer.base}${path}`, { method: 'POST', headers: type ? { 'content-type': type } : {}, body: text });
     statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
     assert.ok(res.status < 500, `#${i} ${path} ${type} ${text.slice(0, 200)} → ${res.status}`);
     assert.match(res.headers.get('content-type') ?? '', /application\/json/, `#${i} answered JSON`);
     await res.json();
   }
-  for (const m of published) assert.ok(parseEnvelope(JSON.parse(String(m.value))).ok, `published an invalid envelope: ${String(m.value)}`);
+  for (const m of producer.published) assert.ok(parseEnvelope(JSON.parse(String(m.value))).ok, `published an invalid envelope: ${String(m.value)}`);
   assert.ok((statuses.get(202) ?? 0) > 0 && (statuses.get(422) ?? 0) > 0, `a mix of outcomes: ${JSON.stringify([...statuses])}`);
 });

@@ -10,7 +10,8 @@ import { loadConfig } from '../../src/platform/config';
 import { DISCARD_LIMIT_BYTES } from '../../src/platform/http/body';
 import { clientAddress, normalizeAddress } from '../../src/platform/http/access';
 import { createRateLimiter } from '../../src/platform/http/rateLimit';
-import { EVENT, graphqlApp, LIMITS, raw, READ_KEY, startProducer, WRITE_KEY, WRITE_KEY_2, type ProducerUnderTest } from './http-fixtures';
+import { EVENT, graphqlApp, raw, READ_KEY, startProducer, WRITE_KEY, WRITE_KEY_2, type ProducerUnderTest } from '../support/httpFixtures';
+import { LIMITS } from '../support/limits';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 

@@ -27,7 +27,8 @@ import {
   SEGMENT_NAMESPACE,
   type SegmentMessageContext,
 } from '../../src/producer/segment';
-import { basic, LIMITS, READ_KEY, WRITE_KEY } from './http-fixtures';
+import { basic, READ_KEY, WRITE_KEY } from '../support/httpFixtures';
+import { LIMITS } from '../support/limits';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 const V7 = '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b';

@@ -9,16 +9,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { serializeEnvelope, type EventEnvelope, type EventLimits } from '../../src/events/event';
+import { serializeEnvelope, type EventEnvelope } from '../../src/events/event';
 import { parseExact } from '../../src/events/exactJson';
 import { parseEnvelope, parseTimestamp, validateEventRequest } from '../../src/events/validate';
 import { marshallItem, unmarshallItem } from '../../src/store/hot/itemCodec';
 import { toItem, type EventItem } from '../../src/store/hot/layout';
 import { archiveKey } from '../../src/store/archive/layout';
 import { MAX_EVENT_BYTES_CAP } from '../../src/platform/config';
+import { LIMITS } from '../support/limits';
 
 const RECEIVED_AT_MS = Date.UTC(2026, 10, 25, 12, 0, 0);
-const LIMITS: EventLimits = { maxEventBytes: 32_768, maxFutureSkewMs: 86_400_000 };
 const SHARDS = 4;
 const DYNAMODB_MAX_ITEM_BYTES = 400 * 1024;
 const DYNAMODB_MAX_DEPTH = 32;

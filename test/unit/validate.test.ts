@@ -4,14 +4,14 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SCHEMA_VERSION, serializeEnvelope, type EventEnvelope, type EventLimits } from '../../src/events/event';
+import { SCHEMA_VERSION, serializeEnvelope, type EventEnvelope } from '../../src/events/event';
 import { parseEnvelope, parseTimestamp, utf8Length, validateEventRequest, type RequestContext } from '../../src/events/validate';
 import { parseExact } from '../../src/events/exactJson';
+import { LIMITS } from '../support/limits';
 
 const RECEIVED_AT_MS = Date.UTC(2026, 10, 25, 12, 0, 0); // 2026-11-25T12:00:00.000Z
 const RECEIVED_AT_ISO = '2026-11-25T12:00:00.000Z';
 const GENERATED_ID = '0192f1c4-8d1e-7c3a-9b2f-5a6d7e8f9a0b';
-const LIMITS: EventLimits = { maxEventBytes: 32_768, maxFutureSkewMs: 86_400_000 };
 const SEED_BODY = { event_type: 'page_view', user_id: '123', payload: { page: '/home', referrer: 'google.com' } };
 
 function context(overrides: Partial<RequestContext> = {}): RequestContext & { idsMade: () => number } {

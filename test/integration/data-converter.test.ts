@@ -4,13 +4,9 @@
  * reach DynamoDB and S3 with every digit the client sent. Real dev server, fake AWS clients.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import type { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../../activities';
 import { createStartProcessEvent } from '../../src/bridge/startProcessEvent';
 import type { Config } from '../../src/platform/config';
 import type { JsonObject } from '../../src/events/event';
@@ -19,6 +15,8 @@ import { exactDataConverter } from '../../src/platform/temporal/dataConverter';
 import type { ProcessEventResult } from '../../workflows/contract';
 import { makeEnvelope } from '../support/events';
 import { createLocalTemporal } from '../support/temporal';
+import { fakeActivityDeps, withProcessEventWorker } from '../support/workflowWorker';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const retries: Config['retries'] = {
   hot: { maximumAttempts: 0, initialIntervalMs: 10, maximumIntervalMs: 50, maxElapsedMs: 3_000 },
@@ -30,7 +28,7 @@ const retries: Config['retries'] = {
 const PAYLOAD_TEXT =
   '{"order_id":12345678901234567890,"min":-9223372036854775808,"p":0.1000000000000000055511151231257827,"e":1E+5,"l":[1.0,9007199254740993],"plain":0.5}';
 
-describe('payload numbers through the processEvent workflow', { timeout: 120_000 }, () => {
+describe('payload numbers through the processEvent workflow', { timeout: HANG_TIMEOUT_MS }, () => {
   let env: TestWorkflowEnvironment;
   const puts = new Map<string, PutItemCommand['input']>();
   const objects = new Map<string, string>();
@@ -43,38 +41,21 @@ describe('payload numbers through the processEvent workflow', { timeout: 120_000
     await env?.teardown();
   });
 
-  const deps: ActivityDeps = {
-    dynamo: {
-      send: async (command: PutItemCommand) => {
-        puts.set(command.input.Item!.event_id!.S!, command.input);
-        return {};
-      },
-    } as unknown as ActivityDeps['dynamo'],
-    s3: {
-      send: async (command: PutObjectCommand) => {
-        objects.set(command.input.Key!, command.input.Body as string);
-        return {};
-      },
-    } as unknown as ActivityDeps['s3'],
-    producer: { send: async () => [] } as unknown as ActivityDeps['producer'],
-    table: 'EventsHot',
-    bucket: 'bucket',
-    dlqTopic: 'events.dlq',
-    latestIndexShards: 4,
-  };
+  const deps = fakeActivityDeps({
+    dynamo: async (command) => {
+      if (command instanceof PutItemCommand) puts.set(command.input.Item!.event_id!.S!, command.input);
+      return {};
+    },
+    s3: async (command) => {
+      objects.set(command.input.Key!, command.input.Body as string);
+      return {};
+    },
+  });
 
   /** Runs one event on a worker with the given data converter; what DynamoDB and S3 were sent. */
   async function run(dataConverter: typeof exactDataConverter | undefined) {
-    const taskQueue = `test-${randomUUID()}`;
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowsPath: require.resolve('../../workflows'),
-      activities: createActivities(deps),
-      ...(dataConverter && { dataConverter }),
-    });
     const event = makeEnvelope({ payload: parseExact(PAYLOAD_TEXT) as JsonObject });
-    const result = await worker.runUntil(async () => {
+    const result = await withProcessEventWorker(env, deps, dataConverter ? { dataConverter } : {}, async (taskQueue) => {
       await createStartProcessEvent(env.client, { address: '', namespace: 'default', taskQueue }, retries)(event);
       return (await env.client.workflow.getHandle(event.event_id).result()) as ProcessEventResult;
     });

@@ -7,9 +7,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../../activities';
 import { retryEndedRuns, parseRetryRunsArgs } from '../../src/ops/redrive';
 import { retryDeadLetters } from '../../src/ops/dlq';
 import { formatOutcomeCounts, formatRetryResult, rerun, type OutcomeCounts, type RetryResult } from '../../src/ops/rerun';
@@ -19,9 +16,10 @@ import type { EventEnvelope } from '../../src/events/event';
 import type { DeadLetterRecord } from '../../src/platform/kafka/deadLetter';
 import type { ProcessEventInput } from '../../workflows/contract';
 import { makeEnvelope } from '../support/events';
-import { dlqOf } from './cli-fakes';
-import { createLocalTemporal, eventIdOfCommand } from '../support/temporal';
+import { dlqOf } from '../support/cliFakes';
+import { eventIdOfCommand, fakeActivityDeps, startWorkflowTestEnv, type WorkflowTestEnv } from '../support/workflowWorker';
 import { waitFor } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 /** Long budgets: a "stalled" event stays Running for the whole test. */
 const retries: Config['retries'] = {
@@ -33,11 +31,9 @@ const retries: Config['retries'] = {
 /** ok: stored and archived; invalid: DynamoDB refuses the item (dead-lettered, Failed); stall: S3 refuses connections. */
 type Behaviour = 'ok' | 'invalid' | 'stall';
 
-describe('replay-dlq and redrive outcomes', { timeout: 180_000 }, () => {
-  let env: TestWorkflowEnvironment;
+describe('replay-dlq and redrive outcomes', { timeout: HANG_TIMEOUT_MS }, () => {
+  let suite: WorkflowTestEnv;
   let client: Client;
-  let worker: Worker;
-  let running: Promise<void>;
   const taskQueue = `rerun-${randomUUID()}`;
   const behaviour = new Map<string, Behaviour>();
   const temporal = { address: '', namespace: 'default', taskQueue } as Config['temporal'];
@@ -46,41 +42,23 @@ describe('replay-dlq and redrive outcomes', { timeout: 180_000 }, () => {
   const idOf = eventIdOfCommand;
 
   before(async () => {
-    env = await createLocalTemporal();
-    client = env.client;
-    start = createStartProcessEvent(client, temporal, retries);
-    const deps: ActivityDeps = {
-      dynamo: {
-        send: async (command: never) => {
-          if (behaviour.get(idOf(command)) === 'invalid') throw Object.assign(new Error('Number overflow'), { name: 'ValidationException' });
-          return {};
-        },
-      } as unknown as ActivityDeps['dynamo'],
-      s3: {
-        send: async (command: never) => {
-          if (behaviour.get(idOf(command)) === 'stall') throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { name: 'Error' });
-          return {};
-        },
-      } as unknown as ActivityDeps['s3'],
-      producer: { send: async () => [] } as unknown as ActivityDeps['producer'],
-      table: 'EventsHot',
-      bucket: 'bucket',
-      dlqTopic: 'events.dlq',
-      latestIndexShards: 4,
-    };
-    worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowsPath: require.resolve('../../workflows'),
-      activities: createActivities(deps),
+    const deps = fakeActivityDeps({
+      dynamo: async (command) => {
+        if (behaviour.get(idOf(command)) === 'invalid') throw Object.assign(new Error('Number overflow'), { name: 'ValidationException' });
+        return {};
+      },
+      s3: async (command) => {
+        if (behaviour.get(idOf(command)) === 'stall') throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { name: 'Error' });
+        return {};
+      },
     });
-    running = worker.run();
+    suite = await startWorkflowTestEnv(deps, { taskQueue });
+    client = suite.env.client;
+    start = createStartProcessEvent(client, temporal, retries);
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
+    await suite?.teardown();
   });
 
   const status = async (id: string) => (await client.workflow.getHandle(id).describe()).status.name;

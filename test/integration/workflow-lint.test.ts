@@ -6,8 +6,9 @@ import { it } from 'node:test';
 import { ESLint } from 'eslint';
 import ts from 'typescript';
 import { REPO_ROOT } from '../support/paths';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
-it('workflow files may not import Node built-ins, AWS, Kafka or config', { timeout: 60_000 }, async () => {
+it('workflow files may not import Node built-ins, AWS, Kafka or config', { timeout: HANG_TIMEOUT_MS }, async () => {
   const eslint = new ESLint({ cwd: REPO_ROOT });
   const forbidden = [
     "import { readFileSync } from 'node:fs';",
@@ -51,7 +52,7 @@ function runtimeImports(file: string): string[] {
     });
 }
 
-it('every module the workflow bundle loads is under the sandbox lint rule', { timeout: 60_000 }, async () => {
+it('every module the workflow bundle loads is under the sandbox lint rule', { timeout: HANG_TIMEOUT_MS }, async () => {
   const eslint = new ESLint({ cwd: REPO_ROOT });
   const seen = new Set<string>();
   const queue = [join(REPO_ROOT, 'workflows', 'index.ts')];

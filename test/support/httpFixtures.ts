@@ -13,11 +13,11 @@ import type { EventReader } from '../../src/store/hot/reader';
 import type { AccessOptions } from '../../src/platform/http/access';
 import { createProducerApp } from '../../src/producer/app';
 import { ProducerMetrics } from '../../src/producer/metrics';
+import { LIMITS } from './limits';
 
 export const WRITE_KEY = 'wk-0123456789abcdef';
 export const WRITE_KEY_2 = 'wk-rotated-fedcba9876';
 export const READ_KEY = 'rk-0123456789abcdef';
-export const LIMITS = { maxEventBytes: 32_768, maxFutureSkewMs: 86_400_000, maxBatchEvents: 500, maxBatchBytes: 1_048_576 };
 export const EVENT = JSON.stringify({ event_type: 'page_view', user_id: '123' });
 
 export interface RawResponse {

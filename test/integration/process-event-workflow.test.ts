@@ -9,15 +9,14 @@ import { after, before, describe, it } from 'node:test';
 import { Client, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../../activities';
 import type { Config } from '../../src/platform/config';
 import { createStartProcessEvent } from '../../src/bridge/startProcessEvent';
 import type { DeadLetterRecord } from '../../src/platform/kafka/deadLetter';
 import type { ProcessEventInput, ProcessEventResult } from '../../workflows/contract';
 import { makeEnvelope } from '../support/events';
-import { createLocalTemporal, eventIdOfCommand } from '../support/temporal';
+import { eventIdOfCommand, fakeActivityDeps, startWorkflowTestEnv, type WorkflowTestEnv } from '../support/workflowWorker';
 import { waitFor } from '../support/wait';
+import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 /**
  * The shape the bridge sends today: no attempt cap, a short elapsed budget per step, and the
@@ -46,10 +45,9 @@ const capOnlyRetries: ProcessEventInput['retries'] = {
 type ColdBehaviour = 'ok' | 'fail' | 'slowOnce' | { failTimes: number } | { hangAfter: number };
 type Behaviour = { hot: 'ok' | 'duplicate' | 'fail' | 'invalid'; cold: ColdBehaviour };
 
-describe('processEvent workflow', { timeout: 120_000 }, () => {
+describe('processEvent workflow', { timeout: HANG_TIMEOUT_MS }, () => {
   let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
+  let suite: WorkflowTestEnv;
   // Per-event behaviour of the fake clients, keyed by event_id.
   const behaviour = new Map<string, Behaviour>();
   const calls = { hot: new Map<string, number>(), cold: new Map<string, number>() };
@@ -60,61 +58,43 @@ describe('processEvent workflow', { timeout: 120_000 }, () => {
   const idOf = eventIdOfCommand;
 
   before(async () => {
-    env = await createLocalTemporal();
-    const deps: ActivityDeps = {
-      dynamo: {
-        send: async (command: never) => {
-          const id = idOf(command);
-          count(calls.hot, id);
-          const b = behaviour.get(id)?.hot ?? 'ok';
-          if (b === 'duplicate') throw new ConditionalCheckFailedException({ message: 'exists', $metadata: {} });
-          if (b === 'fail') throw Object.assign(new Error('table unavailable'), { name: 'ServiceUnavailable' });
-          if (b === 'invalid') throw Object.assign(new Error('Number overflow'), { name: 'ValidationException' });
-          return {};
-        },
-      } as unknown as ActivityDeps['dynamo'],
-      s3: {
-        send: async (command: never) => {
-          const id = idOf(command);
-          count(calls.cold, id);
-          const b = behaviour.get(id)?.cold ?? 'ok';
-          const n = calls.cold.get(id)!;
-          const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { name: 'Error' });
-          if (b === 'fail' || (typeof b === 'object' && 'failTimes' in b && n <= b.failTimes)) throw refused();
-          if (b === 'slowOnce' && n === 1) await new Promise((resolve) => setTimeout(resolve, 3 * retries.fastPathTimeoutMs!));
-          if (typeof b === 'object' && 'hangAfter' in b) {
-            if (n <= b.hangAfter) throw refused();
-            // Longer than the step's budget: the budget cuts this attempt.
-            await new Promise((resolve) => setTimeout(resolve, 2 * retries.cold.maxElapsedMs));
-            throw refused();
-          }
-          return {};
-        },
-      } as unknown as ActivityDeps['s3'],
-      producer: {
-        send: async ({ messages }: { messages: { value: string }[] }) => {
-          for (const m of messages) deadLetters.push(JSON.parse(m.value) as DeadLetterRecord);
-          return [];
-        },
-      } as unknown as ActivityDeps['producer'],
-      table: 'EventsHot',
-      bucket: 'bucket',
-      dlqTopic: 'events.dlq',
-      latestIndexShards: 4,
-    };
-    worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowsPath: require.resolve('../../workflows'),
-      activities: createActivities(deps),
+    const deps = fakeActivityDeps({
+      dynamo: async (command) => {
+        const id = idOf(command);
+        count(calls.hot, id);
+        const b = behaviour.get(id)?.hot ?? 'ok';
+        if (b === 'duplicate') throw new ConditionalCheckFailedException({ message: 'exists', $metadata: {} });
+        if (b === 'fail') throw Object.assign(new Error('table unavailable'), { name: 'ServiceUnavailable' });
+        if (b === 'invalid') throw Object.assign(new Error('Number overflow'), { name: 'ValidationException' });
+        return {};
+      },
+      s3: async (command) => {
+        const id = idOf(command);
+        count(calls.cold, id);
+        const b = behaviour.get(id)?.cold ?? 'ok';
+        const n = calls.cold.get(id)!;
+        const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { name: 'Error' });
+        if (b === 'fail' || (typeof b === 'object' && 'failTimes' in b && n <= b.failTimes)) throw refused();
+        if (b === 'slowOnce' && n === 1) await new Promise((resolve) => setTimeout(resolve, 3 * retries.fastPathTimeoutMs!));
+        if (typeof b === 'object' && 'hangAfter' in b) {
+          if (n <= b.hangAfter) throw refused();
+          // Longer than the step's budget: the budget cuts this attempt.
+          await new Promise((resolve) => setTimeout(resolve, 2 * retries.cold.maxElapsedMs));
+          throw refused();
+        }
+        return {};
+      },
+      producer: async ({ messages }) => {
+        for (const m of messages) deadLetters.push(JSON.parse(String(m.value)) as DeadLetterRecord);
+        return [];
+      },
     });
-    running = worker.run();
+    suite = await startWorkflowTestEnv(deps, { taskQueue });
+    env = suite.env;
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
+    await suite?.teardown();
   });
 
   const start = (b: Behaviour, policy: Config['retries'] = retries) => {
