@@ -6,7 +6,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../platform/config';
 import { runMain, type Running } from '../platform/runMain';
-import { createKafka, createProducer } from '../platform/kafka/client';
+import { CONSUMER_SESSION, createKafka, createProducer } from '../platform/kafka/client';
 import { createLogger } from '../platform/logger';
 import { createProcessRegistry } from '../platform/metrics/registry';
 import { createLazyTemporalClient } from '../platform/temporal/connection';
@@ -44,7 +44,7 @@ export async function createBridgeProcess(
   const client = opts.temporal?.client ?? own!.client;
   const dlqProducer = createProducer(kafka);
   const bridge = createBridge({
-    consumer: kafka.consumer({ groupId: config.kafka.consumerGroup, sessionTimeout: 30_000, heartbeatInterval: 3_000 }),
+    consumer: kafka.consumer({ groupId: config.kafka.consumerGroup, ...CONSUMER_SESSION }),
     dlqProducer,
     startProcessEvent: createStartProcessEvent(client, config.temporal, config.retries, {
       timeoutMs: config.bridge.startTimeoutMs,

@@ -17,6 +17,7 @@ import { superviseConsumer } from '../platform/kafka/retryLoop';
 import { isCountsOnly, parseStoredNotice } from '../platform/kafka/storedNotice';
 import { encodeCursor, type EventRecord } from '../store/hot/reader';
 import type { LiveFeed } from './liveFeed';
+import { CONSUMER_SESSION } from '../platform/kafka/client';
 
 /** The GraphQL shape of a stored event, the same as the queries return for it. */
 export function eventRecord(event: EventEnvelope): EventRecord {
@@ -67,7 +68,7 @@ export function createStoredConsumer(deps: {
   retentionDays?: number;
 }): StoredConsumer {
   const groupId = liveGroupId(deps.groupBase);
-  const consumer = deps.kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
+  const consumer = deps.kafka.consumer({ groupId, ...CONSUMER_SESSION, allowAutoTopicCreation: false });
   let ready = false;
   let started = false;
   // A crash kafkajs will not restart (a non-retriable error) is restarted here, as the bridge's

@@ -43,6 +43,12 @@ export function kafkaClientConfig(kafka: Pick<Config['kafka'], 'clientId' | 'bro
   };
 }
 
+/**
+ * The group session of every consumer the platform runs (bridge, counter, live feed): a member
+ * silent for sessionTimeout loses its partitions to the others.
+ */
+export const CONSUMER_SESSION = { sessionTimeout: 30_000, heartbeatInterval: 3_000 } as const;
+
 export type PlatformProducer = Pick<Producer, 'connect' | 'send' | 'disconnect'>;
 
 /**

@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import { superviseConsumer } from '../../platform/kafka/retryLoop';
 import { parseStoredNotice } from '../../platform/kafka/storedNotice';
 import type { EventCounter, StoredNotice } from './counter';
+import { CONSUMER_SESSION } from '../../platform/kafka/client';
 
 /** Records applied together: large enough to add many events up in one write per counter. */
 const CHUNK = 500;
@@ -44,8 +45,7 @@ export function createCountsConsumer(deps: {
   // (a batch costs one write per counter it touches), for a second of counting delay.
   const consumer = deps.kafka.consumer({
     groupId,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
+    ...CONSUMER_SESSION,
     allowAutoTopicCreation: false,
     minBytes: 65_536,
     maxWaitTimeInMs: 1_000,
