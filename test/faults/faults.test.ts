@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { archiveKey } from '../../src/store/archive/layout';
+import { CONSUMER_SESSION } from '../../src/platform/kafka/client';
 import { getItem } from '../support/clients';
 import { REPO_ROOT } from '../support/paths';
 import { startPlatform, type Platform } from '../support/platform';
@@ -35,8 +36,8 @@ const MIN_IN_FLIGHT = Number(process.env.FAULT_SUITE_IN_FLIGHT ?? 500);
 const RATE_PROBE_EVENTS = 1_000;
 /** The steady load pauses above this many events in flight (the top-ups before faults do not). */
 const BACKLOG_CAP = 3 * MIN_IN_FLIGHT;
-/** The bridge's consumer session timeout (src/bridge/main.ts): a processor stopped longer loses its partitions. */
-const SESSION_TIMEOUT_MS = 30_000;
+/** A processor stopped longer than its consumer session loses its partitions. */
+const SESSION_TIMEOUT_MS = CONSUMER_SESSION.sessionTimeout;
 const seconds = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface FaultRow {
@@ -118,6 +119,23 @@ describe('fault suite: zero lost, zero doubled', { timeout: 4 * HANG_TIMEOUT_MS 
     await seconds(5_000); // steady load between faults
   }
 
+  /** A stack command as a fault step. */
+  const stackStep =
+    (...args: string[]) =>
+    () =>
+      stack(...args).then(() => undefined);
+
+  /** A server stopped for a while, then started again. */
+  const outage = (what: string, service: string, ms: number) =>
+    fault(
+      `${what} stopped for ${ms / 1000} s`,
+      async () => {
+        await stack('stop', service);
+        await seconds(ms);
+      },
+      stackStep('start', service),
+    );
+
   const killAndRestart = async (name: string, signal: NodeJS.Signals) => {
     await p.signal(name, signal);
     await p.restart(name);
@@ -190,11 +208,7 @@ describe('fault suite: zero lost, zero doubled', { timeout: 4 * HANG_TIMEOUT_MS 
       () => killAndRestart(bridgeTarget, 'SIGKILL'),
       async () => undefined,
     );
-    await fault(
-      'restart the Kafka broker',
-      () => stack('stop', 'kafka').then(() => undefined),
-      () => stack('start', 'kafka').then(() => undefined),
-    );
+    await fault('restart the Kafka broker', stackStep('stop', 'kafka'), stackStep('start', 'kafka'));
     if (PROFILE === 'cluster') {
       let leader = '';
       await fault(
@@ -203,7 +217,7 @@ describe('fault suite: zero lost, zero doubled', { timeout: 4 * HANG_TIMEOUT_MS 
           leader = await rawLeader();
           await stack('kill', leader);
         },
-        () => stack('start', leader).then(() => undefined),
+        () => stackStep('start', leader)(),
       );
       let second = '';
       await fault(
@@ -225,16 +239,8 @@ describe('fault suite: zero lost, zero doubled', { timeout: 4 * HANG_TIMEOUT_MS 
           await stack('start', leader);
         },
       );
-      await fault(
-        'kill -9 the Temporal server',
-        () => stack('kill', 'temporal').then(() => undefined),
-        () => stack('start', 'temporal').then(() => undefined),
-      );
-      await fault(
-        'restart PostgreSQL',
-        () => stack('stop', 'postgres').then(() => undefined),
-        () => stack('start', 'postgres').then(() => undefined),
-      );
+      await fault('kill -9 the Temporal server', stackStep('kill', 'temporal'), stackStep('start', 'temporal'));
+      await fault('restart PostgreSQL', stackStep('stop', 'postgres'), stackStep('start', 'postgres'));
     }
     const stopTarget = has('processor-2') ? 'processor-2' : 'bridge-2';
     await fault(
@@ -249,30 +255,9 @@ describe('fault suite: zero lost, zero doubled', { timeout: 4 * HANG_TIMEOUT_MS 
       },
     );
     if (FAULT_SET === 'full') {
-      await fault(
-        'Temporal stopped for 60 s',
-        async () => {
-          await stack('stop', 'temporal');
-          await seconds(60_000);
-        },
-        () => stack('start', 'temporal').then(() => undefined),
-      );
-      await fault(
-        'dynalite stopped for 30 s',
-        async () => {
-          await stack('stop', 'dynamodb');
-          await seconds(30_000);
-        },
-        () => stack('start', 'dynamodb').then(() => undefined),
-      );
-      await fault(
-        'versitygw stopped for 60 s',
-        async () => {
-          await stack('stop', 's3');
-          await seconds(60_000);
-        },
-        () => stack('start', 's3').then(() => undefined),
-      );
+      await outage('Temporal', 'temporal', 60_000);
+      await outage('dynalite', 'dynamodb', 30_000);
+      await outage('versitygw', 's3', 60_000);
     }
     await fault(
       'SIGTERM every platform process, start them again',
