@@ -24,14 +24,21 @@ import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const stack = (...args: string[]) => promisify(execFile)('bash', [join(REPO_ROOT, 'infra/stack.sh'), ...args]);
 const PROFILE = process.env.STACK_PROFILE === 'cluster' ? 'cluster' : 'default';
-const MIN_EVENTS = Number(process.env.FAULT_SUITE_EVENTS ?? 5_000);
+/** A count from the environment; anything but a positive integer would quietly turn a check off. */
+function countFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined) return fallback;
+  if (!/^[1-9][0-9]*$/.test(raw.trim())) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return Number(raw);
+}
+const MIN_EVENTS = countFromEnv('FAULT_SUITE_EVENTS', 5_000);
 /**
  * `short` leaves out the three timed outages (Temporal, dynalite, versitygw stopped for 30–60 s):
  * npm test runs it on the default profile when its cluster phase runs the full set afterwards.
  */
 const FAULT_SET = process.env.FAULT_SUITE_SET === 'short' ? 'short' : 'full';
 /** Every fault hits at least this many accepted events that have not completed yet. */
-const MIN_IN_FLIGHT = Number(process.env.FAULT_SUITE_IN_FLIGHT ?? 500);
+const MIN_IN_FLIGHT = countFromEnv('FAULT_SUITE_IN_FLIGHT', 500);
 /** The backlog whose drain measures the rate the platform sustains, before the first fault. */
 const RATE_PROBE_EVENTS = 1_000;
 /** The steady load pauses above this many events in flight (the top-ups before faults do not). */
