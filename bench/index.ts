@@ -6,7 +6,8 @@
  *   npm run bench                      everything
  *   npm run bench -- --quick           smaller rounds, without the pipeline's lever-by-lever rounds
  *   npm run bench -- --levers          with them (the default of a full run)
- *   npm run bench -- --only pipeline   one part: producer, bridge, graphql, pipeline or counts
+ *   npm run bench -- --only pipeline   one part: producer, bridge, graphql, pipeline, counts or profiles
+ *                                      (profiles: the defaults on the default and the cluster stack)
  */
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -15,6 +16,7 @@ import { benchCounts } from './counts';
 import { benchGraphql } from './graphql';
 import { benchPipeline } from './pipeline';
 import { benchProducer } from './producer';
+import { benchProfiles } from './profiles';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, levers: { type: 'boolean' }, only: { type: 'string' } } });
@@ -25,6 +27,7 @@ async function main(): Promise<void> {
     graphql: () => benchGraphql({ quick }),
     pipeline: () => benchPipeline({ quick, ...(values.levers !== undefined && { levers: values.levers }) }),
     counts: () => benchCounts({ quick }),
+    profiles: () => benchProfiles({ quick }),
   };
   if (values.only !== undefined && !(values.only in parts)) throw new Error(`--only must be one of ${Object.keys(parts).join(', ')}, got ${values.only}`);
   const started = performance.now();

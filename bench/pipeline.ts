@@ -19,7 +19,7 @@ import { startPlatform, type Platform } from '../test/support/platform';
 const BATCH = 100;
 const IN_FLIGHT_STARTS = 64;
 
-interface Figures {
+export interface Figures {
   name: string;
   rate: number;
   latency?: { itemP50: number; itemP95: number; itemP99: number; completedP50: number; completedP95: number; completedP99: number };
@@ -67,10 +67,24 @@ async function ceiling(
   return { rate: n / ((performance.now() - started) / 1000), eager };
 }
 
-export async function benchCeilings(
+/** The ceiling rounds: a workflow type of bench/workflows.ts and whether its starts ask to be eager. */
+const CEILINGS = {
+  bare: ['bareWorkflow', false],
+  bareEager: ['bareWorkflow', true],
+  twoActivities: ['twoActivitiesWorkflow', false],
+  twoLocalEager: ['twoLocalActivitiesWorkflow', true],
+} as const satisfies Record<string, readonly [workflowType: string, eager: boolean]>;
+export type CeilingKind = keyof typeof CEILINGS;
+
+/**
+ * Runs `n` workflows of each kind asked for, on a worker in this process with task queues of its
+ * own (deleted afterwards): runs per second, and the share of starts that went eagerly.
+ */
+export async function benchCeilings<K extends CeilingKind>(
   n: number,
+  kinds: readonly K[],
   workerOptions: Partial<WorkerOptions> = {},
-): Promise<{ bare: number; bareEager: number; twoActivities: number; twoLocalEager: number; eagerShare: number }> {
+): Promise<Record<K, { rate: number; eagerShare: number }>> {
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'error', ENVIRONMENT: 'development' });
   Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
@@ -80,31 +94,24 @@ export async function benchCeilings(
     logger: new DefaultLogger('ERROR'),
   });
   const queues: string[] = [];
-  const round = async (workflowType: string, eager: boolean) => {
-    const taskQueue = `bench-ceiling-${randomBytes(4).toString('hex')}`;
-    queues.push(taskQueue);
-    const worker = await Worker.create({
-      connection,
-      namespace: config.temporal.namespace,
-      taskQueue,
-      workflowBundle,
-      activities: { noop: async () => undefined },
-      ...workerOptions,
-    });
-    return worker.runUntil(() => ceiling(client, taskQueue, workflowType, n, eager));
-  };
+  const figures = {} as Record<K, { rate: number; eagerShare: number }>;
   try {
-    const bare = await round('bareWorkflow', false);
-    const bareEager = await round('bareWorkflow', true);
-    const twoActivities = await round('twoActivitiesWorkflow', false);
-    const twoLocalEager = await round('twoLocalActivitiesWorkflow', true);
-    return {
-      bare: bare.rate,
-      bareEager: bareEager.rate,
-      twoActivities: twoActivities.rate,
-      twoLocalEager: twoLocalEager.rate,
-      eagerShare: bareEager.eager / n,
-    };
+    for (const kind of kinds) {
+      const [workflowType, eager] = CEILINGS[kind];
+      const taskQueue = `bench-ceiling-${randomBytes(4).toString('hex')}`;
+      queues.push(taskQueue);
+      const worker = await Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue,
+        workflowBundle,
+        activities: { noop: async () => undefined },
+        ...workerOptions,
+      });
+      const round = await worker.runUntil(() => ceiling(client, taskQueue, workflowType, n, eager));
+      figures[kind] = { rate: round.rate, eagerShare: round.eager / n };
+    }
+    return figures;
   } finally {
     for (const taskQueue of queues) {
       for await (const wf of client.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) {
@@ -127,7 +134,7 @@ export async function post(p: Platform, path: string, body: unknown): Promise<Re
 export const completedQuery = (p: Platform) => `TaskQueue = '${p.config.temporal.taskQueue}' AND ExecutionStatus = 'Completed'`;
 
 /** One layout: warm-up, idle latency (one event at a time), then `n` events posted in batches. */
-async function pipelineRound(name: string, opts: Parameters<typeof startPlatform>[0], n: number, idleEvents: number): Promise<Figures> {
+export async function pipelineRound(name: string, opts: Parameters<typeof startPlatform>[0], n: number, idleEvents: number): Promise<Figures> {
   const p = await startPlatform(opts);
   try {
     let total = 0;
@@ -195,7 +202,14 @@ export async function benchPipeline({ quick, levers = !quick }: { quick: boolean
     `\npipeline: POST → item + object + Completed run; ${n} events in batches of ${BATCH}, ${idle} idle events one at a time; ceilings from ${ceilingRuns} runs each\n`,
   );
 
-  const c = await benchCeilings(ceilingRuns);
+  const ceilings = await benchCeilings(ceilingRuns, ['bare', 'bareEager', 'twoActivities', 'twoLocalEager']);
+  const c = {
+    bare: ceilings.bare.rate,
+    bareEager: ceilings.bareEager.rate,
+    twoActivities: ceilings.twoActivities.rate,
+    twoLocalEager: ceilings.twoLocalEager.rate,
+    eagerShare: ceilings.bareEager.eagerShare,
+  };
   console.log(
     `ceilings/s: bare ${c.bare.toFixed(1)}, bare eager ${c.bareEager.toFixed(1)} (${(100 * c.eagerShare).toFixed(0)}% eager), two regular activities ${c.twoActivities.toFixed(1)}, two local eager ${c.twoLocalEager.toFixed(1)}`,
   );
