@@ -54,8 +54,8 @@ phase unit node --import tsx --test --test-reporter=spec "${unit[@]}"
 # stop, freeze or re-up the shared servers run afterwards, one at a time, while nothing else
 # runs. A file not listed here counts as one of those.
 concurrent=(access bridge-crash bridge-poison bridge-systemic counts exact-numbers graphiql-browser graphql kafka-security
-  metrics processor producer-drain production-build replay-dlq retention s3-region segment-sdk smoke subscriptions temporal-tls
-  process-event-workflow rerun data-converter workflow-lint)
+  metrics processor producer-drain production-build dlq-retry retention s3-region segment-sdk smoke subscriptions temporal-tls
+  process-event-workflow retry data-converter workflow-lint)
 mapfile -t integration < <(find test/integration -name '*.test.ts' | sort)
 together=() alone=()
 for f in "${integration[@]}"; do
