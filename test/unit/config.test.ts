@@ -93,7 +93,7 @@ describe('config', () => {
     });
 
     for (const [variable, list] of Object.entries(LISTS)) {
-      it(`${variable}: entries trimmed; only separators or spaces, or an empty entry, refused naming the variable; '' is the default`, () => {
+      it(`${variable}: entries trimmed; only separators or spaces, or an empty entry, refused naming the variable (never showing a key); '' is the default`, () => {
         const { item, other } = list;
         assert.deepEqual(list.read(loadConfig({ [variable]: ` ${item} ,\t${other} ` })), [item, other]);
         assert.deepEqual(list.read(loadConfig({ [variable]: '' })), list.read(defaults), "'' is unset");
@@ -117,6 +117,7 @@ describe('config', () => {
             JSON.stringify(value),
           );
           assert.match(problems[0]!.message, message, `${variable}=${JSON.stringify(value)}: ${problems[0]!.message}`);
+          if (isSecretVariable(variable)) for (const key of [item, other]) assert.ok(!JSON.stringify(problems).includes(key), `${variable}: a key shown`);
         }
       });
     }
