@@ -66,20 +66,27 @@ S3_PORT=9000
 STACK_PROFILE="${STACK_PROFILE:-default}"
 case "$STACK_PROFILE" in
   default)
-    SERVICES=(temporal kafka dynamodb s3)
     KAFKA_SERVICES=(kafka)
+    SERVICES=(temporal "${KAFKA_SERVICES[@]}" dynamodb s3)
     KAFKA_HEAP=(-Xms256m -Xmx1g) ;;
   cluster)
-    # Start order: PostgreSQL and the schema come before the Temporal server, which the Web UI
-    # follows; the brokers and the AWS stand-ins start first, as they wait for nothing.
-    SERVICES=(kafka-1 kafka-2 kafka-3 dynamodb s3 postgres temporal temporal-ui)
+    # The brokers (kafka_node and kafka_port below give each its node id and ports). Start order:
+    # PostgreSQL and the schema come before the Temporal server, which the Web UI follows; the
+    # brokers and the AWS stand-ins start first, as they wait for nothing.
     KAFKA_SERVICES=(kafka-1 kafka-2 kafka-3)
+    SERVICES=("${KAFKA_SERVICES[@]}" dynamodb s3 postgres temporal temporal-ui)
     KAFKA_HEAP=(-Xms128m -Xmx512m)
     POSTGRES_PORT=5433
     # The Temporal frontend's HTTP API, on the dev server's port for it.
     TEMPORAL_HTTP_PORT=7243 ;;
   *) printf '[%s] error: STACK_PROFILE must be default or cluster, got "%s"\n' "${LOG_PREFIX:-stack}" "$STACK_PROFILE" >&2; exit 1 ;;
 esac
+# Broker N of the cluster profile: node id N, its ports 100 above broker N-1's (KAFKA_PORT and its
+# controller, TLS and SASL ports), its own directory. The default profile's one broker is node 1.
+kafka_node() { case "$1" in kafka) echo 1 ;; kafka-*) echo "${1#kafka-}" ;; esac; }
+kafka_port_offset() { echo $(( ($(kafka_node "$1") - 1) * 100 )); }
+kafka_port() { echo $(( KAFKA_PORT + $(kafka_port_offset "$1") )); }
+
 # What the platform's processes (npm start, npm test, the events CLI) need to reach this profile's
 # stack, exported unless already set: infra/profiles/<profile>.env.
 PROFILE_ENV="$REPO_ROOT/infra/profiles/$STACK_PROFILE.env"

@@ -25,9 +25,7 @@ members() {
   die "unknown service '$1': with STACK_PROFILE=$STACK_PROFILE it is one of $names"
 }
 
-# Broker N of the cluster profile: node id N, its ports 100 above broker N-1's, its own directory.
-kafka_node() { case "$1" in kafka) echo 1 ;; kafka-*) echo "${1#kafka-}" ;; esac; }
-kafka_port_offset() { echo $(( ($(kafka_node "$1") - 1) * 100 )); }
+# A broker's own directory (its node id and ports: kafka_node, kafka_port in lib.sh).
 kafka_dir() { echo "$STACK_DIR/$1"; }
 
 # PostgreSQL refuses to run as root: there, its programs run as the postgres user.
@@ -78,7 +76,7 @@ start_cmd() { # prints nothing; sets CMD array for a service
 service_port() {
   case "$1" in
     temporal) echo $TEMPORAL_PORT ;; temporal-ui) echo $TEMPORAL_UI_PORT ;; postgres) echo $POSTGRES_PORT ;;
-    kafka | kafka-*) echo $(( KAFKA_PORT + $(kafka_port_offset "$1") )) ;;
+    kafka | kafka-*) kafka_port "$1" ;;
     dynamodb) echo $DYNAMODB_PORT ;; s3) echo $S3_PORT ;;
   esac
 }
@@ -133,7 +131,7 @@ render_kafka_properties() {
   done
   replicas=$(( brokers < 3 ? brokers : 3 ))
   min_isr=$(( replicas > 1 ? replicas - 1 : 1 ))
-  sed -e "s|@NODE_ID@|$n|" -e "s|@VOTERS@|$voters|" -e "s|@PORT@|$(( KAFKA_PORT + off ))|g" \
+  sed -e "s|@NODE_ID@|$n|" -e "s|@VOTERS@|$voters|" -e "s|@PORT@|$(kafka_port "$svc")|g" \
     -e "s|@CONTROLLER_PORT@|$(( KAFKA_CONTROLLER_PORT + off ))|g" -e "s|@TLS_PORT@|$(( KAFKA_TLS_PORT + off ))|g" \
     -e "s|@SASL_PORT@|$(( KAFKA_SASL_PORT + off ))|g" -e "s|@REPLICAS@|$replicas|g" -e "s|@MIN_ISR@|$min_isr|g" \
     -e "s|@DATA_DIR@|$(kafka_dir "$svc")/data|" -e "s|@TLS_DIR@|$KAFKA_TLS_DIR|g" \
@@ -334,7 +332,7 @@ cmd_up() {
   Temporal Web UI   http://localhost:$TEMPORAL_UI_PORT
   Temporal gRPC     localhost:$TEMPORAL_PORT        (server $TEMPORAL_SERVER_VERSION on PostgreSQL; infra/bin/temporal workflow list)
   PostgreSQL        localhost:$POSTGRES_PORT        (user temporal; databases temporal, temporal_visibility)
-  Kafka             $KAFKA_BOOTSTRAP_SERVERS   (3 brokers: kafka-1..3)
+  Kafka             $KAFKA_BOOTSTRAP_SERVERS   (${#KAFKA_SERVICES[@]} brokers: ${KAFKA_SERVICES[*]})
   DynamoDB API      http://localhost:$DYNAMODB_PORT
   S3 API            http://localhost:$S3_PORT   (access key $S3_ACCESS_KEY, secret $S3_SECRET_KEY)
   Logs, data        $STACK_DIR

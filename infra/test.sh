@@ -52,10 +52,11 @@ phase unit node --import tsx --test --test-reporter=spec "${unit[@]}"
 # Integration files that only use resources of their own (test/support/platform.ts: topics,
 # group, table, bucket, task queue, ports; or a private Temporal dev server, or none) run INTEGRATION_CONCURRENCY at a time; the ones that
 # stop, freeze or re-up the shared servers run afterwards, one at a time, while nothing else
-# runs. A file not listed here counts as one of those.
-concurrent=(access bridge-crash bridge-poison bridge-systemic counts exact-numbers graphiql-browser graphql kafka-security
-  metrics processor producer-drain production-build replay-dlq retention s3-region segment-sdk smoke subscriptions temporal-tls
-  process-event-workflow rerun data-converter workflow-lint)
+# runs. A file not listed here counts as one of those; test/unit/test-phases.test.ts checks that
+# every name here is a file and that none of them runs infra/stack.sh.
+concurrent=(access consumer-crash bridge-poison bridge-systemic counts exact-numbers graphiql-browser graphql kafka-security
+  metrics processor producer-drain production-build dlq-retry retention s3-region segment-sdk smoke subscriptions temporal-tls
+  process-event-workflow retry data-converter workflow-lint)
 mapfile -t integration < <(find test/integration -name '*.test.ts' | sort)
 together=() alone=()
 for f in "${integration[@]}"; do

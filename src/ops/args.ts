@@ -18,6 +18,21 @@ export class UsageError extends Error {
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
+/**
+ * One command of `events`, declared beside its parse, run and format steps: its name, the old
+ * names it still answers to, its line in `events --help`, its own help and its parse step.
+ * src/ops/events.ts lists them and wires the run steps to the clients.
+ */
+export interface CommandSpec {
+  name: string;
+  aliases: readonly string[];
+  summary: string;
+  help: string;
+  parse: (argv: string[]) => { help?: boolean };
+  /** A positional argument, shown after the name in `events --help`. */
+  operand?: string;
+}
+
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 // The controls a value may not carry (printing one would forge or hide output; no flag needs one).

@@ -11,7 +11,7 @@ import { unmarshallItem } from '../store/hot/itemCodec';
 import { envelopeOf, retentionCutoff, type EventItem } from '../store/hot/layout';
 import { timeIndexPages, type TimeIndex } from '../store/hot/timeIndex';
 import type { EventEnvelope } from '../events/event';
-import { parseFlags } from './args';
+import { parseFlags, type CommandSpec } from './args';
 
 export const COUNTS_BACKFILL_USAGE = 'Usage: events counts backfill [--json]';
 export const COUNTS_BACKFILL_HELP = `${COUNTS_BACKFILL_USAGE}
@@ -27,6 +27,14 @@ export function parseCountsBackfillArgs(argv: string[]): { json: boolean; help: 
   const { values } = parseFlags(argv, { json: { type: 'boolean', default: false } }, COUNTS_BACKFILL_USAGE);
   return { json: values.json === true, help: values.help === true };
 }
+
+export const COUNTS_BACKFILL_COMMAND = {
+  name: 'counts backfill',
+  aliases: [],
+  summary: 'count the stored events that were never counted (safe to run again)',
+  help: COUNTS_BACKFILL_HELP,
+  parse: parseCountsBackfillArgs,
+} as const satisfies CommandSpec;
 
 export interface CountsBackfillDeps extends TimeIndex {
   retentionDays?: number;

@@ -6,7 +6,7 @@
  * Every command reads the DLQ from its beginning up to its end as of the start of the command (a
  * partition emptied by retention counts as read). Retry starts each event's workflow (workflow
  * ID = event_id, today's retry policy) unless its latest run Completed or is still Running, and
- * says for each event what happened (src/ops/rerun.ts): completed earlier, still running,
+ * says for each event what happened (src/ops/retry.ts): completed earlier, still running,
  * restarted, or refused with the reason. Retrying twice does no harm.
  */
 import type { Client } from '@temporalio/client';
@@ -17,10 +17,10 @@ import { parseExact } from '../events/exactJson';
 import { parseEnvelope } from '../events/validate';
 import type { DeadLetterRecord } from '../platform/kafka/deadLetter';
 import { readTopicToEnd } from '../platform/kafka/readToEnd';
-import { isoTime, parseFlags, UsageError } from './args';
+import { isoTime, parseFlags, UsageError, type CommandSpec } from './args';
 import { DEAD_LETTER_STAGES } from '../../workflows/contract';
 import { formatTable, printable, printableLines } from './format';
-import { describeOutcome, latestStatus, OutcomeTally, rerun, type OutcomeCounts, type RetryResult } from './rerun';
+import { describeOutcome, latestStatus, OutcomeTally, retryEvent, type OutcomeCounts, type RetryResult } from './retry';
 
 const STAGES = DEAD_LETTER_STAGES;
 
@@ -34,7 +34,7 @@ export interface DlqSelection {
   since?: string;
 }
 
-export interface RetryArgs extends DlqSelection {
+export interface DlqRetryArgs extends DlqSelection {
   dryRun: boolean;
 }
 
@@ -49,6 +49,9 @@ export interface DlqEntry {
   /** Why it cannot be replayed, when it cannot. */
   problem?: string;
 }
+
+/** The names `dlq retry` had before, still accepted. */
+const DLQ_RETRY_OLD_NAMES = ['dlq replay'] as const;
 
 export const DLQ_USAGE = {
   list: `Usage: events dlq list [--since ISO] [--stage ${STAGES.join('|')}]... [--json]`,
@@ -86,7 +89,7 @@ or refused: <reason>; then a count of each. Exits 1 when any was refused.
   --json          {results: [{event_id, outcome, ...}], summary} instead of lines
   -h, --help      this help
 
-'npm run replay-dlq -- <flags>' is the same command; 'events dlq replay' is its old name.`,
+'npm run replay-dlq -- <flags>' is the same command; 'events ${DLQ_RETRY_OLD_NAMES[0]}' is its old name.`,
 };
 
 const stagesOf = (values: string[] | undefined): string[] | undefined => {
@@ -114,7 +117,7 @@ export function parseDlqShowArgs(argv: string[]): { help: boolean; json: boolean
   return { help: false, json: values.json ?? false, eventId: eventId.toLowerCase() };
 }
 
-export function parseRetryArgs(argv: string[]): RetryArgs & { help: boolean; json: boolean } {
+export function parseDlqRetryArgs(argv: string[]): DlqRetryArgs & { help: boolean; json: boolean } {
   const { values } = parseFlags(
     argv,
     {
@@ -135,6 +138,31 @@ export function parseRetryArgs(argv: string[]): RetryArgs & { help: boolean; jso
     dryRun: values['dry-run'] ?? false,
   };
 }
+
+export const DLQ_LIST_COMMAND = {
+  name: 'dlq list',
+  aliases: [],
+  summary: 'the records of the dead-letter topic',
+  help: DLQ_HELP.list,
+  parse: parseDlqListArgs,
+} as const satisfies CommandSpec;
+
+export const DLQ_SHOW_COMMAND = {
+  name: 'dlq show',
+  aliases: [],
+  summary: "one event's dead-letter records and its latest run",
+  help: DLQ_HELP.show,
+  parse: parseDlqShowArgs,
+  operand: 'EVENT_ID',
+} as const satisfies CommandSpec;
+
+export const DLQ_RETRY_COMMAND = {
+  name: 'dlq retry',
+  aliases: DLQ_RETRY_OLD_NAMES,
+  summary: 'start the workflows of dead-lettered events again, one outcome per event',
+  help: DLQ_HELP.retry,
+  parse: parseDlqRetryArgs,
+} as const satisfies CommandSpec;
 
 const filtered = (sel: DlqSelection) => sel.eventIds.size > 0 || (sel.stages?.length ?? 0) > 0 || sel.since !== undefined;
 
@@ -300,7 +328,7 @@ export function formatDlqShow(shown: Awaited<ReturnType<typeof dlqShow>>): strin
  */
 export async function retryDeadLetters(
   deps: { kafka: Pick<Kafka, 'admin' | 'consumer'>; dlqTopic: string; client: Pick<Client, 'workflow'>; start: StartProcessEvent },
-  args: RetryArgs,
+  args: DlqRetryArgs,
   onResult: (result: RetryResult) => void = () => undefined,
 ): Promise<OutcomeCounts> {
   const tally = new OutcomeTally();
@@ -310,7 +338,7 @@ export async function retryDeadLetters(
     onResult({ event_id: null, position, outcome: 'refused', detail: `refused: ${reason}` });
   }
   for (const [id, { event, record }] of events) {
-    const outcome = await rerun(deps.client, deps.start, event, { dryRun: args.dryRun });
+    const outcome = await retryEvent(deps.client, deps.start, event, { dryRun: args.dryRun });
     tally.add(outcome);
     onResult({
       event_id: id,

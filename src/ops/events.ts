@@ -19,81 +19,31 @@ import { createStartProcessEvent } from '../bridge/startProcessEvent';
 import { loadConfigOrExit, type Config } from '../platform/config';
 import { kafkaClientConfig } from '../platform/kafka/client';
 import { createTemporalClient } from '../platform/temporal/connection';
-import { ARCHIVE_HELP, archiveLeftUndone, archiveSummary, parseArchiveReingestArgs, reingestArchive, type ArchiveOutcome } from './archiveReplay';
+import { ARCHIVE_REINGEST_COMMAND, archiveLeftUndone, archiveSummary, reingestArchive, type ArchiveOutcome } from './archiveReingest';
 import { EXIT, UsageError, withUsage } from './args';
 import { jsonText, printable, printableLines } from './format';
-import { COUNTS_BACKFILL_HELP, countsBackfill, parseCountsBackfillArgs } from './countsBackfill';
-import { DLQ_HELP, dlqShow, formatDlqList, formatDlqShow, listDeadLetters, parseDlqListArgs, parseDlqShowArgs, parseRetryArgs, retryDeadLetters } from './dlq';
-import { parseRetryRunsArgs, RETRY_RUNS_HELP, retryEndedRuns } from './redrive';
-import { formatOutcomeCounts, formatRetryResult, type OutcomeCounts, type RetryResult } from './rerun';
-import { collectStatus, formatStatus, parseStatusArgs, STATUS_HELP } from './status';
-import { checkDeterminism, CHECK_DETERMINISM_HELP, formatRunReplay, parseCheckDeterminismArgs, type RunReplay } from './workflowsReplay';
+import { COUNTS_BACKFILL_COMMAND, countsBackfill } from './countsBackfill';
+import { DLQ_LIST_COMMAND, DLQ_RETRY_COMMAND, DLQ_SHOW_COMMAND, dlqShow, formatDlqList, formatDlqShow, listDeadLetters, retryDeadLetters } from './dlq';
+import { retryEndedRuns, WORKFLOWS_RETRY_COMMAND } from './workflowsRetry';
+import { formatOutcomeCounts, formatRetryResult, type OutcomeCounts, type RetryResult } from './retry';
+import { collectStatus, formatStatus, STATUS_COMMAND } from './status';
+import { CHECK_DETERMINISM_COMMAND, checkDeterminism, formatRunReplay, type RunReplay } from './workflowsCheckDeterminism';
 
 /**
- * Every command: its name, the old names it still answers to, one line for `events --help`, its
- * help, and its parse step. The run and format steps live beside the parse in each command's
- * module; runCommand below wires them to the clients.
+ * Every command, in the order `events --help` lists them. Each module declares its own (name, old
+ * names, summary, help, parse step) beside its run and format steps; runCommand below wires the
+ * run steps to the clients.
  */
 const COMMANDS = [
-  {
-    name: 'status',
-    aliases: [],
-    summary: "the stack's and the platform's health, consumer lag, runs by status, DLQ depth",
-    help: STATUS_HELP,
-    parse: parseStatusArgs,
-  },
-  { name: 'dlq list', aliases: [], summary: 'the records of the dead-letter topic', help: DLQ_HELP.list, parse: parseDlqListArgs },
-  {
-    name: 'dlq show',
-    aliases: [],
-    summary: "one event's dead-letter records and its latest run",
-    help: DLQ_HELP.show,
-    parse: parseDlqShowArgs,
-    operand: 'EVENT_ID',
-  },
-  {
-    name: 'dlq retry',
-    aliases: ['dlq replay'],
-    summary: 'start the workflows of dead-lettered events again, one outcome per event',
-    help: DLQ_HELP.retry,
-    parse: parseRetryArgs,
-  },
-  {
-    name: 'archive reingest',
-    aliases: ['archive replay'],
-    summary: 'feed archived events from S3 back in by date (restores lost DynamoDB items)',
-    help: ARCHIVE_HELP,
-    parse: parseArchiveReingestArgs,
-  },
-  {
-    name: 'workflows check-determinism',
-    aliases: ['workflows replay'],
-    summary: "check that runs' recorded histories still replay on the current workflow code",
-    help: CHECK_DETERMINISM_HELP,
-    parse: parseCheckDeterminismArgs,
-  },
-  {
-    name: 'workflows retry',
-    aliases: ['workflows redrive'],
-    summary: 'start again the events whose runs ended Failed, Terminated, TimedOut or Canceled',
-    help: RETRY_RUNS_HELP,
-    parse: parseRetryRunsArgs,
-  },
-  {
-    name: 'counts backfill',
-    aliases: [],
-    summary: 'count the stored events that were never counted (safe to run again)',
-    help: COUNTS_BACKFILL_HELP,
-    parse: parseCountsBackfillArgs,
-  },
-] as const satisfies readonly {
-  name: string;
-  aliases: readonly string[];
-  summary: string;
-  help: string;
-  parse: (argv: string[]) => { help?: boolean };
-  operand?: string;
-}[];
+  STATUS_COMMAND,
+  DLQ_LIST_COMMAND,
+  DLQ_SHOW_COMMAND,
+  DLQ_RETRY_COMMAND,
+  ARCHIVE_REINGEST_COMMAND,
+  CHECK_DETERMINISM_COMMAND,
+  WORKFLOWS_RETRY_COMMAND,
+  COUNTS_BACKFILL_COMMAND,
+] as const;
 
 type CommandSpec = (typeof COMMANDS)[number];
 type Name = CommandSpec['name'];

@@ -17,7 +17,7 @@ import type { Admin } from 'kafkajs';
 import type { Config } from '../platform/config';
 import { WORKFLOW_TYPE } from '../../workflows/contract';
 import { countsGroupId } from '../store/counts/consumer';
-import { parseFlags, UsageError } from './args';
+import { parseFlags, UsageError, type CommandSpec } from './args';
 import { formatTable, printable } from './format';
 
 export const STATUS_USAGE = 'Usage: events status [--json] [--producer-url URL] [--bridge-url URL]... [--timeout-ms N]';
@@ -66,6 +66,14 @@ export function parseStatusArgs(argv: string[]): StatusArgs {
     timeoutMs: timeout === undefined ? 5_000 : Number(timeout),
   };
 }
+
+export const STATUS_COMMAND = {
+  name: 'status',
+  aliases: [],
+  summary: "the stack's and the platform's health, consumer lag, runs by status, DLQ depth",
+  help: STATUS_HELP,
+  parse: parseStatusArgs,
+} as const satisfies CommandSpec;
 
 export interface Probe {
   name: string;

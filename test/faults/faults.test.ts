@@ -17,6 +17,7 @@ import { CONSUMER_SESSION } from '../../src/platform/kafka/client';
 import { getItem } from '../support/clients';
 import { REPO_ROOT } from '../support/paths';
 import { startPlatform, type Platform } from '../support/platform';
+import { stackLayout } from '../support/stack';
 import { waitFor } from '../support/wait';
 import { audit, auditCounts, countItems, countRuns, listRuns, type AuditResult } from './audit';
 import { createLoad } from './load';
@@ -79,8 +80,10 @@ describe('fault suite: zero lost, zero doubled', { timeout: 4 * HANG_TIMEOUT_MS 
     clearInterval(governor);
     await load.current?.stop();
     // Whatever happened, the shared servers are left running for the next suite.
-    const services = PROFILE === 'cluster' ? ['kafka', 'postgres', 'temporal', 'temporal-ui', 'dynamodb', 's3'] : ['kafka', 'temporal', 'dynamodb', 's3'];
-    for (const svc of services) await stack('start', svc).catch(() => undefined);
+    // The brokers as one group (`kafka`: stack.sh starts them together, as a quorum needs), then the rest.
+    const { services, brokers } = stackLayout();
+    const others = services.filter((svc) => !brokers.some((b) => b.service === svc));
+    for (const svc of ['kafka', ...others]) await stack('start', svc).catch(() => undefined);
     await p?.stop();
   });
 
@@ -172,8 +175,9 @@ describe('fault suite: zero lost, zero doubled', { timeout: 4 * HANG_TIMEOUT_MS 
     try {
       const { topics } = await admin.fetchTopicMetadata({ topics: [p.config.kafka.topic] });
       const leader = topics[0]?.partitions.find((x) => x.partitionId === 0)?.leader;
-      assert.ok(leader !== undefined && leader >= 1, `partition 0 of ${p.config.kafka.topic} has a leader`);
-      return `kafka-${leader}`;
+      const broker = stackLayout().brokers.find((b) => b.nodeId === leader);
+      assert.ok(broker, `partition 0 of ${p.config.kafka.topic} has a leader of this stack (node ${leader})`);
+      return broker.service;
     } finally {
       await admin.disconnect();
     }
@@ -231,7 +235,7 @@ describe('fault suite: zero lost, zero doubled', { timeout: 4 * HANG_TIMEOUT_MS 
         'kill -9 a second broker while one is down: 503s, min ISR unmet',
         async () => {
           leader = await rawLeader();
-          second = ['kafka-1', 'kafka-2', 'kafka-3'].find((b) => b !== leader)!;
+          second = stackLayout().brokers.find((b) => b.service !== leader)!.service;
           const refusedBefore = l.ledger.statuses.get('503') ?? 0;
           await stack('kill', leader);
           await stack('kill', second);

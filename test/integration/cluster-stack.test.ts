@@ -1,8 +1,10 @@
 /**
  * The cluster profile of the local stack (docs/cluster.md): three KRaft brokers replicating the
- * platform's topics, a Temporal server on PostgreSQL, its Web UI. Runs only against that stack:
+ * platform's topics, a Temporal server on PostgreSQL, its Web UI. Runs only against that stack
+ * (the harness sets what infra/profiles/cluster.env sets, as npm test does):
  *   STACK_PROFILE=cluster npm run stack:up
  *   STACK_PROFILE=cluster infra/bin/node --import tsx --test test/integration/cluster-stack.test.ts
+ * The brokers' names, node ids and ports are infra/lib.sh's (test/support/stack.ts reads them).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -16,6 +18,7 @@ import { archiveKey } from '../../src/store/archive/layout';
 import { getItem, getObject, postJson } from '../support/clients';
 import { REPO_ROOT } from '../support/paths';
 import { quietLogger, startPlatform, type Platform } from '../support/platform';
+import { stackLayout, type StackBroker } from '../support/stack';
 import { waitFor } from '../support/wait';
 import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
@@ -30,6 +33,10 @@ const UI = 'http://127.0.0.1:8233';
 describe('cluster stack', { skip, timeout: HANG_TIMEOUT_MS }, () => {
   // The stack's own topics (what `npm start` uses), as provisioned by stack:up.
   const config = loadConfig(process.env);
+  const { brokers, services } = stackLayout();
+  const [first, second, third] = brokers as [StackBroker, StackBroker, StackBroker];
+  /** A service's line in `stack.sh status`: name, port, state. */
+  const statusLine = (b: StackBroker, state: string) => new RegExp(`^\\s+${b.service}\\s+${b.port}\\s+${state}$`, 'm');
   let admin: Admin;
 
   before(async () => {
@@ -41,10 +48,18 @@ describe('cluster stack', { skip, timeout: HANG_TIMEOUT_MS }, () => {
   });
 
   it('the platform is configured with all three brokers, and the cluster metadata has three', async () => {
-    assert.deepEqual(config.kafka.brokers, ['127.0.0.1:9092', '127.0.0.1:9192', '127.0.0.1:9292'], 'KAFKA_BOOTSTRAP_SERVERS from infra/profiles/cluster.env');
+    assert.equal(brokers.length, 3, 'the profile runs three brokers');
+    assert.deepEqual(
+      config.kafka.brokers,
+      brokers.map((b) => `127.0.0.1:${b.port}`),
+      'KAFKA_BOOTSTRAP_SERVERS from infra/profiles/cluster.env',
+    );
     const cluster = await admin.describeCluster();
-    assert.deepEqual(cluster.brokers.map((b) => `${b.nodeId}@${b.host}:${b.port}`).sort(), ['1@127.0.0.1:9092', '2@127.0.0.1:9192', '3@127.0.0.1:9292']);
-    assert.ok([1, 2, 3].includes(cluster.controller ?? -1), `controller ${cluster.controller} is one of the brokers`);
+    assert.deepEqual(cluster.brokers.map((b) => `${b.nodeId}@${b.host}:${b.port}`).sort(), brokers.map((b) => `${b.nodeId}@127.0.0.1:${b.port}`).sort());
+    assert.ok(
+      brokers.some((b) => b.nodeId === cluster.controller),
+      `controller ${cluster.controller} is one of the brokers`,
+    );
   });
 
   it("the platform's topics and the consumer offsets have 3 replicas, min.insync.replicas 2, no unclean leader election", async () => {
@@ -84,7 +99,7 @@ describe('cluster stack', { skip, timeout: HANG_TIMEOUT_MS }, () => {
 
   it('`stack:status` lists every service of the profile as running', async () => {
     const { stdout } = await stack('status');
-    for (const svc of ['kafka-1', 'kafka-2', 'kafka-3', 'dynamodb', 's3', 'postgres', 'temporal', 'temporal-ui']) {
+    for (const svc of services) {
       assert.match(stdout, new RegExp(`^\\s+${svc}\\s+\\d+\\s+running \\(pid \\d+\\)$`, 'm'), `${svc} in:\n${stdout}`);
     }
   });
@@ -104,22 +119,22 @@ describe('cluster stack', { skip, timeout: HANG_TIMEOUT_MS }, () => {
     assert.match(stdout, /^\s+temporal\s+7233\s+running/m);
   });
 
-  it('`stack.sh kill kafka-3` is a crash, not a shutdown: the process is gone at once, status says stopped, start brings it back', async () => {
-    const pidBefore = /^\s+kafka-3\s+9292\s+running \(pid (\d+)\)$/m.exec((await stack('status')).stdout)?.[1];
-    assert.ok(pidBefore, 'kafka-3 runs before the kill');
-    await stack('kill', 'kafka-3');
+  it(`\`stack.sh kill ${third.service}\` is a crash, not a shutdown: the process is gone at once, status says stopped, start brings it back`, async () => {
+    const pidBefore = statusLine(third, 'running \\(pid (\\d+)\\)').exec((await stack('status')).stdout)?.[1];
+    assert.ok(pidBefore, `${third.service} runs before the kill`);
+    await stack('kill', third.service);
     try {
       assert.throws(() => process.kill(Number(pidBefore), 0), /ESRCH/, 'the broker process no longer exists');
       const { stdout } = await stack('status').catch((err: { stdout: string }) => err);
-      assert.match(stdout, /^\s+kafka-3\s+9292\s+stopped$/m);
+      assert.match(stdout, statusLine(third, 'stopped'));
     } finally {
-      await stack('start', 'kafka-3');
+      await stack('start', third.service);
     }
     await waitFor(
-      'kafka-3 back in every in-sync replica set',
+      `${third.service} back in every in-sync replica set`,
       async () => {
         const meta = await admin.fetchTopicMetadata({ topics: [config.kafka.topic] });
-        return meta.topics[0]!.partitions.every((part) => part.isr.includes(3));
+        return meta.topics[0]!.partitions.every((part) => part.isr.includes(third.nodeId));
       },
       { timeoutMs: 120_000 },
     );
@@ -128,7 +143,7 @@ describe('cluster stack', { skip, timeout: HANG_TIMEOUT_MS }, () => {
   it('`stack.sh kill` names the services it knows when given another', async () => {
     const err = (await stack('kill', 'kafka-9').catch((e: unknown) => e)) as { code?: number; stderr?: string };
     assert.notEqual(err.code, 0);
-    assert.match(err.stderr ?? '', /unknown service 'kafka-9'.*kafka-1/);
+    assert.match(err.stderr ?? '', new RegExp(`unknown service 'kafka-9'.*${first.service}`));
   });
 
   describe('an event end to end', () => {
@@ -181,21 +196,21 @@ describe('cluster stack', { skip, timeout: HANG_TIMEOUT_MS }, () => {
       await delivered(id, userId);
     });
 
-    it('with kafka-2 stopped, events are still accepted (acks=all, 2 of 3 in sync) and delivered; kafka-2 rejoins', async () => {
-      await stack('stop', 'kafka-2');
+    it(`with ${second.service} stopped, events are still accepted (acks=all, 2 of 3 in sync) and delivered; ${second.service} rejoins`, async () => {
+      await stack('stop', second.service);
       try {
         const { stdout } = await stack('status').catch((err: { stdout: string }) => err);
-        assert.match(stdout, /^\s+kafka-2\s+9192\s+stopped$/m);
+        assert.match(stdout, statusLine(second, 'stopped'));
         const { id, userId } = await post();
         await delivered(id, userId);
       } finally {
-        await stack('start', 'kafka-2');
+        await stack('start', second.service);
       }
       await waitFor(
-        'kafka-2 back in every in-sync replica set',
+        `${second.service} back in every in-sync replica set`,
         async () => {
           const meta = await admin.fetchTopicMetadata({ topics: [p.config.kafka.topic] });
-          return meta.topics[0]!.partitions.every((part) => part.isr.includes(2));
+          return meta.topics[0]!.partitions.every((part) => part.isr.includes(second.nodeId));
         },
         { timeoutMs: 120_000 },
       );

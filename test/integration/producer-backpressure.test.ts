@@ -17,8 +17,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { STACK_DIR } from '../support/paths';
 import { startPlatform, type Platform } from '../support/platform';
+import { stackLayout } from '../support/stack';
 import { waitFor } from '../support/wait';
 import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
@@ -31,10 +31,10 @@ const PRODUCE_TIMEOUT_MS = 5_000;
 /** The bound the README states for the default in-flight caps (16 MiB, 10 000 records). */
 const RSS_BOUND_MB = 400;
 
-/** The broker processes of this profile's stack: `kafka`, or `kafka-1`… with STACK_PROFILE=cluster. */
+/** The broker processes of this profile's stack: `kafka`, or every `kafka-N` with STACK_PROFILE=cluster. */
 const kafkaPids = (): number[] => {
-  const brokers = process.env.STACK_PROFILE === 'cluster' ? ['kafka-1', 'kafka-2', 'kafka-3'] : ['kafka'];
-  return brokers.map((b) => Number(readFileSync(join(STACK_DIR, 'pids', `${b}.pid`), 'utf8').trim()));
+  const { dir, brokers } = stackLayout();
+  return brokers.map((b) => Number(readFileSync(join(dir, 'pids', `${b.service}.pid`), 'utf8').trim()));
 };
 const rssMb = (pid: number): number => {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -1,4 +1,4 @@
-/** Fakes the `events` CLI's unit tests share (rerun.test.ts, events-cli-run.test.ts). */
+/** Fakes the `events` CLI's unit tests share (retry.test.ts, events-cli-run.test.ts). */
 import type { Kafka, KafkaMessage } from 'kafkajs';
 
 /** A DLQ of these message values, read the way readTopicToEnd reads a topic. */

@@ -3,9 +3,9 @@
  * the platform's KAFKA_* variables for each, as a deployment would set them for MSK.
  */
 import { join } from 'node:path';
-import { REPO_ROOT } from './paths';
+import { stackLayout } from './stack';
 
-const tlsDir = join(process.env.EVENT_PLATFORM_STACK_DIR ?? join(REPO_ROOT, '.stack'), 'kafka', 'tls');
+const tlsDir = stackLayout().kafkaTlsDir;
 
 /** SASL/SCRAM-SHA-512 over TLS on 9096 (MSK's SCRAM port). */
 export const SASL_SSL_ENV = {

@@ -2,8 +2,6 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(__dirname, '../..');
-/** The local stack's state (pids, data, logs); infra/lib.sh reads the same variable. */
-export const STACK_DIR = process.env.EVENT_PLATFORM_STACK_DIR ?? join(REPO_ROOT, '.stack');
 
 const cacheDir = () => process.env.EVENT_PLATFORM_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'event-platform');
 

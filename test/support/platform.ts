@@ -18,7 +18,12 @@ import { deprovision, provisionAll } from '../../src/ops/provisioning';
 import { createTemporalClient } from '../../src/platform/temporal/connection';
 import { REPO_ROOT } from './paths';
 import { releasePort, reservePort } from './ports';
+import { applyProfileEnv } from './stack';
 import { waitFor } from './wait';
+
+// Every test reaches its stack through here: a file run on its own with STACK_PROFILE=cluster gets
+// the profile's configuration (its brokers) as under npm test.
+applyProfileEnv();
 
 export const quietLogger = pino({ level: 'silent' });
 

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { configurationTable, docWithTable, TABLE_DOC } from '../../infra/config-table';
 import { archiveLifecycleRule } from '../../src/store/archive/layout';
 import { CONFIG_VARIABLES, ConfigError, isSecretVariable, loadConfig, MAX_EVENT_BYTES_CAP, PRODUCER_MAX_BATCH_BYTES_CAP } from '../../src/platform/config';
+import { BLANK_IS_A_VALUE } from '../../src/platform/config/schema';
 import { REPO_ROOT } from '../support/paths';
 
 const problemsOf = (env: Record<string, string>) => {
@@ -75,6 +76,62 @@ describe('config', () => {
       assert.match(problems[0]!.message, new RegExp(`got "${value}"`));
     });
   }
+
+  describe('list variables: a value that is set lists something', () => {
+    // Every variable whose value is a list, found from the config itself, so a list added later is swept too.
+    const defaults = loadConfig({});
+    const LISTS = {
+      WRITE_KEYS: { read: (c: typeof defaults) => c.http.writeKeys, item: 'k-3f9a1c7e5b2d4f60', other: 'k-0123456789abcdef' },
+      READ_KEYS: { read: (c: typeof defaults) => c.http.readKeys, item: 'r-3f9a1c7e5b2d4f60', other: 'r-0123456789abcdef' },
+      CORS_ORIGINS: { read: (c: typeof defaults) => c.http.corsOrigins, item: 'https://shop.example.com', other: 'http://[::1]:8080' },
+      GRAPHQL_CORS_ORIGINS: { read: (c: typeof defaults) => c.http.graphqlCorsOrigins, item: 'https://app.example.com', other: '*' },
+      KAFKA_BOOTSTRAP_SERVERS: { read: (c: typeof defaults) => c.kafka.brokers, item: 'b-1.example.com:9092', other: '10.0.0.2:9092' },
+    } as const;
+
+    it('covers every list variable (those in BLANK_IS_A_VALUE but API_KEYS)', () => {
+      assert.deepEqual([...BLANK_IS_A_VALUE].filter((v) => v !== 'API_KEYS').sort(), Object.keys(LISTS).sort());
+    });
+
+    for (const [variable, list] of Object.entries(LISTS)) {
+      it(`${variable}: entries trimmed; only separators or spaces, or an empty entry, refused naming the variable (never showing a key); '' is the default`, () => {
+        const { item, other } = list;
+        assert.deepEqual(list.read(loadConfig({ [variable]: ` ${item} ,\t${other} ` })), [item, other]);
+        assert.deepEqual(list.read(loadConfig({ [variable]: '' })), list.read(defaults), "'' is unset");
+        for (const [value, message] of [
+          [',', /lists no \w+, only commas or spaces \(unset or empty means /],
+          [',,', /lists no /],
+          [' , ', /lists no /],
+          ['   ', /lists no /],
+          ['\t\n', /lists no /],
+          [`${item},,${other}`, /entry 2 of 3 is empty \(two commas in a row, or one at an end\)/],
+          [`,${item}`, /entry 1 of 2 is empty/],
+          [`${item},`, /entry 2 of 2 is empty/],
+          [`${item}, ,${other}`, /entry 2 of 3 is empty/],
+          [`${item};${other}`, /expected /],
+          [`${item} ${other}`, /expected /],
+        ] as const) {
+          const problems = problemsOf({ [variable]: value });
+          assert.deepEqual(
+            problems.map((p) => p.variable),
+            [variable],
+            JSON.stringify(value),
+          );
+          assert.match(problems[0]!.message, message, `${variable}=${JSON.stringify(value)}: ${problems[0]!.message}`);
+          if (isSecretVariable(variable)) for (const key of [item, other]) assert.ok(!JSON.stringify(problems).includes(key), `${variable}: a key shown`);
+        }
+      });
+    }
+
+    it('API_KEYS set to anything, commas or spaces too, is refused; a blank value elsewhere is still unset', () => {
+      for (const value of [',,', ' , ', '  ', 'k-3f9a1c7e5b2d4f60']) {
+        assert.deepEqual(
+          problemsOf({ API_KEYS: value }).map((p) => p.variable),
+          ['API_KEYS'],
+        );
+      }
+      assert.equal(loadConfig({ PRODUCER_PORT: '  ', HOST: ' ' }).http.producerPort, 8000);
+    });
+  });
 
   it('reports every bad variable at once, and cross-field mistakes', () => {
     assert.deepEqual(

@@ -2,7 +2,7 @@
  * The run step of every `events` command, called with fakes for its clients: each returns a plain
  * result object and prints nothing. (status, archive reingest and workflows check-determinism have
  * their fuller fake-client tests in events-cli.test.ts; the retries' outcomes against a real
- * Temporal are in rerun.test.ts.) Then the old command names, and the hostile command lines.
+ * Temporal are in test/integration/retry.test.ts.) Then the old command names, and the hostile command lines.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -13,8 +13,8 @@ import { UsageError } from '../../src/ops/args';
 import { countsBackfill } from '../../src/ops/countsBackfill';
 import { dlqShow, listDeadLetters, retryDeadLetters } from '../../src/ops/dlq';
 import { main, parseCommand, type Io } from '../../src/ops/events';
-import { retryEndedRuns, type RetryRunsClient } from '../../src/ops/redrive';
-import type { RetryResult } from '../../src/ops/rerun';
+import { retryEndedRuns, type WorkflowsRetryClient } from '../../src/ops/workflowsRetry';
+import type { RetryResult } from '../../src/ops/retry';
 import type { EventEnvelope } from '../../src/events/event';
 import { marshallItem } from '../../src/store/hot/itemCodec';
 import { toItem } from '../../src/store/hot/layout';
@@ -115,7 +115,7 @@ describe('events run steps return their result and print nothing', () => {
     };
     const t = temporalWith({ [terminated.event_id]: 'TERMINATED', [done.event_id]: 'COMPLETED', [bad]: 'FAILED' });
     const queries: string[] = [];
-    const client: RetryRunsClient = {
+    const client: WorkflowsRetryClient = {
       options: { loadedDataConverter: { payloadConverter: defaultPayloadConverter, failureConverter: defaultFailureConverter, payloadCodecs: [] } },
       workflow: {
         ...(t.client as { workflow: object }).workflow,
@@ -223,6 +223,13 @@ describe('events: the old command names', () => {
       assert.match(r.stdout, new RegExp(`^  ${old} +now '${now}'`, 'm'));
     }
     assert.match((await run('dlq', '--help')).stdout, /^ {2}replay +old name of 'dlq retry'/m);
+  });
+
+  it("each command's own help names its old name, the one the command answers to", async () => {
+    for (const [old, now] of renamed) {
+      const help = (await run(...now.split(' '), '--help')).stdout;
+      assert.match(help, new RegExp(`'events ${old}' is its old name`), now);
+    }
   });
 });
 

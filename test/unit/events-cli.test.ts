@@ -1,6 +1,6 @@
 /**
  * The `events` CLI without servers: the command line (every command's --help, unknown commands
- * and flags exit 2 naming them), the status and DLQ formatting, and archive replay's paging and
+ * and flags exit 2 naming them), the status and DLQ formatting, and archive reingest's paging and
  * checkpoint over fake clients.
  */
 import assert from 'node:assert/strict';
@@ -14,14 +14,14 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { archiveLeftUndone, archiveSummary, parseArchiveReingestArgs, reingestArchive, type ArchiveResult } from '../../src/ops/archiveReplay';
+import { archiveLeftUndone, archiveSummary, parseArchiveReingestArgs, reingestArchive, type ArchiveResult } from '../../src/ops/archiveReingest';
 import { dayPrefix, keyDay } from '../../src/store/archive/layout';
 import { UsageError } from '../../src/ops/args';
 import { formatDlqList, formatDlqShow, listRow, toEntry } from '../../src/ops/dlq';
 import { jsonText } from '../../src/ops/format';
 import { parseCommand, terminalSafe } from '../../src/ops/events';
 import { collectStatus, formatStatus, partitionLags, type StatusReport } from '../../src/ops/status';
-import { checkDeterminism, formatRunReplay, replayQuery, type RunReplay } from '../../src/ops/workflowsReplay';
+import { checkDeterminism, formatRunReplay, checkDeterminismQuery, type RunReplay } from '../../src/ops/workflowsCheckDeterminism';
 import { loadConfig } from '../../src/platform/config';
 import { serializeEnvelope } from '../../src/events/event';
 import { makeEnvelope } from '../support/events';
@@ -345,8 +345,8 @@ describe('events output: nothing a record holds reaches the terminal as a contro
 
 describe('events workflows replay: the query', () => {
   it('is every processEvent run of the task queue, or the given query narrowed to processEvent', () => {
-    assert.equal(replayQuery({}, 'events'), "WorkflowType = 'processEvent' AND TaskQueue = 'events'");
-    assert.equal(replayQuery({ query: "ExecutionStatus = 'Running'" }, 'events'), "WorkflowType = 'processEvent' AND (ExecutionStatus = 'Running')");
+    assert.equal(checkDeterminismQuery({}, 'events'), "WorkflowType = 'processEvent' AND TaskQueue = 'events'");
+    assert.equal(checkDeterminismQuery({ query: "ExecutionStatus = 'Running'" }, 'events'), "WorkflowType = 'processEvent' AND (ExecutionStatus = 'Running')");
   });
 });
 

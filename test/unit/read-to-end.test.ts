@@ -1,7 +1,7 @@
 /**
  * readTopicToEnd with a fake admin and consumer: the scan ends for partitions that hold nothing
  * any more (retention or deleteRecords moved the low watermark up to the high one), before and
- * during the scan. Against real Kafka: test/integration/replay-dlq.test.ts.
+ * during the scan. Against real Kafka: test/integration/dlq-retry.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

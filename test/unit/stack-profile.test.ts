@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { REPO_ROOT } from '../support/paths';
+import { readStackLayout } from '../support/stack';
 
 const stackDir = mkdtempSync(join(tmpdir(), 'event-platform-profile-'));
 after(() => rmSync(stackDir, { recursive: true, force: true }));
@@ -69,7 +70,7 @@ test('the cluster profile: three brokers with their own ports and log dirs, one 
   assert.equal(new Set(ports).size, 12, `every listener port differs: ${ports.join(' ')}`);
   assert.deepEqual(
     all.map((c) => c.get('log.dirs')),
-    ['kafka-1', 'kafka-2', 'kafka-3'].map((b) => join(stackDir, b, 'data')),
+    [...configs.keys()].map((b) => join(stackDir, b, 'data')),
   );
   for (const c of all) {
     for (const key of ['default.replication.factor', 'offsets.topic.replication.factor', 'transaction.state.log.replication.factor'])
@@ -78,6 +79,47 @@ test('the cluster profile: three brokers with their own ports and log dirs, one 
     assert.equal(c.get('unclean.leader.election.enable'), 'false');
     assert.ok(![...c.values()].some((v) => /@[A-Z_]+@/.test(v)), 'no placeholder left');
   }
+});
+
+test("the cluster profile's KAFKA_BOOTSTRAP_SERVERS (infra/profiles/cluster.env) is every broker's PLAINTEXT listener, in order", () => {
+  const exported = bash('echo "$KAFKA_BOOTSTRAP_SERVERS"', { STACK_PROFILE: 'cluster' }).stdout;
+  const listeners = [...brokerConfigs('cluster').values()].map((c) => /PLAINTEXT:\/\/([^,]+)/.exec(c.get('listeners')!)?.[1]);
+  assert.equal(exported, listeners.join(','));
+});
+
+test('test/support/stack.ts reads the layout from infra/lib.sh: directory, services, brokers, the profile env', () => {
+  const env = { ...process.env, EVENT_PLATFORM_STACK_DIR: stackDir, STACK_PROFILE: 'cluster', KAFKA_BOOTSTRAP_SERVERS: undefined };
+  const cluster = readStackLayout(env);
+  assert.equal(cluster.profile, 'cluster');
+  assert.equal(cluster.dir, stackDir, 'EVENT_PLATFORM_STACK_DIR, as lib.sh reads it');
+  assert.equal(cluster.kafkaTlsDir, join(stackDir, 'kafka', 'tls'));
+  assert.deepEqual(cluster.services, ['kafka-1', 'kafka-2', 'kafka-3', 'dynamodb', 's3', 'postgres', 'temporal', 'temporal-ui']);
+  assert.deepEqual(cluster.brokers, [
+    { service: 'kafka-1', nodeId: 1, port: 9092 },
+    { service: 'kafka-2', nodeId: 2, port: 9192 },
+    { service: 'kafka-3', nodeId: 3, port: 9292 },
+  ]);
+  assert.deepEqual(cluster.profileEnv, { KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:9092,127.0.0.1:9192,127.0.0.1:9292' });
+  assert.deepEqual(readStackLayout({ ...env, KAFKA_BOOTSTRAP_SERVERS: 'broker.example:9092' }).profileEnv, { KAFKA_BOOTSTRAP_SERVERS: 'broker.example:9092' });
+  const unset = { ...env, STACK_PROFILE: undefined, EVENT_PLATFORM_STACK_DIR: undefined };
+  const plain = readStackLayout(unset);
+  assert.equal(plain.dir, join(REPO_ROOT, '.stack'));
+  assert.deepEqual(plain.brokers, [{ service: 'kafka', nodeId: 1, port: 9092 }]);
+  assert.deepEqual(plain.profileEnv, {});
+  assert.throws(() => readStackLayout({ ...env, STACK_PROFILE: 'clusters' }), /STACK_PROFILE must be default or cluster, got "clusters"/);
+});
+
+test('a test file run on its own with STACK_PROFILE=cluster gets the profile env through the harness, a value already set kept', () => {
+  const brokersSeen = (extra: Record<string, string | undefined>) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, EVENT_PLATFORM_STACK_DIR: stackDir, STACK_PROFILE: 'cluster', ...extra };
+    if (extra.KAFKA_BOOTSTRAP_SERVERS === undefined) delete env.KAFKA_BOOTSTRAP_SERVERS;
+    const script = "require('./test/support/platform'); process.stdout.write(JSON.stringify(require('./src/platform/config').loadConfig().kafka.brokers));";
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.status, 0, run.stderr);
+    return JSON.parse(run.stdout) as string[];
+  };
+  assert.deepEqual(brokersSeen({}), ['127.0.0.1:9092', '127.0.0.1:9192', '127.0.0.1:9292']);
+  assert.deepEqual(brokersSeen({ KAFKA_BOOTSTRAP_SERVERS: 'broker.example:9092' }), ['broker.example:9092']);
 });
 
 test('a KAFKA_BOOTSTRAP_SERVERS already set wins over the profile', () => {

@@ -6,7 +6,7 @@
 import { listsShareAKey } from '../http/keys';
 import { kafkaSecurityProblems } from '../kafka/security';
 import { resolveTemporalSettings } from '../temporal/profile';
-import { CONFIG_VARIABLES, envSchema, type ParsedEnv } from './schema';
+import { BLANK_IS_A_VALUE, CONFIG_VARIABLES, envSchema, type ParsedEnv } from './schema';
 import { shape, type Config } from './shape';
 
 /**
@@ -25,12 +25,16 @@ export class ConfigError extends Error {
   }
 }
 
-/** Validates `env` (process.env by default). Empty strings count as unset. Throws ConfigError. */
+/**
+ * Validates `env` (process.env by default). '' counts as unset, and so does a value of only spaces
+ * except for a list (or API_KEYS), where it is refused as listing nothing. Throws ConfigError.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const present = Object.fromEntries(
     CONFIG_VARIABLES.flatMap((key) => {
       const value = env[key];
-      return value === undefined || value.trim() === '' ? [] : [[key, value]];
+      const unset = value === undefined || value === '' || (value.trim() === '' && !BLANK_IS_A_VALUE.has(key));
+      return unset ? [] : [[key, value]];
     }),
   );
   const parsed = envSchema.safeParse(present);

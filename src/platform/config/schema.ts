@@ -34,26 +34,35 @@ const existingFile = z
   .string()
   .trim()
   .refine((path) => existsSync(path) && statSync(path).isFile(), 'no such file');
-const commaList = (v: string) =>
-  v
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean);
+/**
+ * A comma-separated list (spaces around an entry do not count). A value that is set lists
+ * something: one of only commas and spaces, or with an empty entry (`a,,b`, a comma at an end),
+ * is refused rather than read as fewer entries. It is what a template such as "$KEY_1,$KEY_2"
+ * gives when a variable it names is empty, and for the key lists "no keys" means the API is open.
+ * Unset or '' is the default (load.ts).
+ */
+const commaList = (items: string, unsetMeans: string, isItem: (item: string) => boolean, expected: string) =>
+  z.string().transform((value, ctx) => {
+    const entries = value.split(',').map((entry) => entry.trim());
+    const empty = entries.findIndex((entry) => entry === '');
+    if (entries.every((entry) => entry === '')) {
+      ctx.addIssue({ code: 'custom', message: `lists no ${items}, only commas or spaces (unset or empty means ${unsetMeans}); ${expected}` });
+    } else if (empty >= 0) {
+      ctx.addIssue({ code: 'custom', message: `entry ${empty + 1} of ${entries.length} is empty (two commas in a row, or one at an end): ${expected}` });
+    } else if (!entries.every(isItem)) {
+      ctx.addIssue({ code: 'custom', message: expected });
+    } else return entries;
+    return z.NEVER;
+  });
 /** API keys (src/platform/http/keys.ts says what a key looks like). */
-const keyList = z
-  .string()
-  .default('')
-  .transform(commaList)
-  .refine((keys) => keys.every(isWellFormedKey), `expected a comma-separated list of keys, each ${KEY_FORMAT_TEXT}`);
-/** Allowed CORS origins: `*` or exact origins (scheme://host[:port], no path). */
-const originList = z
-  .string()
-  .default('')
-  .transform(commaList)
-  .refine(
-    (origins) => origins.every((o) => o === '*' || /^https?:\/\/[^/\s,]+$/.test(o)),
-    'expected * or a comma-separated list of origins such as https://shop.example.com (no path, no trailing slash)',
-  );
+const keyList = commaList('keys', 'no keys: the API is open', isWellFormedKey, `expected a comma-separated list of keys, each ${KEY_FORMAT_TEXT}`).default([]);
+/** Allowed CORS origins: `*` or exact origins, scheme://host[:port] (a host name, or an IPv6 address in brackets), no path. */
+const originList = commaList(
+  'origins',
+  'none: no CORS headers',
+  (o) => o === '*' || /^https?:\/\/([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/.test(o),
+  'expected * or a comma-separated list of origins such as https://shop.example.com (no path, no trailing slash)',
+).default([]);
 
 /**
  * Largest MAX_EVENT_BYTES. An accepted event becomes one DynamoDB item (at most 400 KB = 409 600
@@ -106,17 +115,12 @@ export const envSchema = z.object({
   HTTP_MAX_REQUESTS_PER_SOCKET: int(0, 1_000_000).default(1_000),
   HTTP_TIMEOUT_CHECK_INTERVAL_MS: int(100, 60_000).default(2_000),
 
-  KAFKA_BOOTSTRAP_SERVERS: z
-    .string()
-    .trim()
-    .default('localhost:9092')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .refine((list) => list.length > 0 && list.every((s) => hostPort.test(s)), 'expected a comma-separated list of host:port, such as localhost:9092'),
+  KAFKA_BOOTSTRAP_SERVERS: commaList(
+    'brokers',
+    'localhost:9092',
+    (s) => hostPort.test(s),
+    'expected a comma-separated list of host:port, such as localhost:9092',
+  ).default(['localhost:9092']),
   KAFKA_CLIENT_ID: name('client id').default('event-platform'),
   KAFKA_TOPIC: name('topic name').default('events.raw'),
   KAFKA_DLQ_TOPIC: name('topic name').default('events.dlq'),
@@ -246,3 +250,13 @@ export type ParsedEnv = z.infer<typeof envSchema>;
 /** Every variable the config reads, for env.example and docker-compose checks. */
 export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
+
+/**
+ * Variables for which a value of only spaces is a value, read by the schema (and refused): the
+ * lists, whose values are arrays, and API_KEYS, refused whenever it is set. Elsewhere such a
+ * value counts as unset, like ''.
+ */
+export const BLANK_IS_A_VALUE: ReadonlySet<ConfigVariable> = new Set([
+  'API_KEYS',
+  ...CONFIG_VARIABLES.filter((name) => Array.isArray(envSchema.parse({})[name])),
+]);

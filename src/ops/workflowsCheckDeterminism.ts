@@ -10,8 +10,11 @@ import type { Client, HistoryAndWorkflowId } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { exactDataConverter } from '../platform/temporal/dataConverter';
 import { WORKFLOW_TYPE } from '../../workflows/contract';
-import { parseFlags, positiveInt, UsageError } from './args';
+import { parseFlags, positiveInt, UsageError, type CommandSpec } from './args';
 import { printable } from './format';
+
+/** The names `workflows check-determinism` had before, still accepted. */
+const CHECK_DETERMINISM_OLD_NAMES = ['workflows replay'] as const;
 
 export const CHECK_DETERMINISM_USAGE = 'Usage: events workflows check-determinism [--query "<visibility query>"] [--limit N] [--json]';
 export const CHECK_DETERMINISM_HELP = `${CHECK_DETERMINISM_USAGE}
@@ -26,7 +29,7 @@ would break (non-determinism), 0 when all replay.
   --json       {results: [{workflow_id, run_id, ok, error}], replayed, broken} instead of lines
   -h, --help   this help
 
-'events workflows replay' is its old name.`;
+'events ${CHECK_DETERMINISM_OLD_NAMES[0]}' is its old name.`;
 
 export interface CheckDeterminismArgs {
   help: boolean;
@@ -45,7 +48,15 @@ export function parseCheckDeterminismArgs(argv: string[]): CheckDeterminismArgs 
   };
 }
 
-export function replayQuery(args: Pick<CheckDeterminismArgs, 'query'>, taskQueue: string): string {
+export const CHECK_DETERMINISM_COMMAND = {
+  name: 'workflows check-determinism',
+  aliases: CHECK_DETERMINISM_OLD_NAMES,
+  summary: "check that runs' recorded histories still replay on the current workflow code",
+  help: CHECK_DETERMINISM_HELP,
+  parse: parseCheckDeterminismArgs,
+} as const satisfies CommandSpec;
+
+export function checkDeterminismQuery(args: Pick<CheckDeterminismArgs, 'query'>, taskQueue: string): string {
   const base = `WorkflowType = '${WORKFLOW_TYPE}'`;
   return args.query?.trim() ? `${base} AND (${args.query})` : `${base} AND TaskQueue = '${taskQueue}'`;
 }
@@ -87,7 +98,7 @@ export async function checkDeterminism(
   let broken = 0;
   const results = Worker.runReplayHistories(
     { workflowsPath: require.resolve('../../workflows'), replayName: WORKFLOW_TYPE, dataConverter: exactDataConverter },
-    histories(client, replayQuery(args, taskQueue), args.limit),
+    histories(client, checkDeterminismQuery(args, taskQueue), args.limit),
   );
   for await (const r of results) {
     replayed++;

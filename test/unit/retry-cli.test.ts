@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { parseRetryRunsArgs, retryRunsQuery } from '../../src/ops/redrive';
-import { parseRetryArgs } from '../../src/ops/dlq';
+import { parseWorkflowsRetryArgs, workflowsRetryQuery } from '../../src/ops/workflowsRetry';
+import { parseDlqRetryArgs } from '../../src/ops/dlq';
 import { REPO_ROOT } from '../support/paths';
 
-describe('dlq replay (npm run replay-dlq) arguments', () => {
+describe('dlq retry (npm run replay-dlq) arguments', () => {
   it('reads repeated --event-id (lower-cased), repeated --stage, --since and --dry-run', () => {
-    const args = parseRetryArgs([
+    const args = parseDlqRetryArgs([
       '--event-id',
       'AA',
       '--event-id',
@@ -27,13 +27,13 @@ describe('dlq replay (npm run replay-dlq) arguments', () => {
   });
 
   it('names the flag that is wrong', () => {
-    assert.throws(() => parseRetryArgs(['--stage', 'cold']), /--stage must be one of storeHot, archiveCold, bridge, got "cold"/);
-    assert.throws(() => parseRetryArgs(['--evnt-id', 'x']), /--evnt-id/);
-    assert.throws(() => parseRetryArgs(['--event-id']), /--event-id/);
-    assert.throws(() => parseRetryArgs(['--since', 'yesterday']), /--since must be an ISO-8601 time/);
+    assert.throws(() => parseDlqRetryArgs(['--stage', 'cold']), /--stage must be one of storeHot, archiveCold, bridge, got "cold"/);
+    assert.throws(() => parseDlqRetryArgs(['--evnt-id', 'x']), /--evnt-id/);
+    assert.throws(() => parseDlqRetryArgs(['--event-id']), /--event-id/);
+    assert.throws(() => parseDlqRetryArgs(['--since', 'yesterday']), /--since must be an ISO-8601 time/);
   });
 
-  it('npm run replay-dlq is events dlq replay: exits 2 with usage on a bad flag, before touching Kafka', () => {
+  it('npm run replay-dlq is events dlq retry: exits 2 with usage on a bad flag, before touching Kafka', () => {
     const run = spawnSync('npm', ['run', '--silent', 'replay-dlq', '--', '--stage', 'nope'], {
       cwd: REPO_ROOT,
       env: { ...process.env, KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:1' },
@@ -46,9 +46,9 @@ describe('dlq replay (npm run replay-dlq) arguments', () => {
   });
 });
 
-describe('workflows redrive (npm run redrive) arguments', () => {
+describe('workflows retry (npm run redrive) arguments', () => {
   it('reads --status (any case, repeatable), --event-type, --closed-after/--closed-before, --task-queue, --dry-run', () => {
-    const args = parseRetryRunsArgs([
+    const args = parseWorkflowsRetryArgs([
       '--status',
       'timedout',
       '--status',
@@ -73,27 +73,27 @@ describe('workflows redrive (npm run redrive) arguments', () => {
       dryRun: true,
     });
     assert.equal(
-      retryRunsQuery(args, 'ignored'),
+      workflowsRetryQuery(args, 'ignored'),
       "WorkflowType = 'processEvent' AND TaskQueue = 'events' AND (ExecutionStatus = 'TimedOut' OR ExecutionStatus = 'Terminated') AND EventType = 'page_view' AND CloseTime > '2026-11-25T09:00:00.000Z' AND CloseTime < '2026-11-26T00:00:00.000Z'",
     );
   });
 
   it('by default looks at every status but Completed and Running, on the configured task queue', () => {
     assert.equal(
-      retryRunsQuery(parseRetryRunsArgs([]), 'events'),
+      workflowsRetryQuery(parseWorkflowsRetryArgs([]), 'events'),
       "WorkflowType = 'processEvent' AND TaskQueue = 'events' AND (ExecutionStatus = 'Failed' OR ExecutionStatus = 'Terminated' OR ExecutionStatus = 'TimedOut' OR ExecutionStatus = 'Canceled')",
     );
   });
 
   it('names the flag that is wrong, and lets nothing break out of the query', () => {
-    assert.throws(() => parseRetryRunsArgs(['--status', 'Completed']), /--status must be one of Failed, Terminated, TimedOut, Canceled, got "Completed"/);
-    assert.throws(() => parseRetryRunsArgs(['--closed-after', 'yesterday']), /--closed-after must be an ISO-8601 time/);
-    assert.throws(() => parseRetryRunsArgs(['--event-type', "x' OR 1=1 OR '"]), /--event-type must be an event type/);
-    assert.throws(() => parseRetryRunsArgs(['--task-queue', "q'"]), /--task-queue must be a task queue name/);
-    assert.throws(() => parseRetryRunsArgs(['--stage', 'x']), /--stage/);
+    assert.throws(() => parseWorkflowsRetryArgs(['--status', 'Completed']), /--status must be one of Failed, Terminated, TimedOut, Canceled, got "Completed"/);
+    assert.throws(() => parseWorkflowsRetryArgs(['--closed-after', 'yesterday']), /--closed-after must be an ISO-8601 time/);
+    assert.throws(() => parseWorkflowsRetryArgs(['--event-type', "x' OR 1=1 OR '"]), /--event-type must be an event type/);
+    assert.throws(() => parseWorkflowsRetryArgs(['--task-queue', "q'"]), /--task-queue must be a task queue name/);
+    assert.throws(() => parseWorkflowsRetryArgs(['--stage', 'x']), /--stage/);
   });
 
-  it('npm run redrive is events workflows redrive: exits 2 with usage on a bad flag, before touching Temporal', () => {
+  it('npm run redrive is events workflows retry: exits 2 with usage on a bad flag, before touching Temporal', () => {
     const run = spawnSync('npm', ['run', '--silent', 'redrive', '--', '--status', 'Done'], {
       cwd: REPO_ROOT,
       env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' },

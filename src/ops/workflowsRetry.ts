@@ -3,7 +3,7 @@
  * finds every processEvent run that ended other than Completed (Failed, Terminated, TimedOut,
  * Canceled) through Temporal visibility, and runs each event again with the input its run was
  * started with (the event from its history; the retry policy of today's config). Says for each
- * event what happened (src/ops/rerun.ts): completed earlier (a later run of the same ID
+ * event what happened (src/ops/retry.ts): completed earlier (a later run of the same ID
  * completed), still running, restarted, or refused with the reason.
  *
  * Dead-lettered events are among the Failed runs; `events dlq retry` reaches the same ones from the
@@ -14,13 +14,25 @@ import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-w
 import type { StartProcessEvent } from '../bridge/startProcessEvent';
 import { parseEnvelope } from '../events/validate';
 import { WORKFLOW_TYPE, type ProcessEventInput } from '../../workflows/contract';
-import { isoTime, parseFlags, UsageError } from './args';
-import { describeOutcome, ENDED_NOT_COMPLETED, OutcomeTally, rerun, type EndedStatus, type OutcomeCounts, type RerunOutcome, type RetryResult } from './rerun';
+import { isoTime, parseFlags, UsageError, type CommandSpec } from './args';
+import {
+  describeOutcome,
+  ENDED_NOT_COMPLETED,
+  OutcomeTally,
+  retryEvent,
+  type EndedStatus,
+  type OutcomeCounts,
+  type RetryOutcome,
+  type RetryResult,
+} from './retry';
 
-export const RETRY_RUNS_USAGE =
+/** The names `workflows retry` had before, still accepted. */
+const WORKFLOWS_RETRY_OLD_NAMES = ['workflows redrive'] as const;
+
+export const WORKFLOWS_RETRY_USAGE =
   'Usage: events workflows retry [--status Failed|Terminated|TimedOut|Canceled]... [--event-type T] [--closed-after ISO] [--closed-before ISO] [--task-queue Q] [--dry-run] [--json]';
 
-export const RETRY_RUNS_HELP = `${RETRY_RUNS_USAGE}
+export const WORKFLOWS_RETRY_HELP = `${WORKFLOWS_RETRY_USAGE}
 
 Finds, through Temporal visibility, every processEvent run that ended other than Completed and
 runs each event again with the event its run was started with and today's retry policy. Prints
@@ -37,9 +49,9 @@ count of each. Exits 1 when any was refused.
   --json              {results: [{event_id, outcome, detail}], summary} instead of lines
   -h, --help          this help
 
-'npm run redrive -- <flags>' is the same command; 'events workflows redrive' is its old name.`;
+'npm run redrive -- <flags>' is the same command; 'events ${WORKFLOWS_RETRY_OLD_NAMES[0]}' is its old name.`;
 
-export interface RetryRunsArgs {
+export interface WorkflowsRetryArgs {
   help?: boolean;
   /** Present only when --json was given. */
   json?: boolean;
@@ -58,7 +70,7 @@ const queryValue = (flag: string, value: string | undefined, pattern: RegExp, wh
   return value;
 };
 
-export function parseRetryRunsArgs(argv: string[]): RetryRunsArgs {
+export function parseWorkflowsRetryArgs(argv: string[]): WorkflowsRetryArgs {
   const { values } = parseFlags(
     argv,
     {
@@ -70,7 +82,7 @@ export function parseRetryRunsArgs(argv: string[]): RetryRunsArgs {
       'dry-run': { type: 'boolean', default: false },
       json: { type: 'boolean' },
     },
-    RETRY_RUNS_USAGE,
+    WORKFLOWS_RETRY_USAGE,
   );
   const statuses = (values.status ?? []).map((s) => {
     const match = ENDED_NOT_COMPLETED.find((known) => known.toLowerCase() === s.toLowerCase());
@@ -94,8 +106,16 @@ export function parseRetryRunsArgs(argv: string[]): RetryRunsArgs {
   };
 }
 
+export const WORKFLOWS_RETRY_COMMAND = {
+  name: 'workflows retry',
+  aliases: WORKFLOWS_RETRY_OLD_NAMES,
+  summary: 'start again the events whose runs ended Failed, Terminated, TimedOut or Canceled',
+  help: WORKFLOWS_RETRY_HELP,
+  parse: parseWorkflowsRetryArgs,
+} as const satisfies CommandSpec;
+
 /** The visibility query for the runs to look at. */
-export function retryRunsQuery(args: RetryRunsArgs, taskQueue: string): string {
+export function workflowsRetryQuery(args: WorkflowsRetryArgs, taskQueue: string): string {
   const parts = [
     `WorkflowType = '${WORKFLOW_TYPE}'`,
     `TaskQueue = '${args.taskQueue ?? taskQueue}'`,
@@ -108,36 +128,36 @@ export function retryRunsQuery(args: RetryRunsArgs, taskQueue: string): string {
 }
 
 /** The input a run was started with, from the first event of its history. */
-async function originalInput(client: RetryRunsClient, workflowId: string, runId: string): Promise<ProcessEventInput> {
+async function originalInput(client: WorkflowsRetryClient, workflowId: string, runId: string): Promise<ProcessEventInput> {
   const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
   const payloads = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
   return decodeFromPayloadsAtIndex<ProcessEventInput>(client.options.loadedDataConverter, 0, payloads);
 }
 
 /** What `workflows retry` needs of a Temporal client: visibility, handles, and the data converter to read inputs. */
-export type RetryRunsClient = Pick<Client, 'workflow'> & { options: Pick<Client['options'], 'loadedDataConverter'> };
+export type WorkflowsRetryClient = Pick<Client, 'workflow'> & { options: Pick<Client['options'], 'loadedDataConverter'> };
 
 /**
  * `workflows retry`'s run: each ended run's event started again, once per workflow ID (through
  * its latest run). Each event's result goes to `onResult` as it is known; the counts come back.
  */
 export async function retryEndedRuns(
-  deps: { client: RetryRunsClient; start: StartProcessEvent; taskQueue: string },
-  args: RetryRunsArgs,
+  deps: { client: WorkflowsRetryClient; start: StartProcessEvent; taskQueue: string },
+  args: WorkflowsRetryArgs,
   onResult: (result: RetryResult) => void = () => undefined,
 ): Promise<OutcomeCounts> {
   const tally = new OutcomeTally();
   // Visibility lists every run; one workflow ID is looked at once, through its latest run.
   const seen = new Set<string>();
-  for await (const run of deps.client.workflow.list({ query: retryRunsQuery(args, deps.taskQueue) })) {
+  for await (const run of deps.client.workflow.list({ query: workflowsRetryQuery(args, deps.taskQueue) })) {
     if (seen.has(run.workflowId)) continue;
     seen.add(run.workflowId);
-    let outcome: RerunOutcome;
+    let outcome: RetryOutcome;
     try {
       const input = await originalInput(deps.client, run.workflowId, run.runId);
       const envelope = parseEnvelope(input?.event);
       outcome = envelope.ok
-        ? await rerun(deps.client, deps.start, envelope.value, { dryRun: args.dryRun })
+        ? await retryEvent(deps.client, deps.start, envelope.value, { dryRun: args.dryRun })
         : { kind: 'refused', reason: `its input is not a valid event (${envelope.errors.map((e) => e.field).join(', ')})` };
     } catch (err) {
       outcome = { kind: 'refused', reason: `cannot read its input: ${(err as Error).message}` };

@@ -18,16 +18,19 @@ import { archivedKeyPages, readArchivedObject } from '../store/archive/reader';
 import type { ArchiveBucket } from '../store/archive/writer';
 import { pastRetention } from '../store/hot/layout';
 import { inParallel } from '../platform/inParallel';
-import { parseFlags, positiveInt, utcDate, UsageError } from './args';
-import { latestStatus } from './rerun';
+import { parseFlags, positiveInt, utcDate, UsageError, type CommandSpec } from './args';
+import { latestStatus } from './retry';
 
-export const ARCHIVE_USAGE =
+export const ARCHIVE_REINGEST_USAGE =
   'Usage: events archive reingest --from DATE --to DATE [--type T] [--user U] [--dry-run] [--json] [--checkpoint PATH] [--restart] [--page-size N]';
 
 /** Where the checkpoint lives unless --checkpoint says otherwise: the checkout's .stack/ (its name kept from the old command name, so a run stopped before the rename resumes). */
 export const DEFAULT_CHECKPOINT = resolve(__dirname, '..', '..', '.stack', 'archive-replay.checkpoint.json');
 
-export const ARCHIVE_HELP = `${ARCHIVE_USAGE}
+/** The names `archive reingest` had before, still accepted. */
+const ARCHIVE_REINGEST_OLD_NAMES = ['archive replay'] as const;
+
+export const ARCHIVE_REINGEST_HELP = `${ARCHIVE_REINGEST_USAGE}
 
 Re-ingests archived events (S3_BUCKET, keys events/YYYY/MM/DD/{event_id}.json) whose date is
 from --from to --to (UTC days, both included): starts processEvent for each (workflow ID =
@@ -55,7 +58,7 @@ then a count of each. Exits 1 when any event was invalid or failed, 0 otherwise.
   --page-size N      objects per listing page (default 1000)
   -h, --help         this help
 
-Progress goes to stderr when it is a terminal. 'events archive replay' is its old name.`;
+Progress goes to stderr when it is a terminal. 'events ${ARCHIVE_REINGEST_OLD_NAMES[0]}' is its old name.`;
 
 export interface ArchiveReingestArgs {
   help?: boolean;
@@ -84,16 +87,17 @@ export function parseArchiveReingestArgs(argv: string[]): ArchiveReingestArgs {
       restart: { type: 'boolean' },
       'page-size': { type: 'string' },
     },
-    ARCHIVE_USAGE,
+    ARCHIVE_REINGEST_USAGE,
   );
   if (values.help) return { help: true, from: '', to: '', dryRun: false, json: false, checkpoint: '', restart: false, pageSize: 0 };
   const from = utcDate('--from', values.from);
   const to = utcDate('--to', values.to);
-  if (from > to) throw new UsageError(`--from (${from}) must not be after --to (${to})`, ARCHIVE_USAGE);
+  if (from > to) throw new UsageError(`--from (${from}) must not be after --to (${to})`, ARCHIVE_REINGEST_USAGE);
   if (values.type !== undefined && !/^[A-Za-z0-9_.:-]{1,128}$/.test(values.type)) {
-    throw new UsageError(`--type must be an event type ([A-Za-z0-9_.:-], 1-128 characters), got "${values.type}"`, ARCHIVE_USAGE);
+    throw new UsageError(`--type must be an event type ([A-Za-z0-9_.:-], 1-128 characters), got "${values.type}"`, ARCHIVE_REINGEST_USAGE);
   }
-  if (values.user !== undefined && (values.user.length < 1 || values.user.length > 256)) throw new UsageError('--user must be 1-256 characters', ARCHIVE_USAGE);
+  if (values.user !== undefined && (values.user.length < 1 || values.user.length > 256))
+    throw new UsageError('--user must be 1-256 characters', ARCHIVE_REINGEST_USAGE);
   const pageSize = positiveInt('--page-size', values['page-size'], 1000, 1000); // S3's largest page
   return {
     help: false,
@@ -109,11 +113,19 @@ export function parseArchiveReingestArgs(argv: string[]): ArchiveReingestArgs {
   };
 }
 
+export const ARCHIVE_REINGEST_COMMAND = {
+  name: 'archive reingest',
+  aliases: ARCHIVE_REINGEST_OLD_NAMES,
+  summary: 'feed archived events from S3 back in by date (restores lost DynamoDB items)',
+  help: ARCHIVE_REINGEST_HELP,
+  parse: parseArchiveReingestArgs,
+} as const satisfies CommandSpec;
+
 /** The checkpoint file: a file path, never a directory (the run would fail at its first page). */
 function checkpointPath(value: string | undefined): string {
   if (value === undefined) return DEFAULT_CHECKPOINT;
   if (/[/\\]$/.test(value) || value === '.' || value === '..')
-    throw new UsageError(`--checkpoint must be a file path, got the directory "${value}"`, ARCHIVE_USAGE);
+    throw new UsageError(`--checkpoint must be a file path, got the directory "${value}"`, ARCHIVE_REINGEST_USAGE);
   return resolve(value);
 }
 

@@ -1,5 +1,5 @@
 /**
- * `events dlq replay` (npm run replay-dlq) against the real Kafka and Temporal of the local stack, on an isolated DLQ topic and
+ * `events dlq retry` (npm run replay-dlq) against the real Kafka and Temporal of the local stack, on an isolated DLQ topic and
  * task queue (no worker polls it, so a started run stays Running): it finishes when retention
  * has emptied a DLQ partition (deleteRecords moves the low watermark like retention does), and
  * reports per event what it did.
@@ -22,7 +22,7 @@ import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const run = promisify(execFile);
 
-describe('replay-dlq on the real stack', { timeout: HANG_TIMEOUT_MS }, () => {
+describe('dlq retry on the real stack', { timeout: HANG_TIMEOUT_MS }, () => {
   let env: Record<string, string>;
   let config: Config;
   let kafka: Kafka;
@@ -104,7 +104,7 @@ describe('replay-dlq on the real stack', { timeout: HANG_TIMEOUT_MS }, () => {
     assert.deepEqual(read.sort(), ['1:0', '1:1']);
   });
 
-  it('replay-dlq finishes, starts the events still in the DLQ, and says so; a second replay finds them still running', async () => {
+  it('dlq retry finishes, starts the events still in the DLQ, and says so; a second retry finds them still running', async () => {
     const dry = await replayDlq('--dry-run');
     assert.equal(dry.code, 0, dry.stderr);
     for (const e of kept) assert.match(dry.stdout, new RegExp(`^${e.event_id} would restart \\(it has no run\\)`, 'm'));

@@ -1,5 +1,5 @@
 /**
- * replay-dlq and redrive on a real Temporal dev server (started fresh by TestWorkflowEnvironment)
+ * `events dlq retry` and `events workflows retry` on a real Temporal dev server (started fresh by TestWorkflowEnvironment)
  * with the real workflow and activities over fake AWS clients: one run in each way a run can end,
  * and what each command reports and does for it.
  */
@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { retryEndedRuns, parseRetryRunsArgs } from '../../src/ops/redrive';
+import { retryEndedRuns, parseWorkflowsRetryArgs } from '../../src/ops/workflowsRetry';
 import { retryDeadLetters } from '../../src/ops/dlq';
-import { formatOutcomeCounts, formatRetryResult, rerun, type OutcomeCounts, type RetryResult } from '../../src/ops/rerun';
+import { formatOutcomeCounts, formatRetryResult, retryEvent, type OutcomeCounts, type RetryResult } from '../../src/ops/retry';
 import type { Config } from '../../src/platform/config';
 import { createStartProcessEvent } from '../../src/bridge/startProcessEvent';
 import type { EventEnvelope } from '../../src/events/event';
@@ -31,7 +31,7 @@ const retries: Config['retries'] = {
 /** ok: stored and archived; invalid: DynamoDB refuses the item (dead-lettered, Failed); stall: S3 refuses connections. */
 type Behaviour = 'ok' | 'invalid' | 'stall';
 
-describe('replay-dlq and redrive outcomes', { timeout: HANG_TIMEOUT_MS }, () => {
+describe('dlq retry and workflows retry outcomes', { timeout: HANG_TIMEOUT_MS }, () => {
   let suite: WorkflowTestEnv;
   let client: Client;
   const taskQueue = `rerun-${randomUUID()}`;
@@ -120,7 +120,7 @@ describe('replay-dlq and redrive outcomes', { timeout: HANG_TIMEOUT_MS }, () => 
     });
   });
 
-  it('replay-dlq reports per event: completed earlier, still running, restarted, refused; an id not in the DLQ is refused', async () => {
+  it('dlq retry reports per event: completed earlier, still running, restarted, refused; an id not in the DLQ is refused', async () => {
     const dl = (x: EventEnvelope | object, stage: DeadLetterRecord['error']['stage'] = 'archiveCold') =>
       JSON.stringify({ original: x, error: { stage, type: 'Error', message: 'down', attempts: 3 }, failed_at: new Date().toISOString() });
     const kafka = dlqOf([dl(e.completed), dl(e.running), dl(e.failed, 'storeHot'), dl({ event_type: 'x' }, 'bridge'), 'not json']);
@@ -160,16 +160,16 @@ describe('replay-dlq and redrive outcomes', { timeout: HANG_TIMEOUT_MS }, () => 
     assert.equal(t2.refused, 1);
   });
 
-  it('a replay while the previous run is still Running is reported as such, and starts nothing', async () => {
+  it('a retry while the previous run is still Running is reported as such, and starts nothing', async () => {
     const before = (await client.workflow.getHandle(e.running.event_id).describe()).runId;
-    assert.deepEqual(await rerun(client, start, e.running, { dryRun: false }), { kind: 'still-running' });
+    assert.deepEqual(await retryEvent(client, start, e.running, { dryRun: false }), { kind: 'still-running' });
     assert.equal((await client.workflow.getHandle(e.running.event_id).describe()).runId, before);
   });
 
-  it('redrive finds every run that ended other than Completed, filters, and restarts each with its original event', async () => {
+  it('workflows retry finds every run that ended other than Completed, filters, and restarts each with its original event', async () => {
     // --dry-run lists without starting.
     const dry = lines();
-    dry.end(await retryEndedRuns({ client, start, taskQueue }, parseRetryRunsArgs(['--dry-run']), dry.write));
+    dry.end(await retryEndedRuns({ client, start, taskQueue }, parseWorkflowsRetryArgs(['--dry-run']), dry.write));
     assert.match(lineFor(dry.out, e.terminated.event_id), /would restart \(previous run Terminated\)/);
     assert.match(lineFor(dry.out, e.timedOut.event_id), /would restart \(previous run TimedOut\)/);
     assert.match(lineFor(dry.out, e.canceled.event_id), /would restart \(previous run Canceled\)/);
@@ -181,16 +181,18 @@ describe('replay-dlq and redrive outcomes', { timeout: HANG_TIMEOUT_MS }, () => 
 
     // Filters: by status, by event type.
     const onlyTerminated = lines();
-    onlyTerminated.end(await retryEndedRuns({ client, start, taskQueue }, parseRetryRunsArgs(['--status', 'terminated', '--dry-run']), onlyTerminated.write));
+    onlyTerminated.end(
+      await retryEndedRuns({ client, start, taskQueue }, parseWorkflowsRetryArgs(['--status', 'terminated', '--dry-run']), onlyTerminated.write),
+    );
     assert.deepEqual(onlyTerminated.out.slice(0, -1), [`${e.terminated.event_id} would restart (previous run Terminated)`]);
     const signups = lines();
-    signups.end(await retryEndedRuns({ client, start, taskQueue }, parseRetryRunsArgs(['--event-type', 'signup', '--dry-run']), signups.write));
+    signups.end(await retryEndedRuns({ client, start, taskQueue }, parseWorkflowsRetryArgs(['--event-type', 'signup', '--dry-run']), signups.write));
     assert.deepEqual(signups.out.slice(0, -1), [`${e.failed.event_id} completed earlier`]);
 
     // The real thing, once the cause is gone.
     for (const x of [e.terminated, e.timedOut, e.canceled]) behaviour.set(x.event_id, 'ok');
     const real = lines();
-    const tally = real.end(await retryEndedRuns({ client, start, taskQueue }, parseRetryRunsArgs([]), real.write));
+    const tally = real.end(await retryEndedRuns({ client, start, taskQueue }, parseWorkflowsRetryArgs([]), real.write));
     assert.equal(real.out.at(-1), 'restarted 3, would restart 0, completed earlier 2, still running 0, refused 1');
     assert.equal(tally.refused, 1);
     for (const x of [e.terminated, e.timedOut, e.canceled]) {
@@ -207,7 +209,7 @@ describe('replay-dlq and redrive outcomes', { timeout: HANG_TIMEOUT_MS }, () => 
     again.end(
       await retryEndedRuns(
         { client, start, taskQueue },
-        parseRetryRunsArgs(['--status', 'Terminated', '--status', 'TimedOut', '--status', 'Canceled']),
+        parseWorkflowsRetryArgs(['--status', 'Terminated', '--status', 'TimedOut', '--status', 'Canceled']),
         again.write,
       ),
     );

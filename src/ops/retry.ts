@@ -28,7 +28,7 @@ const STATUS_NAMES: Record<string, string> = {
   CONTINUED_AS_NEW: 'ContinuedAsNew',
 };
 
-export type RerunOutcome =
+export type RetryOutcome =
   { kind: 'completed-earlier' } | { kind: 'still-running' } | { kind: 'restarted' | 'would-restart'; previous: string } | { kind: 'refused'; reason: string };
 
 /** The latest run's status under this workflow ID, or 'none'. */
@@ -42,29 +42,29 @@ export async function latestStatus(client: Pick<Client, 'workflow'>, workflowId:
   }
 }
 
-const settled = (status: string): RerunOutcome | undefined =>
+const settled = (status: string): RetryOutcome | undefined =>
   status === 'Completed' ? { kind: 'completed-earlier' } : status === 'Running' ? { kind: 'still-running' } : undefined;
 
-export async function rerun(
+export async function retryEvent(
   client: Pick<Client, 'workflow'>,
   start: StartProcessEvent,
   event: EventEnvelope,
   { dryRun }: { dryRun: boolean },
-): Promise<RerunOutcome> {
+): Promise<RetryOutcome> {
   try {
     const status = await latestStatus(client, event.event_id);
     const done = settled(status);
     if (done) return done;
     if (dryRun) return { kind: 'would-restart', previous: status };
     if ((await start(event)) === 'started') return { kind: 'restarted', previous: status };
-    // Someone else (the bridge, another replay) started it between the look and the start.
+    // Someone else (the bridge, another retry) started it between the look and the start.
     return settled(await latestStatus(client, event.event_id)) ?? { kind: 'refused', reason: 'Temporal refused the start (a run exists)' };
   } catch (err) {
     return { kind: 'refused', reason: (err as Error).message || String(err) };
   }
 }
 
-export function describeOutcome(outcome: RerunOutcome): string {
+export function describeOutcome(outcome: RetryOutcome): string {
   switch (outcome.kind) {
     case 'completed-earlier':
       return 'completed earlier';
@@ -88,12 +88,12 @@ export interface OutcomeCounts {
   refused: number;
 }
 
-const KINDS: RerunOutcome['kind'][] = ['restarted', 'would-restart', 'completed-earlier', 'still-running', 'refused'];
+const KINDS: RetryOutcome['kind'][] = ['restarted', 'would-restart', 'completed-earlier', 'still-running', 'refused'];
 
 /** Counts per outcome, as the retries go. */
 export class OutcomeTally {
-  private readonly counts_ = new Map<RerunOutcome['kind'], number>();
-  add(outcome: RerunOutcome): void {
+  private readonly counts_ = new Map<RetryOutcome['kind'], number>();
+  add(outcome: RetryOutcome): void {
     this.counts_.set(outcome.kind, (this.counts_.get(outcome.kind) ?? 0) + 1);
   }
   /** The counts by outcome, as a plain object. */
@@ -112,7 +112,7 @@ export interface RetryResult {
   event_id: string | null;
   /** Where the record is in the DLQ (partition:offset), for one that names no event. */
   position?: string;
-  outcome: RerunOutcome['kind'];
+  outcome: RetryOutcome['kind'];
   detail: string;
   /** The stage and message of the dead-letter record the event was retried from. */
   stage?: string;
