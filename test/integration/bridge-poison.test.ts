@@ -31,7 +31,11 @@ describe('bridge: an oversized non-JSON record on the raw topic', { timeout: HAN
     // when the bridges join): count from when both consume.
     const crashesBefore = new Map<string, number>();
     for (const bridge of BRIDGES) {
-      await waitUntil(`${bridge} consuming`, () => bridgeReady(p, bridge), (ready) => ready.status === 200 && ready.body.consumer === 'running');
+      await waitUntil(
+        `${bridge} consuming`,
+        () => bridgeReady(p, bridge),
+        (ready) => ready.status === 200 && ready.body.consumer === 'running',
+      );
       crashesBefore.set(bridge, await bridgeMetric(p, bridge, 'bridge_consumer_crashes_total'));
     }
     const userId = `user-${randomUUID()}`;
