@@ -92,6 +92,11 @@ export interface LiveFeed {
   /** Hands a stored event to the matching subscribers; false when it was a repeat and dropped. */
   publish(event: EventRecord): boolean;
   /**
+   * Remembers a stored event's id while nobody is subscribed, so its record need not be parsed,
+   * and a repeat that comes once someone is still counts as one and is dropped.
+   */
+  seen(eventId: string): void;
+  /**
    * A new subscription for `principal` (`key:<id>` or `ip:<address>`), or TooManySubscriptionsError.
    * `onCutOff` runs when the subscriber is cut off for being slow (to close its connection).
    */
@@ -134,6 +139,10 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
         }
       }
       return true;
+    },
+
+    seen(eventId) {
+      options.observer?.received(recent.add(eventId) ? 'new' : 'repeat');
     },
 
     subscribe(principal, filter, onCutOff) {

@@ -122,6 +122,13 @@ export function createStoredConsumer(deps: {
       autoCommit: false,
       eachMessage: async ({ message }) => {
         if (isCountsOnly(message.headers)) return; // an old event re-announced for counting, not news
+        // With no subscription open (most of the time, on most instances), reading and validating
+        // every stored event is work nobody asked for: the key is the event id, and that is all
+        // de-duplication needs.
+        if (deps.feed.count() === 0 && message.key) {
+          deps.feed.seen(message.key.toString());
+          return;
+        }
         const event = parseStoredNotice(message.value);
         if (!event) {
           deps.logger.warn({ topic: deps.topic, offset: message.offset }, 'live subscriptions: skipped a record that is not a stored event');
