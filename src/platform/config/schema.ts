@@ -76,6 +76,24 @@ export const MAX_EVENT_BYTES_CAP = 196_608;
  */
 export const PRODUCER_MAX_BATCH_BYTES_CAP = 1_000_000;
 
+/** The workflow steps with a retry policy of their own: HOT = storeHot, COLD = archiveCold. */
+export const RETRY_STEPS = ['HOT', 'COLD'] as const;
+export type RetryStep = (typeof RETRY_STEPS)[number];
+
+/** One step's retry variables, `<STEP>_RETRY_*`: both steps take the same bounds and defaults. */
+function stepRetry<Step extends RetryStep>(step: Step) {
+  const variables = {
+    // 0 = no attempt cap: the elapsed budget decides.
+    MAX_ATTEMPTS: int(0, 100_000).default(0),
+    INITIAL_INTERVAL_MS: int(10, 3_600_000).default(1_000),
+    MAX_INTERVAL_MS: int(10, 86_400_000).default(30_000),
+    MAX_ELAPSED_MS: int(1_000, 30 * 86_400_000).default(3_600_000),
+  };
+  return Object.fromEntries(Object.entries(variables).map(([name, schema]) => [`${step}_RETRY_${name}`, schema])) as {
+    [Name in keyof typeof variables as `${Step}_RETRY_${Name}`]: (typeof variables)[Name];
+  };
+}
+
 /** Raw schema: one key per environment variable, each validated on its own so errors name it. */
 export const envSchema = z.object({
   ENVIRONMENT: z.enum(['development', 'test', 'production'], { message: 'expected development, test or production' }).default('development'),
@@ -197,15 +215,8 @@ export const envSchema = z.object({
   WORKER_WORKFLOW_TASK_SLOTS: int(2, 10_000).default(128),
   // The Temporal SDK's Prometheus exporter of a worker or processor (GET /metrics); 0 = off.
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
-  // 0 = no attempt cap: the elapsed budget decides.
-  HOT_RETRY_MAX_ATTEMPTS: int(0, 100_000).default(0),
-  HOT_RETRY_INITIAL_INTERVAL_MS: int(10, 3_600_000).default(1_000),
-  HOT_RETRY_MAX_INTERVAL_MS: int(10, 86_400_000).default(30_000),
-  HOT_RETRY_MAX_ELAPSED_MS: int(1_000, 30 * 86_400_000).default(3_600_000),
-  COLD_RETRY_MAX_ATTEMPTS: int(0, 100_000).default(0),
-  COLD_RETRY_INITIAL_INTERVAL_MS: int(10, 3_600_000).default(1_000),
-  COLD_RETRY_MAX_INTERVAL_MS: int(10, 86_400_000).default(30_000),
-  COLD_RETRY_MAX_ELAPSED_MS: int(1_000, 30 * 86_400_000).default(3_600_000),
+  ...stepRetry('HOT'),
+  ...stepRetry('COLD'),
   ACTIVITY_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
   // First attempt of each step as a local activity in the first workflow task; 0 = off. Kept
   // well under the workflow task timeout (10 s) so a slow store never holds the task that long.
