@@ -19,6 +19,8 @@ const int = (min: number, max: number) =>
     .pipe(z.number().int().min(min, `expected an integer >= ${min}`).max(max, `expected an integer <= ${max}`));
 
 const port = int(1, 65535);
+/** A number of days, up to 100 years: the hot retention and the archive lifecycle (0 turns each off). */
+const days = int(0, 36_500);
 const name = (what: string) => z.string().trim().min(1, `expected a non-empty ${what}`);
 const url = z
   .string()
@@ -244,11 +246,11 @@ export const envSchema = z.object({
   GRAPHQL_GRAPHIQL: bool.optional(),
   GRAPHQL_INTROSPECTION: bool.optional(),
   LATEST_INDEX_SHARDS: int(1, 64).default(4),
-  HOT_RETENTION_DAYS: int(0, 36_500).default(0),
+  HOT_RETENTION_DAYS: days.default(0),
   HOT_SWEEP_INTERVAL_MS: int(0, 86_400_000).default(3_600_000),
   EVENT_COUNTS: bool.default(true),
-  ARCHIVE_TRANSITION_DAYS: int(0, 36_500).default(30),
-  ARCHIVE_EXPIRATION_DAYS: int(0, 36_500).default(0),
+  ARCHIVE_TRANSITION_DAYS: days.default(30),
+  ARCHIVE_EXPIRATION_DAYS: days.default(0),
 });
 
 /** The variables as the schema parsed them, before shape.ts groups them. */
