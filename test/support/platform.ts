@@ -18,6 +18,7 @@ import { deprovision, provisionAll } from '../../src/ops/provisioning';
 import { createTemporalClient } from '../../src/platform/temporal/connection';
 import { REPO_ROOT } from './paths';
 import { releasePort, reservePort } from './ports';
+import { perSuite } from './suite';
 import { waitFor } from './wait';
 
 export const quietLogger = pino({ level: 'silent' });
@@ -87,6 +88,14 @@ export interface Platform {
   /** The Temporal SDK's metrics exporter of a worker or processor (its own WORKER_METRICS_PORT). */
   workerMetricsUrl(name: string): string;
   stop(): Promise<void>;
+}
+
+/**
+ * The platform the tests of the describe (or file) this is called in share: `start` (startPlatform
+ * or startWatchedPlatform with the options the tests need) runs before them, `stop` after them.
+ */
+export function platformPerSuite<P extends Platform>(start: () => Promise<P>): () => P {
+  return perSuite('the platform', start, (p) => p.stop());
 }
 
 /**
