@@ -154,6 +154,36 @@ export class BridgeStatus {
   }
 }
 
+type BridgeStat = keyof BridgeStatus['stats'];
+
+/**
+ * Each of BridgeStatus.stats as a Prometheus counter: its name (after `bridge_`) and help. Keyed
+ * by the stat (alphabetically), so a stat added without its counter does not compile; they are
+ * registered in the order of `stats`.
+ */
+const COUNTERS: Record<BridgeStat, { name: string; help: string }> = {
+  alreadyStarted: { name: 'records_already_started_total', help: 'Redelivered records whose workflow had already started.' },
+  consumed: {
+    name: 'records_consumed_total',
+    help: 'Records of the raw topic this bridge finished (started, found started or dead-lettered); rate() is records per second.',
+  },
+  consumerCrashes: { name: 'consumer_crashes_total', help: 'Times the Kafka consumer crashed.' },
+  consumerRestarts: { name: 'consumer_restarts_total', help: 'Times the Kafka consumer rejoined the group after a crash.' },
+  deadLetterFailures: { name: 'dead_letter_failures_total', help: 'Dead-letter publishes that failed (retried).' },
+  deadLettered: { name: 'records_dead_lettered_total', help: 'Records sent to the dead-letter topic by the bridge (unusable or rejected by Temporal).' },
+  groupJoins: { name: 'group_joins_total', help: 'Times this member joined its consumer group (1 at start, +1 per rebalance).' },
+  heartbeatFailures: { name: 'heartbeat_failures_total', help: 'Consumer-group heartbeats that failed while a window was in flight.' },
+  started: { name: 'records_started_total', help: 'Records whose processEvent workflow this bridge started.' },
+  systemicFailures: {
+    name: 'start_systemic_failures_total',
+    help: 'Workflow starts Temporal refused in a way that hits every record (retried, never dead-lettered).',
+  },
+  transientFailures: {
+    name: 'start_transient_failures_total',
+    help: 'Workflow starts that failed because Temporal was unreachable, slow or overloaded (retried).',
+  },
+};
+
 /**
  * The bridge's metrics in `registry`, read at scrape time from the status: the counters stay the
  * plain numbers the bridge logs and the bench reads, and a scrape costs a few map reads.
@@ -163,17 +193,6 @@ function registerBridgeMetrics(
   status: BridgeStatus,
   view: { consumer: () => ConsumerState; backoffs: () => Backoff[]; lags: () => Lag[] },
 ): void {
-  const counter = (name: string, help: string, value: () => number) =>
-    new Counter({
-      name: `bridge_${name}`,
-      help,
-      registers: [registry],
-      // A counter mirrored from a number that only grows: reset, then set to it.
-      collect() {
-        this.reset();
-        this.inc(value());
-      },
-    });
   const gauge = <L extends string>(name: string, help: string, labelNames: L[], collect: (g: Gauge<L>) => void) =>
     new Gauge<L>({
       name: `bridge_${name}`,
@@ -184,30 +203,19 @@ function registerBridgeMetrics(
         collect(this);
       },
     });
-  const s = status.stats;
-  counter(
-    'records_consumed_total',
-    'Records of the raw topic this bridge finished (started, found started or dead-lettered); rate() is records per second.',
-    () => s.consumed,
-  );
-  counter('records_started_total', 'Records whose processEvent workflow this bridge started.', () => s.started);
-  counter('records_already_started_total', 'Redelivered records whose workflow had already started.', () => s.alreadyStarted);
-  counter('records_dead_lettered_total', 'Records sent to the dead-letter topic by the bridge (unusable or rejected by Temporal).', () => s.deadLettered);
-  counter(
-    'start_transient_failures_total',
-    'Workflow starts that failed because Temporal was unreachable, slow or overloaded (retried).',
-    () => s.transientFailures,
-  );
-  counter(
-    'start_systemic_failures_total',
-    'Workflow starts Temporal refused in a way that hits every record (retried, never dead-lettered).',
-    () => s.systemicFailures,
-  );
-  counter('dead_letter_failures_total', 'Dead-letter publishes that failed (retried).', () => s.deadLetterFailures);
-  counter('consumer_crashes_total', 'Times the Kafka consumer crashed.', () => s.consumerCrashes);
-  counter('consumer_restarts_total', 'Times the Kafka consumer rejoined the group after a crash.', () => s.consumerRestarts);
-  counter('group_joins_total', 'Times this member joined its consumer group (1 at start, +1 per rebalance).', () => s.groupJoins);
-  counter('heartbeat_failures_total', 'Consumer-group heartbeats that failed while a window was in flight.', () => s.heartbeatFailures);
+  for (const stat of Object.keys(status.stats) as BridgeStat[]) {
+    const { name, help } = COUNTERS[stat];
+    new Counter({
+      name: `bridge_${name}`,
+      help,
+      registers: [registry],
+      // A counter mirrored from a number that only grows: reset, then set to it.
+      collect() {
+        this.reset();
+        this.inc(status.stats[stat]);
+      },
+    });
+  }
   gauge('consumer_running', '1 while the Kafka consumer is a running member of its group.', [], (g) => g.set(view.consumer() === 'running' ? 1 : 0));
   gauge(
     'consumer_lag',

@@ -7,24 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { getObject, graphql, listKeys, countsCaughtUp, startWatchedPlatform, type WatchedPlatform } from '../support/clients';
+import { getObject, graphql, listKeys, countsCaughtUp, startWatchedPlatform } from '../support/clients';
+import { platformPerSuite } from '../support/platform';
 import { waitFor } from '../support/wait';
 import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 describe('bridge: non-canonical envelopes on the raw topic', { timeout: HANG_TIMEOUT_MS }, () => {
-  let p: WatchedPlatform;
-
-  before(async () => {
-    p = await startWatchedPlatform({ processors: 1 });
-  });
-
-  after(async () => {
-    await p?.stop();
-  });
+  const platform = platformPerSuite(() => startWatchedPlatform({ processors: 1 }));
 
   it('are stored, archived, counted and served in the canonical form, once per event; what cannot be normalised is dead-lettered', async () => {
+    const p = platform();
     const type = `canon_${randomUUID().slice(0, 8)}`;
     const user = `user-${randomUUID()}`;
     const a = randomUUID();

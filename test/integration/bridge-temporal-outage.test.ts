@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { createTemporalClient } from '../../src/platform/temporal/connection';
-import { bridgeMetric, bridgeReady, describeGroup, rawTopicOffsets } from '../support/bridge';
+import { bridgeMetric, bridgeReady, describeGroup, rawTopicOffsets, stableGroup } from '../support/bridge';
 import { countByType, getItem, postJson, startWatchedPlatform, type WatchedPlatform } from '../support/clients';
 import { REPO_ROOT } from '../support/paths';
 import { waitFor, waitUntil } from '../support/wait';
@@ -62,11 +62,7 @@ describe('bridge: Temporal down for 3 minutes', { timeout: 900_000 }, () => {
     );
     const before = await rawTopicOffsets(p);
     // The reference the outage is compared with: a Stable group, each bridge having counted its join.
-    const group = await waitUntil(
-      'the group to be Stable',
-      () => describeGroup(p),
-      (g) => g.state === 'Stable',
-    );
+    const group = await stableGroup(p);
     assert.equal(group.members.length, 2);
     const joinsBefore = await waitUntil(
       'each bridge to count its join',

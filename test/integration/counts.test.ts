@@ -23,7 +23,7 @@ import { createKafka } from '../../src/platform/kafka/client';
 import { ConfigResourceTypes } from 'kafkajs';
 import { countedEvents, countsCaughtUp, graphql, postJson } from '../support/clients';
 import { makeEnvelope } from '../support/events';
-import { configFor, isolatedEnv, quietLogger, startPlatform, type Platform } from '../support/platform';
+import { configFor, isolatedEnv, platformPerSuite, quietLogger, startPlatform } from '../support/platform';
 import { REPO_ROOT } from '../support/paths';
 import { putEventItem } from '../../src/store/hot/writer';
 import { serializeEnvelope } from '../../src/events/event';
@@ -339,17 +339,10 @@ it('provisioning raises a stored topic made with an hour of retention to the wee
 });
 
 describe('counts through the platform', { timeout: HANG_TIMEOUT_MS }, () => {
-  let p: Platform;
-
-  before(async () => {
-    p = await startPlatform({ processors: 2 });
-  });
-
-  after(async () => {
-    await p?.stop();
-  });
+  const platform = platformPerSuite(() => startPlatform({ processors: 2 }));
 
   it('events posted twice, in batches and one by one, count once each, in every dimension', async () => {
+    const p = platform();
     const type = `counted-${randomUUID().slice(0, 8)}`;
     const now = Date.now();
     const events = Array.from({ length: 30 }, (_, i) => ({
@@ -393,6 +386,7 @@ describe('counts through the platform', { timeout: HANG_TIMEOUT_MS }, () => {
     }
   });
   it('events counts backfill counts items stored without an announcement, once however often it runs, and live subscribers never see them', async () => {
+    const p = platform();
     const run = randomUUID().slice(0, 8);
     const type = `backfilled-${run}`;
     const user = `backfill-user-${run}`;

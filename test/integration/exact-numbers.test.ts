@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { archiveKey } from '../../src/store/archive/layout';
 import { numberShape, parseExact } from '../../src/events/exactJson';
 import { getObject } from '../support/clients';
-import { startPlatform, type Platform } from '../support/platform';
+import { platformPerSuite, startPlatform } from '../support/platform';
 import { waitFor } from '../support/wait';
 import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
@@ -40,22 +40,15 @@ const sameNumber = (stored: string, sent: string, what: string) =>
   assert.deepEqual(numberShape(stored), numberShape(sent), `${what}: stored ${stored}, sent ${sent}`);
 
 describe('payload numbers kept exactly through the pipeline', { timeout: HANG_TIMEOUT_MS }, () => {
-  let p: Platform;
-
-  before(async () => {
-    p = await startPlatform({ processors: 1 });
-  });
-
-  after(async () => {
-    await p?.stop();
-  });
+  const platform = platformPerSuite(() => startPlatform({ processors: 1 }));
 
   const post = async (body: string) => {
-    const res = await fetch(`${p.producerUrl}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const res = await fetch(`${platform().producerUrl}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
 
   it('int64 ids, 38-digit integers, long decimals and exponents: the S3 object, the DynamoDB item and GraphQL keep the digits sent', async () => {
+    const p = platform();
     const id = randomUUID();
     const timestamp = '2026-11-25T10:00:00.000Z';
     const res = await post(`{"event_id":"${id}","event_type":"order_placed","user_id":"u-${id}","timestamp":"${timestamp}","payload":${PAYLOAD_TEXT}}`);

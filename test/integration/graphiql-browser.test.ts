@@ -113,14 +113,25 @@ describe('GraphiQL in headless Chromium', { skip: missing, timeout: HANG_TIMEOUT
     assert.equal(await page.locator('.graphiql-doc-explorer-error').count(), 0, 'no "Error fetching schema"');
   }
 
-  /** Types a query into the editor, runs it and returns the response pane's text once it shows the event. */
-  async function runTypedQuery(page: Page, query = `{ eventsByUser(userId: "${EVENT.userId}", limit: 5) { eventId userId payload } }`): Promise<string> {
-    const editor = page.locator('.graphiql-query-editor .CodeMirror').first();
-    await editor.click();
+  /** Replaces the query editor's text with `text`, as a person typing it would. */
+  async function typeIntoEditor(page: Page, text: string): Promise<void> {
+    await page.locator('.graphiql-query-editor .CodeMirror').first().click();
     await page.keyboard.press('Control+A');
     await page.keyboard.press('Delete');
     // insertText, not type: the editor closes brackets as they are typed.
-    await page.keyboard.insertText(query);
+    await page.keyboard.insertText(text);
+  }
+
+  /** Puts the read key into the Headers tab, whose headers GraphiQL sends with each request. */
+  async function enterReadKey(page: Page): Promise<void> {
+    await page.getByText('Headers', { exact: true }).first().click();
+    await page.locator('.graphiql-editor-tool .CodeMirror').last().click();
+    await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${READ_KEY}` }));
+  }
+
+  /** Types a query into the editor, runs it and returns the response pane's text once it shows the event. */
+  async function runTypedQuery(page: Page, query = `{ eventsByUser(userId: "${EVENT.userId}", limit: 5) { eventId userId payload } }`): Promise<string> {
+    await typeIntoEditor(page, query);
     await page.locator('.graphiql-execute-button').click();
     const response = page.locator('.graphiql-response');
     await response.getByText(EVENT.eventId, { exact: false }).first().waitFor({ timeout: 30_000 });
@@ -146,9 +157,7 @@ describe('GraphiQL in headless Chromium', { skip: missing, timeout: HANG_TIMEOUT
 
   it('with READ_KEYS set: the page opens, and with the key in the Headers tab Docs shows the schema and a query runs', async () => {
     const { page, problems } = await openGraphiql(keyedUrl);
-    await page.getByText('Headers', { exact: true }).first().click();
-    await page.locator('.graphiql-editor-tool .CodeMirror').last().click();
-    await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${READ_KEY}` }));
+    await enterReadKey(page);
     // The schema was first fetched without the key (401). Fetch it again until the request
     // carries the header: GraphiQL takes an edit after a debounce.
     await waitFor('the schema fetched with the key', async () => {
@@ -165,15 +174,9 @@ describe('GraphiQL in headless Chromium', { skip: missing, timeout: HANG_TIMEOUT
 
   it('runs a subscription with the key from the Headers tab and shows a stored event as it arrives', async () => {
     const { page, problems } = await openGraphiql(keyedUrl);
-    await page.getByText('Headers', { exact: true }).first().click();
-    await page.locator('.graphiql-editor-tool .CodeMirror').last().click();
-    await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${READ_KEY}` }));
+    await enterReadKey(page);
     problems.length = 0; // the schema fetch before the key was typed is a 401
-    const editor = page.locator('.graphiql-query-editor .CodeMirror').first();
-    await editor.click();
-    await page.keyboard.press('Control+A');
-    await page.keyboard.press('Delete');
-    await page.keyboard.insertText(`subscription { eventStored(userId: "${EVENT.userId}") { eventId userId payload } }`);
+    await typeIntoEditor(page, `subscription { eventStored(userId: "${EVENT.userId}") { eventId userId payload } }`);
     // The Headers edit is taken after a debounce: run until the subscription is open on the server.
     await waitFor(
       'the subscription open on the server',

@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { startPlatform, type Platform } from '../support/platform';
+import { platformPerSuite, startPlatform } from '../support/platform';
 import { waitFor } from '../support/wait';
 import { READ_KEY, WRITE_KEY } from '../support/httpFixtures';
 import { HANG_TIMEOUT_MS } from '../support/timeouts';
@@ -42,19 +42,17 @@ function open(url: string, options: { protocols?: string; origin?: string } = {}
 }
 
 describe('GraphQL WebSockets on the running server', { timeout: HANG_TIMEOUT_MS }, () => {
-  let p: Platform;
-  let ws: string;
-  before(async () => {
-    p = await startPlatform({
+  const platform = platformPerSuite(() =>
+    startPlatform({
       bridges: 0,
       workers: 0,
       env: { WRITE_KEYS: WRITE_KEY, READ_KEYS: READ_KEY, GRAPHQL_CONNECTION_INIT_TIMEOUT_MS: '500', GRAPHQL_MAX_CONNECTIONS_PER_KEY: '2' },
-    });
-    ws = `${p.graphqlUrl.replace('http', 'ws')}/graphql`;
-  });
-  after(() => p?.stop());
+    }),
+  );
+  const ws = () => `${platform().graphqlUrl.replace('http', 'ws')}/graphql`;
 
   it('an Upgrade or Connection header on a plain request still needs the read key', async () => {
+    const p = platform();
     for (const [method, headers] of [
       ['GET', { upgrade: 'websocket' }],
       ['GET', { upgrade: 'WebSocket', connection: 'keep-alive' }],
@@ -76,17 +74,17 @@ describe('GraphQL WebSockets on the running server', { timeout: HANG_TIMEOUT_MS 
   });
 
   it('a socket without connection_init is closed with 4408; two wait at most per address', async () => {
-    const first = open(ws);
-    const second = open(ws);
+    const first = open(ws());
+    const second = open(ws());
     assert.equal(await first.status, 101);
     assert.equal(await second.status, 101);
-    assert.equal(await open(ws).status, 429);
+    assert.equal(await open(ws()).status, 429);
     assert.equal(await first.closed, 4408);
     assert.equal(await second.closed, 4408);
     await waitFor(
       'the address may connect again',
       async () => {
-        const again = open(ws);
+        const again = open(ws());
         const status = await again.status;
         again.socket.terminate();
         return status === 101;
@@ -96,9 +94,10 @@ describe('GraphQL WebSockets on the running server', { timeout: HANG_TIMEOUT_MS 
   });
 
   it("another site's page is refused at the upgrade; an unknown subprotocol is refused without a plain-text log line", async () => {
-    assert.equal(await open(ws, { origin: 'https://evil.example' }).status, 403);
-    assert.equal(await open(ws, { origin: p.graphqlUrl }).status, 101);
-    assert.equal(await open(ws, { protocols: 'graphql-ws' }).status, 400);
+    const p = platform();
+    assert.equal(await open(ws(), { origin: 'https://evil.example' }).status, 403);
+    assert.equal(await open(ws(), { origin: p.graphqlUrl }).status, 101);
+    assert.equal(await open(ws(), { protocols: 'graphql-ws' }).status, 400);
     const lines = p.output('graphql').filter((line) => line.trim() !== '');
     assert.deepEqual(
       lines.filter((line) => /websocket protocol/i.test(line)),

@@ -4,21 +4,20 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { DeleteTableCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { FastifyInstance } from 'fastify';
+import { before, describe, it } from 'node:test';
+import { DeleteTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import { createDynamoClient } from '../../src/platform/aws';
 import { marshallItem } from '../../src/store/hot/itemCodec';
 import { shardOf, toItem } from '../../src/store/hot/layout';
-import type { Config } from '../../src/platform/config';
 import type { EventEnvelope } from '../../src/events/event';
 import { buildGraphqlApp } from '../../src/graphql/app';
 import { createEventReader } from '../../src/store/hot/reader';
 import { provisionTable } from '../../src/ops/provisioning';
 import { makeEnvelope } from '../support/events';
 import { configFor, isolatedEnv, quietLogger } from '../support/platform';
+import { perSuite } from '../support/suite';
 import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 type Row = { eventId: string; timestamp: string; cursor: string };
@@ -40,16 +39,20 @@ async function privateTable() {
   return { config, client, app, remove };
 }
 
+/** A private table for the describe it is called in: made before its tests, removed after them. */
+const privateTablePerSuite = () => perSuite('the private table', privateTable, (t) => t.remove());
+
+/** Event ids newest first, as every list field orders them (the id breaks a tie in timestamps). */
+const newestFirst = (list: EventEnvelope[]) =>
+  [...list].sort((a, b) => (a.timestamp === b.timestamp ? (a.event_id < b.event_id ? 1 : -1) : a.timestamp < b.timestamp ? 1 : -1)).map((e) => e.event_id);
+
 describe('GraphQL on the real table', { timeout: HANG_TIMEOUT_MS }, () => {
-  let config: Config;
-  let app: FastifyInstance;
-  let remove: () => Promise<void>;
-  let client: DynamoDBClient;
+  const table = privateTablePerSuite();
   const events: EventEnvelope[] = [];
   const NOW = Date.parse('2026-11-25T12:00:00.000Z');
 
   before(async () => {
-    ({ config, client, app, remove } = await privateTable());
+    const { config, client } = table();
     // 30 events over 5 days, two types, three users; some share a timestamp.
     for (let i = 0; i < 30; i++) {
       const ts = new Date(NOW - Math.floor(i / 2) * 7 * 3_600_000).toISOString();
@@ -60,16 +63,10 @@ describe('GraphQL on the real table', { timeout: HANG_TIMEOUT_MS }, () => {
     );
   });
 
-  after(async () => {
-    await remove?.();
-  });
-
   const query = async <T>(q: string) => {
-    const res = await app.inject({ method: 'POST', url: '/graphql', payload: { query: q } });
+    const res = await table().app.inject({ method: 'POST', url: '/graphql', payload: { query: q } });
     return res.json<{ data?: T; errors?: { message: string }[] }>();
   };
-  const newestFirst = (list: EventEnvelope[]) =>
-    [...list].sort((a, b) => (a.timestamp === b.timestamp ? (a.event_id < b.event_id ? 1 : -1) : a.timestamp < b.timestamp ? 1 : -1)).map((e) => e.event_id);
 
   /** Follows cursors page by page until a short page. */
   async function allPages(field: string, args: string, pageSize: number): Promise<string[]> {
@@ -135,17 +132,14 @@ describe('GraphQL on the real table', { timeout: HANG_TIMEOUT_MS }, () => {
  * last.
  */
 describe('GraphQL paging with large payloads', { timeout: HANG_TIMEOUT_MS }, () => {
-  let config: Config;
-  let app: FastifyInstance;
-  let remove: () => Promise<void>;
-  let client: DynamoDBClient;
+  const table = privateTablePerSuite();
   const events: EventEnvelope[] = [];
   const NOW = Date.parse('2026-11-25T12:00:00.000Z');
   const COUNT = 700;
   const filler = 'x'.repeat(30_000);
 
   before(async () => {
-    ({ config, client, app, remove } = await privateTable());
+    const { config, client } = table();
     const shards = config.latestIndexShards;
     const idInShard = (shard: number) => {
       for (;;) {
@@ -176,20 +170,13 @@ describe('GraphQL paging with large payloads', { timeout: HANG_TIMEOUT_MS }, () 
     );
   });
 
-  after(async () => {
-    await remove?.();
-  });
-
-  const newestFirst = (list: EventEnvelope[]) =>
-    [...list].sort((a, b) => (a.timestamp === b.timestamp ? (a.event_id < b.event_id ? 1 : -1) : a.timestamp < b.timestamp ? 1 : -1)).map((e) => e.event_id);
-
   /** Every page of one list field until an empty page; returns the ids and each page's size. */
   async function pageThrough(field: string, args: string, limit: number): Promise<{ ids: string[]; sizes: number[] }> {
     const ids: string[] = [];
     const sizes: number[] = [];
     let after = '';
     for (let page = 0; page < 2 * COUNT; page++) {
-      const res = await app.inject({
+      const res = await table().app.inject({
         method: 'POST',
         url: '/graphql',
         payload: { query: `{ ${field}(${args} limit: ${limit}${after ? `, after: "${after}"` : ''}) { eventId cursor } }` },
@@ -234,10 +221,7 @@ describe('GraphQL paging with large payloads', { timeout: HANG_TIMEOUT_MS }, () 
  * (the workflow's write) on a real table, read through GraphQL, compared with what was sent.
  */
 describe('GraphQL payloads round-trip any JSON key', { timeout: HANG_TIMEOUT_MS }, () => {
-  let config: Config;
-  let app: FastifyInstance;
-  let remove: () => Promise<void>;
-  let client: DynamoDBClient;
+  const table = privateTablePerSuite();
   // As the producer receives them: JSON text, so `__proto__` is an own key like any other.
   const SENT = [
     '{"__proto__": {"polluted": true}, "constructor": 1, "prototype": "p", "": "empty key", "hasOwnProperty": false, "toString": null}',
@@ -248,7 +232,7 @@ describe('GraphQL payloads round-trip any JSON key', { timeout: HANG_TIMEOUT_MS 
   const stored: { eventId: string; sent: string }[] = [];
 
   before(async () => {
-    ({ config, client, app, remove } = await privateTable());
+    const { config, client } = table();
     const activities = createActivities({
       dynamo: client,
       s3: { send: async () => ({}) },
@@ -267,13 +251,9 @@ describe('GraphQL payloads round-trip any JSON key', { timeout: HANG_TIMEOUT_MS 
     }
   });
 
-  after(async () => {
-    await remove?.();
-  });
-
   /** The answer's JSON text, parsed the way a client parses it. */
   const answer = async (q: string) => {
-    const res = await app.inject({ method: 'POST', url: '/graphql', payload: { query: q } });
+    const res = await table().app.inject({ method: 'POST', url: '/graphql', payload: { query: q } });
     return JSON.parse(res.body) as { data?: Record<string, unknown>; errors?: unknown[] };
   };
 

@@ -23,7 +23,7 @@ import {
   startWatchedPlatform,
   type WatchedPlatform,
 } from '../support/clients';
-import { describeGroup, rawTopicOffsets } from '../support/bridge';
+import { rawTopicOffsets, stableGroup } from '../support/bridge';
 import { scrape, total } from '../support/metrics';
 import { REPO_ROOT } from '../support/paths';
 import { waitFor, waitUntil } from '../support/wait';
@@ -216,11 +216,7 @@ describe('pipeline', { timeout: HANG_TIMEOUT_MS }, () => {
 
     // Both bridges took part: the group has two members sharing the 4 partitions (a rebalance
     // in progress shows fewer, so wait for a stable group).
-    const group = await waitUntil(
-      'the group to be Stable',
-      () => describeGroup(p),
-      (g) => g.state === 'Stable',
-    );
+    const group = await stableGroup(p);
     assert.equal(group.members.length, 2);
 
     // Both workers' Temporal SDK exporters counted the runs, and, the tasks having come through

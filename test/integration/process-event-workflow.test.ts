@@ -114,6 +114,15 @@ describe('processEvent workflow', { timeout: HANG_TIMEOUT_MS }, () => {
   };
 
   const deadLetterOf = (id: string) => deadLetters.find((d) => d.workflow_id === id);
+  /** Runs an event the fake clients fail for: the run must end Failed; returns the event and its dead letter. */
+  const runToDeadLetter = async (b: Behaviour, policy?: Config['retries']) => {
+    const { event, startProcessEvent, result } = start(b, policy);
+    await startProcessEvent(event);
+    await assert.rejects(result(), WorkflowFailedError);
+    return { event, dl: deadLetterOf(event.event_id) };
+  };
+  /** What a dead letter says of the failure: where, what, after how many attempts. */
+  const failureOf = (error: DeadLetterRecord['error'] | undefined) => error && { stage: error.stage, type: error.type, attempts: error.attempts };
   const historyOf = async (id: string) => (await env.client.workflow.getHandle(id).fetchHistory()).events ?? [];
   /** Each history event by the name of its attributes field, e.g. `activityTaskScheduledEventAttributes`. */
   const eventTypes = async (id: string) =>
@@ -269,10 +278,7 @@ describe('processEvent workflow', { timeout: HANG_TIMEOUT_MS }, () => {
   it('an attempt cut short by the budget still counts, and the last error is reported', async () => {
     // One attempt may take the whole budget, so the hung third attempt is cut by the budget.
     const policy = { ...retries, activityTimeoutMs: retries.cold.maxElapsedMs };
-    const { event, startProcessEvent, result } = start({ hot: 'ok', cold: { hangAfter: 2 } }, policy);
-    await startProcessEvent(event);
-    await assert.rejects(result(), WorkflowFailedError);
-    const dl = deadLetterOf(event.event_id);
+    const { event, dl } = await runToDeadLetter({ hot: 'ok', cold: { hangAfter: 2 } }, policy);
     assert.ok(dl);
     assert.equal(dl.error.stage, 'archiveCold');
     assert.equal(calls.cold.get(event.event_id), 3);
@@ -282,25 +288,15 @@ describe('processEvent workflow', { timeout: HANG_TIMEOUT_MS }, () => {
   });
 
   it('an error no retry can fix (ValidationException) is dead-lettered at once', async () => {
-    const { event, startProcessEvent, result } = start({ hot: 'invalid', cold: 'ok' });
-    await startProcessEvent(event);
-    await assert.rejects(result(), WorkflowFailedError);
+    const { event, dl } = await runToDeadLetter({ hot: 'invalid', cold: 'ok' });
     assert.equal(calls.hot.get(event.event_id), 1);
-    const dl = deadLetterOf(event.event_id);
-    assert.equal(dl?.error.stage, 'storeHot');
-    assert.equal(dl?.error.type, 'ValidationException');
-    assert.equal(dl?.error.attempts, 1);
+    assert.deepEqual(failureOf(dl?.error), { stage: 'storeHot', type: 'ValidationException', attempts: 1 });
   });
 
   it('hot failure: dead-lettered with stage storeHot after its retries, archive still written', async () => {
-    const { event, startProcessEvent, result } = start({ hot: 'fail', cold: 'ok' });
-    await startProcessEvent(event);
-    await assert.rejects(result(), WorkflowFailedError);
+    const { event, dl } = await runToDeadLetter({ hot: 'fail', cold: 'ok' });
     assert.equal(calls.cold.get(event.event_id), 1);
-    const dl = deadLetterOf(event.event_id);
-    assert.equal(dl?.error.stage, 'storeHot');
-    assert.equal(dl?.error.type, 'ServiceUnavailable');
-    assert.equal(dl?.error.attempts, calls.hot.get(event.event_id));
+    assert.deepEqual(failureOf(dl?.error), { stage: 'storeHot', type: 'ServiceUnavailable', attempts: calls.hot.get(event.event_id) });
   });
 
   it('an input recorded before budgets (attempt cap only) still gives up at its cap, with that count', async () => {

@@ -7,38 +7,29 @@
  */
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
-import { after, before, it } from 'node:test';
+import { before, it } from 'node:test';
 import { readTopicToEnd } from '../../src/platform/kafka/readToEnd';
-import { startPlatform, type Platform } from '../support/platform';
+import { platformPerSuite, startPlatform } from '../support/platform';
 import { waitFor } from '../support/wait';
 import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const KEEP_ALIVE_MS = 120_000;
 const REQUESTS = 8;
 
-let p: Platform;
-let url: string;
+// A long linger keeps the requests in the producer while it is told to stop.
+const platform = platformPerSuite(() =>
+  startPlatform({ bridges: 0, workers: 0, graphqls: 0, env: { PRODUCER_LINGER_MS: '1000', HTTP_KEEP_ALIVE_TIMEOUT_MS: String(KEEP_ALIVE_MS) } }),
+);
+const url = () => platform().producerUrl;
 
 before(async () => {
-  // A long linger keeps the requests in the producer while it is told to stop.
-  p = await startPlatform({
-    bridges: 0,
-    workers: 0,
-    graphqls: 0,
-    env: { PRODUCER_LINGER_MS: '1000', HTTP_KEEP_ALIVE_TIMEOUT_MS: String(KEEP_ALIVE_MS) },
-  });
-  url = p.producerUrl;
-  await waitFor('producer /ready', async () => (await fetch(`${url}/ready`)).ok, { timeoutMs: 60_000 });
-});
-
-after(async () => {
-  await p?.stop();
+  await waitFor('producer /ready', async () => (await fetch(`${url()}/ready`)).ok, { timeoutMs: 60_000 });
 });
 
 /** POST over a keep-alive agent (as SDKs and load balancers do); resolves with status and body. */
 function post(agent: Agent, body: unknown): Promise<{ status: number; body: { event_id?: string } }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/events`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+    const req = request(`${url()}/events`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));
@@ -50,7 +41,7 @@ function post(agent: Agent, body: unknown): Promise<{ status: number; body: { ev
 }
 
 async function inflightRecords(): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = await (await fetch(`${url()}/metrics`)).text();
   return Number(/^producer_inflight_records (\d+)$/m.exec(text)?.[1] ?? 0);
 }
 
@@ -58,6 +49,7 @@ it(
   'SIGTERM with keep-alive requests in flight: all answered 202, all on Kafka, and the producer exits without waiting for the keep-alive timeout',
   { timeout: HANG_TIMEOUT_MS },
   async () => {
+    const p = platform();
     const agent = new Agent({ keepAlive: true, maxSockets: REQUESTS });
     try {
       const answers = Array.from({ length: REQUESTS }, (_, i) => post(agent, { event_type: 'drain', user_id: `u${i}` }));

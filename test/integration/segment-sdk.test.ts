@@ -16,7 +16,7 @@ import { readTopicToEnd } from '../../src/platform/kafka/readToEnd';
 import { eventIdForMessageId } from '../../src/producer/segment';
 import { graphql } from '../support/clients';
 import { startPlatform, type Platform } from '../support/platform';
-import { waitFor } from '../support/wait';
+import { waitFor, waitUntil } from '../support/wait';
 import { HANG_TIMEOUT_MS } from '../support/timeouts';
 
 const WRITE_KEY = 'wk-segment-integration-0123456789';
@@ -37,6 +37,15 @@ async function eventsOf(p: Platform, userId: string): Promise<StoredEvent[]> {
   assert.equal(r.errors, undefined, JSON.stringify(r.errors));
   return r.data!.eventsByUser;
 }
+
+/** The user's events in GraphQL once there are `count` of them (each arrives some time after its 200). */
+const storedEventsOf = (p: Platform, userId: string, count: number): Promise<StoredEvent[]> =>
+  waitUntil(
+    `${count} events of ${userId} in GraphQL`,
+    () => eventsOf(p, userId),
+    (events) => events.length === count,
+    { timeoutMs: 60_000 },
+  );
 
 /**
  * An HTTP proxy in front of the producer. The first `dropAnswers` requests are forwarded and
@@ -102,14 +111,7 @@ describe('Segment SDK against the platform', { timeout: HANG_TIMEOUT_MS }, () =>
     await analytics.closeAndFlush({ timeout: 30_000 });
     assert.deepEqual(errors, [], 'the SDK reports no delivery error');
 
-    const byUser = await waitFor(
-      'the track and identify events in GraphQL',
-      async () => {
-        const events = await eventsOf(p, userId);
-        return events.length === 2 && events;
-      },
-      { timeoutMs: 60_000 },
-    );
+    const byUser = await storedEventsOf(p, userId, 2);
     const track = byUser.find((e) => e.eventType === 'Order_Completed');
     const identify = byUser.find((e) => e.eventType === 'identify');
     assert.ok(track && identify, JSON.stringify(byUser.map((e) => e.eventType)));
@@ -125,14 +127,7 @@ describe('Segment SDK against the platform', { timeout: HANG_TIMEOUT_MS }, () =>
     assert.deepEqual(identify.payload.traits, { email: 'ada@example.com', plan: 'pro' });
     assert.ok(!JSON.stringify(byUser).includes(WRITE_KEY), 'the write key is not stored');
 
-    const [page] = await waitFor(
-      'the page event in GraphQL',
-      async () => {
-        const events = await eventsOf(p, anonymousId);
-        return events.length === 1 && events;
-      },
-      { timeoutMs: 60_000 },
-    );
+    const [page] = await storedEventsOf(p, anonymousId, 1);
     assert.equal(page!.eventType, 'page');
     assert.equal(page!.userId, anonymousId);
     assert.equal(page!.payload.name, 'Pricing');
@@ -149,14 +144,7 @@ describe('Segment SDK against the platform', { timeout: HANG_TIMEOUT_MS }, () =>
     const res = await fetch(`${p.producerUrl}/v1/batch`, { method: 'POST', headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip' }, body });
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { success: true });
-    const [screen] = await waitFor(
-      'the screen event',
-      async () => {
-        const events = await eventsOf(p, userId);
-        return events.length === 1 && events;
-      },
-      { timeoutMs: 60_000 },
-    );
+    const [screen] = await storedEventsOf(p, userId, 1);
     assert.equal(screen!.eventType, 'screen');
     assert.equal(screen!.eventId, eventIdForMessageId(messageId));
   });

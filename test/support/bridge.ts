@@ -1,5 +1,6 @@
 /** The bridges of a test platform, seen as an operator would: their /ready and /metrics. */
 import type { Platform } from './platform';
+import { waitUntil } from './wait';
 
 /** The bridge's HTTP address, from the port it logged when it started (BRIDGE_HTTP_PORT=0). */
 export function bridgeUrl(p: Platform, name: string): string {
@@ -56,4 +57,13 @@ export async function describeGroup(p: Platform): Promise<{ state: string; membe
   } finally {
     await admin.disconnect();
   }
+}
+
+/** The group once the broker reports it Stable: during a rebalance it shows fewer members, or none. */
+export function stableGroup(p: Platform): Promise<{ state: string; members: string[] }> {
+  return waitUntil(
+    'the group to be Stable',
+    () => describeGroup(p),
+    (g) => g.state === 'Stable',
+  );
 }

@@ -19,6 +19,7 @@ import { createTemporalClient } from '../../src/platform/temporal/connection';
 import { REPO_ROOT } from './paths';
 import { releasePort, reservePort } from './ports';
 import { applyProfileEnv } from './stack';
+import { perSuite } from './suite';
 import { waitFor } from './wait';
 
 // Every test reaches its stack through here: a file run on its own with STACK_PROFILE=cluster gets
@@ -92,6 +93,14 @@ export interface Platform {
   /** The Temporal SDK's metrics exporter of a worker or processor (its own WORKER_METRICS_PORT). */
   workerMetricsUrl(name: string): string;
   stop(): Promise<void>;
+}
+
+/**
+ * The platform the tests of the describe (or file) this is called in share: `start` (startPlatform
+ * or startWatchedPlatform with the options the tests need) runs before them, `stop` after them.
+ */
+export function platformPerSuite<P extends Platform>(start: () => Promise<P>): () => P {
+  return perSuite('the platform', start, (p) => p.stop());
 }
 
 /**

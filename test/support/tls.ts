@@ -22,55 +22,21 @@ export interface TestPki {
 
 const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 
+/** Every key of the PKI: a P-256 EC key, unencrypted. */
+const NEW_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+/** Every certificate's validity: long enough for a test run, and no longer. */
+const VALIDITY = ['-days', '2'];
+
 function makeCa(dir: string, name: string): void {
-  openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${name}`,
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.crt`,
-    ],
-    dir,
-  );
+  openssl(['req', '-x509', ...NEW_KEY, ...VALIDITY, '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.crt`], dir);
 }
 
 function makeLeaf(dir: string, name: string, ca: string, extensions: string): void {
-  openssl(
-    ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`],
-    dir,
-  );
+  openssl(['req', ...NEW_KEY, '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`], dir);
   writeFileSync(join(dir, `${name}.ext`), extensions);
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      `${ca}.crt`,
-      '-CAkey',
-      `${ca}.key`,
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      `${name}.ext`,
-      '-out',
-      `${name}.crt`,
-    ],
-    dir,
-  );
+  // Signed by `ca` with the extensions written above.
+  const signed = ['-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', ...VALIDITY, '-extfile', `${name}.ext`];
+  openssl(['x509', '-req', '-in', `${name}.csr`, ...signed, '-out', `${name}.crt`], dir);
 }
 
 export function createTestPki(): TestPki {

@@ -8,7 +8,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Logger } from '@temporalio/common';
 import { sdkLogFields } from '../../workers/main';
 import { createActivities, type ActivityDeps } from '../../activities';
-import { serializeEnvelope } from '../../src/events/event';
+import { serializeEnvelope, type EventEnvelope } from '../../src/events/event';
+import type { DeadLetterError, DeadLetterRecord } from '../../src/platform/kafka/deadLetter';
 import { rawNumber } from '../../src/events/exactJson';
 import type { ProducerRecord } from 'kafkajs';
 import { makeEnvelope } from '../support/events';
@@ -34,6 +35,11 @@ function deps(overrides: Partial<ActivityDeps> = {}) {
   const sent: ProducerRecord[] = [];
   const base = fakeActivityDeps({ dynamo: dynamo.send, s3: s3.send, producer: async (r) => (sent.push(r), []) });
   return { deps: { ...base, ...overrides }, dynamo, s3, sent };
+}
+
+/** The dead-letter record of a workflow step that gave up on `event`, as the workflow hands it to deadLetter. */
+function stepGaveUp(event: EventEnvelope, error: DeadLetterError): DeadLetterRecord {
+  return { original: event, error, failed_at: '2026-11-25T10:00:00.000Z', workflow_id: event.event_id };
 }
 
 /** One test per error name: the step's failure is retryable, or not (dead-lettered at once). */
@@ -273,13 +279,7 @@ describe('deadLetter', () => {
   it('publishes the record to the DLQ topic keyed by event_id', async () => {
     const { deps: d, sent } = deps();
     const event = makeEnvelope();
-    const record = {
-      original: event,
-      error: { stage: 'archiveCold' as const, type: 'S3ServiceException', message: 'down', attempts: 5 },
-      failed_at: '2026-11-25T10:00:00.000Z',
-      workflow_id: event.event_id,
-      run_id: 'run-1',
-    };
+    const record = { ...stepGaveUp(event, { stage: 'archiveCold', type: 'S3ServiceException', message: 'down', attempts: 5 }), run_id: 'run-1' };
     await new MockActivityEnvironment().run(createActivities(d).deadLetter, record);
     assert.equal(sent.length, 1);
     assert.equal(sent[0]!.topic, 'events.dlq');
@@ -305,12 +305,7 @@ describe('logs about an event carry its event_id', () => {
   it('the dead-letter line, through the SDK logger the worker maps to pino (workflow id = event_id)', async () => {
     const { deps: d } = deps();
     const event = makeEnvelope();
-    const record = {
-      original: event,
-      error: { stage: 'storeHot' as const, type: 'ValidationException', message: 'bad', attempts: 1 },
-      failed_at: '2026-11-25T10:00:00.000Z',
-      workflow_id: event.event_id,
-    };
+    const record = stepGaveUp(event, { stage: 'storeHot', type: 'ValidationException', message: 'bad', attempts: 1 });
     const lines: { message: string; meta?: Record<string, unknown> }[] = [];
     const env = new MockActivityEnvironment({ workflowExecution: { workflowId: event.event_id, runId: 'run-1' } }, { logger: recordingLogger(lines) });
     await env.run(createActivities(d).deadLetter, record);

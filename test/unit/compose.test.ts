@@ -347,29 +347,20 @@ void test('docker-compose.yml runs producer, 2 bridges, 2 workers, graphql and p
   assertNoProblems(checkPlatformServicesExist(compose));
 });
 
-void test('every platform service environment passes loadConfig on its own', () => {
-  assertNoProblems(checkConfigLoads(readCompose()));
-});
-
-void test('every platform service variable is one src/platform/config/schema.ts reads (or an AWS key / NODE_ENV)', () => {
-  assertNoProblems(checkVariableNames(readCompose()));
-});
-
-void test('host ports are those of docs/design.md and map to the right services', () => {
-  assertNoProblems(checkHostPorts(readCompose()));
-});
-
-void test('Kafka, Temporal, DynamoDB and S3 endpoints point at services defined in the file', () => {
-  assertNoProblems(checkEndpointsAreServices(readCompose()));
-});
-
-void test('topic, consumer group, namespace, task queue, table and bucket names are the fixed ones or unset', () => {
-  assertNoProblems(checkFixedNames(readCompose()));
-});
-
-void test('an init container creates events.raw (4 partitions) and events.dlq idempotently', () => {
-  assertNoProblems(checkTopicInit(readCompose()));
-});
+// Each check on the file as it is: no problem reported.
+const CHECKS_OF_THE_FILE: [name: string, check: keyof typeof CHECKS][] = [
+  ['every platform service environment passes loadConfig on its own', 'configLoads'],
+  ['every platform service variable is one src/platform/config/schema.ts reads (or an AWS key / NODE_ENV)', 'variableNames'],
+  ['host ports are those of docs/design.md and map to the right services', 'hostPorts'],
+  ['Kafka, Temporal, DynamoDB and S3 endpoints point at services defined in the file', 'endpointsAreServices'],
+  ['topic, consumer group, namespace, task queue, table and bucket names are the fixed ones or unset', 'fixedNames'],
+  ['an init container creates events.raw (4 partitions) and events.dlq idempotently', 'topicInit'],
+];
+for (const [name, check] of CHECKS_OF_THE_FILE) {
+  void test(name, () => {
+    assertNoProblems(CHECKS[check](readCompose()));
+  });
+}
 
 void test('the checks catch a broken file', () => {
   /** A copy of the file with `edit` applied to one service's environment (its own object, not the shared anchor). */

@@ -6,7 +6,7 @@
 import { listsShareAKey } from '../http/keys';
 import { kafkaSecurityProblems } from '../kafka/security';
 import { resolveTemporalSettings } from '../temporal/profile';
-import { BLANK_IS_A_VALUE, CONFIG_VARIABLES, envSchema, type ParsedEnv } from './schema';
+import { BLANK_IS_A_VALUE, CONFIG_VARIABLES, RETRY_STEPS, envSchema, type ParsedEnv } from './schema';
 import { shape, type Config } from './shape';
 
 /**
@@ -117,7 +117,7 @@ function redactSecrets(problem: { variable: string; message: string }, present: 
  */
 function retryProblems(env: ParsedEnv): { variable: string; message: string }[] {
   const problems: { variable: string; message: string }[] = [];
-  for (const step of ['HOT', 'COLD'] as const) {
+  for (const step of RETRY_STEPS) {
     const initial = env[`${step}_RETRY_INITIAL_INTERVAL_MS`];
     const maximum = env[`${step}_RETRY_MAX_INTERVAL_MS`];
     const budget = env[`${step}_RETRY_MAX_ELAPSED_MS`];

@@ -19,6 +19,8 @@ const int = (min: number, max: number) =>
     .pipe(z.number().int().min(min, `expected an integer >= ${min}`).max(max, `expected an integer <= ${max}`));
 
 const port = int(1, 65535);
+/** A number of days, up to 100 years: the hot retention and the archive lifecycle (0 turns each off). */
+const days = int(0, 36_500);
 const name = (what: string) => z.string().trim().min(1, `expected a non-empty ${what}`);
 const url = z
   .string()
@@ -84,6 +86,24 @@ export const MAX_EVENT_BYTES_CAP = 196_608;
  * estimate misses. Raise message.max.bytes on the brokers before raising this cap.
  */
 export const PRODUCER_MAX_BATCH_BYTES_CAP = 1_000_000;
+
+/** The workflow steps with a retry policy of their own: HOT = storeHot, COLD = archiveCold. */
+export const RETRY_STEPS = ['HOT', 'COLD'] as const;
+export type RetryStep = (typeof RETRY_STEPS)[number];
+
+/** One step's retry variables, `<STEP>_RETRY_*`: both steps take the same bounds and defaults. */
+function stepRetry<Step extends RetryStep>(step: Step) {
+  const variables = {
+    // 0 = no attempt cap: the elapsed budget decides.
+    MAX_ATTEMPTS: int(0, 100_000).default(0),
+    INITIAL_INTERVAL_MS: int(10, 3_600_000).default(1_000),
+    MAX_INTERVAL_MS: int(10, 86_400_000).default(30_000),
+    MAX_ELAPSED_MS: int(1_000, 30 * 86_400_000).default(3_600_000),
+  };
+  return Object.fromEntries(Object.entries(variables).map(([name, schema]) => [`${step}_RETRY_${name}`, schema])) as {
+    [Name in keyof typeof variables as `${Step}_RETRY_${Name}`]: (typeof variables)[Name];
+  };
+}
 
 /** Raw schema: one key per environment variable, each validated on its own so errors name it. */
 export const envSchema = z.object({
@@ -201,15 +221,8 @@ export const envSchema = z.object({
   WORKER_WORKFLOW_TASK_SLOTS: int(2, 10_000).default(128),
   // The Temporal SDK's Prometheus exporter of a worker or processor (GET /metrics); 0 = off.
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
-  // 0 = no attempt cap: the elapsed budget decides.
-  HOT_RETRY_MAX_ATTEMPTS: int(0, 100_000).default(0),
-  HOT_RETRY_INITIAL_INTERVAL_MS: int(10, 3_600_000).default(1_000),
-  HOT_RETRY_MAX_INTERVAL_MS: int(10, 86_400_000).default(30_000),
-  HOT_RETRY_MAX_ELAPSED_MS: int(1_000, 30 * 86_400_000).default(3_600_000),
-  COLD_RETRY_MAX_ATTEMPTS: int(0, 100_000).default(0),
-  COLD_RETRY_INITIAL_INTERVAL_MS: int(10, 3_600_000).default(1_000),
-  COLD_RETRY_MAX_INTERVAL_MS: int(10, 86_400_000).default(30_000),
-  COLD_RETRY_MAX_ELAPSED_MS: int(1_000, 30 * 86_400_000).default(3_600_000),
+  ...stepRetry('HOT'),
+  ...stepRetry('COLD'),
   ACTIVITY_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
   // First attempt of each step as a local activity in the first workflow task; 0 = off. Kept
   // well under the workflow task timeout (10 s) so a slow store never holds the task that long.
@@ -237,11 +250,11 @@ export const envSchema = z.object({
   GRAPHQL_GRAPHIQL: bool.optional(),
   GRAPHQL_INTROSPECTION: bool.optional(),
   LATEST_INDEX_SHARDS: int(1, 64).default(4),
-  HOT_RETENTION_DAYS: int(0, 36_500).default(0),
+  HOT_RETENTION_DAYS: days.default(0),
   HOT_SWEEP_INTERVAL_MS: int(0, 86_400_000).default(3_600_000),
   EVENT_COUNTS: bool.default(true),
-  ARCHIVE_TRANSITION_DAYS: int(0, 36_500).default(30),
-  ARCHIVE_EXPIRATION_DAYS: int(0, 36_500).default(0),
+  ARCHIVE_TRANSITION_DAYS: days.default(30),
+  ARCHIVE_EXPIRATION_DAYS: days.default(0),
 });
 
 /** The variables as the schema parsed them, before shape.ts groups them. */

@@ -4,7 +4,7 @@
  */
 import { kafkaSecurity } from '../kafka/security';
 import type { TemporalConnectionSettings } from '../temporal/profile';
-import type { ParsedEnv } from './schema';
+import type { ParsedEnv, RetryStep } from './schema';
 
 /** Static keys of the local S3 server (versitygw); dynalite accepts any key. */
 export const LOCAL_STACK_CREDENTIALS = {
@@ -22,6 +22,16 @@ export type RetrySettings = {
 };
 
 export type Config = ReturnType<typeof shape>;
+
+/** One step's policy from its `<STEP>_RETRY_*` variables. */
+function retrySettings(env: ParsedEnv, step: RetryStep): RetrySettings {
+  return {
+    maximumAttempts: env[`${step}_RETRY_MAX_ATTEMPTS`],
+    initialIntervalMs: env[`${step}_RETRY_INITIAL_INTERVAL_MS`],
+    maximumIntervalMs: env[`${step}_RETRY_MAX_INTERVAL_MS`],
+    maxElapsedMs: env[`${step}_RETRY_MAX_ELAPSED_MS`],
+  };
+}
 
 /** Optional in the type: a retry policy written by hand (a test, a tool) runs without a fast path. */
 function fastPath(timeoutMs: number): { fastPathTimeoutMs?: number } {
@@ -96,18 +106,8 @@ export function shape(env: ParsedEnv, temporal: TemporalConnectionSettings) {
     processor: { eagerStart: env.PROCESSOR_EAGER_START },
     worker: { workflowTaskSlots: env.WORKER_WORKFLOW_TASK_SLOTS, metricsPort: env.WORKER_METRICS_PORT },
     retries: {
-      hot: {
-        maximumAttempts: env.HOT_RETRY_MAX_ATTEMPTS,
-        initialIntervalMs: env.HOT_RETRY_INITIAL_INTERVAL_MS,
-        maximumIntervalMs: env.HOT_RETRY_MAX_INTERVAL_MS,
-        maxElapsedMs: env.HOT_RETRY_MAX_ELAPSED_MS,
-      } satisfies RetrySettings,
-      cold: {
-        maximumAttempts: env.COLD_RETRY_MAX_ATTEMPTS,
-        initialIntervalMs: env.COLD_RETRY_INITIAL_INTERVAL_MS,
-        maximumIntervalMs: env.COLD_RETRY_MAX_INTERVAL_MS,
-        maxElapsedMs: env.COLD_RETRY_MAX_ELAPSED_MS,
-      } satisfies RetrySettings,
+      hot: retrySettings(env, 'HOT'),
+      cold: retrySettings(env, 'COLD'),
       activityTimeoutMs: env.ACTIVITY_TIMEOUT_MS,
       ...fastPath(env.FAST_PATH_TIMEOUT_MS),
     },
