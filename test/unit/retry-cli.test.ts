@@ -5,21 +5,15 @@ import { parseWorkflowsRetryArgs, workflowsRetryQuery } from '../../src/ops/work
 import { parseDlqRetryArgs } from '../../src/ops/dlq';
 import { REPO_ROOT } from '../support/paths';
 
+/** A command line's words, for flags and values without spaces. */
+const words = (line: string) => line.split(' ');
+/** `npm run <script> -- <args>` as a person types it, with `env` added to the environment. */
+const npmRun = (script: string, args: string[], env: Record<string, string>) =>
+  spawnSync('npm', ['run', '--silent', script, '--', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
+
 describe('dlq retry (npm run replay-dlq) arguments', () => {
   it('reads repeated --event-id (lower-cased), repeated --stage, --since and --dry-run', () => {
-    const args = parseDlqRetryArgs([
-      '--event-id',
-      'AA',
-      '--event-id',
-      'bb',
-      '--stage',
-      'archiveCold',
-      '--stage',
-      'bridge',
-      '--since',
-      '2026-11-25T11:00:00+01:00',
-      '--dry-run',
-    ]);
+    const args = parseDlqRetryArgs(words('--event-id AA --event-id bb --stage archiveCold --stage bridge --since 2026-11-25T11:00:00+01:00 --dry-run'));
     assert.deepEqual([...args.eventIds], ['aa', 'bb']);
     assert.deepEqual(args.stages, ['archiveCold', 'bridge']);
     assert.equal(args.since, '2026-11-25T10:00:00.000Z');
@@ -34,12 +28,7 @@ describe('dlq retry (npm run replay-dlq) arguments', () => {
   });
 
   it('npm run replay-dlq is events dlq retry: exits 2 with usage on a bad flag, before touching Kafka', () => {
-    const run = spawnSync('npm', ['run', '--silent', 'replay-dlq', '--', '--stage', 'nope'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:1' },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const run = npmRun('replay-dlq', ['--stage', 'nope'], { KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:1' });
     assert.equal(run.status, 2);
     assert.match(run.stderr, /events: --stage must be one of storeHot, archiveCold, bridge, got "nope"/);
     assert.match(run.stderr, /Usage: events dlq retry/);
@@ -48,21 +37,11 @@ describe('dlq retry (npm run replay-dlq) arguments', () => {
 
 describe('workflows retry (npm run redrive) arguments', () => {
   it('reads --status (any case, repeatable), --event-type, --closed-after/--closed-before, --task-queue, --dry-run', () => {
-    const args = parseWorkflowsRetryArgs([
-      '--status',
-      'timedout',
-      '--status',
-      'Terminated',
-      '--event-type',
-      'page_view',
-      '--closed-after',
-      '2026-11-25T10:00:00+01:00',
-      '--closed-before',
-      '2026-11-26',
-      '--task-queue',
-      'events',
-      '--dry-run',
-    ]);
+    const args = parseWorkflowsRetryArgs(
+      words(
+        '--status timedout --status Terminated --event-type page_view --closed-after 2026-11-25T10:00:00+01:00 --closed-before 2026-11-26 --task-queue events --dry-run',
+      ),
+    );
     assert.deepEqual(args, {
       help: false,
       statuses: ['TimedOut', 'Terminated'],
@@ -94,12 +73,7 @@ describe('workflows retry (npm run redrive) arguments', () => {
   });
 
   it('npm run redrive is events workflows retry: exits 2 with usage on a bad flag, before touching Temporal', () => {
-    const run = spawnSync('npm', ['run', '--silent', 'redrive', '--', '--status', 'Done'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const run = npmRun('redrive', ['--status', 'Done'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
     assert.equal(run.status, 2);
     assert.match(run.stderr, /events: --status must be one of Failed, Terminated, TimedOut, Canceled, got "Done"/);
     assert.match(run.stderr, /Usage: events workflows retry/);
