@@ -134,7 +134,8 @@ describe('a consumer crashed by a non-retriable error is restarted', { timeout: 
 
   it('the live feed: subscribers get events again after the crash, and the feed says ready', async () => {
     const published: string[] = [];
-    const feed = { publish: (e: EventRecord) => (published.push(e.eventId), true) } as unknown as LiveFeed;
+    // One subscriber open: the consumer reads and publishes each event (with none, it only notes the id).
+    const feed = { publish: (e: EventRecord) => (published.push(e.eventId), true), count: () => 1, seen: () => undefined } as unknown as LiveFeed;
     const lines: { msg: string }[] = [];
     const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as { msg: string }) });
     const live = createStoredConsumer({ kafka: crashingOnce(kafka), topic: topics.live, groupBase: `crash-${run}`, feed, logger });
