@@ -10,8 +10,8 @@
  * `npm start` and `npm test` get it), and the stack that was up before the bench is up after it.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readStackLayout } from '../test/support/stack';
 import type { ProfileFigures } from './profileRound';
 
 const ROOT = join(__dirname, '..');
@@ -22,20 +22,7 @@ type Profile = (typeof PROFILES)[number];
  * The variables a profile's env file sets (infra/lib.sh exports each one that is not set yet):
  * left out of a child's environment, so one profile's values never reach the other's round.
  */
-const PROFILE_VARIABLES = new Set(
-  PROFILES.flatMap((p) => {
-    let text = '';
-    try {
-      text = readFileSync(join(ROOT, 'infra/profiles', `${p}.env`), 'utf8');
-    } catch {
-      return []; // a profile without an env file sets nothing
-    }
-    return text
-      .split('\n')
-      .filter((line) => /^\s*[A-Z_][A-Z0-9_]*=/.test(line))
-      .map((line) => line.trim().split('=')[0]!);
-  }),
-);
+const PROFILE_VARIABLES = new Set(PROFILES.flatMap((profile) => Object.keys(readStackLayout({ ...process.env, STACK_PROFILE: profile }).profileEnv)));
 
 function run(cmd: string, args: string[], env: Record<string, string>, capture = false): Promise<string> {
   const childEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !PROFILE_VARIABLES.has(name)));
