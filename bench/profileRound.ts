@@ -16,8 +16,10 @@ export interface ProfileFigures {
 }
 
 async function main(): Promise<void> {
-  const [events, idle, ceilingRuns] = process.argv.slice(2).map(Number);
-  if (!events || !idle || !ceilingRuns) throw new Error('usage: profileRound.ts EVENTS IDLE_EVENTS CEILING_RUNS (positive integers)');
+  const counts = process.argv.slice(2).map(Number);
+  const [events, idle, ceilingRuns] = counts;
+  if (counts.length !== 3 || !counts.every((n) => Number.isInteger(n) && n > 0) || !events || !idle || !ceilingRuns)
+    throw new Error('usage: profileRound.ts EVENTS IDLE_EVENTS CEILING_RUNS (positive integers)');
   const ceilings = await benchCeilings(ceilingRuns, ['bare', 'bareEager']);
   const f = await pipelineRound('defaults', { processors: 2 }, events, idle);
   const figures: ProfileFigures = {
